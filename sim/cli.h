@@ -1,0 +1,31 @@
+/* cli.h -- the gppsim command table and what every command shares.
+ *
+ * Each subcommand is a function `int cmd(int argc, char **argv)` that
+ * returns a process exit status (0 ok, 1 internal failure, 2 bad input,
+ * 3 no plan).  argv[0] is the subcommand's own name, so getopt_long works
+ * as in a standalone program.
+ */
+#ifndef GPP_SIM_CLI_H
+#define GPP_SIM_CLI_H
+
+#include <stdio.h>
+
+#include "sim/common/err.h"
+
+typedef struct gpp_command {
+  const char *name;
+  const char *summary;
+  int (*run)(int argc, char **argv);
+} gpp_command;
+
+/* Subcommands, defined in their modules. */
+int gpp_cmd_model(int argc, char **argv);
+
+/* Prints "gppsim: <message>" on stderr and returns the exit status for
+ * err's code. */
+int gpp_cli_fail(const gpp_errctx *err);
+/* Prints a usage error (exit status 2) with a hint to --help. */
+int gpp_cli_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,70 @@
+/* main.c -- the gppsim command-line entry point: dispatches subcommands. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sim/cli.h"
+
+static const gpp_command commands[] = {
+    {"model", "inspect a model graph (ops, parameters, FLOPs, branches)",
+     gpp_cmd_model},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void print_help(FILE *out) {
+  fprintf(out,
+          "gppsim %s -- a discrete-event simulator for pipeline-parallel DNN "
+          "training\n\n"
+          "usage: gppsim COMMAND [ARGS...]\n"
+          "       gppsim COMMAND --help\n\ncommands:\n",
+          GPP_VERSION);
+  for (size_t i = 0; i < N_COMMANDS; i++)
+    fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(out, "\noptions:\n  -h, --help     this text\n"
+               "  -V, --version  print the version\n\n"
+               "exit status: 0 success, 1 internal failure, 2 bad input, "
+               "3 no plan found\n");
+}
+
+int gpp_cli_fail(const gpp_errctx *err) {
+  fprintf(stderr, "gppsim: %s\n", err->msg[0] ? err->msg
+                                              : gpp_strerror(err->code));
+  return gpp_err_exit_status(err->code);
+}
+
+int gpp_cli_usage_error(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "gppsim %s: ", cmd);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\nTry 'gppsim %s --help'.\n", cmd);
+  return 2;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    print_help(stderr);
+    return 2;
+  }
+  const char *name = argv[1];
+  if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 ||
+      strcmp(name, "help") == 0) {
+    print_help(stdout);
+    return 0;
+  }
+  if (strcmp(name, "-V") == 0 || strcmp(name, "--version") == 0) {
+    printf("gppsim %s\n", GPP_VERSION);
+    return 0;
+  }
+  for (size_t i = 0; i < N_COMMANDS; i++)
+    if (strcmp(commands[i].name, name) == 0)
+      return commands[i].run(argc - 1, argv + 1);
+  const char *names[N_COMMANDS];
+  for (size_t i = 0; i < N_COMMANDS; i++) names[i] = commands[i].name;
+  const char *hint = gpp_suggest(name, names, N_COMMANDS);
+  fprintf(stderr, "gppsim: unknown command '%s'%s%s%s\nTry 'gppsim --help'.\n",
+          name, hint ? "; did you mean '" : "", hint ? hint : "",
+          hint ? "'?" : "");
+  return 2;
+}

@@ -1,0 +1,204 @@
+/* test_common.c -- errors, units and the typed YAML layer. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "sim/common/err.h"
+#include "sim/common/units.h"
+#include "sim/common/yaml.h"
+
+static double parse_ok(const char *text, gpp_qkind kind) {
+  double v = -1;
+  char why[256];
+  cr_assert_eq(gpp_units_parse(text, kind, &v, why, sizeof why), 0,
+               "'%s': %s", text, why);
+  return v;
+}
+
+static void parse_bad(const char *text, gpp_qkind kind) {
+  double v;
+  char why[256] = "";
+  cr_assert_eq(gpp_units_parse(text, kind, &v, why, sizeof why), -1,
+               "'%s' was accepted", text);
+  cr_assert_neq(why[0], '\0');
+}
+
+Test(units, bandwidth_bytes_and_bits) {
+  cr_assert_float_eq(parse_ok("300 GB/s", GPP_Q_BANDWIDTH), 3e11, 1);
+  cr_assert_float_eq(parse_ok("200 Gb/s", GPP_Q_BANDWIDTH), 2.5e10, 1);
+  cr_assert_float_eq(parse_ok("25GiB/s", GPP_Q_BANDWIDTH), 25 * 1073741824.0, 1);
+  cr_assert_float_eq(parse_ok("100 Gbps", GPP_Q_BANDWIDTH), 1.25e10, 1);
+  cr_assert_float_eq(parse_ok("1e9", GPP_Q_BANDWIDTH), 1e9, 1e-3);
+}
+
+Test(units, time_bytes_counts_flops) {
+  cr_assert_float_eq(parse_ok("2 us", GPP_Q_TIME), 2e-6, 1e-18);
+  cr_assert_float_eq(parse_ok("1.5 ms", GPP_Q_TIME), 1.5e-3, 1e-15);
+  cr_assert_float_eq(parse_ok("3.25", GPP_Q_TIME), 3.25, 1e-15);
+  cr_assert_float_eq(parse_ok("16 GiB", GPP_Q_BYTES), 17179869184.0, 0.5);
+  cr_assert_float_eq(parse_ok("1.5 GB", GPP_Q_BYTES), 1.5e9, 0.5);
+  cr_assert_float_eq(parse_ok("1M", GPP_Q_COUNT), 1e6, 1e-6);
+  cr_assert_float_eq(parse_ok("-2.75", GPP_Q_COUNT), -2.75, 1e-12);
+  cr_assert_float_eq(parse_ok("125 TFLOP/s", GPP_Q_FLOPRATE), 1.25e14, 1);
+}
+
+Test(units, rejects_wrong_units_and_garbage) {
+  parse_bad("300 GBs", GPP_Q_BANDWIDTH);
+  parse_bad("2 us", GPP_Q_BYTES);
+  parse_bad("16 GiB", GPP_Q_TIME);
+  parse_bad("abc", GPP_Q_COUNT);
+  parse_bad("", GPP_Q_COUNT);
+  parse_bad("nan", GPP_Q_COUNT);
+  parse_bad("inf", GPP_Q_TIME);
+  parse_bad("0x10", GPP_Q_COUNT);
+  parse_bad("1e999", GPP_Q_COUNT);
+}
+
+Test(units, format_round_trips_readably) {
+  char buf[64];
+  cr_assert_str_eq(gpp_units_format(1.5e-3, GPP_Q_TIME, buf, sizeof buf),
+                   "1.5 ms");
+  cr_assert_str_eq(gpp_units_format(3e11, GPP_Q_BANDWIDTH, buf, sizeof buf),
+                   "300 GB/s");
+  cr_assert_str_eq(gpp_units_format(17179869184.0, GPP_Q_BYTES, buf,
+                                    sizeof buf), "16 GiB");
+}
+
+Test(err, names_statuses_and_raise) {
+  gpp_errctx e = {0};
+  gpp_mark at = {"x.yaml", 3, 7};
+  int rc = GPP_ERR_AT(&e, GPP_ERANGE, &at, "bad %d", 42);
+  cr_assert_eq(rc, GPP_ERANGE);
+  cr_assert_str_eq(e.msg, "x.yaml:3:7: bad 42");
+  cr_assert_str_eq(gpp_err_name(GPP_ENOPLAN), "GPP_ENOPLAN");
+  cr_assert_eq(gpp_err_exit_status(GPP_EPARSE), 2);
+  cr_assert_eq(gpp_err_exit_status(GPP_ENOMEM), 1);
+  cr_assert_eq(gpp_err_exit_status(GPP_ENOPLAN), 3);
+  cr_assert_eq(gpp_err_exit_status(0), 0);
+  gpp_error_prefix(&e, "loading %s", "plan");
+  cr_assert_str_eq(e.msg, "loading plan: x.yaml:3:7: bad 42");
+}
+
+Test(err, suggest_close_names_only) {
+  const char *const names[] = {"bandwidth", "latency", "kind", NULL};
+  cr_assert_str_eq(gpp_suggest("bandwith", names, 4), "bandwidth");
+  cr_assert_str_eq(gpp_suggest("latncy", names, 4), "latency");
+  cr_assert_null(gpp_suggest("zzzzzzzz", names, 4));
+}
+
+static gpp_ydoc *load(const char *text, gpp_errctx *e) {
+  gpp_ydoc *d = NULL;
+  int rc = gpp_ydoc_load_string("t.yaml", text, strlen(text), &d, e);
+  cr_assert_eq(rc, 0, "%s", e->msg);
+  return d;
+}
+
+static void load_fails(const char *text, const char *expect) {
+  gpp_errctx e = {0};
+  gpp_ydoc *d = NULL;
+  cr_assert_neq(gpp_ydoc_load_string("t.yaml", text, strlen(text), &d, &e), 0);
+  cr_assert_null(d);
+  cr_assert(strstr(e.msg, expect) != NULL, "message '%s' lacks '%s'", e.msg,
+            expect);
+}
+
+Test(yaml, syntax_errors_have_positions) {
+  load_fails("a: [1, 2\n", "t.yaml:2:1:");
+  load_fails("", "t.yaml:1:1: the file is empty");
+  load_fails("a: 1\n---\nb: 2\n", "second YAML document");
+  load_fails("a: \"\x01\"\n", "t.yaml:1:");
+}
+
+typedef struct link_spec {
+  const char *kind;
+  double bandwidth, latency;
+  long long count;
+  bool duplex;
+  int mode;
+} link_spec;
+
+static const char *const modes[] = {"ring", "tree", "auto", NULL};
+static const gpp_yfield link_fields[] = {
+    {"kind", GPP_YF_STR, offsetof(link_spec, kind), true, 0, 0, 0, NULL},
+    {"bandwidth", GPP_YF_QTY, offsetof(link_spec, bandwidth), true,
+     GPP_Q_BANDWIDTH, 1, INFINITY, NULL},
+    {"latency", GPP_YF_QTY, offsetof(link_spec, latency), false, GPP_Q_TIME,
+     0, 1, NULL},
+    {"count", GPP_YF_INT, offsetof(link_spec, count), false, 0, 1, 64, NULL},
+    {"duplex", GPP_YF_BOOL, offsetof(link_spec, duplex), false, 0, 0, 0, NULL},
+    {"mode", GPP_YF_ENUM, offsetof(link_spec, mode), false, 0, 0, 0, modes},
+};
+#define N_LINK_FIELDS (sizeof link_fields / sizeof link_fields[0])
+
+static int read_link(const char *text, link_spec *s, gpp_errctx *e) {
+  gpp_ydoc *d = load(text, e);
+  int rc = gpp_yread_fields(gpp_ydoc_root(d), link_fields, N_LINK_FIELDS, s, e);
+  gpp_ydoc_destroy(d);
+  return rc;
+}
+
+Test(yaml, field_table_reads_typed_values) {
+  gpp_errctx e = {0};
+  link_spec s = {.latency = 7e-6, .count = 3};
+  cr_assert_eq(read_link("kind: nvlink\nbandwidth: 300 GB/s\nduplex: yes\n"
+                         "mode: tree\n", &s, &e), 0, "%s", e.msg);
+  cr_assert_float_eq(s.bandwidth, 3e11, 1);
+  cr_assert_float_eq(s.latency, 7e-6, 1e-18); /* default kept */
+  cr_assert_eq(s.count, 3);
+  cr_assert(s.duplex);
+  cr_assert_eq(s.mode, 1);
+}
+
+static void read_link_fails(const char *text, int code, const char *expect) {
+  gpp_errctx e = {0};
+  link_spec s = {0};
+  cr_assert_eq(read_link(text, &s, &e), code, "%s", e.msg);
+  cr_assert(strstr(e.msg, expect) != NULL, "message '%s' lacks '%s'", e.msg,
+            expect);
+}
+
+Test(yaml, field_table_errors) {
+  read_link_fails("kind: x\nbandwith: 1 GB/s\n", GPP_EPARSE,
+                  "t.yaml:2:1: unknown key 'bandwith'; did you mean "
+                  "'bandwidth'?");
+  read_link_fails("kind: x\n", GPP_EPARSE, "missing required key 'bandwidth'");
+  read_link_fails("kind: x\nbandwidth: 3 us\n", GPP_EUNIT, "t.yaml:2:12:");
+  read_link_fails("kind: x\nbandwidth: -5 GB/s\n", GPP_ERANGE, "out of range");
+  read_link_fails("kind: x\nbandwidth: 1\ncount: 2.5\n", GPP_EUNIT,
+                  "whole number");
+  read_link_fails("kind: x\nbandwidth: 1\ncount: 65\n", GPP_ERANGE,
+                  "expected 1 to 64");
+  read_link_fails("kind: x\nbandwidth: 1\nmode: rign\n", GPP_EINVAL,
+                  "did you mean 'ring'?");
+  read_link_fails("kind: x\nbandwidth: 1\nkind: y\n", GPP_EPARSE,
+                  "duplicate key 'kind'");
+  read_link_fails("kind: [a]\nbandwidth: 1\n", GPP_EPARSE,
+                  "kind: expected a scalar, found a list");
+  read_link_fails("- 1\n- 2\n", GPP_EPARSE, "expected a mapping");
+}
+
+Test(yaml, sequences_and_lookup) {
+  gpp_errctx e = {0};
+  gpp_ydoc *d = load("xs: [1, 2, 3]\nname: abc\n", &e);
+  gpp_ynode root = gpp_ydoc_root(d);
+  gpp_ynode xs = gpp_ymap_find(root, "xs");
+  cr_assert_eq(gpp_ynode_len(xs), 3);
+  cr_assert_str_eq(gpp_ynode_scalar(gpp_yseq_at(xs, 2)), "3");
+  cr_assert(!gpp_ynode_ok(gpp_yseq_at(xs, 3)));
+  cr_assert(!gpp_ynode_ok(gpp_ymap_find(root, "nope")));
+  gpp_mark m = gpp_ynode_mark(gpp_ymap_find(root, "name"));
+  cr_assert_eq(m.line, 2);
+  cr_assert_eq(m.column, 7);
+  gpp_ynode out;
+  cr_assert_eq(gpp_ymap_require(root, "missing", &out, &e), GPP_EPARSE);
+  gpp_ydoc_destroy(d);
+  gpp_ydoc_destroy(NULL);
+}
+
+Test(yaml, file_errors) {
+  gpp_errctx e = {0};
+  gpp_ydoc *d = NULL;
+  cr_assert_eq(gpp_ydoc_load_file("/nonexistent/x.yaml", &d, &e), GPP_ENOENT);
+  cr_assert(strstr(e.msg, "/nonexistent/x.yaml:1:1:") != NULL);
+  cr_assert_eq(gpp_ydoc_load_file("/tmp", &d, &e), GPP_EINVAL);
+}
