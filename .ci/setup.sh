@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# setup.sh -- the README's two commands: install what is missing (Debian
+# packages only), build (Release), then run the main job or the test suite.
+#
+#   bash .ci/setup.sh run     # build and run the main job
+#   bash .ci/setup.sh test    # build and run every test
+#
+# Run as root or as a user with sudo.  Environment: BUILD_DIR (default
+# build), GPP_SANITIZE=ON for an ASan+UBSan build, JOBS (default nproc).
+set -euo pipefail
+
+mode=${1:-run}
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${BUILD_DIR:-$root/build}
+jobs=${JOBS:-$(nproc)}
+
+case "$mode" in
+  run|test) ;;
+  -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "setup.sh: unknown mode '$mode' (expected run or test)" >&2; exit 2 ;;
+esac
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_missing() {
+  local wanted missing=()
+  wanted=$(grep -v '^\s*#' "$root/.ci/packages.txt" | grep -v '^\s*$')
+  for p in $wanted; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+      || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      --no-install-recommends "${missing[@]}"
+  fi
+}
+
+build_all() {
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release \
+    -DGPP_SANITIZE="${GPP_SANITIZE:-OFF}"
+  cmake --build "$build" -j "$jobs"
+}
+
+install_missing
+build_all
+cd "$root"
+if [ "$mode" = run ]; then
+  exec "$build/gppsim" model show configs/models/mmt.yaml
+fi
+exec ctest --test-dir "$build" --output-on-failure -j "$jobs"
