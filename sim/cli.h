@@ -20,6 +20,10 @@ typedef struct gpp_command {
 
 /* Subcommands, defined in their modules. */
 int gpp_cmd_model(int argc, char **argv);
+int gpp_cmd_simulate(int argc, char **argv);
+int gpp_cmd_costs(int argc, char **argv);
+int gpp_cmd_net(int argc, char **argv);
+int gpp_cmd_plan(int argc, char **argv);
 
 /* Prints "gppsim: <message>" on stderr and returns the exit status for
  * err's code. */

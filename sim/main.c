@@ -8,6 +8,13 @@
 static const gpp_command commands[] = {
     {"model", "inspect a model graph (ops, parameters, FLOPs, branches)",
      gpp_cmd_model},
+    {"simulate", "replay one training iteration of a plan on a cluster",
+     gpp_cmd_simulate},
+    {"costs", "per-op fwd/bwd costs and their source; roofline calibration",
+     gpp_cmd_costs},
+    {"net", "run flows and collectives on a cluster's network", gpp_cmd_net},
+    {"plan", "search a partition plan (graphpipe, pipedream, piper)",
+     gpp_cmd_plan},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -1,6 +1,6 @@
 /* model.h -- the model graph: a DAG of ops with per-sample costs.
  *
- * A model file (configs/models/*.yaml) lists explicit ops and generators
+ * A model file (a YAML file under configs/models) lists explicit ops and generators
  * (Transformer layers, MLP stacks, embedding bags, N parallel branches,
  * concat / feature interaction, loss) that expand into ops.  Loading checks
  * names, dangling inputs and cycles, infers shapes in topological order, and

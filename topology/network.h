@@ -55,9 +55,29 @@ double gpp_net_next_time(const gpp_net *net);
 int gpp_net_advance(gpp_net *net, double t, gpp_net_done_fn done, void *ctx,
                     gpp_errctx *err);
 
+/* Names, for inputs and reports.  The lists are NULL-terminated; an
+ * unknown name raises GPP_EINVAL listing the valid ones.  Algorithms:
+ * auto, ring, tree, hierarchical (see topology/collectives.c for what each
+ * does and topology/coll_run.c for the `auto` rule). */
+const char *const *gpp_coll_op_names(void);
+const char *const *gpp_coll_algo_names(void);
+const char *gpp_coll_op_name(gpp_coll_op op);
+const char *gpp_coll_algo_name(gpp_coll_algo algo);
+int gpp_coll_op_from_name(const char *name, gpp_coll_op *out,
+                          gpp_errctx *err);
+int gpp_coll_algo_from_name(const char *name, gpp_coll_algo *out,
+                            gpp_errctx *err);
+/* The algorithm `auto` stands for with these ranks (others unchanged). */
+gpp_coll_algo gpp_net_coll_resolve(gpp_net *net, gpp_coll_op op,
+                                   gpp_coll_algo algo, const uint32_t *ranks,
+                                   size_t n);
+/* Events within rel * t of each other are one instant (default 1e-12). */
+void gpp_net_set_time_tolerance(gpp_net *net, double rel);
+
 /* Accounting. */
 typedef struct gpp_net_class_stats {
-  double bytes;            /* carried over links of this class */
+  double bytes;            /* summed over the links of this class that
+                              finished flows crossed (link-bytes) */
   double peak_utilisation; /* max over links and time of rate/capacity */
 } gpp_net_class_stats;
 void gpp_net_class_stats_get(const gpp_net *net,

@@ -14,6 +14,9 @@
 #include <stdint.h>
 
 #include "sim/common/err.h"
+#include "sim/common/yaml.h"
+
+struct gpp_arena;
 
 /* One GPU model, from configs/hardware/<name>.yaml. */
 typedef struct gpp_gpu_spec {
@@ -77,6 +80,20 @@ typedef struct gpp_cluster {
  * the caller through gpp_cluster_from_node (topology/cluster.c). */
 int gpp_cluster_load(const char *path, gpp_cluster **out, gpp_errctx *err);
 void gpp_cluster_destroy(gpp_cluster *c);
+
+/* Builds a cluster from an already-parsed YAML mapping (an inline cluster
+ * in a scenario or plan); errors carry the mapping's file:line:column. */
+int gpp_cluster_from_node(gpp_ynode node, gpp_cluster **out,
+                          gpp_errctx *err);
+/* A `cluster:` value: an inline mapping, or a path (as given, relative to
+ * the file holding the node, or a name in configs/clusters). */
+int gpp_cluster_from_ref(gpp_ynode node, gpp_cluster **out,
+                         gpp_errctx *err);
+/* Builds a cluster from YAML text; name is used in messages. */
+int gpp_cluster_from_string(const char *name, const char *yaml,
+                            gpp_cluster **out, gpp_errctx *err);
+/* The node holding a GPU. */
+uint32_t gpp_cluster_node_of(const gpp_cluster *c, uint32_t gpu);
 
 /* The route from GPU src to GPU dst as directed link indices.  *links points
  * into the cluster (valid until it is destroyed).  src == dst is an error. */

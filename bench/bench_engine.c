@@ -1,0 +1,193 @@
+/* bench_engine.c -- engine throughput on one training iteration of MMT
+ * (configs/models/mmt.yaml) under a GPP plan, on Summit-like clusters of 8,
+ * 64, 512 and 4,096 GPUs.  The plan is derived from the model's structure:
+ * its series-parallel segments (cut ops every source-to-sink path crosses)
+ * give one stage per parallel branch and one per run of sequential ops, and
+ * the GPUs are shared out as data-parallel replicas.  Prints events/s of
+ * the event loop and the wall time of the whole run (setup included).
+ *
+ * usage: bench_engine [MODEL] [CLUSTER]   (defaults: MMT, Summit)
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernels_profile/cost.h"
+#include "sim/engine.h"
+#include "sim/plan.h"
+#include "topology/topology.h"
+
+static double seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* cut[i]: op i lies on every path from a source to a sink. */
+static void find_cuts(const gpp_model *m, bool *cut) {
+  uint32_t reach = 0; /* furthest position an earlier op feeds */
+  bool sink_seen = false;
+  for (uint32_t i = 0; i < m->n_ops; i++) {
+    const gpp_op *op = &m->ops[i];
+    bool source_late = op->n_inputs == 0 && i > 0;
+    cut[i] = reach <= i && !sink_seen && !source_late;
+    for (uint32_t k = 0; k < op->n_outputs; k++)
+      if (op->outputs[k] > reach) reach = op->outputs[k];
+    sink_seen |= op->n_outputs == 0 && i + 1 < m->n_ops;
+    if (op->n_inputs == 0) /* later sources bypass earlier cuts */
+      for (uint32_t j = 0; j < i; j++) cut[j] = false;
+  }
+}
+
+static uint32_t find_root(uint32_t *parent, uint32_t x) {
+  while (parent[x] != x) x = parent[x] = parent[parent[x]];
+  return x;
+}
+
+/* stage[i] for every op: branches of parallel segments get their own
+ * stage, consecutive sequential ops share one.  Returns the stage count. */
+static uint32_t partition(const gpp_model *m, uint32_t *stage) {
+  bool *cut = calloc(m->n_ops, sizeof *cut);
+  uint32_t *parent = calloc(m->n_ops, sizeof *parent);
+  find_cuts(m, cut);
+  for (uint32_t i = 0; i < m->n_ops; i++) parent[i] = i;
+  for (uint32_t i = 0; i < m->n_ops; i++)
+    for (uint32_t k = 0; k < m->ops[i].n_outputs; k++) {
+      uint32_t j = m->ops[i].outputs[k];
+      if (!cut[i] && !cut[j]) parent[find_root(parent, i)] = find_root(parent, j);
+    }
+  uint32_t n = 0, *first = calloc(m->n_ops, sizeof *first);
+  bool prev_seq = false;
+  for (uint32_t i = 0; i < m->n_ops; i++) {
+    uint32_t r = find_root(parent, i);
+    bool seq = cut[i];
+    if (seq && prev_seq) stage[i] = n - 1;
+    else if (!seq && first[r]) stage[i] = first[r] - 1;
+    else stage[i] = n++;
+    if (!seq && !first[r]) first[r] = stage[i] + 1;
+    prev_seq = seq;
+  }
+  free(cut);
+  free(parent);
+  free(first);
+  return n;
+}
+
+static size_t put(char *buf, size_t cap, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static size_t put(char *buf, size_t cap, size_t n, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int k = vsnprintf(buf + (n < cap ? n : cap), n < cap ? cap - n : 0, fmt, ap);
+  va_end(ap);
+  return n + (size_t)(k > 0 ? k : 0);
+}
+
+/* A GPP plan: stage s gets an equal share of the GPUs (at least one). */
+static char *make_plan(const gpp_model *m, const uint32_t *stage, uint32_t ns,
+                       uint32_t gpus, uint32_t micro, uint32_t n_micro) {
+  size_t cap = 1 << 24, n = 0;
+  char *buf = malloc(cap);
+  n = put(buf, cap, n, "batch: %u\nmicro_batch: %u\nschedule: gpp\n"
+          "optimizer: adam\nprecision: mixed\nstages:\n", micro * n_micro, micro);
+  uint32_t dev = 0;
+  for (uint32_t s = 0; s < ns; s++) {
+    uint32_t d = gpus / ns + (s < gpus % ns);
+    if (d == 0) d = 1;
+    n = put(buf, cap, n, "  - name: s%u\n    ops: [", s);
+    for (uint32_t i = 0, k = 0; i < m->n_ops; i++)
+      if (stage[i] == s) n = put(buf, cap, n, "%s\"%s\"", k++ ? ", " : "", m->ops[i].name);
+    n = put(buf, cap, n, "]\n    devices: [");
+    for (uint32_t r = 0; r < d; r++, dev++)
+      n = put(buf, cap, n, "%s%u", r ? ", " : "", dev % gpus);
+    n = put(buf, cap, n, "]\n");
+  }
+  if (n >= cap) {
+    free(buf);
+    return NULL;
+  }
+  return buf;
+}
+
+/* Summit's template with `nodes` set for the GPU count (4 GPUs a node). */
+static int load_cluster(const char *path, uint32_t gpus, gpp_cluster **out,
+                        gpp_errctx *err) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) GPP_RAISE(err, GPP_EIO, "cannot read %s", path);
+  static char text[1 << 16], edited[1 << 16];
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  text[n] = '\0';
+  char *at = strstr(text, "\nnodes:");
+  char *eol = at ? strchr(at + 1, '\n') : NULL;
+  if (eol == NULL) GPP_RAISE(err, GPP_EINVAL, "%s has no `nodes:` line", path);
+  snprintf(edited, sizeof edited, "%.*s\nnodes: %u%s", (int)(at - text), text,
+           (gpus + 3) / 4, eol);
+  return gpp_cluster_from_string(path, edited, out, err);
+}
+
+typedef struct bench_row {
+  uint32_t stages;
+  double wall, loop, events, iter;
+} bench_row;
+
+static int run_one(const gpp_model *m, const char *cluster_path, uint32_t gpus,
+                   bench_row *row, gpp_errctx *err) {
+  uint32_t *stage = calloc(m->n_ops, sizeof *stage);
+  uint32_t ns = partition(m, stage), per = (gpus + ns - 1) / ns, micro = 1;
+  while (micro < 2 * per) micro *= 2;
+  char *text = make_plan(m, stage, ns, gpus, micro, 16);
+  free(stage);
+  if (text == NULL) GPP_RAISE(err, GPP_ENOMEM, "plan text too long");
+  gpp_cluster *c = NULL;
+  gpp_plan *p = NULL;
+  gpp_costs *costs = NULL;
+  gpp_result *r = NULL;
+  int rc = load_cluster(cluster_path, gpus, &c, err);
+  if (rc == 0) rc = gpp_plan_load_string("bench-plan", text, m, c->n_gpus, &p, err);
+  if (rc == 0) rc = gpp_costs_create(m, &c->gpu, &costs, err);
+  gpp_engine_opts o = {.allow_oom = true};
+  double t1 = seconds();
+  if (rc == 0) rc = gpp_engine_run(p, costs, c, &o, &r, err);
+  if (rc == 0)
+    *row = (bench_row){ns, seconds() - t1, r->loop_seconds, (double)r->events,
+                       r->iteration_time};
+  gpp_result_destroy(r);
+  gpp_costs_destroy(costs);
+  gpp_plan_destroy(p);
+  gpp_cluster_destroy(c);
+  free(text);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  const char *model = argc > 1 ? argv[1] : GPP_SOURCE_DIR "/configs/models/mmt.yaml";
+  const char *cluster =
+      argc > 2 ? argv[2] : GPP_SOURCE_DIR "/configs/clusters/summit.yaml";
+  gpp_errctx err = {0};
+  gpp_model *m = NULL;
+  if (gpp_model_load(model, NULL, 0, &m, &err) != 0) {
+    fprintf(stderr, "bench_engine: %s\n", err.msg);
+    return 1;
+  }
+  printf("model %s (%u ops), cluster %s, schedule gpp, 16 micro-batches\n",
+         model, m->n_ops, cluster);
+  printf("%6s %6s %12s %10s %10s %12s %12s\n", "GPUs", "stages", "events",
+         "loop s", "run s", "Mevents/s", "iteration");
+  const uint32_t sizes[] = {8, 64, 512, 4096};
+  for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+    bench_row row;
+    if (run_one(m, cluster, sizes[i], &row, &err) != 0) {
+      fprintf(stderr, "bench_engine: %u GPUs: %s\n", sizes[i], err.msg);
+      gpp_model_destroy(m);
+      return 1;
+    }
+    printf("%6u %6u %12.0f %10.4f %10.4f %12.2f %10.4g s\n", sizes[i],
+           row.stages, row.events, row.loop, row.wall,
+           row.events / row.loop / 1e6, row.iter);
+  }
+  gpp_model_destroy(m);
+  return 0;
+}

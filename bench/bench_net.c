@@ -1,0 +1,113 @@
+/* bench_net.c -- how the flow network scales with concurrent flows.
+ *
+ * On a 1,024-GPU fat-tree (128 DGX-style nodes, 8 leaves, 8 spines), keeps
+ * N flows between random GPU pairs in flight (each completion starts a
+ * replacement) for N = 10, 100, 1,000 and 10,000, and reports flow events
+ * (a flow's start of transfer or its finish) per second, re-sharings, the
+ * flows each re-sharing touched, and the cost per event and per touched
+ * flow.  Nearly every flow crosses the spine, so one component holds all
+ * flows and the cost per event grows with N; the cost per touched flow is
+ * what the max-min filling itself costs.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "topology/network.h"
+#include "topology/topology.h"
+
+static const char *cluster_yaml =
+    "name: fat-tree-1024\ngpu: h100-sxm-80gb\nnodes: 128\ngpus_per_node: 8\n"
+    "intra_node: {kind: nvswitch, bandwidth: 450 GB/s, latency: 2 us}\n"
+    "inter_node: {kind: fat-tree, nics_per_node: 8, nic_bandwidth: 400 Gb/s,"
+    " latency: 5 us, nodes_per_leaf: 16, spines: 8, oversubscription: 1}\n";
+
+typedef struct bench {
+  gpp_net *net;
+  uint64_t rng, done, target, next_tag;
+  int failed;
+} bench;
+
+static uint64_t next_rand(uint64_t *x) {
+  *x ^= *x << 13;
+  *x ^= *x >> 7;
+  *x ^= *x << 17;
+  return *x;
+}
+
+static int start_random(bench *b, double t) {
+  uint32_t s = (uint32_t)(next_rand(&b->rng) % 1024);
+  uint32_t d = (uint32_t)(next_rand(&b->rng) % 1023);
+  if (d >= s) d++;
+  double bytes = 1e6 + (double)(next_rand(&b->rng) % 15000000);
+  gpp_errctx e = {0};
+  if (gpp_net_flow(b->net, t, s, d, bytes, b->next_tag++, &e) == 0) return 0;
+  fprintf(stderr, "bench_net: %s\n", e.msg);
+  return -1;
+}
+
+static void on_done(void *ctx, uint64_t tag, double t) {
+  (void)tag;
+  bench *b = ctx;
+  if (++b->done < b->target && start_random(b, t) != 0) b->failed = 1;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct result {
+  double per_event_us, per_touched_ns;
+} result;
+
+static int run_case(gpp_cluster *c, uint64_t n, uint64_t target,
+                    result *out) {
+  gpp_errctx e = {0};
+  bench b = {.rng = 0x9e3779b97f4a7c15ULL ^ n, .target = target};
+  if (gpp_net_create(c, &b.net, &e) != 0) return -1;
+  double t0 = now_s();
+  for (uint64_t i = 0; i < n && !b.failed; i++) b.failed = start_random(&b, 0);
+  while (!b.failed && b.done < target && isfinite(gpp_net_next_time(b.net)))
+    if (gpp_net_advance(b.net, gpp_net_next_time(b.net), on_done, &b, &e))
+      b.failed = 1;
+  double wall = now_s() - t0;
+  uint64_t reshares, touched;
+  gpp_net_counters(b.net, &reshares, &touched);
+  double events = 2.0 * (double)b.done; /* a start and a finish per flow */
+  out->per_event_us = 1e6 * wall / events;
+  out->per_touched_ns = 1e9 * wall / (double)touched;
+  printf("%7llu %9.0f %8.3f %12.0f %10.2f %10llu %12.1f %10.1f\n",
+         (unsigned long long)n, events, wall, events / wall,
+         out->per_event_us, (unsigned long long)reshares,
+         (double)touched / (double)reshares, out->per_touched_ns);
+  gpp_net_destroy(b.net);
+  return b.failed ? -1 : 0;
+}
+
+int main(void) {
+  gpp_errctx e = {0};
+  gpp_cluster *c;
+  if (gpp_cluster_from_string("bench", cluster_yaml, &c, &e) != 0) {
+    fprintf(stderr, "bench_net: %s\n", e.msg);
+    return 1;
+  }
+  printf("bench_net: %u GPUs, %u vertices, %u directed links\n\n", c->n_gpus,
+         c->n_vertices, c->n_links);
+  printf("%7s %9s %8s %12s %10s %10s %12s %10s\n", "flows", "events",
+         "wall s", "events/s", "us/event", "reshares", "touched/rs",
+         "ns/touch");
+  static const uint64_t flows[] = {10, 100, 1000, 10000};
+  static const uint64_t targets[] = {200000, 100000, 20000, 6000};
+  result r[4];
+  for (int i = 0; i < 4; i++)
+    if (run_case(c, flows[i], targets[i], &r[i]) != 0) return 1;
+  printf("\ncost per event, 10,000 vs 100 flows: %.1fx (flows: 100x)\n",
+         r[3].per_event_us / r[1].per_event_us);
+  printf("cost per touched flow, 10,000 vs 100 flows: %.2fx\n",
+         r[3].per_touched_ns / r[1].per_touched_ns);
+  gpp_cluster_destroy(c);
+  return 0;
+}

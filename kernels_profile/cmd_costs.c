@@ -1,0 +1,250 @@
+/* cmd_costs.c -- `gppsim costs`: the forward and backward time of every op
+ * of a model at given micro-batch sizes, and where each figure came from
+ * (override, profile or roofline), so a user can see what the simulator
+ * will assume before running it; --calibrate prints how well the roofline,
+ * with efficiencies fitted to the profile, reproduces the measurements. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels_profile/cost.h"
+#include "kernels_profile/fit.h"
+#include "kernels_profile/interp.h"
+#include "kernels_profile/profile_db.h"
+#include "sim/cli.h"
+#include "sim/common/arena.h"
+#include "sim/common/units.h"
+
+#define MAX_SIZES 64
+
+typedef struct costs_opts {
+  const char *model, *gpu, *profile;
+  bool calibrate, json;
+  double sizes[MAX_SIZES];
+  size_t n_sizes;
+} costs_opts;
+
+typedef struct costs_ctx {
+  gpp_model *model;
+  gpp_arena *arena;
+  gpp_gpu_spec gpu;
+  gpp_profile_db *db;
+  gpp_profile_costs *pc;
+  gpp_fit_result fit;
+  gpp_costs *costs;
+} costs_ctx;
+
+typedef struct cost_row {
+  double fwd, bwd;
+  const char *source;
+  bool extrapolated;
+} cost_row;
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: gppsim costs --model M.yaml --gpu G [--profile DB.h5]\n"
+          "                    [--micro-batches 1,2,4] [--calibrate] "
+          "[--json]\n\n"
+          "Per-op forward and backward seconds at each micro-batch size and "
+          "their\nsource: override (the model's time_per_sample), profile "
+          "(measured,\ninterpolated across sizes; 'extrapolated' outside the "
+          "profiled ones)\nor roofline (efficiencies fitted to the profile "
+          "when one is given).\n--calibrate prints the fit's per-kind "
+          "relative errors (needs --profile).\n");
+}
+
+static int parse_sizes(const char *text, costs_opts *o) {
+  o->n_sizes = 0;
+  const char *p = text;
+  while (*p) {
+    char *end;
+    long long v = strtoll(p, &end, 10);
+    if (end == p || v < 1 || v > (1LL << 30) || o->n_sizes == MAX_SIZES ||
+        (*end != ',' && *end != '\0'))
+      return gpp_cli_usage_error("costs",
+                                 "--micro-batches: expected up to %d "
+                                 "positive integers separated by commas, "
+                                 "got '%s'", MAX_SIZES, text);
+    o->sizes[o->n_sizes++] = (double)v;
+    p = *end == ',' ? end + 1 : end;
+  }
+  if (o->n_sizes == 0)
+    return gpp_cli_usage_error("costs", "--micro-batches is empty");
+  return 0;
+}
+
+/* Returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, costs_opts *o) {
+  static const struct option longopts[] = {
+      {"model", required_argument, 0, 'm'},
+      {"gpu", required_argument, 0, 'g'},
+      {"profile", required_argument, 0, 'p'},
+      {"micro-batches", required_argument, 0, 'b'},
+      {"calibrate", no_argument, 0, 'c'},
+      {"json", no_argument, 0, 'j'},
+      {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0}};
+  *o = (costs_opts){.sizes = {1}, .n_sizes = 1};
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    switch (c) {
+    case 'm': o->model = optarg; break;
+    case 'g': o->gpu = optarg; break;
+    case 'p': o->profile = optarg; break;
+    case 'b': if (parse_sizes(optarg, o) != 0) return 2; break;
+    case 'c': o->calibrate = true; break;
+    case 'j': o->json = true; break;
+    case 'h': usage(stdout); return 0;
+    default: return gpp_cli_usage_error("costs", "bad option");
+    }
+  }
+  if (optind < argc)
+    return gpp_cli_usage_error("costs", "unexpected argument '%s'",
+                               argv[optind]);
+  if (!o->model || !o->gpu)
+    return gpp_cli_usage_error("costs", "--model and --gpu are required");
+  if (o->calibrate && !o->profile)
+    return gpp_cli_usage_error("costs", "--calibrate needs --profile");
+  return -1;
+}
+
+/* Fitted efficiencies replace the cost module's defaults of 1 for the kinds
+ * the profile determines. */
+static void apply_fit(costs_ctx *x) {
+  for (int k = 0; k < GPP_OP__NKINDS; k++) {
+    const gpp_kind_fit *f = &x->fit.kind[k];
+    if (f->has_compute) x->costs->eff_flops[k] = f->eff_compute;
+    if (f->has_memory) x->costs->eff_mem[k] = f->eff_memory;
+  }
+}
+
+static int load(const costs_opts *o, costs_ctx *x, gpp_errctx *err) {
+  GPP_TRY(gpp_model_load(o->model, NULL, 0, &x->model, err));
+  x->arena = gpp_arena_create(err);
+  if (x->arena == NULL) return err->code;
+  GPP_TRY(gpp_gpu_spec_load(o->gpu, &x->gpu, x->arena, err));
+  GPP_TRY(gpp_costs_create(x->model, &x->gpu, &x->costs, err));
+  if (o->profile == NULL) return 0;
+  GPP_TRY(gpp_profile_db_open(o->profile, &x->db, err));
+  GPP_TRY(gpp_profile_costs_create(x->db, &x->pc, err));
+  GPP_TRY(gpp_fit_efficiencies(x->db, &x->gpu, &x->fit, err));
+  apply_fit(x);
+  return 0;
+}
+
+static void unload(costs_ctx *x) {
+  gpp_costs_destroy(x->costs);
+  gpp_profile_costs_destroy(x->pc);
+  gpp_profile_db_destroy(x->db);
+  gpp_arena_destroy(x->arena);
+  gpp_model_destroy(x->model);
+}
+
+/* Override, then profile, then roofline, as cost.h orders the sources. */
+static cost_row op_cost(const costs_ctx *x, uint32_t i, double b) {
+  const gpp_op *op = &x->model->ops[i];
+  gpp_op_cost c = gpp_costs_op(x->costs, i, b);
+  cost_row r = {c.fwd, c.bwd, gpp_cost_source_name(c.source), false};
+  char sig[GPP_SIG_MAX];
+  if (x->pc == NULL || op->has_time ||
+      gpp_op_signature(op, sig, sizeof sig) != 0)
+    return r;
+  double f, bw;
+  bool ex;
+  if (gpp_profile_costs_eval(x->pc, sig, b, &f, &bw, &ex) != 0) return r;
+  return (cost_row){f, bw, gpp_cost_source_name(GPP_COST_PROFILE), ex};
+}
+
+static void print_table(const costs_ctx *x, const costs_opts *o) {
+  printf("%-32s %-12s %6s %12s %12s %-9s %s\n", "op", "kind", "b", "fwd",
+         "bwd", "source", "extrapolated");
+  for (uint32_t i = 0; i < x->model->n_ops; i++)
+    for (size_t s = 0; s < o->n_sizes; s++) {
+      const gpp_op *op = &x->model->ops[i];
+      cost_row r = op_cost(x, i, o->sizes[s]);
+      char f[32], b[32];
+      printf("%-32s %-12s %6.0f %12s %12s %-9s %s\n", op->name,
+             gpp_signature_kind_name(op->kind), o->sizes[s],
+             gpp_units_format(r.fwd, GPP_Q_TIME, f, sizeof f),
+             gpp_units_format(r.bwd, GPP_Q_TIME, b, sizeof b), r.source,
+             r.extrapolated ? "yes" : "no");
+    }
+}
+
+static json_t *ops_json(const costs_ctx *x, const costs_opts *o) {
+  json_t *ops = json_array();
+  for (uint32_t i = 0; i < x->model->n_ops; i++)
+    for (size_t s = 0; s < o->n_sizes; s++) {
+      const gpp_op *op = &x->model->ops[i];
+      cost_row r = op_cost(x, i, o->sizes[s]);
+      json_array_append_new(
+          ops, json_pack("{s:s, s:s, s:I, s:f, s:f, s:s, s:b}", "op",
+                         op->name, "kind", gpp_signature_kind_name(op->kind),
+                         "micro_batch", (json_int_t)o->sizes[s], "fwd",
+                         r.fwd, "bwd", r.bwd, "source", r.source,
+                         "extrapolated", r.extrapolated));
+    }
+  return ops;
+}
+
+static json_t *fit_json(const gpp_fit_result *fit) {
+  json_t *kinds = json_object();
+  for (int k = 0; k < GPP_OP__NKINDS; k++) {
+    const gpp_kind_fit *f = &fit->kind[k];
+    if (f->n_points == 0) continue;
+    json_object_set_new(
+        kinds, gpp_signature_kind_name(k),
+        json_pack("{s:I, s:b, s:f, s:b, s:f, s:b, s:f, s:b, s:f, s:f}",
+                  "points", (json_int_t)f->n_points, "failed", f->failed,
+                  "eff_compute", f->eff_compute,
+                  "eff_compute_fitted", f->has_compute, "eff_memory",
+                  f->eff_memory, "eff_memory_fitted", f->has_memory,
+                  "launch", f->launch, "launch_fitted", f->launch_fitted,
+                  "median_rel_err", f->median_rel_err, "max_rel_err",
+                  f->max_rel_err));
+  }
+  return kinds;
+}
+
+static int print_json(const costs_ctx *x, const costs_opts *o) {
+  json_t *root = json_pack("{s:s, s:s, s:o, s:o}", "model", o->model, "gpu",
+                           o->gpu, "profile",
+                           o->profile ? json_string(o->profile) : json_null(),
+                           "ops", ops_json(x, o));
+  if (root == NULL) return 1;
+  if (o->calibrate) json_object_set_new(root, "calibration", fit_json(&x->fit));
+  int rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
+  fputc('\n', stdout);
+  json_decref(root);
+  return rc == 0 ? 0 : 1;
+}
+
+int gpp_cmd_costs(int argc, char **argv) {
+  costs_opts o;
+  int st = parse_args(argc, argv, &o);
+  if (st >= 0) return st;
+  costs_ctx x = {0};
+  gpp_errctx err = {0};
+  int rc = load(&o, &x, &err);
+  if (rc != 0) {
+    unload(&x);
+    return gpp_cli_fail(&err);
+  }
+  if (o.json) {
+    st = print_json(&x, &o);
+  } else {
+    print_table(&x, &o);
+    if (o.calibrate) {
+      printf("\ncalibration against %s (%s):\n", o.profile,
+             x.db->meta.gpu_name);
+      gpp_fit_report(&x.fit, stdout);
+    }
+    st = 0;
+  }
+  unload(&x);
+  return st;
+}

@@ -1,0 +1,98 @@
+/* cost.c -- override and roofline costs per op (see cost.h for the model). */
+#include "kernels_profile/cost.h"
+
+#include <stdlib.h>
+
+static const char *const source_names[] = {
+#define GPP__CSRC(name, str) str,
+    GPP_COST_SOURCE_MAP(GPP__CSRC)
+#undef GPP__CSRC
+};
+
+const char *gpp_cost_source_name(gpp_cost_source s) {
+  return (unsigned)s < GPP_COST__NSOURCES ? source_names[s] : "?";
+}
+
+static int check_roofline(const gpp_costs *c, const gpp_op *op,
+                          gpp_errctx *err) {
+  if ((op->flops_fwd > 0 || op->flops_bwd > 0) &&
+      gpp_gpu_peak_for_dtype(&c->gpu, op->dtype_bytes) <= 0)
+    GPP_RAISE(err, GPP_EINVAL,
+              "op '%s': GPU %s has no peak FLOP/s for %d-byte elements and "
+              "the op has no time_per_sample override", op->name,
+              c->gpu.name ? c->gpu.name : "?", op->dtype_bytes);
+  if (c->gpu.mem_bandwidth <= 0)
+    GPP_RAISE(err, GPP_EINVAL, "GPU %s has no memory bandwidth",
+              c->gpu.name ? c->gpu.name : "?");
+  return 0;
+}
+
+static int classify(gpp_costs *c, gpp_errctx *err) {
+  for (uint32_t i = 0; i < c->model->n_ops; i++) {
+    const gpp_op *op = &c->model->ops[i];
+    if (op->has_time) {
+      c->source[i] = GPP_COST_OVERRIDE;
+      continue;
+    }
+    GPP_TRY(check_roofline(c, op, err));
+    c->source[i] = GPP_COST_ROOFLINE;
+  }
+  return 0;
+}
+
+int gpp_costs_create(const gpp_model *model, const gpp_gpu_spec *gpu,
+                     gpp_costs **out, gpp_errctx *err) {
+  *out = NULL;
+  gpp_costs *c = gpp_calloc(err, 1, sizeof *c);
+  if (c == NULL) return err->code;
+  c->model = model;
+  c->gpu = *gpu;
+  for (int k = 0; k < GPP_OP__NKINDS; k++)
+    c->eff_flops[k] = c->eff_mem[k] = 1.0;
+  c->source = gpp_calloc(err, model->n_ops ? model->n_ops : 1,
+                         sizeof *c->source);
+  int rc = c->source ? classify(c, err) : err->code;
+  if (rc != 0) {
+    gpp_costs_destroy(c);
+    return rc;
+  }
+  *out = c;
+  return 0;
+}
+
+void gpp_costs_destroy(gpp_costs *c) {
+  if (c == NULL) return;
+  free(c->source);
+  free(c);
+}
+
+static double roofline(const gpp_costs *c, const gpp_op *op, double flops,
+                       double traffic, int launches) {
+  double peak = gpp_gpu_peak_for_dtype(&c->gpu, op->dtype_bytes);
+  double t_c = flops > 0 ? flops / (peak * c->eff_flops[op->kind]) : 0;
+  double t_m = traffic / (c->gpu.mem_bandwidth * c->eff_mem[op->kind]);
+  return (t_c > t_m ? t_c : t_m) + launches * c->gpu.launch_overhead;
+}
+
+gpp_op_cost gpp_costs_op(const gpp_costs *c, uint32_t i, double b) {
+  const gpp_op *op = &c->model->ops[i];
+  gpp_op_cost r = {0, 0, c->source[i]};
+  if (b <= 0) return r;
+  if (r.source == GPP_COST_OVERRIDE) {
+    r.fwd = op->time_fwd * b;
+    r.bwd = op->time_bwd * b;
+    return r;
+  }
+  int bwd_launches = op->param_bytes > 0 ? 2 : 1;
+  r.fwd = roofline(c, op, op->flops_fwd * b,
+                   op->bytes_fwd * b + op->param_bytes, 1);
+  r.bwd = roofline(c, op, op->flops_bwd * b,
+                   op->bytes_bwd * b + 2 * op->param_bytes, bwd_launches);
+  return r;
+}
+
+void gpp_costs_source_counts(const gpp_costs *c,
+                             uint32_t counts[GPP_COST__NSOURCES]) {
+  for (int s = 0; s < GPP_COST__NSOURCES; s++) counts[s] = 0;
+  for (uint32_t i = 0; i < c->model->n_ops; i++) counts[c->source[i]]++;
+}

@@ -1,0 +1,67 @@
+/* cost.h -- per-op compute costs as the engine and the planner see them.
+ *
+ * For an op and a micro-batch size b, the forward and backward seconds and
+ * where they came from.  Sources, in order of preference:
+ *   override  -- the model's `time_per_sample` (seconds per sample * b);
+ *   roofline  -- max(flops*b / (peak(dtype)*eff_flops),
+ *                    traffic / (mem_bandwidth*eff_mem)) + launches.
+ * Forward traffic is bytes_fwd*b + param_bytes (weights read once per
+ * micro-batch); backward traffic is bytes_bwd*b + 2*param_bytes (weights
+ * read, weight gradients written).  A forward is one kernel launch, a
+ * backward two when the op has parameters (input and weight gradients).
+ *
+ * The efficiencies eff_flops/eff_mem per op kind default to 1.0, i.e. the
+ * plain roofline with no tuned constants; fitting them from measured
+ * profiles, and reading profile databases (the `profile` source), belong to
+ * the profiler issue, which will add a profile argument to the constructor.
+ */
+#ifndef GPP_KERNELS_PROFILE_COST_H
+#define GPP_KERNELS_PROFILE_COST_H
+
+#include <stdint.h>
+
+#include "sim/common/err.h"
+#include "sim/model.h"
+#include "topology/topology.h"
+
+#define GPP_COST_SOURCE_MAP(XX)                                               \
+  XX(OVERRIDE, "override")                                                    \
+  XX(PROFILE, "profile")                                                      \
+  XX(ROOFLINE, "roofline")
+
+typedef enum {
+#define GPP__CSRC(name, str) GPP_COST_##name,
+  GPP_COST_SOURCE_MAP(GPP__CSRC)
+#undef GPP__CSRC
+  GPP_COST__NSOURCES
+} gpp_cost_source;
+
+const char *gpp_cost_source_name(gpp_cost_source s);
+
+typedef struct gpp_costs {
+  const gpp_model *model;
+  gpp_gpu_spec gpu;
+  double eff_flops[GPP_OP__NKINDS]; /* fraction of peak reached; 1.0 */
+  double eff_mem[GPP_OP__NKINDS];   /* fraction of HBM bandwidth; 1.0 */
+  gpp_cost_source *source;          /* per op */
+} gpp_costs;
+
+typedef struct gpp_op_cost {
+  double fwd, bwd; /* seconds for the whole micro-batch */
+  gpp_cost_source source;
+} gpp_op_cost;
+
+/* model and gpu must outlive the result. Fails when an op needs the
+ * roofline but the GPU has no peak for its element size. */
+int gpp_costs_create(const gpp_model *model, const gpp_gpu_spec *gpu,
+                     gpp_costs **out, gpp_errctx *err);
+void gpp_costs_destroy(gpp_costs *c);
+
+/* Cost of op for a micro-batch of b samples; b == 0 costs nothing. */
+gpp_op_cost gpp_costs_op(const gpp_costs *c, uint32_t op, double b);
+
+/* Number of ops whose cost comes from each source. */
+void gpp_costs_source_counts(const gpp_costs *c,
+                             uint32_t counts[GPP_COST__NSOURCES]);
+
+#endif

@@ -1,0 +1,725 @@
+// ops.cu -- the real forward and backward kernels of every profiled op kind:
+// cuBLAS GEMMs (strided batched for attention and feature interaction) and
+// simple hand-written kernels where cuBLAS has nothing (softmax, layernorm,
+// GELU, ReLU, embedding bag, elementwise add, loss).  Element types are fp32
+// (dt=4) and bf16 (dt=2); reductions accumulate in fp32.
+#include <cmath>
+
+#include "kernels_profile/profiler/ops.cuh"
+
+namespace gpp_prof {
+
+using bf16 = __nv_bfloat16;
+constexpr int THREADS = 256;
+
+__device__ __forceinline__ float f(float x) { return x; }
+__device__ __forceinline__ float f(bf16 x) { return __bfloat162float(x); }
+template <class T> __device__ __forceinline__ T to(float x);
+template <> __device__ __forceinline__ float to<float>(float x) { return x; }
+template <> __device__ __forceinline__ bf16 to<bf16>(float x) {
+  return __float2bfloat16(x);
+}
+
+static unsigned grid_for(size_t n) {
+  size_t g = (n + THREADS - 1) / THREADS;
+  return (unsigned)(g < 65535 * 8 ? (g ? g : 1) : 65535 * 8);
+}
+
+#define GRID_STRIDE(i, n)                                                     \
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n);     \
+       i += (size_t)gridDim.x * blockDim.x)
+
+// ---- initialisation ----------------------------------------------------
+
+__device__ __forceinline__ unsigned hash(size_t i, unsigned seed) {
+  unsigned x = (unsigned)i * 2654435761u ^ (unsigned)(i >> 32) ^ seed;
+  x ^= x >> 16; x *= 0x7feb352du; x ^= x >> 15; x *= 0x846ca68bu;
+  return x ^ (x >> 16);
+}
+
+template <class T>
+__global__ void fill_random(T *p, size_t n, unsigned seed) {
+  GRID_STRIDE(i, n) p[i] = to<T>((hash(i, seed) >> 8) / 8388608.0f - 1.0f);
+}
+
+__global__ void fill_index(int *p, size_t n, unsigned seed, int64_t mod) {
+  GRID_STRIDE(i, n) p[i] = (int)(hash(i, seed) % (unsigned)mod);
+}
+
+// ---- block reductions --------------------------------------------------
+
+__device__ float block_sum(float v) {
+  __shared__ float s[32];
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  __syncthreads();
+  if (lane == 0) s[warp] = v;
+  __syncthreads();
+  float r = 0;
+  for (int w = 0; w < (int)(blockDim.x + 31) / 32; w++) r += s[w];
+  return r;
+}
+
+__device__ float block_max(float v) {
+  __shared__ float s[32];
+  for (int o = 16; o > 0; o >>= 1)
+    v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  __syncthreads();
+  if (lane == 0) s[warp] = v;
+  __syncthreads();
+  float r = -INFINITY;
+  for (int w = 0; w < (int)(blockDim.x + 31) / 32; w++) r = fmaxf(r, s[w]);
+  return r;
+}
+
+// ---- elementwise -------------------------------------------------------
+
+__device__ __forceinline__ float gelu(float x) {
+  const float k = 0.7978845608f;  // sqrt(2/pi)
+  return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
+}
+
+__device__ __forceinline__ float gelu_grad(float x) {
+  const float k = 0.7978845608f;
+  float u = k * (x + 0.044715f * x * x * x), th = tanhf(u);
+  return 0.5f * (1 + th) + 0.5f * x * (1 - th * th) * k *
+                               (1 + 3 * 0.044715f * x * x);
+}
+
+template <class T> __global__ void gelu_fwd(const T *x, T *y, size_t n) {
+  GRID_STRIDE(i, n) y[i] = to<T>(gelu(f(x[i])));
+}
+template <class T>
+__global__ void gelu_bwd(const T *x, const T *dy, T *dx, size_t n) {
+  GRID_STRIDE(i, n) dx[i] = to<T>(f(dy[i]) * gelu_grad(f(x[i])));
+}
+template <class T> __global__ void relu_fwd(const T *x, T *y, size_t n) {
+  GRID_STRIDE(i, n) y[i] = to<T>(fmaxf(f(x[i]), 0.0f));
+}
+template <class T>
+__global__ void relu_bwd(const T *x, const T *dy, T *dx, size_t n) {
+  GRID_STRIDE(i, n) dx[i] = to<T>(f(x[i]) > 0 ? f(dy[i]) : 0.0f);
+}
+// y = sum of n inputs stored one after another (stride elements apart).
+template <class T>
+__global__ void add_fwd(const T *x, int64_t n_in, size_t stride, T *y,
+                        size_t n) {
+  GRID_STRIDE(i, n) {
+    float s = 0;
+    for (int64_t k = 0; k < n_in; k++) s += f(x[k * stride + i]);
+    y[i] = to<T>(s);
+  }
+}
+template <class T>
+__global__ void add_bwd(const T *dy, int64_t n_in, size_t stride, T *dx,
+                        size_t n) {
+  GRID_STRIDE(i, n) {
+    T g = dy[i];
+    for (int64_t k = 0; k < n_in; k++) dx[k * stride + i] = g;
+  }
+}
+
+// ---- row kernels: one block per row ------------------------------------
+
+template <class T>
+__global__ void softmax_fwd(const T *x, T *y, int64_t w) {
+  const T *xr = x + blockIdx.x * w;
+  T *yr = y + blockIdx.x * w;
+  float m = -INFINITY;
+  for (int64_t j = threadIdx.x; j < w; j += blockDim.x) m = fmaxf(m, f(xr[j]));
+  m = block_max(m);
+  float s = 0;
+  for (int64_t j = threadIdx.x; j < w; j += blockDim.x) s += expf(f(xr[j]) - m);
+  s = block_sum(s);
+  for (int64_t j = threadIdx.x; j < w; j += blockDim.x)
+    yr[j] = to<T>(expf(f(xr[j]) - m) / s);
+}
+
+// dx = scale * y * (dy - sum(dy * y)); dx may alias dy.
+template <class T>
+__global__ void softmax_bwd(const T *y, const T *dy, T *dx, int64_t w,
+                            float scale) {
+  size_t o = blockIdx.x * (size_t)w;
+  float s = 0;
+  for (int64_t j = threadIdx.x; j < w; j += blockDim.x)
+    s += f(dy[o + j]) * f(y[o + j]);
+  s = block_sum(s);
+  for (int64_t j = threadIdx.x; j < w; j += blockDim.x)
+    dx[o + j] = to<T>(scale * f(y[o + j]) * (f(dy[o + j]) - s));
+}
+
+template <class T>
+__global__ void layernorm_fwd(const T *x, const T *g, const T *beta, T *y,
+                              float *mean, float *rstd, int64_t w) {
+  size_t o = blockIdx.x * (size_t)w;
+  float s = 0;
+  for (int64_t j = threadIdx.x; j < w; j += blockDim.x) s += f(x[o + j]);
+  float mu = block_sum(s) / w;
+  float v = 0;
+  for (int64_t j = threadIdx.x; j < w; j += blockDim.x) {
+    float c = f(x[o + j]) - mu;
+    v += c * c;
+  }
+  float rs = rsqrtf(block_sum(v) / w + 1e-5f);
+  for (int64_t j = threadIdx.x; j < w; j += blockDim.x)
+    y[o + j] = to<T>((f(x[o + j]) - mu) * rs * f(g[j]) + f(beta[j]));
+  if (threadIdx.x == 0) {
+    mean[blockIdx.x] = mu;
+    rstd[blockIdx.x] = rs;
+  }
+}
+
+template <class T>
+__global__ void layernorm_bwd_dx(const T *x, const T *g, const T *dy,
+                                 const float *mean, const float *rstd, T *dx,
+                                 int64_t w) {
+  size_t o = blockIdx.x * (size_t)w;
+  float mu = mean[blockIdx.x], rs = rstd[blockIdx.x], a = 0, c = 0;
+  for (int64_t j = threadIdx.x; j < w; j += blockDim.x) {
+    float gd = f(g[j]) * f(dy[o + j]);
+    a += gd;
+    c += gd * (f(x[o + j]) - mu) * rs;
+  }
+  a = block_sum(a) / w;
+  c = block_sum(c) / w;
+  for (int64_t j = threadIdx.x; j < w; j += blockDim.x) {
+    float xh = (f(x[o + j]) - mu) * rs;
+    dx[o + j] = to<T>(rs * (f(g[j]) * f(dy[o + j]) - a - xh * c));
+  }
+}
+
+// dgamma, dbeta: a 32-column tile per block, 8 row lanes.
+template <class T>
+__global__ void layernorm_bwd_params(const T *x, const T *dy,
+                                     const float *mean, const float *rstd,
+                                     T *dg, T *db, int64_t rows, int64_t w) {
+  __shared__ float sg[8][33], sb[8][33];
+  int64_t j = blockIdx.x * 32 + threadIdx.x;
+  float ag = 0, ab = 0;
+  if (j < w)
+    for (int64_t r = threadIdx.y; r < rows; r += 8) {
+      float d = f(dy[r * w + j]);
+      ag += d * (f(x[r * w + j]) - mean[r]) * rstd[r];
+      ab += d;
+    }
+  sg[threadIdx.y][threadIdx.x] = ag;
+  sb[threadIdx.y][threadIdx.x] = ab;
+  __syncthreads();
+  if (threadIdx.y != 0 || j >= w) return;
+  for (int k = 1; k < 8; k++) {
+    ag += sg[k][threadIdx.x];
+    ab += sb[k][threadIdx.x];
+  }
+  dg[j] = to<T>(ag);
+  db[j] = to<T>(ab);
+}
+
+// Softmax cross-entropy; loss accumulates the mean over rows.
+template <class T>
+__global__ void xent_fwd(const T *x, const int *label, float *loss,
+                         int64_t w, int64_t rows) {
+  size_t o = blockIdx.x * (size_t)w;
+  float m = -INFINITY;
+  for (int64_t j = threadIdx.x; j < w; j += blockDim.x) m = fmaxf(m, f(x[o + j]));
+  m = block_max(m);
+  float s = 0;
+  for (int64_t j = threadIdx.x; j < w; j += blockDim.x) s += expf(f(x[o + j]) - m);
+  s = block_sum(s);
+  if (threadIdx.x == 0)
+    atomicAdd(loss, (logf(s) + m - f(x[o + label[blockIdx.x]])) / rows);
+}
+
+template <class T>
+__global__ void xent_bwd(const T *x, const int *label, T *dx, int64_t w,
+                         int64_t rows) {
+  size_t o = blockIdx.x * (size_t)w;
+  float m = -INFINITY;
+  for (int64_t j = threadIdx.x; j < w; j += blockDim.x) m = fmaxf(m, f(x[o + j]));
+  m = block_max(m);
+  float s = 0;
+  for (int64_t j = threadIdx.x; j < w; j += blockDim.x) s += expf(f(x[o + j]) - m);
+  s = block_sum(s);
+  for (int64_t j = threadIdx.x; j < w; j += blockDim.x) {
+    float p = expf(f(x[o + j]) - m) / s - (j == label[blockIdx.x] ? 1 : 0);
+    dx[o + j] = to<T>(p / rows);
+  }
+}
+
+// ---- embedding bag -----------------------------------------------------
+
+template <class T>
+__global__ void embag_fwd(const T *table, const int *idx, T *out, int64_t bag,
+                          int64_t w) {
+  const int *ix = idx + blockIdx.x * bag;
+  for (int64_t j = threadIdx.x; j < w; j += blockDim.x) {
+    float s = 0;
+    for (int64_t k = 0; k < bag; k++) s += f(table[(size_t)ix[k] * w + j]);
+    out[blockIdx.x * w + j] = to<T>(s);
+  }
+}
+
+template <class T>
+__global__ void embag_bwd(const T *dy, const int *idx, T *dtable, int64_t bag,
+                          int64_t w) {
+  const int *ix = idx + blockIdx.x * bag;
+  for (int64_t j = threadIdx.x; j < w; j += blockDim.x) {
+    T g = dy[blockIdx.x * w + j];
+    for (int64_t k = 0; k < bag; k++)
+      atomicAdd(&dtable[(size_t)ix[k] * w + j], g);
+  }
+}
+
+// ---- feature interaction: strictly lower triangle of Z = X X^T ----------
+
+template <class T>
+__global__ void tri_extract(const T *z, T *out, int64_t F, size_t total) {
+  int64_t P = F * (F - 1) / 2;
+  GRID_STRIDE(e, total) {
+    int64_t b = e / (F * F), i = e / F % F, j = e % F;
+    if (i > j) out[b * P + i * (i - 1) / 2 + j] = z[e];
+  }
+}
+
+template <class T>
+__global__ void tri_scatter(const T *dout, T *dz, int64_t F, size_t total) {
+  int64_t P = F * (F - 1) / 2;
+  GRID_STRIDE(e, total) {
+    int64_t b = e / (F * F), i = e / F % F, j = e % F;
+    dz[e] = i > j ? dout[b * P + i * (i - 1) / 2 + j] : to<T>(0.0f);
+  }
+}
+
+// ---- cuBLAS on row-major matrices ---------------------------------------
+
+template <class T> constexpr cudaDataType cuda_type();
+template <> constexpr cudaDataType cuda_type<float>() { return CUDA_R_32F; }
+template <> constexpr cudaDataType cuda_type<bf16>() { return CUDA_R_16BF; }
+
+struct mat {
+  const void *p;
+  int64_t ld, stride;  // row-major leading dimension; batch stride
+  bool trans;
+};
+
+// C[M,N] (+)= alpha * op(A) op(B), row-major, batch times with strides:
+// computed as the column-major C^T = op(B)^T op(A)^T.
+template <class T>
+static void gemm(op_run &r, int64_t M, int64_t N, int64_t K, mat A, mat B,
+                 void *C, int64_t ldc, int64_t sc, int64_t batch,
+                 float alpha = 1, float beta = 0) {
+  cublasOperation_t ta = A.trans ? CUBLAS_OP_T : CUBLAS_OP_N;
+  cublasOperation_t tb = B.trans ? CUBLAS_OP_T : CUBLAS_OP_N;
+  cudaDataType ty = cuda_type<T>();
+  if (batch == 1)
+    r.cublas(cublasGemmEx(r.blas, tb, ta, (int)N, (int)M, (int)K, &alpha,
+                          B.p, ty, (int)B.ld, A.p, ty, (int)A.ld, &beta, C,
+                          ty, (int)ldc, CUBLAS_COMPUTE_32F,
+                          CUBLAS_GEMM_DEFAULT));
+  else
+    r.cublas(cublasGemmStridedBatchedEx(
+        r.blas, tb, ta, (int)N, (int)M, (int)K, &alpha, B.p, ty, (int)B.ld,
+        B.stride, A.p, ty, (int)A.ld, A.stride, &beta, C, ty, (int)ldc, sc,
+        (int)batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
+
+#define LAUNCH_ROWS(kernel, rows, ...)                                        \
+  kernel<<<(unsigned)(rows), THREADS, 0, r.stream>>>(__VA_ARGS__)
+#define LAUNCH_FLAT(kernel, n, ...)                                           \
+  kernel<<<grid_for(n), THREADS, 0, r.stream>>>(__VA_ARGS__)
+
+// ---- matmul: Y[M,N] = X[M,K] W[K,N] --------------------------------------
+
+enum { MM_X, MM_W, MM_Y, MM_DY, MM_DX, MM_DW };
+
+static bool plan_matmul(const gpp_op *op, op_run &r) {
+  int64_t M = r.d.rows, K = op->shape.in_width, N = op->shape.width;
+  if (K < 1 || N < 1) return false;
+  r.d.in = K;
+  r.d.width = N;
+  r.add(M * K, INIT_RANDOM);
+  r.add(K * N, INIT_RANDOM);
+  r.add(M * N, INIT_ZERO);
+  r.add(M * N, INIT_RANDOM);
+  r.add(M * K, INIT_ZERO);
+  r.add(K * N, INIT_ZERO);
+  return true;
+}
+
+template <class T> static void matmul_fwd(op_run &r) {
+  int64_t M = r.d.rows, K = r.d.in, N = r.d.width;
+  gemm<T>(r, M, N, K, {r.buf[MM_X], K, 0, false}, {r.buf[MM_W], N, 0, false},
+          r.buf[MM_Y], N, 0, 1);
+}
+
+template <class T> static void matmul_bwd(op_run &r) {
+  int64_t M = r.d.rows, K = r.d.in, N = r.d.width;
+  gemm<T>(r, M, K, N, {r.buf[MM_DY], N, 0, false}, {r.buf[MM_W], N, 0, true},
+          r.buf[MM_DX], K, 0, 1);
+  gemm<T>(r, K, N, M, {r.buf[MM_X], K, 0, true}, {r.buf[MM_DY], N, 0, false},
+          r.buf[MM_DW], N, 0, 1);
+}
+
+// ---- attention core: O = softmax(Q K^T / sqrt(d)) V per (sample, head) ---
+
+enum { AT_Q, AT_K, AT_V, AT_O, AT_S, AT_P, AT_DO, AT_DQ, AT_DK, AT_DV };
+
+static bool plan_attention(const gpp_op *op, op_run &r) {
+  int64_t T = op->shape.tokens, H = op->shape.heads, W = op->shape.width;
+  if (T < 1 || H < 1 || W < H || W % H != 0) return false;
+  r.d.t = T;
+  r.d.heads = H;
+  r.d.hd = W / H;
+  r.d.batch = r.b * H;
+  size_t qkv = (size_t)(r.b * T * W), tt = (size_t)(r.d.batch * T * T);
+  for (int i = AT_Q; i <= AT_V; i++) r.add(qkv, INIT_RANDOM);
+  r.add(qkv, INIT_ZERO);           // O
+  r.add(tt, INIT_ZERO);            // S, then dP and dS
+  r.add(tt, INIT_ZERO);            // P
+  r.add(qkv, INIT_RANDOM);         // dO
+  for (int i = AT_DQ; i <= AT_DV; i++) r.add(qkv, INIT_ZERO);
+  return true;
+}
+
+template <class T> static void attention_fwd(op_run &r) {
+  int64_t B = r.d.batch, L = r.d.t, D = r.d.hd;
+  float scale = 1.0f / sqrtf((float)D);
+  gemm<T>(r, L, L, D, {r.buf[AT_Q], D, L * D, false},
+          {r.buf[AT_K], D, L * D, true}, r.buf[AT_S], L, L * L, B, scale);
+  LAUNCH_ROWS(softmax_fwd<T>, B * L, r.p<T>(AT_S), r.p<T>(AT_P), L);
+  gemm<T>(r, L, D, L, {r.buf[AT_P], L, L * L, false},
+          {r.buf[AT_V], D, L * D, false}, r.buf[AT_O], D, L * D, B);
+}
+
+template <class T> static void attention_bwd(op_run &r) {
+  int64_t B = r.d.batch, L = r.d.t, D = r.d.hd;
+  float scale = 1.0f / sqrtf((float)D);
+  gemm<T>(r, L, L, D, {r.buf[AT_DO], D, L * D, false},  // dP = dO V^T
+          {r.buf[AT_V], D, L * D, true}, r.buf[AT_S], L, L * L, B);
+  gemm<T>(r, L, D, L, {r.buf[AT_P], L, L * L, true},    // dV = P^T dO
+          {r.buf[AT_DO], D, L * D, false}, r.buf[AT_DV], D, L * D, B);
+  LAUNCH_ROWS(softmax_bwd<T>, B * L, r.p<T>(AT_P), r.p<T>(AT_S),
+              r.p<T>(AT_S), L, scale);                  // dS, in place
+  gemm<T>(r, L, D, L, {r.buf[AT_S], L, L * L, false},   // dQ = dS K
+          {r.buf[AT_K], D, L * D, false}, r.buf[AT_DQ], D, L * D, B);
+  gemm<T>(r, L, D, L, {r.buf[AT_S], L, L * L, true},    // dK = dS^T Q
+          {r.buf[AT_Q], D, L * D, false}, r.buf[AT_DK], D, L * D, B);
+}
+
+// ---- row-wise ops: rows x width -----------------------------------------
+
+enum { RW_X, RW_Y, RW_DY, RW_DX, LN_G, LN_B, LN_MEAN, LN_RSTD, LN_DG, LN_DB };
+
+static bool plan_rowwise(const gpp_op *op, op_run &r) {
+  int64_t n = r.d.rows * op->shape.width;
+  if (op->shape.width < 1) return false;
+  r.d.width = op->shape.width;
+  r.add(n, INIT_RANDOM);
+  r.add(n, INIT_ZERO);
+  r.add(n, INIT_RANDOM);
+  r.add(n, INIT_ZERO);
+  return true;
+}
+
+static bool plan_layernorm(const gpp_op *op, op_run &r) {
+  if (!plan_rowwise(op, r)) return false;
+  r.add(r.d.width, INIT_RANDOM);
+  r.add(r.d.width, INIT_RANDOM);
+  r.add(r.d.rows, INIT_ZERO, 4);
+  r.add(r.d.rows, INIT_ZERO, 4);
+  r.add(r.d.width, INIT_ZERO);
+  r.add(r.d.width, INIT_ZERO);
+  return true;
+}
+
+template <class T> static void softmax_fwd_run(op_run &r) {
+  LAUNCH_ROWS(softmax_fwd<T>, r.d.rows, r.p<T>(RW_X), r.p<T>(RW_Y),
+              r.d.width);
+}
+template <class T> static void softmax_bwd_run(op_run &r) {
+  LAUNCH_ROWS(softmax_bwd<T>, r.d.rows, r.p<T>(RW_Y), r.p<T>(RW_DY),
+              r.p<T>(RW_DX), r.d.width, 1.0f);
+}
+template <class T> static void gelu_fwd_run(op_run &r) {
+  LAUNCH_FLAT(gelu_fwd<T>, r.count[RW_X], r.p<T>(RW_X), r.p<T>(RW_Y),
+              r.count[RW_X]);
+}
+template <class T> static void gelu_bwd_run(op_run &r) {
+  LAUNCH_FLAT(gelu_bwd<T>, r.count[RW_X], r.p<T>(RW_X), r.p<T>(RW_DY),
+              r.p<T>(RW_DX), r.count[RW_X]);
+}
+template <class T> static void relu_fwd_run(op_run &r) {
+  LAUNCH_FLAT(relu_fwd<T>, r.count[RW_X], r.p<T>(RW_X), r.p<T>(RW_Y),
+              r.count[RW_X]);
+}
+template <class T> static void relu_bwd_run(op_run &r) {
+  LAUNCH_FLAT(relu_bwd<T>, r.count[RW_X], r.p<T>(RW_X), r.p<T>(RW_DY),
+              r.p<T>(RW_DX), r.count[RW_X]);
+}
+
+template <class T> static void layernorm_fwd_run(op_run &r) {
+  LAUNCH_ROWS(layernorm_fwd<T>, r.d.rows, r.p<T>(RW_X), r.p<T>(LN_G),
+              r.p<T>(LN_B), r.p<T>(RW_Y), r.p<float>(LN_MEAN),
+              r.p<float>(LN_RSTD), r.d.width);
+}
+template <class T> static void layernorm_bwd_run(op_run &r) {
+  LAUNCH_ROWS(layernorm_bwd_dx<T>, r.d.rows, r.p<T>(RW_X), r.p<T>(LN_G),
+              r.p<T>(RW_DY), r.p<float>(LN_MEAN), r.p<float>(LN_RSTD),
+              r.p<T>(RW_DX), r.d.width);
+  dim3 grid((unsigned)((r.d.width + 31) / 32)), block(32, 8);
+  layernorm_bwd_params<T><<<grid, block, 0, r.stream>>>(
+      r.p<T>(RW_X), r.p<T>(RW_DY), r.p<float>(LN_MEAN), r.p<float>(LN_RSTD),
+      r.p<T>(LN_DG), r.p<T>(LN_DB), r.d.rows, r.d.width);
+}
+
+// ---- loss: softmax cross-entropy over `width` classes per row ------------
+
+enum { LS_X, LS_LABEL, LS_LOSS, LS_DX };
+
+static bool plan_loss(const gpp_op *op, op_run &r) {
+  if (op->shape.width < 1) return false;
+  r.d.width = op->shape.width;
+  r.add(r.d.rows * r.d.width, INIT_RANDOM);
+  r.add(r.d.rows, INIT_INDEX, 4, r.d.width);
+  r.add(1, INIT_ZERO, 4);
+  r.add(r.d.rows * r.d.width, INIT_ZERO);
+  return true;
+}
+
+template <class T> static void loss_fwd(op_run &r) {
+  r.cuda(cudaMemsetAsync(r.buf[LS_LOSS], 0, sizeof(float), r.stream));
+  LAUNCH_ROWS(xent_fwd<T>, r.d.rows, r.p<T>(LS_X), r.p<int>(LS_LABEL),
+              r.p<float>(LS_LOSS), r.d.width, r.d.rows);
+}
+template <class T> static void loss_bwd(op_run &r) {
+  LAUNCH_ROWS(xent_bwd<T>, r.d.rows, r.p<T>(LS_X), r.p<int>(LS_LABEL),
+              r.p<T>(LS_DX), r.d.width, r.d.rows);
+}
+
+// ---- embedding bag: each of b*tokens outputs sums `bag` table rows -------
+
+enum { EB_TABLE, EB_IDX, EB_OUT, EB_DY, EB_DTABLE };
+
+static bool plan_embedding(const gpp_op *op, op_run &r) {
+  const gpp_op_shape &s = op->shape;
+  if (s.rows < 1 || s.width < 1 || s.bag < 1 || s.rows > INT32_MAX)
+    return false;
+  r.d.width = s.width;
+  r.d.bag = s.bag;
+  r.d.table = s.rows;
+  r.add(s.rows * s.width, INIT_RANDOM);
+  r.add(r.d.rows * s.bag, INIT_INDEX, 4, s.rows);
+  r.add(r.d.rows * s.width, INIT_ZERO);
+  r.add(r.d.rows * s.width, INIT_RANDOM);
+  r.add(s.rows * s.width, INIT_ZERO);
+  return true;
+}
+
+template <class T> static void embedding_fwd(op_run &r) {
+  LAUNCH_ROWS(embag_fwd<T>, r.d.rows, r.p<T>(EB_TABLE), r.p<int>(EB_IDX),
+              r.p<T>(EB_OUT), r.d.bag, r.d.width);
+}
+template <class T> static void embedding_bwd(op_run &r) {
+  LAUNCH_ROWS(embag_bwd<T>, r.d.rows, r.p<T>(EB_DY), r.p<int>(EB_IDX),
+              r.p<T>(EB_DTABLE), r.d.bag, r.d.width);
+}
+
+// ---- concat: n inputs of rows x (width/n, the last takes the rest) -------
+
+enum { CC_X, CC_Y, CC_DY, CC_DX };
+
+static int64_t part_width(const op_run &r, int64_t k) {
+  int64_t base = r.d.width / r.d.n;
+  return k + 1 < r.d.n ? base : r.d.width - base * (r.d.n - 1);
+}
+
+static bool plan_concat(const gpp_op *op, op_run &r) {
+  r.d.n = op->n_inputs > 0 ? op->n_inputs : 1;
+  r.d.width = op->shape.width;
+  if (r.d.width < r.d.n) return false;
+  int64_t n = r.d.rows * r.d.width;
+  r.add(n, INIT_RANDOM);  // the inputs, one after another
+  r.add(n, INIT_ZERO);
+  r.add(n, INIT_RANDOM);
+  r.add(n, INIT_ZERO);
+  return true;
+}
+
+// Copies each part between its own buffer and its columns of the output.
+static void concat_copies(op_run &r, int parts, int whole, bool to_whole) {
+  size_t es = (size_t)r.dt, off = 0, col = 0;
+  char *pb = static_cast<char *>(r.buf[parts]);
+  char *wb = static_cast<char *>(r.buf[whole]);
+  for (int64_t k = 0; k < r.d.n; k++) {
+    size_t wk = (size_t)part_width(r, k) * es, W = (size_t)r.d.width * es;
+    if (to_whole)
+      r.cuda(cudaMemcpy2DAsync(wb + col, W, pb + off, wk, wk, r.d.rows,
+                               cudaMemcpyDeviceToDevice, r.stream));
+    else
+      r.cuda(cudaMemcpy2DAsync(pb + off, wk, wb + col, W, wk, r.d.rows,
+                               cudaMemcpyDeviceToDevice, r.stream));
+    off += wk * r.d.rows;
+    col += wk;
+  }
+}
+
+template <class T> static void concat_fwd(op_run &r) {
+  concat_copies(r, CC_X, CC_Y, true);
+}
+template <class T> static void concat_bwd(op_run &r) {
+  concat_copies(r, CC_DX, CC_DY, false);
+}
+
+// ---- elementwise add of n inputs ----------------------------------------
+
+enum { EW_X, EW_Y, EW_DY, EW_DX };
+
+static bool plan_elementwise(const gpp_op *op, op_run &r) {
+  r.d.n = op->n_inputs > 0 ? op->n_inputs : 1;
+  r.d.width = op->shape.width;
+  if (r.d.width < 1) return false;
+  int64_t n = r.d.rows * r.d.width;
+  r.add(n * r.d.n, INIT_RANDOM);
+  r.add(n, INIT_ZERO);
+  r.add(n, INIT_RANDOM);
+  r.add(n * r.d.n, INIT_ZERO);
+  return true;
+}
+
+template <class T> static void elementwise_fwd(op_run &r) {
+  size_t n = r.count[EW_Y];
+  LAUNCH_FLAT(add_fwd<T>, n, r.p<T>(EW_X), r.d.n, n, r.p<T>(EW_Y), n);
+}
+template <class T> static void elementwise_bwd(op_run &r) {
+  size_t n = r.count[EW_Y];
+  LAUNCH_FLAT(add_bwd<T>, n, r.p<T>(EW_DY), r.d.n, n, r.p<T>(EW_DX), n);
+}
+
+// ---- interaction: per sample, F features of width d; pairwise dots ------
+
+enum { IA_X, IA_Z, IA_OUT, IA_DOUT, IA_DZ, IA_DX };
+
+static bool plan_interaction(const gpp_op *op, op_run &r) {
+  int64_t F = op->n_inputs >= 2 ? op->n_inputs : op->shape.tokens;
+  int64_t d = op->shape.in_width > 0 ? op->shape.in_width : op->shape.width;
+  if (F < 2 || d < 1) return false;
+  r.d.n = F;
+  r.d.in = d;
+  r.d.batch = r.b;
+  int64_t P = F * (F - 1) / 2;
+  r.add(r.b * F * d, INIT_RANDOM);
+  r.add(r.b * F * F, INIT_ZERO);
+  r.add(r.b * P, INIT_ZERO);
+  r.add(r.b * P, INIT_RANDOM);
+  r.add(r.b * F * F, INIT_ZERO);
+  r.add(r.b * F * d, INIT_ZERO);
+  return true;
+}
+
+template <class T> static void interaction_fwd(op_run &r) {
+  int64_t F = r.d.n, d = r.d.in;
+  gemm<T>(r, F, F, d, {r.buf[IA_X], d, F * d, false},
+          {r.buf[IA_X], d, F * d, true}, r.buf[IA_Z], F, F * F, r.d.batch);
+  LAUNCH_FLAT(tri_extract<T>, r.count[IA_Z], r.p<T>(IA_Z), r.p<T>(IA_OUT),
+              F, r.count[IA_Z]);
+}
+
+// dX = (dZ + dZ^T) X with dZ the scattered lower triangle.
+template <class T> static void interaction_bwd(op_run &r) {
+  int64_t F = r.d.n, d = r.d.in;
+  LAUNCH_FLAT(tri_scatter<T>, r.count[IA_DZ], r.p<T>(IA_DOUT),
+              r.p<T>(IA_DZ), F, r.count[IA_DZ]);
+  gemm<T>(r, F, d, F, {r.buf[IA_DZ], F, F * F, false},
+          {r.buf[IA_X], d, F * d, false}, r.buf[IA_DX], d, F * d, r.d.batch);
+  gemm<T>(r, F, d, F, {r.buf[IA_DZ], F, F * F, true},
+          {r.buf[IA_X], d, F * d, false}, r.buf[IA_DX], d, F * d, r.d.batch,
+          1, 1);
+}
+
+// ---- the table ------------------------------------------------------------
+
+#define IMPL(k, plan, fw, bw)                                                 \
+  { GPP_OP_##k, plan, {fw<float>, fw<bf16>}, {bw<float>, bw<bf16>} }
+
+static const kind_impl impls[] = {
+    IMPL(MATMUL, plan_matmul, matmul_fwd, matmul_bwd),
+    IMPL(ATTENTION, plan_attention, attention_fwd, attention_bwd),
+    IMPL(LAYERNORM, plan_layernorm, layernorm_fwd_run, layernorm_bwd_run),
+    IMPL(SOFTMAX, plan_rowwise, softmax_fwd_run, softmax_bwd_run),
+    IMPL(GELU, plan_rowwise, gelu_fwd_run, gelu_bwd_run),
+    IMPL(RELU, plan_rowwise, relu_fwd_run, relu_bwd_run),
+    IMPL(EMBEDDING, plan_embedding, embedding_fwd, embedding_bwd),
+    IMPL(CONCAT, plan_concat, concat_fwd, concat_bwd),
+    IMPL(INTERACTION, plan_interaction, interaction_fwd, interaction_bwd),
+    IMPL(ELEMENTWISE, plan_elementwise, elementwise_fwd, elementwise_bwd),
+    IMPL(LOSS, plan_loss, loss_fwd, loss_bwd),
+};
+
+const kind_impl *find_impl(int kind) {
+  for (const kind_impl &k : impls)
+    if (k.kind == kind) return &k;
+  return nullptr;
+}
+
+bool plan_op(const gpp_op *op, int64_t b, op_run &r) {
+  const kind_impl *k = find_impl(op->kind);
+  if (k == nullptr || (op->dtype_bytes != 2 && op->dtype_bytes != 4) ||
+      b < 1)
+    return false;
+  r = op_run();
+  r.kind = op->kind;
+  r.dt = op->dtype_bytes;
+  r.b = b;
+  r.d.rows = b * (op->shape.tokens > 0 ? op->shape.tokens : 1);
+  return k->plan(op, r);
+}
+
+void alloc_run(op_run &r, unsigned seed) {
+  for (int i = 0; i < r.nbuf && r.ok(); i++) {
+    r.cuda(cudaMalloc(&r.buf[i], r.bytes(i) ? r.bytes(i) : 1));
+    if (!r.ok()) break;
+    size_t n = r.count[i];
+    if (r.init[i] == INIT_ZERO)
+      r.cuda(cudaMemsetAsync(r.buf[i], 0, r.bytes(i), r.stream));
+    else if (r.init[i] == INIT_INDEX)
+      LAUNCH_FLAT(fill_index, n, r.p<int>(i), n, seed + i, r.mod[i]);
+    else if (r.esize[i] == 2)
+      LAUNCH_FLAT(fill_random<bf16>, n, r.p<bf16>(i), n, seed + i);
+    else
+      LAUNCH_FLAT(fill_random<float>, n, r.p<float>(i), n, seed + i);
+  }
+  r.cuda(cudaGetLastError());
+  r.cuda(cudaStreamSynchronize(r.stream));
+}
+
+void free_run(op_run &r) {
+  for (int i = 0; i < r.nbuf; i++) {
+    if (r.buf[i]) cudaFree(r.buf[i]);
+    r.buf[i] = nullptr;
+  }
+}
+
+void run_fwd(op_run &r) {
+  find_impl(r.kind)->fwd[r.dt == 2](r);
+  r.cuda(cudaGetLastError());
+}
+
+void run_bwd(op_run &r) {
+  find_impl(r.kind)->bwd[r.dt == 2](r);
+  r.cuda(cudaGetLastError());
+}
+
+}  // namespace gpp_prof
+
+extern "C" bool gpp__prof_supports(const gpp_op *op) {
+  gpp_prof::op_run r;
+  return gpp_prof::plan_op(op, 1, r);
+}
+
+extern "C" double gpp__prof_op_bytes(const gpp_op *op, int64_t b) {
+  gpp_prof::op_run r;
+  if (!gpp_prof::plan_op(op, b, r)) return 0;
+  double s = 0;
+  for (int i = 0; i < r.nbuf; i++) s += (double)r.bytes(i);
+  return s;
+}

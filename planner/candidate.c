@@ -1,0 +1,242 @@
+/* candidate.c -- turns a planner's stages into a candidate plan and
+ * evaluates it the same way for every planner: the real stage graph from
+ * op edges, its depth, in-flight counts, per-stage TPS and memory, and the
+ * iteration estimate (m + D - 1) * b * TPS; also the sorted result list. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "planner/internal.h"
+
+typedef struct sgraph {
+  uint32_t n;
+  uint32_t *stage_of;   /* per op */
+  uint32_t *succ_off, *succ; /* stage successors (deduplicated) */
+  uint32_t *topo;
+} sgraph;
+
+static void sgraph_free(sgraph *g) {
+  free(g->stage_of);
+  free(g->succ_off);
+  free(g->succ);
+  free(g->topo);
+}
+
+static int assign_ops(gpp__pctx *c, const gpp__stage_spec *sp, uint32_t n,
+                      uint32_t *stage_of) {
+  for (uint32_t i = 0; i < c->n; i++) stage_of[i] = GPP__INF_U32;
+  for (uint32_t s = 0; s < n; s++)
+    for (uint32_t j = 0; j < sp[s].n_ops; j++) {
+      if (stage_of[sp[s].ops[j]] != GPP__INF_U32)
+        GPP_RAISE(c->err, GPP_EINTERNAL, "op %u in two stages",
+                  sp[s].ops[j]);
+      stage_of[sp[s].ops[j]] = s;
+    }
+  for (uint32_t i = 0; i < c->n; i++)
+    if (stage_of[i] == GPP__INF_U32)
+      GPP_RAISE(c->err, GPP_EINTERNAL, "op '%s' in no stage",
+                c->m->ops[i].name);
+  return 0;
+}
+
+/* Successor lists: for each stage, the distinct stages its ops feed. */
+static int stage_edges(gpp__pctx *c, sgraph *g) {
+  uint32_t *seen = gpp_calloc(c->err, g->n, sizeof *seen);
+  size_t cap = 0;
+  for (uint32_t i = 0; i < c->n; i++) cap += c->m->ops[i].n_outputs;
+  g->succ = gpp_calloc(c->err, cap ? cap : 1, sizeof *g->succ);
+  if (seen == NULL || g->succ == NULL) {
+    free(seen);
+    return c->err->code;
+  }
+  size_t k = 0;
+  for (uint32_t s = 0; s < g->n; s++) {
+    g->succ_off[s] = (uint32_t)k;
+    for (uint32_t i = 0; i < c->n; i++) {
+      if (g->stage_of[i] != s) continue;
+      const gpp_op *op = &c->m->ops[i];
+      for (uint32_t j = 0; j < op->n_outputs; j++) {
+        uint32_t t = g->stage_of[op->outputs[j]];
+        if (t == s || seen[t] == s + 1) continue;
+        seen[t] = s + 1;
+        g->succ[k++] = t;
+      }
+    }
+  }
+  g->succ_off[g->n] = (uint32_t)k;
+  free(seen);
+  return 0;
+}
+
+static int stage_topo(gpp__pctx *c, sgraph *g) {
+  uint32_t *indeg = gpp_calloc(c->err, g->n, sizeof *indeg);
+  if (indeg == NULL) return c->err->code;
+  for (uint32_t j = 0; j < g->succ_off[g->n]; j++) indeg[g->succ[j]]++;
+  uint32_t head = 0, tail = 0;
+  for (uint32_t s = 0; s < g->n; s++)
+    if (indeg[s] == 0) g->topo[tail++] = s;
+  while (head < tail) {
+    uint32_t s = g->topo[head++];
+    for (uint32_t j = g->succ_off[s]; j < g->succ_off[s + 1]; j++)
+      if (--indeg[g->succ[j]] == 0) g->topo[tail++] = g->succ[j];
+  }
+  free(indeg);
+  if (tail < g->n)
+    GPP_RAISE(c->err, GPP_EINTERNAL, "the stage graph has a cycle");
+  return 0;
+}
+
+static int sgraph_build(gpp__pctx *c, const gpp__stage_spec *sp, uint32_t n,
+                        sgraph *g) {
+  memset(g, 0, sizeof *g);
+  g->n = n;
+  g->stage_of = gpp_calloc(c->err, c->n, sizeof *g->stage_of);
+  g->succ_off = gpp_calloc(c->err, (size_t)n + 1, sizeof *g->succ_off);
+  g->topo = gpp_calloc(c->err, n, sizeof *g->topo);
+  if (!(g->stage_of && g->succ_off && g->topo)) return c->err->code;
+  GPP_TRY(assign_ops(c, sp, n, g->stage_of));
+  GPP_TRY(stage_edges(c, g));
+  return stage_topo(c, g);
+}
+
+/* gpp: samples in flight = own micro-batch + max over successors, taken
+ * in reverse topological order; returns the depth in stages. */
+static uint32_t inflight_gpp(const sgraph *g, const gpp__stage_spec *sp,
+                             double *samples, uint32_t *depth) {
+  uint32_t d_max = 0;
+  for (uint32_t q = g->n; q-- > 0;) {
+    uint32_t s = g->topo[q];
+    double most = 0;
+    uint32_t d = 0;
+    for (uint32_t j = g->succ_off[s]; j < g->succ_off[s + 1]; j++) {
+      uint32_t t = g->succ[j];
+      if (samples[t] > most) most = samples[t];
+      if (depth[t] > d) d = depth[t];
+    }
+    samples[s] = sp[s].b + most;
+    depth[s] = d + 1;
+    if (depth[s] > d_max) d_max = depth[s];
+  }
+  return d_max;
+}
+
+static int stage_sums(gpp__pctx *c, const sgraph *g, const gpp__stage_spec *sp,
+                      uint32_t s, uint32_t *seen, uint32_t *tag,
+                      gpp__stage_sums *out) {
+  const double *t = gpp__times(c, gpp__ceil_div(sp->b, sp->k));
+  if (t == NULL) return c->err->code;
+  memset(out, 0, sizeof *out);
+  for (uint32_t j = 0; j < sp->n_ops; j++) {
+    uint32_t i = sp->ops[j];
+    out->time += t[i];
+    out->stat += c->stat[i];
+    out->saved += c->saved[i];
+    out->param += c->param[i];
+  }
+  gpp__boundary(c, sp->ops, sp->n_ops, g->stage_of, s, &out->in_bytes,
+                &out->out_bytes, seen, tag);
+  return 0;
+}
+
+static int fill_stages(gpp__pctx *c, const sgraph *g, gpp__stage_spec *sp,
+                       const double *samples, gpp_planner_candidate *out) {
+  uint32_t *seen = gpp_calloc(c->err, c->n, sizeof *seen), tag = 0;
+  if (seen == NULL) return c->err->code;
+  uint32_t dev = 0;
+  int rc = 0;
+  for (uint32_t s = 0; s < g->n && rc == 0; s++) {
+    gpp_planner_stage *st = &out->stages[s];
+    gpp__stage_sums sums;
+    rc = stage_sums(c, g, &sp[s], s, seen, &tag, &sums);
+    if (rc != 0) break;
+    st->ops = sp[s].ops;
+    st->n_ops = sp[s].n_ops;
+    sp[s].ops = NULL;
+    st->first_device = dev;
+    st->n_devices = sp[s].k;
+    st->micro_batch = sp[s].b;
+    st->inflight = (uint32_t)gpp__ceil_div((uint32_t)samples[s], sp[s].b);
+    st->tps = gpp__stage_tps(c, &sums, sp[s].b, sp[s].k);
+    st->mem_bytes = gpp__stage_mem(c, &sums, sp[s].b, sp[s].k, samples[s]);
+    dev += sp[s].k;
+    if (st->tps > out->tps) out->tps = st->tps;
+    if (sp[s].b > out->micro_batch) out->micro_batch = sp[s].b;
+  }
+  out->devices_used = dev;
+  free(seen);
+  return rc;
+}
+
+static int evaluate(gpp__pctx *c, gpp__stage_spec *sp, uint32_t n, bool gpp,
+                    gpp_planner_candidate *out) {
+  sgraph g;
+  double *samples = gpp_calloc(c->err, n, sizeof *samples);
+  uint32_t *depth = gpp_calloc(c->err, n, sizeof *depth);
+  int rc = (samples && depth) ? sgraph_build(c, sp, n, &g) : c->err->code;
+  if (rc == 0) {
+    out->depth = inflight_gpp(&g, sp, samples, depth);
+    if (!gpp) {
+      out->depth = n;
+      for (uint32_t s = 0; s < n; s++) samples[s] = (double)(n - s) * sp[s].b;
+    }
+    rc = fill_stages(c, &g, sp, samples, out);
+  }
+  if (samples && depth) sgraph_free(&g);
+  free(samples);
+  free(depth);
+  return rc;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return (x > y) - (x < y);
+}
+
+int gpp__candidate_build(gpp__pctx *c, gpp__stage_spec *sp, uint32_t n,
+                         bool gpp, gpp_planner_candidate *out) {
+  memset(out, 0, sizeof *out);
+  for (uint32_t s = 0; s < n; s++)
+    qsort(sp[s].ops, sp[s].n_ops, sizeof *sp[s].ops, cmp_u32);
+  out->schedule = gpp ? "gpp" : "1f1b";
+  out->stages = gpp_calloc(c->err, n, sizeof *out->stages);
+  int rc = out->stages ? evaluate(c, sp, n, gpp, out) : c->err->code;
+  for (uint32_t s = 0; s < n; s++) {
+    free(sp[s].ops);
+    sp[s].ops = NULL;
+  }
+  out->n_stages = n;
+  if (rc != 0) {
+    gpp__candidate_free(out);
+    return rc;
+  }
+  out->iteration = ((double)c->B + (double)(out->depth - 1) *
+                                       out->micro_batch) * out->tps;
+  return 0;
+}
+
+void gpp__candidate_free(gpp_planner_candidate *cand) {
+  for (uint32_t s = 0; cand->stages && s < cand->n_stages; s++)
+    free(cand->stages[s].ops);
+  free(cand->stages);
+  cand->stages = NULL;
+  cand->n_stages = 0;
+}
+
+int gpp__result_add(gpp_planner_result *r, gpp_planner_candidate *cand,
+                    gpp_errctx *err) {
+  gpp_planner_candidate *a =
+      gpp_realloc_array(err, r->cands, r->n_cands + 1, sizeof *a);
+  if (a == NULL) {
+    gpp__candidate_free(cand);
+    return err->code;
+  }
+  r->cands = a;
+  uint32_t at = r->n_cands;
+  while (at > 0 && a[at - 1].iteration > cand->iteration) {
+    a[at] = a[at - 1];
+    at--;
+  }
+  a[at] = *cand;
+  r->n_cands++;
+  memset(cand, 0, sizeof *cand);
+  return 0;
+}

@@ -1,0 +1,81 @@
+/* hmap.c -- an open-addressing hash map with 64-bit keys, for the DP memo
+ * tables and caches, which are cleared between binary-search probes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "planner/internal.h"
+
+#define EMPTY UINT64_MAX
+
+static size_t slot_of(uint64_t key, size_t cap) {
+  key ^= key >> 33;
+  key *= 0xff51afd7ed558ccdull;
+  key ^= key >> 33;
+  key *= 0xc4ceb9fe1a85ec53ull;
+  key ^= key >> 33;
+  return (size_t)key & (cap - 1);
+}
+
+int gpp__hmap_init(gpp__hmap *h, size_t cap, gpp_errctx *err) {
+  size_t c = 16;
+  while (c < cap) c *= 2;
+  h->keys = gpp_calloc(err, c, sizeof *h->keys);
+  h->vals = gpp_calloc(err, c, sizeof *h->vals);
+  if (h->keys == NULL || h->vals == NULL) {
+    gpp__hmap_free(h);
+    return err->code;
+  }
+  h->cap = c;
+  h->len = 0;
+  memset(h->keys, 0xff, c * sizeof *h->keys);
+  return 0;
+}
+
+void gpp__hmap_free(gpp__hmap *h) {
+  free(h->keys);
+  free(h->vals);
+  h->keys = NULL;
+  h->vals = NULL;
+  h->cap = h->len = 0;
+}
+
+void gpp__hmap_clear(gpp__hmap *h) {
+  if (h->len == 0) return;
+  memset(h->keys, 0xff, h->cap * sizeof *h->keys);
+  h->len = 0;
+}
+
+uint64_t *gpp__hmap_get(const gpp__hmap *h, uint64_t key) {
+  for (size_t i = slot_of(key, h->cap);; i = (i + 1) & (h->cap - 1)) {
+    if (h->keys[i] == key) return h->vals[i];
+    if (h->keys[i] == EMPTY) return NULL;
+  }
+}
+
+static int grow(gpp__hmap *h, gpp_errctx *err) {
+  gpp__hmap big = {0};
+  GPP_TRY(gpp__hmap_init(&big, h->cap * 2, err));
+  for (size_t i = 0; i < h->cap; i++) {
+    if (h->keys[i] == EMPTY) continue;
+    size_t j = slot_of(h->keys[i], big.cap);
+    while (big.keys[j] != EMPTY) j = (j + 1) & (big.cap - 1);
+    big.keys[j] = h->keys[i];
+    memcpy(big.vals[j], h->vals[i], sizeof big.vals[j]);
+  }
+  big.len = h->len;
+  gpp__hmap_free(h);
+  *h = big;
+  return 0;
+}
+
+uint64_t *gpp__hmap_put(gpp__hmap *h, uint64_t key, gpp_errctx *err) {
+  if (2 * (h->len + 1) > h->cap && grow(h, err) != 0) return NULL;
+  size_t i = slot_of(key, h->cap);
+  while (h->keys[i] != EMPTY && h->keys[i] != key) i = (i + 1) & (h->cap - 1);
+  if (h->keys[i] == EMPTY) {
+    h->keys[i] = key;
+    h->vals[i][0] = h->vals[i][1] = 0;
+    h->len++;
+  }
+  return h->vals[i];
+}

@@ -1,0 +1,114 @@
+/* internal.h -- what the three planners share: the cost cache, the stage
+ * cost model (time per sample and memory of one stage), a small hash map,
+ * and plan evaluation.  Not installed; names are gpp__.
+ *
+ * Stage cost model, for a stage with ops O on k replicas at micro-batch b
+ * (each replica runs r = ceil(b / k) samples; m = batch / b micro-batches):
+ *   compute  = sum over O of fwd + bwd at r samples
+ *   sync     = ring all-reduce of O's weight bytes over k GPUs, once per
+ *              iteration, so sync / m per micro-batch
+ *   comm     = max(C(in), C(out)), C(x) = latency + x * r * sec_per_byte:
+ *              each stage-graph link carries activations one way and
+ *              gradients the other (full duplex), so a boundary costs its
+ *              larger direction and overlaps compute
+ *   TPS      = max(compute + sync / m, comm) / b
+ *   memory   = static(O) + min(batch, inflight samples) / k * saved(O)
+ *              + workspace, static as the engine counts it (sim/memory.c:
+ *              2 x param bytes, Adam 8 B/param, mixed precision 4 B/param),
+ *              workspace the model's largest output buffer for r samples.
+ */
+#ifndef GPP_PLANNER_INTERNAL_H
+#define GPP_PLANNER_INTERNAL_H
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "planner/planner.h"
+
+#define GPP__INF_U32 UINT32_MAX
+
+typedef struct gpp__pctx {
+  const gpp_planner_input *in;
+  const gpp_planner_options *opt;
+  const gpp_model *m;
+  uint32_t n, B, G;
+  double **rows;         /* rows[r]: per-op fwd+bwd seconds at r samples */
+  double *stat, *saved, *outb, *param;
+  double ws_per_sample;  /* largest out_bytes of any op */
+  double mem_cap;        /* INFINITY when unlimited */
+  uint32_t max_k;        /* data-parallel degree cap */
+  uint64_t states;
+  gpp_errctx *err;
+} gpp__pctx;
+
+int gpp__pctx_init(gpp__pctx *c, const gpp_planner_input *in,
+                   const gpp_planner_options *opt, gpp_errctx *err);
+void gpp__pctx_free(gpp__pctx *c);
+/* Per-op fwd+bwd seconds at r samples (1 <= r <= batch), computed once. */
+const double *gpp__times(gpp__pctx *c, uint32_t r);
+
+/* What one stage's cost needs; time is at r = ceil(b / k) samples. */
+typedef struct gpp__stage_sums {
+  double time, stat, saved, param, in_bytes, out_bytes;
+} gpp__stage_sums;
+
+static inline uint32_t gpp__ceil_div(uint32_t a, uint32_t b) {
+  return (a + b - 1) / b;
+}
+
+double gpp__allreduce(const gpp__pctx *c, double bytes, uint32_t k);
+double gpp__stage_tps(const gpp__pctx *c, const gpp__stage_sums *s,
+                      uint32_t b, uint32_t k);
+/* Per-replica bytes with inflight_samples samples stashed. */
+double gpp__stage_mem(const gpp__pctx *c, const gpp__stage_sums *s,
+                      uint32_t b, uint32_t k, double inflight_samples);
+bool gpp__stage_fits(const gpp__pctx *c, const gpp__stage_sums *s,
+                     uint32_t b, uint32_t k, double inflight_samples);
+/* Exact boundary bytes per sample of a set of ops given by a membership
+ * predicate: in = distinct outside producers read, out = ops read outside.
+ * member[op] == tag marks the set. */
+void gpp__boundary(const gpp__pctx *c, const uint32_t *ops, uint32_t n_ops,
+                   const uint32_t *member, uint32_t tag, double *in,
+                   double *out, uint32_t *seen, uint32_t *seen_tag);
+
+/* Open-addressing map from 64-bit keys (not UINT64_MAX) to two words. */
+typedef struct gpp__hmap {
+  uint64_t *keys;
+  uint64_t (*vals)[2];
+  size_t cap, len;
+} gpp__hmap;
+
+int gpp__hmap_init(gpp__hmap *h, size_t cap, gpp_errctx *err);
+void gpp__hmap_free(gpp__hmap *h);
+void gpp__hmap_clear(gpp__hmap *h);
+/* NULL when absent. */
+uint64_t *gpp__hmap_get(const gpp__hmap *h, uint64_t key);
+/* The value slot for key, inserted (zeroed) when absent; NULL on ENOMEM. */
+uint64_t *gpp__hmap_put(gpp__hmap *h, uint64_t key, gpp_errctx *err);
+
+/* A stage under construction: ops, replicas, micro-batch. */
+typedef struct gpp__stage_spec {
+  uint32_t *ops, n_ops;
+  uint32_t k, b;
+} gpp__stage_spec;
+
+/* Builds a candidate from stage specs (devices assigned in order), derives
+ * the stage graph from op edges, the depth (gpp: longest path; 1f1b: the
+ * number of stages), in-flight counts, per-stage TPS and memory and the
+ * iteration estimate.  Takes ownership of each spec's ops. */
+int gpp__candidate_build(gpp__pctx *c, gpp__stage_spec *specs, uint32_t n,
+                         bool gpp, gpp_planner_candidate *out);
+void gpp__candidate_free(gpp_planner_candidate *cand);
+/* Appends cand to r (moved); keeps r sorted by iteration estimate. */
+int gpp__result_add(gpp_planner_result *r, gpp_planner_candidate *cand,
+                    gpp_errctx *err);
+
+/* The micro-batch sizes to try: opt->micro_batch, or every power of two
+ * dividing the batch.  Returns their number (<= 32). */
+uint32_t gpp__micro_batches(const gpp__pctx *c, uint32_t out[32]);
+uint32_t gpp__log2(uint32_t x);
+
+void gpp__progress(const gpp__pctx *c, const char *who, double fraction);
+
+#endif

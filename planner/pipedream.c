@@ -1,0 +1,195 @@
+/* pipedream.c -- PipeDream's partitioner (SOSP'19), the sequential
+ * baseline: ops in topological order form one chain, cut into contiguous
+ * stages, each replicated on m' machines (any count), schedule 1f1b.
+ *
+ * PipeDream's recurrence is A(j, m) = min over i < j, m' < m of
+ * max(A(i, m - m'), 2 C_i, T(i+1 -> j, m')) over prefixes.  It is run here
+ * over suffixes, which is the same recursion read from the other end and
+ * lets the memory check use PipeDream's in-flight count NOAM = ceil(machines
+ * from this stage to the end / m'):
+ *   A(i, m) = min over j > i, m' <= m of max(T(i -> j, m'), A(j, m - m'))
+ * where T is the shared stage cost (planner/internal.h): compute plus
+ * amortised gradient sync, and the boundary transfers C_i (activations one
+ * way, gradients the other: PipeDream's 2 C_i) as the communication term.
+ * Boundary bytes are the chain cut: every op before the cut with a consumer
+ * after it, as PipeDream's activation sizes on its linearised graph.
+ * Values are seconds per micro-batch; the DP runs once per power-of-two
+ * micro-batch size dividing the batch.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "planner/internal.h"
+
+typedef struct pd {
+  gpp__pctx *c;
+  uint32_t n, G, b;
+  double *cut;           /* cut[j]: bytes per sample crossing j-1 | j */
+  double *pre_stat, *pre_saved, *pre_param;
+  double **pre_time;     /* by replica sample count r, lazily */
+  double *A;             /* (n + 1) x (G + 1) */
+  uint32_t *next, *reps; /* choice: end of the first stage, its replicas */
+} pd;
+
+#define AT(p, i, m) ((size_t)(i) * ((p)->G + 1) + (m))
+
+/* An op at position v feeds every cut up to its last consumer. */
+static void chain_cuts(pd *p) {
+  const gpp_model *m = p->c->m;
+  for (uint32_t v = 0; v < p->n; v++) {
+    uint32_t last = v;
+    for (uint32_t j = 0; j < m->ops[v].n_outputs; j++)
+      if (m->ops[v].outputs[j] > last) last = m->ops[v].outputs[j];
+    for (uint32_t j = v + 1; j <= last; j++) p->cut[j] += p->c->outb[v];
+  }
+}
+
+static const double *pre_time(pd *p, uint32_t r) {
+  if (p->pre_time[r]) return p->pre_time[r];
+  const double *t = gpp__times(p->c, r);
+  double *q = t ? gpp_calloc(p->c->err, p->n + 1, sizeof *q) : NULL;
+  if (q == NULL) return NULL;
+  for (uint32_t v = 0; v < p->n; v++) q[v + 1] = q[v] + t[v];
+  return p->pre_time[r] = q;
+}
+
+static int stage_sums(pd *p, uint32_t i, uint32_t j, uint32_t k,
+                      gpp__stage_sums *s) {
+  const double *t = pre_time(p, gpp__ceil_div(p->b, k));
+  if (t == NULL) return p->c->err->code;
+  s->time = t[j] - t[i];
+  s->stat = p->pre_stat[j] - p->pre_stat[i];
+  s->saved = p->pre_saved[j] - p->pre_saved[i];
+  s->param = p->pre_param[j] - p->pre_param[i];
+  s->in_bytes = p->cut[i];
+  s->out_bytes = j < p->n ? p->cut[j] : 0;
+  return 0;
+}
+
+/* Stage [i, j) on k of the m machines left; updates A(i, m). */
+static int relax(pd *p, uint32_t i, uint32_t j, uint32_t m, uint32_t k) {
+  double rest = j == p->n ? 0 : p->A[AT(p, j, m - k)];
+  if (rest == INFINITY || rest >= p->A[AT(p, i, m)]) return 0;
+  gpp__stage_sums s;
+  GPP_TRY(stage_sums(p, i, j, k, &s));
+  double t = gpp__stage_tps(p->c, &s, p->b, k) * p->b;
+  double val = t > rest ? t : rest;
+  double noam = gpp__ceil_div(m, k);
+  if (val < p->A[AT(p, i, m)] &&
+      gpp__stage_fits(p->c, &s, p->b, k, noam * p->b)) {
+    p->A[AT(p, i, m)] = val;
+    p->next[AT(p, i, m)] = j;
+    p->reps[AT(p, i, m)] = k;
+  }
+  return 0;
+}
+
+static int fill_row(pd *p, uint32_t i) {
+  for (uint32_t m = 1; m <= p->G; m++) {
+    p->A[AT(p, i, m)] = INFINITY;
+    p->c->states++;
+    for (uint32_t j = i + 1; j <= p->n; j++)
+      for (uint32_t k = 1; k <= m && k <= p->b && k <= p->c->max_k; k++) {
+        if (j < p->n && k == m) break;
+        GPP_TRY(relax(p, i, j, m, k));
+      }
+  }
+  p->A[AT(p, i, 0)] = INFINITY;
+  return 0;
+}
+
+static int read_plan(pd *p, gpp_planner_candidate *cand, bool *found) {
+  *found = p->A[AT(p, 0, p->G)] < INFINITY;
+  if (!*found) return 0;
+  gpp__stage_spec *sp = gpp_calloc(p->c->err, p->n, sizeof *sp);
+  if (sp == NULL) return p->c->err->code;
+  uint32_t n = 0, i = 0, m = p->G;
+  int rc = 0;
+  while (i < p->n && rc == 0) {
+    uint32_t j = p->next[AT(p, i, m)], k = p->reps[AT(p, i, m)];
+    sp[n] = (gpp__stage_spec){gpp_calloc(p->c->err, j - i, sizeof(uint32_t)),
+                              j - i, k, p->b};
+    if (sp[n].ops == NULL) rc = p->c->err->code;
+    for (uint32_t v = i; rc == 0 && v < j; v++) sp[n].ops[v - i] = v;
+    n++;
+    i = j;
+    m -= k;
+  }
+  if (rc == 0) rc = gpp__candidate_build(p->c, sp, n, false, cand);
+  for (uint32_t q = 0; rc != 0 && q < n; q++) free(sp[q].ops);
+  free(sp);
+  return rc;
+}
+
+static int pd_alloc(pd *p, gpp__pctx *c) {
+  memset(p, 0, sizeof *p);
+  p->c = c;
+  p->n = c->n;
+  p->G = c->G;
+  size_t cells = (size_t)(p->n + 1) * (p->G + 1);
+  p->cut = gpp_calloc(c->err, p->n + 1, sizeof *p->cut);
+  p->pre_stat = gpp_calloc(c->err, p->n + 1, sizeof *p->pre_stat);
+  p->pre_saved = gpp_calloc(c->err, p->n + 1, sizeof *p->pre_saved);
+  p->pre_param = gpp_calloc(c->err, p->n + 1, sizeof *p->pre_param);
+  p->pre_time = gpp_calloc(c->err, (size_t)c->B + 1, sizeof *p->pre_time);
+  p->A = gpp_calloc(c->err, cells, sizeof *p->A);
+  p->next = gpp_calloc(c->err, cells, sizeof *p->next);
+  p->reps = gpp_calloc(c->err, cells, sizeof *p->reps);
+  if (!(p->cut && p->pre_stat && p->pre_saved && p->pre_param &&
+        p->pre_time && p->A && p->next && p->reps))
+    return c->err->code;
+  for (uint32_t v = 0; v < p->n; v++) {
+    p->pre_stat[v + 1] = p->pre_stat[v] + c->stat[v];
+    p->pre_saved[v + 1] = p->pre_saved[v] + c->saved[v];
+    p->pre_param[v + 1] = p->pre_param[v] + c->param[v];
+  }
+  chain_cuts(p);
+  return 0;
+}
+
+static void pd_free(pd *p) {
+  if (p->pre_time)
+    for (uint32_t r = 0; r <= p->c->B; r++) free(p->pre_time[r]);
+  free(p->pre_time);
+  free(p->cut);
+  free(p->pre_stat);
+  free(p->pre_saved);
+  free(p->pre_param);
+  free(p->A);
+  free(p->next);
+  free(p->reps);
+}
+
+static int pd_sizes(pd *p, gpp_planner_result *out) {
+  uint32_t bs[32], nb = gpp__micro_batches(p->c, bs);
+  for (uint32_t q = 0; q < nb; q++) {
+    p->b = bs[q];
+    for (uint32_t i = p->n; i-- > 0;) GPP_TRY(fill_row(p, i));
+    gpp_planner_candidate cand = {0};
+    bool found;
+    int rc = read_plan(p, &cand, &found);
+    if (rc == 0 && found) rc = gpp__result_add(out, &cand, p->c->err);
+    GPP_TRY(rc);
+    gpp__progress(p->c, "pipedream", (q + 1.0) / nb);
+  }
+  return 0;
+}
+
+static int pipedream_run(const gpp_planner_input *in,
+                         const gpp_planner_options *opt,
+                         gpp_planner_result *out, gpp_errctx *err) {
+  gpp__pctx c;
+  GPP_TRY(gpp__pctx_init(&c, in, opt, err));
+  pd p;
+  int rc = pd_alloc(&p, &c);
+  if (rc == 0) rc = pd_sizes(&p, out);
+  out->states = c.states;
+  pd_free(&p);
+  gpp__pctx_free(&c);
+  return rc;
+}
+
+const gpp_planner_type gpp_planner_pipedream = {
+    "pipedream",
+    "PipeDream: DP over the linearised op chain with stage replication",
+    pipedream_run};

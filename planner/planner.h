@@ -1,0 +1,151 @@
+/* planner.h -- partition planners: GraphPipe, PipeDream and Piper.
+ *
+ * A planner turns a model (op DAG), a mini-batch, a GPU count, a per-device
+ * memory budget, per-op costs and an affine communication model into
+ * stages: sets of ops, each on a number of data-parallel replicas, with a
+ * micro-batch size and a schedule (gpp for GraphPipe, 1f1b for the
+ * sequential baselines).  Every planner reports its own estimate of the
+ * bottleneck time per sample (TPS) and of the iteration time
+ * `(m + D - 1) * b * TPS`, its search time and the states it explored.
+ * Planners are a const type table selected by name (gpp_planner_find).
+ */
+#ifndef GPP_PLANNER_PLANNER_H
+#define GPP_PLANNER_PLANNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/common/err.h"
+#include "sim/model.h"
+#include "sim/plan.h"
+
+/* Data-parallel group sizes modelled for all-reduce: 1, 2, 4, ... 2^31. */
+#define GPP_PLANNER_MAX_LOG2 32
+/* Piper's hard limit on the number of downsets (msr-fiddle/piper). */
+#define GPP_PIPER_IDEALS_LIMIT 40000u
+
+/* Seconds of forward and backward work of op for a micro-batch of b
+ * samples (b >= 1); returns 0 or a negative gpp_err. */
+typedef int (*gpp_op_time_fn)(void *ctx, uint32_t op, uint32_t b,
+                              double *fwd, double *bwd, gpp_errctx *err);
+
+/* Affine communication: a point-to-point transfer of s bytes takes
+ * p2p_latency + s * p2p_sec_per_byte; a ring all-reduce over 2^j GPUs uses
+ * the latency and seconds per byte of its slowest ring hop. */
+typedef struct gpp_planner_comm {
+  double p2p_latency, p2p_sec_per_byte;
+  double ar_latency[GPP_PLANNER_MAX_LOG2];
+  double ar_sec_per_byte[GPP_PLANNER_MAX_LOG2];
+} gpp_planner_comm;
+
+typedef struct gpp_planner_input {
+  const gpp_model *model;
+  const char *model_path;  /* written into the plan; NULL: model->path */
+  uint32_t batch;          /* samples per iteration */
+  uint32_t n_gpus;
+  double mem_bytes;        /* per device; <= 0 means unlimited */
+  gpp_op_time_fn op_time;
+  void *op_time_ctx;
+  gpp_planner_comm comm;   /* all zero: free communication */
+} gpp_planner_input;
+
+/* Called between search steps with the fraction done (0..1). */
+typedef void (*gpp_planner_progress_fn)(void *ctx, const char *planner,
+                                        double fraction);
+
+typedef struct gpp_planner_options {
+  bool per_stage_micro_batch; /* GraphPipe: each stage picks its own size */
+  uint32_t micro_batch;       /* 0: search powers of two dividing batch */
+  uint32_t max_stages;        /* 0: no limit */
+  uint32_t max_stage_devices; /* 0: no limit */
+  gpp_optimizer optimizer;    /* state bytes, as the engine counts them */
+  gpp_precision precision;
+  double tps_tolerance;       /* binary search stops at hi-lo <= tol*hi */
+  uint32_t ideals_limit;      /* Piper */
+  gpp_planner_progress_fn progress;
+  void *progress_ctx;
+} gpp_planner_options;
+
+/* Defaults: one micro-batch size searched, Adam, mixed precision,
+ * tolerance 1e-3, Piper's limit of 40,000 ideals. */
+void gpp_planner_options_default(gpp_planner_options *o);
+
+typedef struct gpp_planner_stage {
+  uint32_t *ops, n_ops;   /* op indices, ascending */
+  uint32_t first_device, n_devices;
+  uint32_t micro_batch;
+  uint32_t inflight;      /* micro-batches, from the stage graph */
+  double tps;             /* seconds per sample of this stage */
+  double mem_bytes;       /* per replica: static + stash + workspace */
+} gpp_planner_stage;
+
+/* One complete plan with the planner's own estimate. */
+typedef struct gpp_planner_candidate {
+  uint32_t micro_batch;   /* the default (largest stage size) */
+  const char *schedule;   /* "gpp" or "1f1b" */
+  gpp_planner_stage *stages;
+  uint32_t n_stages;
+  uint32_t depth;         /* stages on the longest path (1f1b: n_stages) */
+  uint32_t devices_used;
+  double tps;             /* bottleneck seconds per sample */
+  double iteration;       /* (m + D - 1) * b * tps */
+} gpp_planner_candidate;
+
+typedef struct gpp_planner_result {
+  const char *planner;
+  gpp_planner_candidate *cands; /* best estimate first */
+  uint32_t n_cands;
+  double search_seconds;
+  uint64_t states;        /* DP states (or ideals pairs) evaluated */
+  uint32_t sp_added_pairs;/* GraphPipe: dependencies added by sp-ization */
+} gpp_planner_result;
+
+void gpp_planner_result_free(gpp_planner_result *r);
+
+typedef struct gpp_planner_type {
+  const char *name;
+  const char *summary;
+  int (*run)(const gpp_planner_input *in, const gpp_planner_options *opt,
+             gpp_planner_result *out, gpp_errctx *err);
+} gpp_planner_type;
+
+extern const gpp_planner_type gpp_planner_graphpipe;
+extern const gpp_planner_type gpp_planner_pipedream;
+extern const gpp_planner_type gpp_planner_piper;
+
+/* The planner with that name; an unknown name raises GPP_EINVAL listing the
+ * valid ones. */
+int gpp_planner_find(const char *name, const gpp_planner_type **out,
+                     gpp_errctx *err);
+/* NULL-terminated list of planner names. */
+const char *const *gpp_planner_names(void);
+
+/* Runs the planner: validates the input, fills out (cleared first) and
+ * measures the search time.  No plan within memory: GPP_ENOPLAN. */
+int gpp_planner_run(const gpp_planner_type *t, const gpp_planner_input *in,
+                    const gpp_planner_options *opt, gpp_planner_result *out,
+                    gpp_errctx *err);
+
+/* Fits in->comm-style parameters from a cluster's routes: point-to-point
+ * latency and seconds per byte by least squares over every GPU pair's
+ * route (latency + bytes / bottleneck) at message sizes 1 KiB .. 1 GiB;
+ * all-reduce parameters per power-of-two group of consecutive GPUs. */
+struct gpp_cluster;
+int gpp_planner_comm_fit(struct gpp_cluster *c, gpp_planner_comm *out,
+                         gpp_errctx *err);
+
+/* The plan file (DESIGN.md "Plan") for a candidate, written atomically to
+ * path, or as text into a malloc'ed string (*text, caller frees). */
+int gpp_planner_write_plan(const gpp_planner_input *in,
+                           const gpp_planner_options *opt,
+                           const gpp_planner_result *r,
+                           const gpp_planner_candidate *c, const char *path,
+                           gpp_errctx *err);
+int gpp_planner_format_plan(const gpp_planner_input *in,
+                            const gpp_planner_options *opt,
+                            const gpp_planner_result *r,
+                            const gpp_planner_candidate *c, char **text,
+                            gpp_errctx *err);
+
+#endif

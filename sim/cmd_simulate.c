@@ -1,0 +1,253 @@
+/* cmd_simulate.c -- `gppsim simulate`: replay one training iteration of a
+ * plan on a cluster and report it (stdout table or JSON, HDF5, trace). */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels_profile/cost.h"
+#include "sim/cli.h"
+#include "sim/common/units.h"
+#include "sim/engine.h"
+#include "sim/plan.h"
+#include "sim/results.h"
+#include "sim/sched.h"
+#include "topology/topology.h"
+
+typedef struct sim_args {
+  const char *plan, *cluster, *out, *trace;
+  bool json, allow_oom, ideal;
+} sim_args;
+
+typedef struct sim_run {
+  gpp_cluster *cluster;
+  gpp_plan *plan;
+  gpp_costs *costs;
+  gpp_result *res;
+} sim_run;
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: gppsim simulate --plan PLAN --cluster CLUSTER [--out "
+          "results.h5]\n                        [--trace trace.json] [--json] "
+          "[--allow-oom] [--ideal-network]\n\n"
+          "Replays one training iteration of PLAN on CLUSTER and prints the "
+          "iteration time,\nsamples/s, bubble fraction, per-stage and "
+          "per-device busy fraction and peak\nmemory, bytes per link class "
+          "and where the op costs came from.\n\n"
+          "  --out FILE        HDF5 results (/summary, /devices, /stages, "
+          "/tasks, /inputs)\n"
+          "  --trace FILE      Chrome trace JSON (Perfetto, "
+          "chrome://tracing)\n"
+          "  --json            the summary as JSON on stdout\n"
+          "  --allow-oom       report plans that exceed device memory "
+          "instead of failing\n"
+          "  --ideal-network   transfers and all-reduces take no time\n");
+}
+
+static int parse(int argc, char **argv, sim_args *a) {
+  static const struct option opts[] = {
+      {"plan", required_argument, NULL, 'p'},
+      {"cluster", required_argument, NULL, 'c'},
+      {"out", required_argument, NULL, 'o'},
+      {"trace", required_argument, NULL, 't'},
+      {"json", no_argument, NULL, 'j'},
+      {"allow-oom", no_argument, NULL, 'a'},
+      {"ideal-network", no_argument, NULL, 'i'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  int ch;
+  optind = 1;
+  while ((ch = getopt_long(argc, argv, "p:c:o:t:jaih", opts, NULL)) != -1) {
+    switch (ch) {
+    case 'p': a->plan = optarg; break;
+    case 'c': a->cluster = optarg; break;
+    case 'o': a->out = optarg; break;
+    case 't': a->trace = optarg; break;
+    case 'j': a->json = true; break;
+    case 'a': a->allow_oom = true; break;
+    case 'i': a->ideal = true; break;
+    case 'h': usage(stdout); return -1;
+    default: return gpp_cli_usage_error("simulate", "bad option");
+    }
+  }
+  if (optind < argc)
+    return gpp_cli_usage_error("simulate", "unexpected argument '%s'",
+                               argv[optind]);
+  if (a->plan == NULL || a->cluster == NULL)
+    return gpp_cli_usage_error("simulate", "--plan and --cluster are "
+                               "required");
+  return 0;
+}
+
+static int run(const sim_args *a, sim_run *s, gpp_errctx *err) {
+  GPP_TRY(gpp_cluster_load(a->cluster, &s->cluster, err));
+  GPP_TRY(gpp_plan_load(a->plan, s->cluster->n_gpus, &s->plan, err));
+  GPP_TRY(gpp_costs_create(s->plan->model, &s->cluster->gpu, &s->costs, err));
+  gpp_engine_opts o = {.allow_oom = a->allow_oom, .ideal_network = a->ideal,
+                       .record = a->out != NULL || a->trace != NULL};
+  return gpp_engine_run(s->plan, s->costs, s->cluster, &o, &s->res, err);
+}
+
+static char *read_text(const char *path, gpp_errctx *err) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) {
+    GPP_ERR(err, GPP_EIO, "cannot read %s", path);
+    return NULL;
+  }
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&buf, &len);
+  char chunk[4096];
+  size_t n;
+  while (m != NULL && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    fwrite(chunk, 1, n, m);
+  fclose(f);
+  if (m == NULL || fclose(m) != 0) {
+    free(buf);
+    GPP_ERR(err, GPP_ENOMEM, "cannot read %s", path);
+    return NULL;
+  }
+  return buf;
+}
+
+static int write_outputs(const sim_args *a, sim_run *s, gpp_errctx *err) {
+  if (a->trace) GPP_TRY(gpp_trace_write(a->trace, s->plan, s->res, err));
+  if (a->out == NULL) return 0;
+  const char *plan_text = gpp_plan_format(s->plan, err);
+  if (plan_text == NULL) return err->code;
+  char *cluster_text = read_text(a->cluster, err);
+  if (cluster_text == NULL) return err->code;
+  gpp_results_inputs in = {plan_text, cluster_text, s->cluster->name};
+  int rc = gpp_results_write_h5(a->out, s->plan, s->res, &in, err);
+  free(cluster_text);
+  return rc;
+}
+
+static const char *fmt(double v, gpp_qkind k, char *buf) {
+  return gpp_units_format(v, k, buf, 32);
+}
+
+static void print_stages(const sim_run *s) {
+  char a[32], b[32];
+  printf("\n%-16s %7s %6s %4s %6s %12s %12s %6s\n", "stage", "devices",
+         "micro", "cap", "peak", "fwd", "bwd", "busy");
+  for (uint32_t i = 0; i < s->plan->n_stages; i++) {
+    const gpp_plan_stage *ps = &s->plan->stages[i];
+    const gpp_stage_result *r = &s->res->stages[i];
+    printf("%-16s %7u %6u %4u %6u %12s %12s %6.3f\n", ps->name, ps->n_devices,
+           ps->micro_batch, r->cap, r->peak_inflight, fmt(r->t_fwd, GPP_Q_TIME, a),
+           fmt(r->t_bwd, GPP_Q_TIME, b), r->busy_fraction);
+  }
+}
+
+static void print_devices(const sim_run *s) {
+  char a[32], b[32];
+  const gpp_result *r = s->res;
+  printf("\n%-8s %6s %6s %12s %12s\n", "device", "stages", "busy",
+         "peak mem", "static");
+  for (uint32_t d = 0; d < r->n_devices; d++) {
+    const gpp_device_result *x = &r->devices[d];
+    if (!x->used) continue;
+    printf("%-8u %6u %6.3f %12s %12s\n", d, x->n_stages,
+           r->iteration_time > 0 ? x->busy / r->iteration_time : 0,
+           fmt(x->peak_mem, GPP_Q_BYTES, a), fmt(x->static_mem, GPP_Q_BYTES, b));
+  }
+}
+
+static void print_text(const sim_run *s) {
+  const gpp_result *r = s->res;
+  char a[32];
+  printf("plan        %s (schedule %s, %u stages, %u of %u GPUs)\n",
+         s->plan->path, s->plan->schedule->name, s->plan->n_stages, r->n_used,
+         r->n_devices);
+  printf("iteration   %s\nsamples/s   %.6g\nbubble      %.4f\n",
+         fmt(r->iteration_time, GPP_Q_TIME, a), r->samples_per_s,
+         r->bubble_fraction);
+  printf("costs       ");
+  for (int c = 0; c < GPP_COST__NSOURCES; c++)
+    printf("%s%s %u", c ? ", " : "", gpp_cost_source_name(c),
+           r->cost_sources[c]);
+  printf(" (ops)\nlink bytes ");
+  for (int c = 0; c < GPP_LINK__NCLASSES; c++)
+    printf(" %s %s", gpp_link_class_name(c), fmt(r->link_bytes[c], GPP_Q_BYTES, a));
+  printf("\nevents      %llu (%llu compute tasks, %llu transfers)\n",
+         (unsigned long long)r->events, (unsigned long long)r->n_compute_tasks,
+         (unsigned long long)r->n_transfers);
+  if (r->oom)
+    printf("OOM         device %u short by %s\n", r->oom_device,
+           fmt(r->oom_shortfall, GPP_Q_BYTES, a));
+  print_stages(s);
+  print_devices(s);
+}
+
+static json_t *json_stages(const sim_run *s) {
+  json_t *arr = json_array();
+  for (uint32_t i = 0; arr && i < s->plan->n_stages; i++) {
+    const gpp_stage_result *r = &s->res->stages[i];
+    json_array_append_new(arr, json_pack(
+        "{s:s, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:f}", "name",
+        s->plan->stages[i].name, "devices", (int)s->plan->stages[i].n_devices,
+        "micro_batch", (int)s->plan->stages[i].micro_batch, "cap", (int)r->cap,
+        "peak_inflight", (int)r->peak_inflight, "t_fwd", r->t_fwd, "t_bwd",
+        r->t_bwd, "t_opt", r->t_opt, "busy_fraction", r->busy_fraction));
+  }
+  return arr;
+}
+
+static json_t *json_devices(const gpp_result *r) {
+  json_t *arr = json_array();
+  for (uint32_t d = 0; arr && d < r->n_devices; d++) {
+    const gpp_device_result *x = &r->devices[d];
+    if (!x->used) continue;
+    json_array_append_new(arr, json_pack(
+        "{s:i, s:f, s:f, s:f}", "device", (int)d, "busy_fraction",
+        r->iteration_time > 0 ? x->busy / r->iteration_time : 0, "peak_mem",
+        x->peak_mem, "static_mem", x->static_mem));
+  }
+  return arr;
+}
+
+static json_t *json_summary(const sim_run *s) {
+  const gpp_result *r = s->res;
+  json_t *links = json_object(), *costs = json_object();
+  for (int c = 0; c < GPP_LINK__NCLASSES; c++)
+    json_object_set_new(links, gpp_link_class_name(c), json_real(r->link_bytes[c]));
+  for (int c = 0; c < GPP_COST__NSOURCES; c++)
+    json_object_set_new(costs, gpp_cost_source_name(c),
+                        json_integer(r->cost_sources[c]));
+  return json_pack("{s:s, s:s, s:f, s:f, s:f, s:b, s:I, s:o, s:o, s:o, s:o}",
+                   "plan", s->plan->path, "schedule", s->plan->schedule->name,
+                   "iteration_time", r->iteration_time, "samples_per_s",
+                   r->samples_per_s, "bubble_fraction", r->bubble_fraction,
+                   "oom", r->oom, "events", (json_int_t)r->events,
+                   "link_bytes", links, "cost_sources", costs, "stages",
+                   json_stages(s), "devices", json_devices(r));
+}
+
+static int print_json(const sim_run *s, gpp_errctx *err) {
+  json_t *doc = json_summary(s);
+  if (doc == NULL) GPP_RAISE(err, GPP_ENOMEM, "cannot build the JSON summary");
+  json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  fputc('\n', stdout);
+  json_decref(doc);
+  return 0;
+}
+
+int gpp_cmd_simulate(int argc, char **argv) {
+  sim_args a = {0};
+  int rc = parse(argc, argv, &a);
+  if (rc != 0) return rc < 0 ? 0 : rc;
+  sim_run s = {0};
+  gpp_errctx err = {0};
+  rc = run(&a, &s, &err);
+  if (rc == 0) rc = a.json ? print_json(&s, &err) : (print_text(&s), 0);
+  if (rc == 0) rc = write_outputs(&a, &s, &err);
+  int status = rc == 0 ? 0 : gpp_cli_fail(&err);
+  gpp_result_destroy(s.res);
+  gpp_costs_destroy(s.costs);
+  gpp_plan_destroy(s.plan);
+  gpp_cluster_destroy(s.cluster);
+  return status;
+}

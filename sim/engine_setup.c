@@ -1,0 +1,195 @@
+/* engine_setup.c -- expanding a plan into slots, tasks and dependency
+ * counts before the event loop starts; every array the loop touches is
+ * sized here, so the loop itself allocates nothing. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/engine_internal.h"
+#include "sim/sched.h"
+
+void gpp__slot_interval(const gpp__eng *e, uint32_t slot, uint32_t k,
+                        uint64_t *lo, uint64_t *hi) {
+  const gpp__slot *s = &e->slots[slot];
+  const gpp__stage *st = &e->stages[s->stage];
+  uint64_t base = (uint64_t)k * st->b;
+  *lo = base + (uint64_t)s->replica * st->b / st->d;
+  *hi = base + (uint64_t)(s->replica + 1) * st->b / st->d;
+}
+
+bool gpp__piece_next(gpp__piece_it *it, uint32_t *k, uint32_t *r,
+                     uint32_t *n) {
+  if (it->x >= it->hi) return false;
+  uint64_t kk = it->x / it->b, o = it->x - kk * it->b;
+  uint64_t rr = ((o + 1) * it->d - 1) / it->b;
+  uint64_t end = kk * it->b + (rr + 1) * it->b / it->d;
+  if (end > it->hi) end = it->hi;
+  *k = (uint32_t)kk;
+  *r = (uint32_t)rr;
+  *n = (uint32_t)(end - it->x);
+  it->x = end;
+  return true;
+}
+
+/* Pieces of stage `other`'s partition overlapping slot's micro-batch k. */
+static uint32_t count_pieces(const gpp__eng *e, uint32_t slot, uint32_t k,
+                             uint32_t other) {
+  gpp__piece_it it = {0, 0, e->stages[other].b, e->stages[other].d};
+  gpp__slot_interval(e, slot, k, &it.x, &it.hi);
+  uint32_t kk, r, n, count = 0;
+  while (gpp__piece_next(&it, &kk, &r, &n)) count++;
+  return count;
+}
+
+/* Dependency counts of slot's tasks; returns the activation pieces in. */
+static uint32_t count_deps(gpp__eng *e, uint32_t slot) {
+  const gpp__slot *s = &e->slots[slot];
+  const gpp_plan_stage *ps = &e->plan->stages[s->stage];
+  uint32_t m = e->stages[s->stage].m, pieces = 0;
+  for (uint32_t k = 0; k < m; k++) {
+    uint32_t in = 0, out = 0;
+    for (uint32_t i = 0; i < ps->n_in; i++)
+      in += count_pieces(e, slot, k, e->plan->edges[ps->in_edges[i]].from);
+    for (uint32_t i = 0; i < ps->n_out; i++)
+      out += count_pieces(e, slot, k, e->plan->edges[ps->out_edges[i]].to);
+    e->deps_left[s->task_base + 2 * k] = in;
+    e->deps_left[s->task_base + 2 * k + 1] = 1 + out;
+    pieces += in;
+  }
+  e->deps_left[s->task_base + 2 * m] = 1;
+  return pieces;
+}
+
+static void slot_costs(gpp__eng *e, gpp__slot *s) {
+  const gpp_plan_stage *ps = &e->plan->stages[s->stage];
+  const gpp_model *m = e->plan->model;
+  double ws = 0;
+  for (uint32_t i = 0; i < ps->n_ops; i++) {
+    gpp_op_cost c = gpp_costs_op(e->costs, ps->ops[i], s->slice);
+    s->t_fwd += c.fwd;
+    s->t_bwd += c.bwd;
+    s->stash_bytes += m->ops[ps->ops[i]].saved_bytes * s->slice;
+    double out = m->ops[ps->ops[i]].out_bytes * s->slice;
+    if (out > ws) ws = out;
+  }
+  s->workspace = ws;
+  s->t_opt = gpp__optimizer_seconds(e, &e->stages[s->stage]);
+}
+
+static void stage_params(gpp__eng *e, uint32_t si) {
+  const gpp_plan_stage *ps = &e->plan->stages[si];
+  gpp__stage *st = &e->stages[si];
+  for (uint32_t i = 0; i < ps->n_ops; i++) {
+    const gpp_op *op = &e->plan->model->ops[ps->ops[i]];
+    st->param_count += op->param_count;
+    st->param_bytes += op->param_bytes;
+  }
+  st->grad_bytes = st->param_bytes;
+}
+
+static uint32_t init_stages(gpp__eng *e) {
+  uint32_t slot = 0, task = 0;
+  for (uint32_t si = 0; si < e->plan->n_stages; si++) {
+    const gpp_plan_stage *ps = &e->plan->stages[si];
+    gpp__stage *st = &e->stages[si];
+    *st = (gpp__stage){.slot_base = slot, .d = ps->n_devices,
+                       .b = ps->micro_batch, .m = ps->n_micro};
+    stage_params(e, si);
+    for (uint32_t r = 0; r < st->d; r++, slot++) {
+      gpp__slot *s = &e->slots[slot];
+      *s = (gpp__slot){.stage = si, .replica = r, .device = ps->devices[r],
+                       .task_base = task};
+      s->slice = (uint32_t)((uint64_t)(r + 1) * st->b / st->d -
+                            (uint64_t)r * st->b / st->d);
+      slot_costs(e, s);
+      for (uint32_t t = 0; t < 2 * st->m + 1; t++) e->task_slot[task++] = slot;
+    }
+  }
+  return task;
+}
+
+/* Groups slots by device, each device's in stage topological order. */
+static void group_slots(gpp__eng *e) {
+  for (uint32_t i = 0; i < e->n_slots; i++) e->devs[e->slots[i].device].n++;
+  uint32_t first = 0;
+  for (uint32_t d = 0; d < e->n_devs; d++) {
+    e->devs[d].first = first;
+    first += e->devs[d].n;
+    e->devs[d].n = 0;
+    e->devs[d].running = GPP__NONE;
+  }
+  for (uint32_t o = 0; o < e->plan->n_stages; o++) {
+    const gpp__stage *st = &e->stages[e->plan->topo[o]];
+    for (uint32_t r = 0; r < st->d; r++) {
+      gpp__dev *dv = &e->devs[e->slots[st->slot_base + r].device];
+      e->dev_slots[dv->first + dv->n++] = st->slot_base + r;
+    }
+  }
+}
+
+static int alloc_core(gpp__eng *e, gpp_errctx *err) {
+  const gpp_plan *p = e->plan;
+  size_t tasks = 0;
+  e->n_slots = 0;
+  for (uint32_t s = 0; s < p->n_stages; s++) {
+    e->n_slots += p->stages[s].n_devices;
+    tasks += (size_t)p->stages[s].n_devices * (2 * p->stages[s].n_micro + 1);
+  }
+  if (tasks >= GPP__NONE)
+    GPP_RAISE(err, GPP_ERANGE, "the plan expands into %zu tasks; at most "
+              "%u are supported", tasks, GPP__NONE - 1);
+  e->n_tasks = (uint32_t)tasks;
+  e->n_devs = e->cluster->n_gpus;
+  e->stages = gpp_calloc(err, p->n_stages, sizeof *e->stages);
+  e->slots = gpp_calloc(err, e->n_slots, sizeof *e->slots);
+  e->devs = gpp_calloc(err, e->n_devs, sizeof *e->devs);
+  e->dev_slots = gpp_calloc(err, e->n_slots, sizeof *e->dev_slots);
+  e->deps_left = gpp_calloc(err, tasks, sizeof *e->deps_left);
+  e->task_slot = gpp_calloc(err, tasks, sizeof *e->task_slot);
+  e->ranks = gpp_calloc(err, e->n_slots, sizeof *e->ranks);
+  return err->code;
+}
+
+static int alloc_transfers(gpp__eng *e, uint64_t pieces, gpp_errctx *err) {
+  /* Every activation piece has one gradient piece going back. */
+  uint64_t n = 2 * pieces + 1;
+  if (n >= GPP__NONE)
+    GPP_RAISE(err, GPP_ERANGE, "the plan needs %llu transfers; at most %u "
+              "are supported", (unsigned long long)n, GPP__NONE - 1);
+  e->n_xfers = (uint32_t)n;
+  e->xfers = gpp_calloc(err, n, sizeof *e->xfers);
+  if (e->xfers == NULL) return err->code;
+  for (uint32_t i = 0; i < e->n_xfers; i++) e->xfers[i].next_free = i + 1;
+  e->xfers[e->n_xfers - 1].next_free = GPP__NONE;
+  e->xfer_free = 0;
+  if (!e->opts.record) return 0;
+  e->cap_recs = (size_t)e->n_tasks + n + e->plan->n_stages;
+  e->recs = gpp_calloc(err, e->cap_recs, sizeof *e->recs);
+  return e->recs ? 0 : err->code;
+}
+
+int gpp__eng_setup(gpp__eng *e, gpp_errctx *err) {
+  GPP_TRY(alloc_core(e, err));
+  init_stages(e);
+  group_slots(e);
+  uint64_t pieces = 0;
+  for (uint32_t i = 0; i < e->n_slots; i++) pieces += count_deps(e, i);
+  GPP_TRY(alloc_transfers(e, pieces, err));
+  gpp__memory_static(e);
+  GPP_TRY(e->plan->schedule->prepare(e, err));
+  return gpp_evq_init(&e->q, 2 * (size_t)e->n_devs + 16, err);
+}
+
+void gpp__eng_free(gpp__eng *e) {
+  for (uint32_t d = 0; d < e->n_devs && e->devs; d++) free(e->devs[d].order);
+  free(e->stages);
+  free(e->slots);
+  free(e->devs);
+  free(e->dev_slots);
+  free(e->deps_left);
+  free(e->task_slot);
+  free(e->ranks);
+  free(e->xfers);
+  free(e->recs);
+  gpp_evq_fini(&e->q);
+  gpp_net_destroy(e->net);
+}

@@ -1,0 +1,200 @@
+/* model.c -- loading a model file: the top-level keys, parameters, and the
+ * finished model's queries (lookup, totals, longest paths). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/model_internal.h"
+
+static const char *const kind_names[] = {
+#define GPP__OPK(name, str) str,
+    GPP_OP_KIND_MAP(GPP__OPK)
+#undef GPP__OPK
+    NULL};
+
+const char *gpp_op_kind_name(gpp_op_kind k) {
+  return (unsigned)k < GPP_OP__NKINDS ? kind_names[k] : "?";
+}
+
+int gpp_op_kind_from_name(const char *name) {
+  for (int k = 0; k < GPP_OP__NKINDS; k++)
+    if (strcmp(kind_names[k], name) == 0) return k;
+  return -1;
+}
+
+/* ---- parameters ------------------------------------------------------- */
+
+static int read_param(gpp__mbuild *b, gpp_ynode key, gpp_ynode val) {
+  gpp__mparam *p = &b->params[b->n_params];
+  GPP_TRY(gpp_yscalar_str(key, "parameter name", &p->name, b->err));
+  p->lo = -1000000000000LL;
+  p->hi = 1000000000000LL;
+  p->mark = gpp_ynode_mark(key);
+  if (gpp_ynode_type(val) == GPP_Y_SCALAR)
+    GPP_TRY(gpp_yscalar_int(val, p->name, p->lo, p->hi, &p->value, b->err));
+  else {
+    static const char *const keys[] = {"default", "min", "max"};
+    gpp_ynode d;
+    GPP_TRY(gpp_ymap_check_keys(val, keys, 3, b->err));
+    GPP_TRY(gpp_ymap_require(val, "default", &d, b->err));
+    gpp_ynode lo = gpp_ymap_find(val, "min"), hi = gpp_ymap_find(val, "max");
+    if (gpp_ynode_ok(lo))
+      GPP_TRY(gpp_yscalar_int(lo, "min", p->lo, p->hi, &p->lo, b->err));
+    if (gpp_ynode_ok(hi))
+      GPP_TRY(gpp_yscalar_int(hi, "max", p->lo, p->hi, &p->hi, b->err));
+    GPP_TRY(gpp_yscalar_int(d, "default", p->lo, p->hi, &p->value, b->err));
+  }
+  b->n_params++;
+  return 0;
+}
+
+static int read_params(gpp__mbuild *b, gpp_ynode params) {
+  if (!gpp_ynode_ok(params)) return 0;
+  GPP_TRY(gpp_yexpect(params, GPP_Y_MAP, "params", b->err));
+  size_t n = gpp_ynode_len(params);
+  if (n > GPP__MODEL_MAX_PARAMS) {
+    gpp_mark at = gpp_ynode_mark(params);
+    GPP_RAISE_AT(b->err, GPP_ERANGE, &at, "params: at most %d parameters",
+                 GPP__MODEL_MAX_PARAMS);
+  }
+  const char *keys[GPP__MODEL_MAX_PARAMS];
+  for (size_t i = 0; i < n; i++)
+    keys[i] = gpp_ynode_scalar(gpp_ymap_key(params, i));
+  GPP_TRY(gpp_ymap_check_keys(params, keys, n, b->err)); /* duplicates */
+  for (size_t i = 0; i < n; i++)
+    GPP_TRY(read_param(b, gpp_ymap_key(params, i), gpp_ymap_value(params, i)));
+  return 0;
+}
+
+static int apply_override(gpp__mbuild *b, const gpp_model_param *o) {
+  const char *names[GPP__MODEL_MAX_PARAMS];
+  for (uint32_t i = 0; i < b->n_params; i++) {
+    names[i] = b->params[i].name;
+    gpp__mparam *p = &b->params[i];
+    if (strcmp(p->name, o->name) != 0) continue;
+    if (o->value < p->lo || o->value > p->hi)
+      GPP_RAISE_AT(b->err, GPP_ERANGE, &p->mark, "parameter %s = %lld is out "
+                   "of range; expected %lld to %lld", p->name, o->value,
+                   p->lo, p->hi);
+    p->value = o->value;
+    return 0;
+  }
+  const char *hint = gpp_suggest(o->name, names, b->n_params);
+  gpp_mark at = {b->path, 1, 1};
+  GPP_RAISE_AT(b->err, GPP_EINVAL, &at, "the model has no parameter '%s'%s%s%s",
+               o->name, hint ? "; did you mean '" : "", hint ? hint : "",
+               hint ? "'?" : "");
+}
+
+/* ---- the top level ---------------------------------------------------- */
+
+static int read_top(gpp__mbuild *b, gpp_ynode root, gpp_model *m,
+                    const gpp_model_param *ov, size_t n_ov) {
+  static const char *const keys[] = {"name", "precision", "params", "graph",
+                                     "description"};
+  static const char *const precisions[] = {"fp32", "fp16", "bf16", NULL};
+  GPP_TRY(gpp_yexpect(root, GPP_Y_MAP, "model file", b->err));
+  GPP_TRY(gpp_ymap_check_keys(root, keys, 5, b->err));
+  gpp_ynode n;
+  GPP_TRY(gpp_ymap_require(root, "name", &n, b->err));
+  GPP_TRY(gpp_yscalar_str(n, "name", &m->name, b->err));
+  m->name = gpp_arena_strdup(b->arena, m->name, b->err);
+  int prec = 0;
+  n = gpp_ymap_find(root, "precision");
+  if (gpp_ynode_ok(n))
+    GPP_TRY(gpp_yscalar_enum(n, "precision", precisions, &prec, b->err));
+  b->dtype_bytes = prec == 0 ? 4 : 2;
+  GPP_TRY(read_params(b, gpp_ymap_find(root, "params")));
+  for (size_t i = 0; i < n_ov; i++) GPP_TRY(apply_override(b, &ov[i]));
+  GPP_TRY(gpp_ymap_require(root, "graph", &n, b->err));
+  gpp__mouts none = {NULL, 0}, last;
+  return gpp__model_expand_list(b, n, none, &last);
+}
+
+static int load_doc(gpp_ydoc *doc, const gpp_model_param *ov, size_t n_ov,
+                    gpp_model *m, gpp_errctx *err) {
+  gpp__mbuild b = {0};
+  b.arena = m->arena;
+  b.err = err;
+  b.path = m->path;
+  int rc = read_top(&b, gpp_ydoc_root(doc), m, ov, n_ov);
+  if (rc == 0) rc = gpp__model_build(&b, m);
+  free(b.specs);
+  free(b.aliases);
+  free(b.groups);
+  return rc;
+}
+
+int gpp_model_load(const char *path, const gpp_model_param *params,
+                   size_t n_params, gpp_model **out, gpp_errctx *err) {
+  *out = NULL;
+  gpp_model *m = gpp_calloc(err, 1, sizeof *m);
+  if (m == NULL) return GPP_ENOMEM;
+  m->arena = gpp_arena_create(err);
+  if (m->arena == NULL) {
+    free(m);
+    return GPP_ENOMEM;
+  }
+  m->path = gpp_arena_strdup(m->arena, path, err);
+  gpp_ydoc *doc = NULL;
+  int rc = m->path ? gpp_ydoc_load_file(path, &doc, err) : GPP_ENOMEM;
+  if (rc == 0) rc = load_doc(doc, params, n_params, m, err);
+  gpp_ydoc_destroy(doc);
+  if (rc != 0) {
+    gpp_model_destroy(m);
+    return rc;
+  }
+  *out = m;
+  return 0;
+}
+
+void gpp_model_destroy(gpp_model *m) {
+  if (m == NULL) return;
+  gpp_arena_destroy(m->arena);
+  free(m);
+}
+
+int64_t gpp_model_find(const gpp_model *m, const char *name) {
+  for (uint32_t i = 0; i < m->n_ops; i++)
+    if (strcmp(m->ops[i].name, name) == 0) return i;
+  return -1;
+}
+
+/* ---- totals and paths ------------------------------------------------- */
+
+static void longest_paths(const gpp_model *m, gpp_model_stats *st) {
+  uint32_t *len = calloc(m->n_ops ? m->n_ops : 1, sizeof *len);
+  double *fl = calloc(m->n_ops ? m->n_ops : 1, sizeof *fl);
+  if (len == NULL || fl == NULL) goto done;
+  for (uint32_t i = 0; i < m->n_ops; i++) { /* ops are topologically sorted */
+    const gpp_op *op = &m->ops[i];
+    for (uint32_t j = 0; j < op->n_inputs; j++) {
+      uint32_t u = op->inputs[j];
+      if (len[u] > len[i]) len[i] = len[u];
+      if (fl[u] > fl[i]) fl[i] = fl[u];
+    }
+    len[i] += 1;
+    fl[i] += op->flops_fwd + op->flops_bwd;
+    if (len[i] > st->longest_path_ops) st->longest_path_ops = len[i];
+    if (fl[i] > st->longest_path_flops) st->longest_path_flops = fl[i];
+  }
+done:
+  free(len);
+  free(fl);
+}
+
+void gpp_model_stats_compute(const gpp_model *m, gpp_model_stats *st) {
+  memset(st, 0, sizeof *st);
+  for (uint32_t i = 0; i < m->n_ops; i++) {
+    const gpp_op *op = &m->ops[i];
+    st->param_count += op->param_count;
+    st->param_bytes += op->param_bytes;
+    st->flops_fwd += op->flops_fwd;
+    st->flops_bwd += op->flops_bwd;
+    st->saved_bytes += op->saved_bytes;
+    st->n_sources += op->n_inputs == 0;
+    st->n_sinks += op->n_outputs == 0;
+  }
+  longest_paths(m, st);
+}

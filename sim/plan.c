@@ -1,0 +1,275 @@
+/* plan.c -- reading a plan file: keys, stages, model path resolution. The
+ * op assignment and the stage graph are in plan_graph.c. */
+#include "sim/plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sim/common/arena.h"
+#include "sim/plan_internal.h"
+#include "sim/sched.h"
+
+static const char *const optimizer_names[] = {"sgd", "adam", NULL};
+static const char *const precision_names[] = {"full", "mixed", NULL};
+
+const char *gpp_optimizer_name(gpp_optimizer o) {
+  return (unsigned)o < 2 ? optimizer_names[o] : "?";
+}
+
+const char *gpp_precision_name(gpp_precision p) {
+  return (unsigned)p < 2 ? precision_names[p] : "?";
+}
+
+typedef struct top_fields {
+  const char *model;
+  long long batch, micro_batch, chunks;
+  int schedule, optimizer, precision;
+  gpp_ynode stages;
+} top_fields;
+
+#define TF(key, type, field, req, lo, hi, names)                              \
+  {key, type, offsetof(top_fields, field), req, GPP_Q_COUNT, lo, hi, names}
+
+static int read_top(gpp_plan *p, gpp_ynode root, bool need_model,
+                    top_fields *t, gpp_errctx *err) {
+  const gpp_yfield fields[] = {
+      TF("model", GPP_YF_STR, model, need_model, 0, 0, NULL),
+      TF("batch", GPP_YF_INT, batch, true, 1, 1 << 30, NULL),
+      TF("micro_batch", GPP_YF_INT, micro_batch, true, 1, 1 << 30, NULL),
+      TF("schedule", GPP_YF_ENUM, schedule, true, 0, 0, gpp_sched_names()),
+      TF("chunks", GPP_YF_INT, chunks, false, 1, 1024, NULL),
+      TF("optimizer", GPP_YF_ENUM, optimizer, false, 0, 0, optimizer_names),
+      TF("precision", GPP_YF_ENUM, precision, false, 0, 0, precision_names),
+      TF("stages", GPP_YF_NODE, stages, true, 0, 0, NULL),
+  };
+  memset(t, 0, sizeof *t);
+  t->chunks = 1;
+  t->optimizer = GPP_OPTIM_ADAM;
+  t->precision = GPP_PREC_MIXED;
+  GPP_TRY(gpp_yexpect(root, GPP_Y_MAP, "plan", err));
+  GPP_TRY(gpp_yread_fields(root, fields, sizeof fields / sizeof fields[0], t,
+                           err));
+  gpp_mark at = gpp_ynode_mark(gpp_ymap_find(root, "micro_batch"));
+  if (t->batch % t->micro_batch != 0)
+    GPP_RAISE_AT(err, GPP_EINVAL, &at, "batch %lld is not divisible by "
+                 "micro_batch %lld", t->batch, t->micro_batch);
+  p->schedule_mark = gpp_ynode_mark(gpp_ymap_find(root, "schedule"));
+  gpp_ynode chunks = gpp_ymap_find(root, "chunks");
+  if (gpp_ynode_ok(chunks) &&
+      strcmp(gpp_sched_names()[t->schedule], "interleaved") != 0) {
+    gpp_mark cm = gpp_ynode_mark(chunks);
+    GPP_RAISE_AT(err, GPP_EINVAL, &cm, "chunks applies only to schedule "
+                 "interleaved, not %s", gpp_sched_names()[t->schedule]);
+  }
+  p->batch = (uint32_t)t->batch;
+  p->micro_batch = (uint32_t)t->micro_batch;
+  p->chunks = (uint32_t)t->chunks;
+  p->schedule = gpp_sched_find(gpp_sched_names()[t->schedule]);
+  p->optimizer = (gpp_optimizer)t->optimizer;
+  p->precision = (gpp_precision)t->precision;
+  return gpp_yexpect(t->stages, GPP_Y_SEQ, "stages", err);
+}
+
+static int read_patterns(gpp_plan *p, gpp_plan_stage *s, gpp_ynode ops,
+                         gpp_errctx *err) {
+  GPP_TRY(gpp_yexpect(ops, GPP_Y_SEQ, "ops", err));
+  s->n_patterns = (uint32_t)gpp_ynode_len(ops);
+  if (s->n_patterns == 0) {
+    gpp_mark at = gpp_ynode_mark(ops);
+    GPP_RAISE_AT(err, GPP_EINVAL, &at, "stage '%s' lists no ops", s->name);
+  }
+  s->patterns = gpp_arena_array(p->arena, s->n_patterns, sizeof(char *), err);
+  if (s->patterns == NULL) return err->code;
+  for (uint32_t i = 0; i < s->n_patterns; i++)
+    GPP_TRY(gpp_yscalar_str(gpp_yseq_at(ops, i), "op pattern",
+                            &s->patterns[i], err));
+  return 0;
+}
+
+static int check_device(const gpp_plan_stage *s, uint32_t i, uint32_t n_gpus,
+                        gpp_ynode node, gpp_errctx *err) {
+  gpp_mark at = gpp_ynode_mark(node);
+  if (s->devices[i] >= n_gpus)
+    GPP_RAISE_AT(err, GPP_ERANGE, &at, "stage '%s': device %u is out of "
+                 "range; the cluster has %u GPUs (0..%u)", s->name,
+                 s->devices[i], n_gpus, n_gpus - 1);
+  for (uint32_t j = 0; j < i; j++)
+    if (s->devices[j] == s->devices[i])
+      GPP_RAISE_AT(err, GPP_EINVAL, &at, "stage '%s' lists device %u twice",
+                   s->name, s->devices[i]);
+  return 0;
+}
+
+static int read_devices(gpp_plan *p, gpp_plan_stage *s, gpp_ynode devs,
+                        gpp_errctx *err) {
+  GPP_TRY(gpp_yexpect(devs, GPP_Y_SEQ, "devices", err));
+  s->devices_mark = gpp_ynode_mark(devs);
+  s->n_devices = (uint32_t)gpp_ynode_len(devs);
+  if (s->n_devices == 0)
+    GPP_RAISE_AT(err, GPP_EINVAL, &s->devices_mark,
+                 "stage '%s' lists no devices", s->name);
+  s->devices = gpp_arena_array(p->arena, s->n_devices, sizeof(uint32_t), err);
+  if (s->devices == NULL) return err->code;
+  for (uint32_t i = 0; i < s->n_devices; i++) {
+    long long d;
+    gpp_ynode n = gpp_yseq_at(devs, i);
+    GPP_TRY(gpp_yscalar_int(n, "device", 0, UINT32_MAX - 1, &d, err));
+    s->devices[i] = (uint32_t)d;
+    GPP_TRY(check_device(s, i, p->n_gpus, n, err));
+  }
+  return 0;
+}
+
+typedef struct stage_fields {
+  const char *name;
+  long long micro_batch;
+  gpp_ynode ops, devices;
+} stage_fields;
+
+#define SF(key, type, field, req, lo, hi)                                     \
+  {key, type, offsetof(stage_fields, field), req, GPP_Q_COUNT, lo, hi, NULL}
+
+static int check_name(const gpp_plan *p, uint32_t i, gpp_errctx *err) {
+  for (uint32_t j = 0; j < i; j++)
+    if (strcmp(p->stages[j].name, p->stages[i].name) == 0)
+      GPP_RAISE_AT(err, GPP_EINVAL, &p->stages[i].mark,
+                   "stage name '%s' is used twice", p->stages[i].name);
+  return 0;
+}
+
+static int read_stage(gpp_plan *p, uint32_t i, gpp_ynode n, gpp_errctx *err) {
+  const gpp_yfield fields[] = {
+      SF("name", GPP_YF_STR, name, true, 0, 0),
+      SF("ops", GPP_YF_NODE, ops, true, 0, 0),
+      SF("devices", GPP_YF_NODE, devices, true, 0, 0),
+      SF("micro_batch", GPP_YF_INT, micro_batch, false, 1, 1 << 30),
+  };
+  gpp_plan_stage *s = &p->stages[i];
+  stage_fields f = {.micro_batch = p->micro_batch};
+  GPP_TRY(gpp_yexpect(n, GPP_Y_MAP, "stage", err));
+  s->mark = gpp_ynode_mark(n);
+  GPP_TRY(gpp_yread_fields(n, fields, sizeof fields / sizeof fields[0], &f,
+                           err));
+  s->name = f.name;
+  GPP_TRY(check_name(p, i, err));
+  if (p->batch % f.micro_batch != 0) {
+    gpp_mark at = gpp_ynode_mark(gpp_ymap_find(n, "micro_batch"));
+    GPP_RAISE_AT(err, GPP_EINVAL, &at, "stage '%s': batch %u is not "
+                 "divisible by micro_batch %lld", s->name, p->batch,
+                 f.micro_batch);
+  }
+  s->micro_batch = (uint32_t)f.micro_batch;
+  s->n_micro = p->batch / s->micro_batch;
+  GPP_TRY(read_patterns(p, s, f.ops, err));
+  return read_devices(p, s, f.devices, err);
+}
+
+static int read_stages(gpp_plan *p, gpp_ynode seq, gpp_errctx *err) {
+  p->n_stages = (uint32_t)gpp_ynode_len(seq);
+  if (p->n_stages == 0) {
+    gpp_mark at = gpp_ynode_mark(seq);
+    GPP_RAISE_AT(err, GPP_EINVAL, &at, "the plan has no stages");
+  }
+  p->stages = gpp_arena_array(p->arena, p->n_stages, sizeof *p->stages, err);
+  if (p->stages == NULL) return err->code;
+  for (uint32_t i = 0; i < p->n_stages; i++)
+    GPP_TRY(read_stage(p, i, gpp_yseq_at(seq, i), err));
+  return 0;
+}
+
+/* Tries dir/rel for the model file; returns the arena copy or NULL. */
+static const char *try_path(gpp_plan *p, const char *dir, size_t dir_len,
+                            const char *rel, gpp_errctx *err) {
+  char *path = dir_len ? gpp_arena_printf(p->arena, err, "%.*s/%s",
+                                          (int)dir_len, dir, rel)
+                       : gpp_arena_strdup(p->arena, rel, err);
+  return path != NULL && access(path, R_OK) == 0 ? path : NULL;
+}
+
+static int resolve_model(gpp_plan *p, const char *rel, gpp_ynode at_node,
+                         gpp_errctx *err) {
+  const char *slash = strrchr(p->path, '/');
+  const char *found = try_path(p, "", 0, rel, err);
+  if (found == NULL && rel[0] != '/' && slash != NULL)
+    found = try_path(p, p->path, (size_t)(slash - p->path), rel, err);
+  if (found == NULL && rel[0] != '/')
+    found = try_path(p, GPP_SOURCE_DIR, strlen(GPP_SOURCE_DIR), rel, err);
+  if (err->code != 0) return err->code;
+  gpp_mark at = gpp_ynode_mark(at_node);
+  if (found == NULL)
+    GPP_RAISE_AT(err, GPP_ENOENT, &at, "model file '%s' not found (tried "
+                 "the working directory, the plan's directory and %s)", rel,
+                 GPP_SOURCE_DIR);
+  p->model_path = found;
+  int rc = gpp_model_load(found, NULL, 0, &p->own_model, err);
+  if (rc != 0) gpp_error_prefix(err, "model of plan %s", p->path);
+  p->model = p->own_model;
+  return rc;
+}
+
+static int load_doc(gpp_plan *p, const gpp_model *model, gpp_errctx *err) {
+  top_fields t;
+  gpp_ynode root = gpp_ydoc_root(p->doc);
+  p->path = gpp_ydoc_path(p->doc);
+  GPP_TRY(read_top(p, root, model == NULL, &t, err));
+  GPP_TRY(read_stages(p, t.stages, err));
+  if (model == NULL)
+    GPP_TRY(resolve_model(p, t.model, gpp_ymap_find(root, "model"), err));
+  else
+    p->model = model;
+  if (p->model_path == NULL)
+    p->model_path = t.model ? t.model : (model->path ? model->path : "");
+  GPP_TRY(gpp__plan_graph(p, gpp_ymap_find(root, "stages"), err));
+  if (p->schedule->check == NULL) return 0;
+  return p->schedule->check(p, err);
+}
+
+static int finish(gpp_plan *p, const gpp_model *model, gpp_plan **out,
+                  int rc, gpp_errctx *err) {
+  if (rc == 0) rc = load_doc(p, model, err);
+  if (rc != 0) {
+    gpp_plan_destroy(p);
+    return rc;
+  }
+  *out = p;
+  return 0;
+}
+
+static gpp_plan *plan_new(uint32_t n_gpus, gpp_errctx *err) {
+  gpp_plan *p = gpp_calloc(err, 1, sizeof *p);
+  if (p == NULL) return NULL;
+  p->n_gpus = n_gpus;
+  p->arena = gpp_arena_create(err);
+  if (p->arena == NULL) {
+    free(p);
+    return NULL;
+  }
+  return p;
+}
+
+int gpp_plan_load(const char *path, uint32_t n_gpus, gpp_plan **out,
+                  gpp_errctx *err) {
+  *out = NULL;
+  gpp_plan *p = plan_new(n_gpus, err);
+  if (p == NULL) return err->code;
+  return finish(p, NULL, out, gpp_ydoc_load_file(path, &p->doc, err), err);
+}
+
+int gpp_plan_load_string(const char *name, const char *text,
+                         const gpp_model *model, uint32_t n_gpus,
+                         gpp_plan **out, gpp_errctx *err) {
+  *out = NULL;
+  gpp_plan *p = plan_new(n_gpus, err);
+  if (p == NULL) return err->code;
+  int rc = gpp_ydoc_load_string(name, text, strlen(text), &p->doc, err);
+  return finish(p, model, out, rc, err);
+}
+
+void gpp_plan_destroy(gpp_plan *p) {
+  if (p == NULL) return;
+  gpp_model_destroy(p->own_model);
+  gpp_ydoc_destroy(p->doc);
+  gpp_arena_destroy(p->arena);
+  free(p);
+}

@@ -1,0 +1,229 @@
+/* results_h5.c -- the HDF5 results file.
+ *
+ * Object modification times are switched off on every group and dataset so
+ * that two runs of the same inputs write the same bytes.
+ */
+#include <hdf5.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sim/common/outfile.h"
+#include "sim/results.h"
+#include "sim/sched.h"
+
+_Static_assert(sizeof(bool) == 1, "/devices stores `used` as uint8");
+
+typedef struct h5w {
+  hid_t file, gcpl, dcpl;
+  gpp_errctx *err;
+} h5w;
+
+static int h5_fail(h5w *w, const char *what) {
+  GPP_RAISE(w->err, GPP_EIO, "HDF5: cannot write %s", what);
+}
+
+static int attr_double(hid_t loc, const char *name, double v) {
+  hid_t sp = H5Screate(H5S_SCALAR);
+  hid_t a = H5Acreate2(loc, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+  herr_t rc = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_DOUBLE, &v);
+  if (a >= 0) H5Aclose(a);
+  H5Sclose(sp);
+  return rc < 0 ? -1 : 0;
+}
+
+static int attr_u64(hid_t loc, const char *name, unsigned long long v) {
+  hid_t sp = H5Screate(H5S_SCALAR);
+  hid_t a = H5Acreate2(loc, name, H5T_STD_U64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+  herr_t rc = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_ULLONG, &v);
+  if (a >= 0) H5Aclose(a);
+  H5Sclose(sp);
+  return rc < 0 ? -1 : 0;
+}
+
+static hid_t str_type(size_t len) {
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, len ? len : 1);
+  H5Tset_strpad(t, H5T_STR_NULLPAD);
+  return t;
+}
+
+static int attr_str(hid_t loc, const char *name, const char *v) {
+  hid_t t = str_type(strlen(v)), sp = H5Screate(H5S_SCALAR);
+  hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+  herr_t rc = a < 0 ? -1 : H5Awrite(a, t, v);
+  if (a >= 0) H5Aclose(a);
+  H5Sclose(sp);
+  H5Tclose(t);
+  return rc < 0 ? -1 : 0;
+}
+
+static int summary_numbers(hid_t g, const gpp_plan *p, const gpp_result *r) {
+  int bad = attr_double(g, "iteration_time", r->iteration_time);
+  bad |= attr_double(g, "samples_per_s", r->samples_per_s);
+  bad |= attr_double(g, "bubble_fraction", r->bubble_fraction);
+  bad |= attr_u64(g, "batch", p->batch);
+  bad |= attr_u64(g, "n_stages", p->n_stages);
+  bad |= attr_u64(g, "n_devices", r->n_devices);
+  bad |= attr_u64(g, "n_devices_used", r->n_used);
+  bad |= attr_u64(g, "events", r->events);
+  bad |= attr_u64(g, "compute_tasks", r->n_compute_tasks);
+  bad |= attr_u64(g, "transfers", r->n_transfers);
+  bad |= attr_u64(g, "oom", r->oom);
+  if (r->oom) {
+    bad |= attr_u64(g, "oom_device", r->oom_device);
+    bad |= attr_double(g, "oom_shortfall_bytes", r->oom_shortfall);
+  }
+  return bad;
+}
+
+static int write_summary(h5w *w, const gpp_plan *p, const gpp_result *r) {
+  hid_t g = H5Gcreate2(w->file, "summary", H5P_DEFAULT, w->gcpl, H5P_DEFAULT);
+  if (g < 0) return h5_fail(w, "/summary");
+  int bad = summary_numbers(g, p, r);
+  bad |= attr_str(g, "schedule", p->schedule->name);
+  bad |= attr_str(g, "optimizer", gpp_optimizer_name(p->optimizer));
+  bad |= attr_str(g, "precision", gpp_precision_name(p->precision));
+  char name[64];
+  for (int c = 0; c < GPP_LINK__NCLASSES; c++) {
+    snprintf(name, sizeof name, "bytes_%s", gpp_link_class_name(c));
+    bad |= attr_double(g, name, r->link_bytes[c]);
+  }
+  for (int s = 0; s < GPP_COST__NSOURCES; s++) {
+    snprintf(name, sizeof name, "cost_ops_%s", gpp_cost_source_name(s));
+    bad |= attr_u64(g, name, r->cost_sources[s]);
+  }
+  H5Gclose(g);
+  return bad ? h5_fail(w, "/summary attributes") : 0;
+}
+
+static int write_table(h5w *w, const char *name, hid_t type, size_t n,
+                       const void *rows) {
+  hsize_t dims[1] = {n};
+  hid_t sp = H5Screate_simple(1, dims, NULL), packed = H5Tcopy(type);
+  H5Tpack(packed); /* the file holds the fields only, never padding */
+  hid_t d = H5Dcreate2(w->file, name, packed, sp, H5P_DEFAULT, w->dcpl,
+                       H5P_DEFAULT);
+  herr_t rc = d < 0 ? -1 : n ? H5Dwrite(d, type, H5S_ALL, H5S_ALL,
+                                        H5P_DEFAULT, rows) : 0;
+  if (d >= 0) H5Dclose(d);
+  H5Tclose(packed);
+  H5Sclose(sp);
+  return rc < 0 ? h5_fail(w, name) : 0;
+}
+
+static int write_devices(h5w *w, const gpp_result *r) {
+  hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(gpp_device_result));
+  H5Tinsert(t, "used", HOFFSET(gpp_device_result, used), H5T_NATIVE_UINT8);
+  H5Tinsert(t, "busy", HOFFSET(gpp_device_result, busy), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t, "static_mem", HOFFSET(gpp_device_result, static_mem),
+            H5T_NATIVE_DOUBLE);
+  H5Tinsert(t, "peak_mem", HOFFSET(gpp_device_result, peak_mem),
+            H5T_NATIVE_DOUBLE);
+  H5Tinsert(t, "peak_stash", HOFFSET(gpp_device_result, peak_stash),
+            H5T_NATIVE_DOUBLE);
+  H5Tinsert(t, "n_stages", HOFFSET(gpp_device_result, n_stages),
+            H5T_NATIVE_UINT32);
+  int rc = write_table(w, "devices", t, r->n_devices, r->devices);
+  H5Tclose(t);
+  return rc;
+}
+
+static int write_stages(h5w *w, const gpp_result *r) {
+  hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(gpp_stage_result));
+#define F64(f) H5Tinsert(t, #f, HOFFSET(gpp_stage_result, f), H5T_NATIVE_DOUBLE)
+#define U32(f) H5Tinsert(t, #f, HOFFSET(gpp_stage_result, f), H5T_NATIVE_UINT32)
+  F64(t_fwd); F64(t_bwd); F64(t_opt); F64(busy_fraction);
+  U32(peak_inflight); U32(cap); F64(allreduce_bytes);
+#undef F64
+#undef U32
+  int rc = write_table(w, "stages", t, r->n_stages, r->stages);
+  H5Tclose(t);
+  return rc;
+}
+
+static hid_t kind_enum(void) {
+  hid_t t = H5Tenum_create(H5T_NATIVE_UINT32);
+  for (uint32_t k = 0; k < GPP_TASK__NKINDS; k++)
+    H5Tenum_insert(t, gpp_task_kind_name(k), &k);
+  return t;
+}
+
+static int write_tasks(h5w *w, const gpp_result *r) {
+  hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(gpp_task_rec)), k = kind_enum();
+#define COL(f, ty) H5Tinsert(t, #f, HOFFSET(gpp_task_rec, f), ty)
+  COL(start, H5T_NATIVE_DOUBLE); COL(end, H5T_NATIVE_DOUBLE);
+  COL(device, H5T_NATIVE_UINT32); COL(peer, H5T_NATIVE_UINT32);
+  COL(stage, H5T_NATIVE_INT32); COL(micro_batch, H5T_NATIVE_INT32);
+  COL(replica, H5T_NATIVE_UINT32); COL(kind, k);
+  COL(bytes, H5T_NATIVE_DOUBLE);
+#undef COL
+  int rc = write_table(w, "tasks", t, r->n_tasks, r->tasks);
+  H5Tclose(k);
+  H5Tclose(t);
+  return rc;
+}
+
+static int write_string(h5w *w, hid_t g, const char *name, const char *s) {
+  hid_t t = str_type(strlen(s)), sp = H5Screate(H5S_SCALAR);
+  hid_t d = H5Dcreate2(g, name, t, sp, H5P_DEFAULT, w->dcpl, H5P_DEFAULT);
+  herr_t rc = d < 0 ? -1 : H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, s);
+  if (d >= 0) H5Dclose(d);
+  H5Sclose(sp);
+  H5Tclose(t);
+  return rc < 0 ? h5_fail(w, name) : 0;
+}
+
+static int write_inputs(h5w *w, const gpp_results_inputs *in) {
+  hid_t g = H5Gcreate2(w->file, "inputs", H5P_DEFAULT, w->gcpl, H5P_DEFAULT);
+  if (g < 0) return h5_fail(w, "/inputs");
+  int rc = write_string(w, g, "plan", in->plan_text ? in->plan_text : "");
+  if (rc == 0)
+    rc = write_string(w, g, "cluster", in->cluster_text ? in->cluster_text : "");
+  if (rc == 0 && attr_str(g, "cluster_name", in->cluster_name ? in->cluster_name : "") != 0)
+    rc = h5_fail(w, "/inputs attributes");
+  H5Gclose(g);
+  return rc;
+}
+
+static int write_all(h5w *w, const gpp_plan *p, const gpp_result *r,
+                     const gpp_results_inputs *in) {
+  GPP_TRY(write_summary(w, p, r));
+  GPP_TRY(write_devices(w, r));
+  GPP_TRY(write_stages(w, r));
+  GPP_TRY(write_tasks(w, r));
+  return write_inputs(w, in);
+}
+
+static int write_file(h5w *w, const char *tmp, const gpp_plan *p,
+                      const gpp_result *r, const gpp_results_inputs *in) {
+  w->file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (w->file < 0) GPP_RAISE(w->err, GPP_EIO, "cannot create %s", tmp);
+  w->gcpl = H5Pcreate(H5P_GROUP_CREATE);
+  w->dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_obj_track_times(w->gcpl, 0);
+  H5Pset_obj_track_times(w->dcpl, 0);
+  int rc = write_all(w, p, r, in);
+  H5Pclose(w->gcpl);
+  H5Pclose(w->dcpl);
+  if (H5Fclose(w->file) < 0 && rc == 0) rc = h5_fail(w, tmp);
+  return rc;
+}
+
+int gpp_results_write_h5(const char *path, const gpp_plan *plan,
+                         const gpp_result *res, const gpp_results_inputs *in,
+                         gpp_errctx *err) {
+  gpp_outfile o;
+  GPP_TRY(gpp_outfile_begin(&o, path, 0, err));
+  H5E_auto2_t fn;
+  void *data;
+  H5Eget_auto2(H5E_DEFAULT, &fn, &data);
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors are reported through err */
+  h5w w = {.err = err};
+  int rc = write_file(&w, o.tmp, plan, res, in);
+  H5Eset_auto2(H5E_DEFAULT, fn, data);
+  if (rc != 0) {
+    gpp_outfile_abort(&o);
+    return rc;
+  }
+  return gpp_outfile_commit(&o, err);
+}

@@ -1,0 +1,73 @@
+#!/bin/sh
+# cli_costs.sh -- `gppsim costs` end to end: roofline costs of a bundled
+# model, the same with a synthetic profile (sources, extrapolation flag,
+# calibration report, JSON), and exit status 2 for bad or damaged input.
+# usage: cli_costs.sh GPPSIM SYNTH_PROFILE SOURCE_DIR
+set -u
+GPPSIM=$1
+SYNTH=$2
+SRC=$3
+MODEL=$SRC/configs/models/mmt.yaml
+GPU=h100-sxm-80gb
+T=$(mktemp -d "${TMPDIR:-/tmp}/gpp_cli_costs.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+fails=0
+
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# expect STATUS DESCRIPTION CMD... : runs CMD, output in $T/out and $T/err.
+expect() {
+  want=$1; what=$2; shift 2
+  "$@" >"$T/out" 2>"$T/err"
+  got=$?
+  [ "$got" -eq "$want" ] || { fail "$what: exit $got, expected $want"; \
+    sed 's/^/  | /' "$T/err"; }
+}
+
+has() { grep -q -- "$2" "$T/$1" || fail "$3: '$2' not in $1"; }
+lacks() { grep -q -- "$2" "$T/$1" && fail "$3: '$2' in $1"; }
+
+# Roofline only.
+expect 0 "roofline" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
+  --micro-batches 1,8
+has out "roofline" "roofline"
+lacks out " profile " "roofline"
+has out "extrapolated" "roofline header"
+
+# A synthetic profile: measured ops come from it, interpolated inside the
+# profiled sizes (1..16) and flagged outside.
+expect 0 "synthetic profile" "$SYNTH" "$MODEL" $GPU "$T/p.h5"
+expect 0 "profile" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
+  --profile "$T/p.h5" --micro-batches 4,64
+grep -E ' 4 .* profile +no$' "$T/out" >/dev/null || fail "b=4 not profiled"
+grep -E ' 64 .* profile +yes$' "$T/out" >/dev/null ||
+  fail "b=64 not flagged as extrapolated"
+
+expect 0 "calibrate" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
+  --profile "$T/p.h5" --calibrate
+has out "calibration against" "calibrate"
+has out "med_err%" "calibrate"
+
+expect 0 "json" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
+  --profile "$T/p.h5" --calibrate --json --micro-batches 2
+has out '"source": "profile"' "json"
+has out '"calibration"' "json"
+has out '"eff_memory"' "json"
+
+# Bad and damaged input: exit status 2 with a message saying what is wrong.
+printf 'name: not-hdf5\n' >"$T/text.h5"
+expect 2 "text file as profile" "$GPPSIM" costs --model "$MODEL" \
+  --gpu $GPU --profile "$T/text.h5"
+has err "not an HDF5 file" "text file"
+expect 2 "missing profile" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
+  --profile "$T/absent.h5"
+expect 2 "calibrate without profile" "$GPPSIM" costs --model "$MODEL" \
+  --gpu $GPU --calibrate
+expect 2 "bad micro-batches" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
+  --micro-batches 4,x
+expect 2 "no model" "$GPPSIM" costs --gpu $GPU
+expect 0 "help" "$GPPSIM" costs --help
+has out "usage: gppsim costs" "help"
+
+[ "$fails" -eq 0 ] && echo "cli_costs: all passed"
+[ "$fails" -eq 0 ]

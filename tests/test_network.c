@@ -1,0 +1,359 @@
+/* test_network.c -- the flow network against textbook results: latency
+ * plus bytes over the bottleneck, C/k on a shared bottleneck, the
+ * parking-lot max-min example with a re-share, the ring all-reduce closed
+ * form, rail-optimized NIC bandwidth, incremental re-sharing counts,
+ * determinism, and every error path. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "topology/network.h"
+#include "topology/topology.h"
+
+#define MAX_TAGS 4096
+
+typedef struct run {
+  gpp_cluster *c;
+  gpp_net *net;
+  double finish[MAX_TAGS];
+  int done;
+} run;
+
+static void on_done(void *ctx, uint64_t tag, double t) {
+  run *r = ctx;
+  cr_assert_lt(tag, MAX_TAGS);
+  r->finish[tag] = t;
+  r->done++;
+}
+
+static void setup(run *r, const char *yaml) {
+  memset(r, 0, sizeof *r);
+  gpp_errctx e = {0};
+  cr_assert_eq(gpp_cluster_from_string("n.yaml", yaml, &r->c, &e), 0, "%s",
+               e.msg);
+  cr_assert_eq(gpp_net_create(r->c, &r->net, &e), 0, "%s", e.msg);
+}
+
+static void drain(run *r) {
+  gpp_errctx e = {0};
+  while (isfinite(gpp_net_next_time(r->net)))
+    cr_assert_eq(gpp_net_advance(r->net, gpp_net_next_time(r->net), on_done,
+                                 r, &e), 0, "%s", e.msg);
+}
+
+static void teardown(run *r) {
+  gpp_net_destroy(r->net);
+  gpp_cluster_destroy(r->c);
+}
+
+static void flow(run *r, double t, uint32_t s, uint32_t d, double bytes,
+                 uint64_t tag) {
+  gpp_errctx e = {0};
+  cr_assert_eq(gpp_net_flow(r->net, t, s, d, bytes, tag, &e), 0, "%s",
+               e.msg);
+}
+
+static void rel_eq(double got, double want, double tol) {
+  cr_assert(fabs(got - want) <= tol * fabs(want), "got %.12g, want %.12g",
+            got, want);
+}
+
+/* Five GPUs into one switch; gpu5's downlink is the bottleneck. */
+static const char *star =
+    "gpu: h100-sxm-80gb\nswitches: [sw]\nlinks:\n"
+    "  - {a: gpu0, b: sw, bandwidth: 90 GB/s, latency: 1.1 us}\n"
+    "  - {a: gpu1, b: sw, bandwidth: 90 GB/s, latency: 1.1 us}\n"
+    "  - {a: gpu2, b: sw, bandwidth: 90 GB/s, latency: 1.1 us}\n"
+    "  - {a: gpu3, b: sw, bandwidth: 90 GB/s, latency: 1.1 us}\n"
+    "  - {a: gpu4, b: sw, bandwidth: 90 GB/s, latency: 1.1 us}\n"
+    "  - {a: gpu5, b: sw, bandwidth: 23.7 GB/s, latency: 2.03 us}\n";
+
+Test(flows, single_flow_latency_plus_bytes_over_bottleneck) {
+  run r;
+  setup(&r, star);
+  flow(&r, 0.25, 2, 5, 3.217e8, 7);
+  drain(&r);
+  cr_assert_eq(r.done, 1);
+  rel_eq(r.finish[7], 0.25 + 3.13e-6 + 3.217e8 / 23.7e9, 1e-12);
+  teardown(&r);
+}
+
+Test(flows, zero_bytes_cost_latency_only) {
+  run r;
+  setup(&r, star);
+  flow(&r, 1.5, 0, 5, 0, 3);
+  drain(&r);
+  rel_eq(r.finish[3], 1.5 + 3.13e-6, 1e-12);
+  teardown(&r);
+}
+
+Test(flows, k_flows_share_one_bottleneck) {
+  run r;
+  setup(&r, star);
+  for (uint32_t k = 0; k < 5; k++) flow(&r, 0, k, 5, 1.9e9, k);
+  drain(&r);
+  for (uint32_t k = 0; k < 5; k++)
+    rel_eq(r.finish[k], 3.13e-6 + 1.9e9 / (23.7e9 / 5), 1e-12);
+  uint64_t reshares, touched;
+  gpp_net_counters(r.net, &reshares, &touched);
+  cr_assert_eq(reshares, 2, "one batch at the start, one at the end");
+  cr_assert_eq(touched, 5);
+  gpp_net_class_stats st[GPP_LINK__NCLASSES];
+  gpp_net_class_stats_get(r.net, st);
+  rel_eq(st[GPP_LINK_CUSTOM].bytes, 5 * 2 * 1.9e9, 1e-12);
+  rel_eq(st[GPP_LINK_CUSTOM].peak_utilisation, 1.0, 1e-12);
+  teardown(&r);
+}
+
+/* Parking lot: long flow gpu0->gpu1 over A-B (1 GB/s) and B-C (2 GB/s);
+ * short flow gpu2->gpu3 over A-B, gpu4->gpu5 over B-C. */
+static const char *parking =
+    "gpu: a100-sxm-40gb\nswitches: [A, B, C]\nlinks:\n"
+    "  - {a: A, b: B, bandwidth: 1 GB/s, latency: 0}\n"
+    "  - {a: B, b: C, bandwidth: 2 GB/s, latency: 0}\n"
+    "  - {a: gpu0, b: A, bandwidth: 1 TB/s, latency: 0}\n"
+    "  - {a: gpu1, b: C, bandwidth: 1 TB/s, latency: 0}\n"
+    "  - {a: gpu2, b: A, bandwidth: 1 TB/s, latency: 0}\n"
+    "  - {a: gpu3, b: B, bandwidth: 1 TB/s, latency: 0}\n"
+    "  - {a: gpu4, b: B, bandwidth: 1 TB/s, latency: 0}\n"
+    "  - {a: gpu5, b: C, bandwidth: 1 TB/s, latency: 0}\n";
+
+Test(flows, parking_lot_max_min_rates) {
+  run r;
+  setup(&r, parking);
+  /* Rates 0.5, 0.5 and 1.5 GB/s: bytes chosen so all end at t = 2 s. */
+  flow(&r, 0, 0, 1, 1e9, 0);
+  flow(&r, 0, 2, 3, 1e9, 1);
+  flow(&r, 0, 4, 5, 3e9, 2);
+  drain(&r);
+  for (int i = 0; i < 3; i++) rel_eq(r.finish[i], 2.0, 1e-12);
+  teardown(&r);
+}
+
+Test(flows, parking_lot_reshares_when_a_flow_ends) {
+  run r;
+  setup(&r, parking);
+  flow(&r, 0, 0, 1, 1e9, 0);
+  flow(&r, 0, 2, 3, 0.25e9, 1); /* ends at 0.5 s; then long and s2 get 1 */
+  flow(&r, 0, 4, 5, 3e9, 2);
+  drain(&r);
+  rel_eq(r.finish[1], 0.5, 1e-12);
+  rel_eq(r.finish[0], 1.25, 1e-12);
+  rel_eq(r.finish[2], 2.0, 1e-12);
+  teardown(&r);
+}
+
+Test(flows, disjoint_flows_reshare_only_their_component) {
+  run r;
+  setup(&r, parking);
+  flow(&r, 0, 2, 3, 1e9, 0); /* over A-B only */
+  gpp_errctx e = {0};
+  cr_assert_eq(gpp_net_advance(r.net, 0.1, on_done, &r, &e), 0);
+  flow(&r, 0.1, 4, 5, 1e9, 1); /* over B-C only */
+  drain(&r);
+  uint64_t reshares, touched;
+  gpp_net_counters(r.net, &reshares, &touched);
+  cr_assert_eq(reshares, 4);
+  cr_assert_eq(touched, 2, "each start touched its own flow only");
+  rel_eq(r.finish[0], 1.0, 1e-12);
+  rel_eq(r.finish[1], 0.6, 1e-12);
+  teardown(&r);
+}
+
+static char *ring_graph(int n, char *buf, size_t len) {
+  size_t off = (size_t)snprintf(buf, len, "gpu: h200\nlinks:\n");
+  for (int i = 0; i < n; i++)
+    off += (size_t)snprintf(buf + off, len - off,
+                            "  - {a: gpu%d, b: gpu%d, bandwidth: 12.3 GB/s,"
+                            " latency: 4.7 us}\n", i, (i + 1) % n);
+  return buf;
+}
+
+static void collective(run *r, double t, gpp_coll_op op, gpp_coll_algo a,
+                       const uint32_t *ranks, size_t n, double bytes,
+                       uint64_t tag) {
+  gpp_errctx e = {0};
+  cr_assert_eq(gpp_net_collective(r->net, t, op, a, ranks, n, bytes, tag,
+                                  &e), 0, "%s", e.msg);
+}
+
+Test(collectives, ring_allreduce_closed_form) {
+  char buf[4096];
+  run r;
+  setup(&r, ring_graph(8, buf, sizeof buf));
+  uint32_t ranks[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+  double S = 1.37e9, B = 12.3e9, a = 4.7e-6;
+  collective(&r, 0.3, GPP_COLL_ALLREDUCE, GPP_COLL_RING, ranks, 8, S, 11);
+  drain(&r);
+  cr_assert_eq(r.done, 1);
+  rel_eq(r.finish[11] - 0.3, 2.0 * 7 / 8 * S / B + 2 * 7 * a, 0.01);
+  rel_eq(r.finish[11] - 0.3, 2.0 * 7 / 8 * S / B + 2 * 7 * a, 1e-9);
+  teardown(&r);
+}
+
+static const char *dgx2 =
+    "gpu: a100-sxm-80gb\nnodes: 2\ngpus_per_node: 8\n"
+    "intra_node: {kind: nvswitch, bandwidth: 300 GB/s, latency: 2 us}\n"
+    "inter_node: {kind: rail-optimized, nics_per_node: 8, nic_bandwidth: "
+    "200 Gb/s, latency: 5 us}\n";
+
+Test(collectives, ring_on_nvswitch_and_allgather_forms) {
+  run r;
+  setup(&r, dgx2);
+  uint32_t ranks[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+  double S = 2.9e9, B = 300e9, a = 2e-6;
+  collective(&r, 0, GPP_COLL_ALLREDUCE, GPP_COLL_RING, ranks, 8, S, 0);
+  collective(&r, 0, GPP_COLL_ALLGATHER, GPP_COLL_AUTO, ranks + 0, 1, S, 1);
+  drain(&r);
+  rel_eq(r.finish[0], 2.0 * 7 / 8 * S / B + 14 * a, 1e-9);
+  cr_assert_eq(r.finish[1], 0, "one rank: done at once");
+  collective(&r, 1, GPP_COLL_ALLGATHER, GPP_COLL_RING, ranks, 8, S, 2);
+  collective(&r, 2, GPP_COLL_REDUCE_SCATTER, GPP_COLL_AUTO, ranks, 8, S, 3);
+  drain(&r);
+  rel_eq(r.finish[2] - 1, 7.0 / 8 * S / B + 7 * a, 1e-9);
+  rel_eq(r.finish[3] - 2, 7.0 / 8 * S / B + 7 * a, 1e-9);
+  teardown(&r);
+}
+
+Test(collectives, hierarchical_tree_and_p2p) {
+  run r;
+  setup(&r, dgx2);
+  uint32_t ranks[16];
+  for (int i = 0; i < 16; i++) ranks[i] = (uint32_t)(15 - i);
+  double S = 1.6e9, Bi = 300e9, ai = 2e-6, Bn = 25e9, an = 5e-6;
+  cr_assert_eq(gpp_net_coll_resolve(r.net, GPP_COLL_ALLREDUCE, GPP_COLL_AUTO,
+                                    ranks, 16), GPP_COLL_HIERARCHICAL);
+  cr_assert_eq(gpp_net_coll_resolve(r.net, GPP_COLL_ALLREDUCE, GPP_COLL_AUTO,
+                                    ranks, 8), GPP_COLL_RING);
+  collective(&r, 0, GPP_COLL_ALLREDUCE, GPP_COLL_AUTO, ranks, 16, S, 0);
+  drain(&r);
+  double intra = 7 * (ai + S / 8 / Bi), inter = 2 * (an + S / 16 / Bn);
+  rel_eq(r.finish[0], 2 * intra + inter, 1e-9);
+  uint32_t three[3] = {0, 1, 2};
+  collective(&r, 1, GPP_COLL_ALLREDUCE, GPP_COLL_TREE, three, 3, S, 1);
+  drain(&r);
+  rel_eq(r.finish[1] - 1, 2 * (ai + S / (Bi / 2)), 1e-9); /* 2 children */
+  uint32_t pair[2] = {3, 12};
+  collective(&r, 2, GPP_COLL_P2P, GPP_COLL_AUTO, pair, 2, S, 2);
+  drain(&r);
+  rel_eq(r.finish[2] - 2, 7.5e-6 + S / Bn, 1e-9);
+  teardown(&r);
+}
+
+Test(flows, rail_optimized_eight_flows_get_a_nic_each) {
+  run r;
+  setup(&r, dgx2);
+  for (uint32_t i = 0; i < 8; i++) flow(&r, 0, i, 8 + i, 4.4e9, i);
+  drain(&r);
+  for (uint32_t i = 0; i < 8; i++) rel_eq(r.finish[i], 5e-6 + 4.4e9 / 25e9,
+                                          1e-12);
+  teardown(&r);
+}
+
+static void chain(void *ctx, uint64_t tag, double t) {
+  run *r = ctx;
+  on_done(ctx, tag, t);
+  if (tag < 3) {
+    gpp_errctx e = {0};
+    cr_assert_eq(gpp_net_flow(r->net, t, 0, 9, 1e8, tag + 1, &e), 0);
+  }
+}
+
+Test(flows, done_callback_may_start_flows) {
+  run r;
+  setup(&r, dgx2);
+  flow(&r, 0, 0, 9, 1e8, 0);
+  gpp_errctx e = {0};
+  while (isfinite(gpp_net_next_time(r.net)))
+    cr_assert_eq(gpp_net_advance(r.net, gpp_net_next_time(r.net), chain, &r,
+                                 &e), 0);
+  cr_assert_eq(r.done, 4);
+  rel_eq(r.finish[3], 4 * (7.5e-6 + 1e8 / 25e9), 1e-12);
+  teardown(&r);
+}
+
+static const char *fat =
+    "gpu: h100-sxm-80gb\nnodes: 16\ngpus_per_node: 4\n"
+    "intra_node: {kind: nvswitch, bandwidth: 450 GB/s, latency: 2 us}\n"
+    "inter_node: {kind: fat-tree, nics_per_node: 2, nic_bandwidth: "
+    "400 Gb/s, latency: 5 us, nodes_per_leaf: 4, spines: 3, "
+    "oversubscription: 1.5}\n";
+
+static void random_run(run *r, uint64_t seed) {
+  setup(r, fat);
+  uint64_t x = seed;
+  for (uint64_t i = 0; i < 400; i++) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    uint32_t s = (uint32_t)(x >> 33) % 64, d = (uint32_t)(x >> 45) % 64;
+    if (d == s) d = (d + 1) % 64;
+    flow(r, (double)(i / 40) * 1e-4, s, d, 1e6 + (double)(x >> 50) * 977,
+         i);
+  }
+  drain(r);
+}
+
+Test(flows, deterministic_bit_for_bit) {
+  static run a, b;
+  random_run(&a, 42);
+  random_run(&b, 42);
+  cr_assert_eq(a.done, 400);
+  cr_assert_eq(memcmp(a.finish, b.finish, sizeof a.finish), 0);
+  uint64_t ra, ta, rb, tb;
+  gpp_net_counters(a.net, &ra, &ta);
+  gpp_net_counters(b.net, &rb, &tb);
+  cr_assert_eq(ra, rb);
+  cr_assert_eq(ta, tb);
+  for (int i = 0; i < 400; i++) cr_assert_gt(a.finish[i], 0);
+  teardown(&a);
+  teardown(&b);
+}
+
+static void expect_err(int rc, gpp_errctx *e, int code, const char *part) {
+  cr_assert_eq(rc, code, "rc %d: %s", rc, e->msg);
+  cr_assert(strstr(e->msg, part) != NULL, "'%s' not in: %s", part, e->msg);
+  gpp_error_clear(e);
+}
+
+Test(errors, flows_and_collectives) {
+  run r;
+  setup(&r, dgx2);
+  gpp_errctx e = {0};
+  uint32_t dup[3] = {1, 2, 1}, far[2] = {1, 99}, two[2] = {0, 9};
+  uint32_t odd[3] = {1, 2, 9};
+  expect_err(gpp_net_flow(r.net, 0, 3, 3, 1, 0, &e), &e, GPP_EINVAL,
+             "itself");
+  expect_err(gpp_net_flow(r.net, 0, 0, 1, -1, 0, &e), &e, GPP_EINVAL,
+             "negative");
+  expect_err(gpp_net_flow(r.net, 0, 0, 16, 1, 0, &e), &e, GPP_ERANGE,
+             "out of range");
+  expect_err(gpp_net_flow(r.net, NAN, 0, 1, 1, 0, &e), &e, GPP_EINVAL,
+             "finite");
+  expect_err(gpp_net_collective(r.net, 0, GPP_COLL_ALLREDUCE, GPP_COLL_RING,
+                                dup, 3, 1, 0, &e), &e, GPP_EINVAL, "twice");
+  expect_err(gpp_net_collective(r.net, 0, GPP_COLL_ALLREDUCE, GPP_COLL_RING,
+                                far, 2, 1, 0, &e), &e, GPP_ERANGE, "99");
+  expect_err(gpp_net_collective(r.net, 0, GPP_COLL_ALLGATHER, GPP_COLL_TREE,
+                                two, 2, 1, 0, &e), &e, GPP_EINVAL,
+             "valid: auto, ring");
+  expect_err(gpp_net_collective(r.net, 0, GPP_COLL_P2P, GPP_COLL_AUTO, dup,
+                                3, 1, 0, &e), &e, GPP_EINVAL, "2 ranks");
+  expect_err(gpp_net_collective(r.net, 0, GPP_COLL_ALLREDUCE,
+                                GPP_COLL_HIERARCHICAL, odd, 3, 1, 0, &e), &e,
+             GPP_EINVAL, "same number");
+  cr_assert_eq(gpp_net_advance(r.net, 2.5, on_done, &r, &e), 0);
+  expect_err(gpp_net_flow(r.net, 1.0, 0, 1, 1, 0, &e), &e, GPP_EINVAL,
+             "before");
+  gpp_coll_algo a;
+  gpp_coll_op op;
+  expect_err(gpp_coll_algo_from_name("rign", &a, &e), &e, GPP_EINVAL,
+             "valid: auto, ring, tree, hierarchical");
+  expect_err(gpp_coll_op_from_name("bcast", &op, &e), &e, GPP_EINVAL,
+             "allreduce");
+  cr_assert_eq(gpp_coll_algo_from_name("tree", &a, &e), 0);
+  cr_assert_eq(a, GPP_COLL_TREE);
+  cr_assert_str_eq(gpp_coll_op_name(GPP_COLL_REDUCE_SCATTER),
+                   "reduce-scatter");
+  teardown(&r);
+}

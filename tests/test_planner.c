@@ -1,0 +1,525 @@
+/* test_planner.c -- SP decomposition, the GraphPipe / PipeDream / Piper
+ * planners against each other and against exhaustive search, plan writing,
+ * and every error path.  Models are built in C with per-sample time
+ * overrides, so the expected optima are exact. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "planner/planner.h"
+#include "planner/sp.h"
+#include "sim/plan.h"
+
+/* ---- a small model builder ---- */
+
+#define TM_MAX 64
+
+typedef struct tmodel {
+  gpp_model m;
+  gpp_op ops[TM_MAX];
+  uint32_t in[TM_MAX][TM_MAX], out[TM_MAX][TM_MAX];
+  char names[TM_MAX][24];
+} tmodel;
+
+static tmodel *tm_new(const char *name) {
+  tmodel *t = calloc(1, sizeof *t);
+  cr_assert_not_null(t);
+  t->m.name = name;
+  t->m.path = "tests/data/planner/none.yaml";
+  t->m.ops = t->ops;
+  t->m.dtype_bytes = 2;
+  return t;
+}
+
+/* fwd/bwd in ms per sample; saved and output bytes per sample. */
+static uint32_t tm_op(tmodel *t, const char *name, double fwd_ms,
+                      double bwd_ms, double params, double saved, double outb) {
+  uint32_t i = t->m.n_ops++;
+  gpp_op *op = &t->ops[i];
+  snprintf(t->names[i], sizeof t->names[i], "%s", name);
+  op->name = t->names[i];
+  op->kind = GPP_OP_CUSTOM;
+  op->inputs = t->in[i];
+  op->outputs = t->out[i];
+  op->dtype_bytes = 2;
+  op->has_time = true;
+  op->time_fwd = fwd_ms * 1e-3;
+  op->time_bwd = bwd_ms * 1e-3;
+  op->param_bytes = params;
+  op->param_count = params / 2;
+  op->saved_bytes = saved;
+  op->out_bytes = outb;
+  return i;
+}
+
+static void tm_edge(tmodel *t, uint32_t a, uint32_t b) {
+  t->ops[a].outputs[t->ops[a].n_outputs++] = b;
+  t->ops[b].inputs[t->ops[b].n_inputs++] = a;
+}
+
+static int linear_time(void *ctx, uint32_t op, uint32_t b, double *f,
+                       double *bw, gpp_errctx *err) {
+  const gpp_model *m = ctx;
+  (void)err;
+  *f = m->ops[op].time_fwd * b;
+  *bw = m->ops[op].time_bwd * b;
+  return 0;
+}
+
+static int failing_time(void *ctx, uint32_t op, uint32_t b, double *f,
+                        double *bw, gpp_errctx *err) {
+  (void)ctx;
+  (void)b;
+  *f = *bw = 0;
+  GPP_RAISE(err, GPP_EINVAL, "no cost for op %u", op);
+}
+
+static gpp_planner_input tm_input(tmodel *t, uint32_t batch, uint32_t gpus) {
+  gpp_planner_input in = {0};
+  in.model = &t->m;
+  in.batch = batch;
+  in.n_gpus = gpus;
+  in.op_time = linear_time;
+  in.op_time_ctx = &t->m;
+  return in;
+}
+
+/* A chain of n ops with uneven costs (ms per sample). */
+static tmodel *chain(uint32_t n, const double *ms) {
+  tmodel *t = tm_new("chain");
+  for (uint32_t i = 0; i < n; i++) {
+    char nm[16];
+    snprintf(nm, sizeof nm, "op%u", i);
+    tm_op(t, nm, ms[i], 2 * ms[i], 0, 1000, 0);
+    if (i) tm_edge(t, i - 1, i);
+  }
+  return t;
+}
+
+/* b branches of len ops (ms per sample each, rising along the branch)
+ * joined by a concat of join_ms; with a shared input op in front or not. */
+static tmodel *branches_ex(uint32_t b, uint32_t len, double ms, double join_ms,
+                           bool shared_input) {
+  tmodel *t = tm_new("branches");
+  uint32_t in = shared_input ? tm_op(t, "input", 0.01, 0.01, 0, 10, 0) : 0;
+  uint32_t last[16];
+  for (uint32_t i = 0; i < b; i++)
+    for (uint32_t j = 0; j < len; j++) {
+      char nm[24];
+      snprintf(nm, sizeof nm, "b%u.l%u", i, j);
+      uint32_t v = tm_op(t, nm, ms * (1 + 0.137 * j), 2 * ms * (1 + 0.137 * j),
+                         0, 1000, 0);
+      if (j || shared_input) tm_edge(t, j ? last[i] : in, v);
+      last[i] = v;
+    }
+  uint32_t cat = tm_op(t, "concat", join_ms, join_ms, 0, 10, 0);
+  for (uint32_t i = 0; i < b; i++) tm_edge(t, last[i], cat);
+  return t;
+}
+
+static tmodel *branches(uint32_t b, uint32_t len, double ms) {
+  return branches_ex(b, len, ms, 0.02, true);
+}
+
+static int run(const char *name, const gpp_planner_input *in,
+               const gpp_planner_options *o, gpp_planner_result *r,
+               gpp_errctx *err) {
+  const gpp_planner_type *t;
+  cr_assert_eq(gpp_planner_find(name, &t, err), 0);
+  return gpp_planner_run(t, in, o, r, err);
+}
+
+static void run_ok(const char *name, const gpp_planner_input *in,
+                   const gpp_planner_options *o, gpp_planner_result *r) {
+  gpp_errctx err = {0};
+  int rc = run(name, in, o, r, &err);
+  cr_assert_eq(rc, 0, "%s: %s", name, err.msg);
+  cr_assert_gt(r->n_cands, 0);
+}
+
+/* ---- SP decomposition ---- */
+
+static void sp_expect(uint32_t n, const uint32_t *from, const uint32_t *to,
+                      size_t ne, const char *want, bool sp, uint64_t added) {
+  static const char *names[] = {"a", "b", "c", "d", "e", "f", "g", "h"};
+  gpp_sp_tree *t = NULL;
+  gpp_errctx err = {0};
+  cr_assert_eq(gpp_sp_decompose(n, from, to, ne, &t, &err), 0, "%s", err.msg);
+  char buf[256];
+  gpp_sp_format(t, names, buf, sizeof buf);
+  cr_assert_str_eq(buf, want);
+  cr_assert_eq(t->was_sp, sp);
+  cr_assert_eq(t->added_pairs, added);
+  gpp_sp_tree_destroy(t);
+}
+
+Test(sp, chain_and_diamond_are_sp) {
+  uint32_t cf[] = {0, 1}, ct[] = {1, 2};
+  sp_expect(3, cf, ct, 2, "S(a,S(b,c))", true, 0);
+  uint32_t df[] = {0, 0, 1, 2}, dt[] = {1, 2, 3, 3};
+  sp_expect(4, df, dt, 4, "S(a,S(P(b,c),d))", true, 0);
+}
+
+Test(sp, several_sources_and_sinks) {
+  uint32_t f[] = {0, 2}, t[] = {1, 3};
+  sp_expect(4, f, t, 2, "P(S(a,b),S(c,d))", true, 0);
+  uint32_t f2[] = {0, 1, 2, 2}, t2[] = {2, 2, 3, 4};
+  sp_expect(5, f2, t2, 4, "S(P(a,b),S(c,P(d,e)))", true, 0);
+  sp_expect(1, NULL, NULL, 0, "a", true, 0);
+}
+
+Test(sp, n_shape_is_made_sp_by_one_pair) {
+  /* a->c, b->c, b->d: serialised as (a, b) ; (c, d), adding a->d. */
+  uint32_t f[] = {0, 1, 1}, t[] = {2, 2, 3};
+  sp_expect(4, f, t, 3, "S(P(a,b),P(c,d))", false, 1);
+}
+
+Test(sp, non_sp_inside_a_series) {
+  /* e -> {a, b}; the N a->c, b->c, b->d; {c, d} -> f. */
+  uint32_t f[] = {0, 0, 1, 2, 2, 3, 4}, t[] = {1, 2, 3, 3, 4, 5, 5};
+  sp_expect(6, f, t, 7, "S(a,S(S(P(b,c),P(d,e)),f))", false, 1);
+}
+
+Test(sp, ideals_counted_from_the_tree) {
+  uint32_t df[] = {0, 0, 1, 2}, dt[] = {1, 2, 3, 3};
+  gpp_sp_tree *t = NULL;
+  gpp_errctx err = {0};
+  cr_assert_eq(gpp_sp_decompose(4, df, dt, 4, &t, &err), 0);
+  cr_assert_float_eq(gpp_sp_count_ideals(t), 6, 1e-9);
+  gpp_sp_tree_destroy(t);
+}
+
+Test(sp, errors) {
+  gpp_sp_tree *t = NULL;
+  gpp_errctx err = {0};
+  uint32_t f[] = {0, 1, 2}, to[] = {1, 2, 0};
+  cr_assert_eq(gpp_sp_decompose(3, f, to, 3, &t, &err), GPP_EGRAPH);
+  cr_assert(strstr(err.msg, "cycle"), "%s", err.msg);
+  cr_assert_null(t);
+  uint32_t bf[] = {0}, bt[] = {7};
+  cr_assert_eq(gpp_sp_decompose(3, bf, bt, 1, &t, &err), GPP_EGRAPH);
+  uint32_t sf[] = {1}, st[] = {1};
+  cr_assert_eq(gpp_sp_decompose(3, sf, st, 1, &t, &err), GPP_EGRAPH);
+  cr_assert_eq(gpp_sp_decompose(0, NULL, NULL, 0, &t, &err), GPP_EINVAL);
+  gpp_sp_tree_destroy(NULL);
+}
+
+Test(sp, model_graph) {
+  tmodel *t = branches(3, 2, 1.0);
+  gpp_sp_tree *sp = NULL;
+  gpp_errctx err = {0};
+  cr_assert_eq(gpp_sp_decompose_model(&t->m, &sp, &err), 0);
+  cr_assert(sp->was_sp);
+  cr_assert_float_eq(gpp_sp_count_ideals(sp), 3 * 3 * 3 + 2, 1e-9);
+  gpp_sp_tree_destroy(sp);
+  free(t);
+}
+
+/* ---- exhaustive search over contiguous partitions of a chain ---- */
+
+typedef struct exh {
+  const tmodel *t;
+  uint32_t b, G;
+  bool pow2;
+  double best;
+} exh;
+
+static double stage_tps(const exh *e, uint32_t i, uint32_t j, uint32_t k) {
+  uint32_t r = (e->b + k - 1) / k;
+  double s = 0;
+  for (uint32_t v = i; v < j; v++)
+    s += (e->t->ops[v].time_fwd + e->t->ops[v].time_bwd) * r;
+  return s / e->b;
+}
+
+static void exh_rec(exh *e, uint32_t i, uint32_t g, double worst) {
+  uint32_t n = e->t->m.n_ops;
+  if (i == n) {
+    if (worst < e->best) e->best = worst;
+    return;
+  }
+  for (uint32_t j = i + 1; j <= n; j++)
+    for (uint32_t k = 1; k <= g && k <= e->b; k = e->pow2 ? 2 * k : k + 1) {
+      double t = stage_tps(e, i, j, k);
+      exh_rec(e, j, g - k, t > worst ? t : worst);
+    }
+}
+
+static double exhaustive(const tmodel *t, uint32_t b, uint32_t G, bool pow2) {
+  exh e = {t, b, G, pow2, INFINITY};
+  exh_rec(&e, 0, G, 0);
+  return e.best;
+}
+
+Test(planner, tiny_chain_matches_exhaustive_search) {
+  const double ms[] = {1.3, 0.41, 2.7, 0.93, 1.77};
+  tmodel *t = chain(5, ms);
+  for (uint32_t G = 2; G <= 4; G++) {
+    gpp_planner_input in = tm_input(t, 8, G);
+    gpp_planner_options o;
+    gpp_planner_options_default(&o);
+    o.micro_batch = 4;
+    o.tps_tolerance = 1e-6;
+    gpp_planner_result gpr, pdr, pir;
+    run_ok("graphpipe", &in, &o, &gpr);
+    run_ok("pipedream", &in, &o, &pdr);
+    run_ok("piper", &in, &o, &pir);
+    double pow2 = exhaustive(t, 4, G, true), any = exhaustive(t, 4, G, false);
+    cr_assert_float_eq(gpr.cands[0].tps, pow2, 1e-6 * pow2, "G=%u", G);
+    cr_assert_float_eq(pir.cands[0].tps, pow2, 1e-9 * pow2, "G=%u", G);
+    cr_assert_float_eq(pdr.cands[0].tps, any, 1e-9 * any, "G=%u", G);
+    gpp_planner_result_free(&gpr);
+    gpp_planner_result_free(&pdr);
+    gpp_planner_result_free(&pir);
+  }
+  free(t);
+}
+
+Test(planner, chain_graphpipe_equals_pipedream) {
+  const double ms[] = {0.7, 1.9, 0.35, 1.1, 2.2, 0.8, 1.45, 0.6,
+                       1.0, 0.25, 1.6, 0.9};
+  tmodel *t = chain(12, ms);
+  gpp_planner_input in = tm_input(t, 64, 8);
+  gpp_planner_options o;
+  gpp_planner_options_default(&o);
+  gpp_planner_result gpr, pdr;
+  run_ok("graphpipe", &in, &o, &gpr);
+  run_ok("pipedream", &in, &o, &pdr);
+  for (uint32_t i = 0; i < gpr.n_cands; i++)
+    for (uint32_t j = 0; j < pdr.n_cands; j++) {
+      if (gpr.cands[i].micro_batch != pdr.cands[j].micro_batch) continue;
+      double a = gpr.cands[i].tps, b = pdr.cands[j].tps;
+      cr_assert_leq(fabs(a - b), 0.02 * b, "b=%u: %g vs %g",
+                    gpr.cands[i].micro_batch, a, b);
+    }
+  double a = gpr.cands[0].iteration, b = pdr.cands[0].iteration;
+  cr_assert_leq(fabs(a - b), 0.02 * b, "%g vs %g", a, b);
+  cr_assert_str_eq(gpr.cands[0].schedule, "gpp");
+  cr_assert_str_eq(pdr.cands[0].schedule, "1f1b");
+  gpp_planner_result_free(&gpr);
+  gpp_planner_result_free(&pdr);
+  free(t);
+}
+
+Test(planner, two_branches_graphpipe_shallower_and_faster) {
+  /* As the paper's case study (§7.5): two branches of four layers, no data
+   * parallelism; here the concat carries a head layer's work. */
+  tmodel *t = branches_ex(2, 4, 1.0, 1.2, false);
+  gpp_planner_input in = tm_input(t, 32, 9);
+  gpp_planner_options o;
+  gpp_planner_options_default(&o);
+  o.max_stage_devices = 1;
+  gpp_planner_result gpr, pdr;
+  run_ok("graphpipe", &in, &o, &gpr);
+  run_ok("pipedream", &in, &o, &pdr);
+  const gpp_planner_candidate *g = &gpr.cands[0], *p = &pdr.cands[0];
+  cr_assert_lt(g->depth, p->depth, "depth %u vs %u", g->depth, p->depth);
+  cr_assert_lt(g->iteration, p->iteration, "%g vs %g", g->iteration,
+               p->iteration);
+  uint32_t ops = 0, dev = 0;
+  for (uint32_t s = 0; s < g->n_stages; s++) {
+    ops += g->stages[s].n_ops;
+    cr_assert_eq(g->stages[s].first_device, dev);
+    dev += g->stages[s].n_devices;
+  }
+  cr_assert_eq(ops, t->m.n_ops);
+  cr_assert_leq(dev, 9);
+  gpp_planner_result_free(&gpr);
+  gpp_planner_result_free(&pdr);
+  free(t);
+}
+
+Test(planner, piper_refuses_seven_branches) {
+  tmodel *t = branches(7, 4, 1.0);
+  gpp_planner_input in = tm_input(t, 32, 8);
+  gpp_planner_options o;
+  gpp_planner_options_default(&o);
+  gpp_planner_result r;
+  gpp_errctx err = {0};
+  cr_assert_eq(run("piper", &in, &o, &r, &err), GPP_ENOPLAN);
+  cr_assert(strstr(err.msg, "78127 ideals > limit 40000"), "%s", err.msg);
+  cr_assert_eq(gpp_err_exit_status(err.code), 3);
+  cr_assert_eq(r.n_cands, 0);
+  run_ok("graphpipe", &in, &o, &r);
+  gpp_planner_result_free(&r);
+  free(t);
+}
+
+Test(planner, piper_on_branches_within_limit) {
+  tmodel *t = branches(2, 3, 0.8);
+  gpp_planner_input in = tm_input(t, 16, 4);
+  gpp_planner_options o;
+  gpp_planner_options_default(&o);
+  gpp_planner_result pir, pdr;
+  run_ok("piper", &in, &o, &pir);
+  run_ok("pipedream", &in, &o, &pdr);
+  /* Piper searches every convex sequence, a superset of the chain cuts
+   * (with power-of-two replicas). */
+  cr_assert_leq(pir.cands[0].tps, pdr.cands[0].tps * 1.0001 + 1e-12 +
+                pdr.cands[0].tps);
+  cr_assert_gt(pir.states, 0);
+  gpp_planner_result_free(&pir);
+  gpp_planner_result_free(&pdr);
+  free(t);
+}
+
+Test(planner, options_shape_the_plan) {
+  const double ms[] = {0.7, 1.9, 0.35, 1.1, 2.2, 0.8, 1.45, 0.6};
+  tmodel *t = chain(8, ms);
+  gpp_planner_input in = tm_input(t, 32, 8);
+  gpp_planner_options o;
+  gpp_planner_options_default(&o);
+  o.max_stages = 2;
+  o.max_stage_devices = 2;
+  gpp_planner_result r;
+  run_ok("graphpipe", &in, &o, &r);
+  for (uint32_t c = 0; c < r.n_cands; c++) {
+    cr_assert_leq(r.cands[c].n_stages, 2);
+    for (uint32_t s = 0; s < r.cands[c].n_stages; s++)
+      cr_assert_leq(r.cands[c].stages[s].n_devices, 2);
+  }
+  gpp_planner_result_free(&r);
+  free(t);
+}
+
+Test(planner, per_stage_micro_batches_not_worse) {
+  tmodel *t = branches(2, 3, 1.0);
+  gpp_planner_input in = tm_input(t, 16, 4);
+  gpp_planner_options o;
+  gpp_planner_options_default(&o);
+  gpp_planner_result one, per;
+  run_ok("graphpipe", &in, &o, &one);
+  o.per_stage_micro_batch = true;
+  run_ok("graphpipe", &in, &o, &per);
+  double best = INFINITY;
+  for (uint32_t c = 0; c < one.n_cands; c++)
+    if (one.cands[c].tps < best) best = one.cands[c].tps;
+  cr_assert_leq(per.cands[0].tps, best * (1 + 2 * o.tps_tolerance));
+  gpp_planner_result_free(&one);
+  gpp_planner_result_free(&per);
+  free(t);
+}
+
+Test(planner, memory_limit_and_inflight) {
+  const double ms[] = {1.0, 1.0, 1.0, 1.0};
+  tmodel *t = chain(4, ms);
+  for (uint32_t i = 0; i < 4; i++) t->ops[i].param_bytes = 1e6;
+  gpp_planner_input in = tm_input(t, 16, 4);
+  gpp_planner_options o;
+  gpp_planner_options_default(&o);
+  o.micro_batch = 4;
+  in.mem_bytes = 1.0; /* nothing fits */
+  gpp_planner_result r;
+  gpp_errctx err = {0};
+  cr_assert_eq(run("graphpipe", &in, &o, &r, &err), GPP_ENOPLAN);
+  cr_assert_eq(run("pipedream", &in, &o, &r, &err), GPP_ENOPLAN);
+  cr_assert_eq(run("piper", &in, &o, &r, &err), GPP_ENOPLAN);
+  in.mem_bytes = 0; /* unlimited */
+  run_ok("graphpipe", &in, &o, &r);
+  const gpp_planner_candidate *c = &r.cands[0];
+  for (uint32_t s = 0; s < c->n_stages; s++)
+    cr_assert_eq(c->stages[s].inflight, c->n_stages - s);
+  gpp_planner_result_free(&r);
+  free(t);
+}
+
+Test(planner, input_errors) {
+  const double ms[] = {1.0, 2.0};
+  tmodel *t = chain(2, ms);
+  gpp_planner_options o;
+  gpp_planner_options_default(&o);
+  gpp_planner_result r;
+  gpp_errctx err = {0};
+  const gpp_planner_type *ty;
+  cr_assert_eq(gpp_planner_find("graphpip", &ty, &err), GPP_EINVAL);
+  cr_assert(strstr(err.msg, "graphpipe, pipedream, piper"), "%s", err.msg);
+  gpp_planner_input in = tm_input(t, 16, 0);
+  cr_assert_eq(run("graphpipe", &in, &o, &r, &err), GPP_ERANGE);
+  in = tm_input(t, 0, 2);
+  cr_assert_eq(run("pipedream", &in, &o, &r, &err), GPP_ERANGE);
+  in = tm_input(t, 12, 2);
+  o.micro_batch = 8;
+  cr_assert_eq(run("piper", &in, &o, &r, &err), GPP_EINVAL);
+  o.micro_batch = 0;
+  o.max_stages = 999;
+  cr_assert_eq(run("graphpipe", &in, &o, &r, &err), GPP_ERANGE);
+  o.max_stages = 0;
+  o.tps_tolerance = 0;
+  cr_assert_eq(run("graphpipe", &in, &o, &r, &err), GPP_ERANGE);
+  o.tps_tolerance = 1e-3;
+  in.op_time = NULL;
+  cr_assert_eq(run("graphpipe", &in, &o, &r, &err), GPP_EINVAL);
+  in.op_time = failing_time;
+  const char *const names[] = {"graphpipe", "pipedream", "piper"};
+  for (int i = 0; i < 3; i++) {
+    cr_assert_eq(run(names[i], &in, &o, &r, &err), GPP_EINVAL);
+    cr_assert(strstr(err.msg, "no cost for op"), "%s", err.msg);
+  }
+  gpp_planner_result_free(&r);
+  gpp_planner_result_free(NULL);
+  free(t);
+}
+
+/* ---- plan files ---- */
+
+Test(plan_write, text_loads_back_through_the_plan_loader) {
+  tmodel *t = branches(2, 3, 1.0);
+  snprintf(t->names[2], sizeof t->names[2], "b0.l*[1]");
+  gpp_planner_input in = tm_input(t, 16, 4);
+  gpp_planner_options o;
+  gpp_planner_options_default(&o);
+  gpp_planner_result r;
+  run_ok("graphpipe", &in, &o, &r);
+  char *text = NULL;
+  gpp_errctx err = {0};
+  cr_assert_eq(gpp_planner_format_plan(&in, &o, &r, &r.cands[0], &text, &err),
+               0);
+  cr_assert(strstr(text, "schedule: gpp"), "%s", text);
+  cr_assert(strstr(text, "\"b0.l\\\\*\\\\[1]\""), "%s", text);
+  gpp_plan *p = NULL;
+  int rc = gpp_plan_load_string("planned", text, &t->m, 4, &p, &err);
+  cr_assert_eq(rc, 0, "%s\n%s", err.msg, text);
+  cr_assert_eq(p->n_stages, r.cands[0].n_stages);
+  for (uint32_t s = 0; s < p->n_stages; s++)
+    cr_assert_eq(p->stages[s].n_ops, r.cands[0].stages[s].n_ops);
+  gpp_plan_destroy(p);
+  free(text);
+  gpp_planner_result_free(&r);
+  free(t);
+}
+
+Test(plan_write, file_is_written_atomically) {
+  const double ms[] = {1.0, 2.0, 1.5};
+  tmodel *t = chain(3, ms);
+  gpp_planner_input in = tm_input(t, 8, 2);
+  gpp_planner_options o;
+  gpp_planner_options_default(&o);
+  gpp_planner_result r;
+  run_ok("pipedream", &in, &o, &r);
+  char path[] = "/tmp/gpp_planner_testXXXXXX";
+  cr_assert_not_null(mkdtemp(path));
+  char file[128];
+  snprintf(file, sizeof file, "%s/plan.yaml", path);
+  gpp_errctx err = {0};
+  cr_assert_eq(gpp_planner_write_plan(&in, &o, &r, &r.cands[0], file, &err),
+               0, "%s", err.msg);
+  FILE *f = fopen(file, "r");
+  cr_assert_not_null(f);
+  char buf[4096];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  buf[n] = '\0';
+  fclose(f);
+  cr_assert(strstr(buf, "schedule: 1f1b"), "%s", buf);
+  cr_assert(strstr(buf, "batch: 8"), "%s", buf);
+  snprintf(file, sizeof file, "%s/missing/plan.yaml", path);
+  cr_assert_neq(gpp_planner_write_plan(&in, &o, &r, &r.cands[0], file, &err),
+                0);
+  snprintf(file, sizeof file, "%s/plan.yaml", path);
+  remove(file);
+  rmdir(path);
+  gpp_planner_result_free(&r);
+  free(t);
+}

@@ -1,0 +1,654 @@
+/* test_profile.c -- the profile database (round trip, lookup, damaged and
+ * foreign files), interpolation across micro-batch sizes and the roofline
+ * least-squares fit, all on synthetic data. */
+#include <criterion/criterion.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kernels_profile/fit.h"
+#include "kernels_profile/interp.h"
+#include "kernels_profile/profile_db.h"
+
+static char dir[64];
+
+static void make_dir(void) {
+  snprintf(dir, sizeof dir, "/tmp/gpp_test_profile_XXXXXX");
+  cr_assert_not_null(mkdtemp(dir));
+}
+
+static void remove_dir(void) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  cr_assert_eq(system(cmd), 0);
+}
+
+static const char *path_in_dir(const char *name) {
+  static char buf[4][128];
+  static int next;
+  char *p = buf[next++ % 4];
+  snprintf(p, 128, "%s/%s", dir, name);
+  return p;
+}
+
+/* A deterministic high-entropy sequence in [0, 1). */
+static double rnd(unsigned *state) {
+  *state = *state * 1664525u + 1013904223u;
+  return (*state >> 8) / 16777216.0;
+}
+
+static gpp_profile_meta sample_meta(void) {
+  gpp_profile_meta m = {0};
+  snprintf(m.gpu_name, sizeof m.gpu_name, "NVIDIA H100 80GB HBM3");
+  snprintf(m.driver_version, sizeof m.driver_version, "13.0");
+  snprintf(m.cuda_version, sizeof m.cuda_version, "13.0");
+  snprintf(m.date, sizeof m.date, "2025-11-25T04:28:13Z");
+  m.sm_count = 132;
+  m.sm_clock_hz = 1.98e9;
+  m.mem_clock_hz = 2.619e9;
+  m.repetitions = 37;
+  m.warmup = 5;
+  return m;
+}
+
+static gpp_profile_row sample_row(const char *sig, int64_t b, unsigned *st) {
+  gpp_profile_row r = {0};
+  snprintf(r.signature, sizeof r.signature, "%s", sig);
+  r.micro_batch = b;
+  r.fwd = (gpp_profile_stat){1.2e-5 * b * (1 + rnd(st)), 0, 0};
+  r.fwd.p10 = r.fwd.median * 0.97;
+  r.fwd.p90 = r.fwd.median * 1.031;
+  r.bwd = (gpp_profile_stat){2.3e-5 * b * (1 + rnd(st)), 0, 0};
+  r.bwd.p10 = r.bwd.median * 0.95;
+  r.bwd.p90 = r.bwd.median * 1.077;
+  r.flops_fwd = 2.137e9 * b * (1 + rnd(st));
+  r.flops_bwd = 2 * r.flops_fwd;
+  r.bytes_fwd = 3.3e6 * b * (1 + rnd(st));
+  r.bytes_bwd = 2.1 * r.bytes_fwd;
+  return r;
+}
+
+#define N_SAMPLE 12
+static void sample_rows(gpp_profile_row *rows) {
+  static const char *sigs[] = {"matmul:t=256,in=1024,out=4096,dt=2",
+                               "gelu:t=256,w=4096,dt=2",
+                               "attention:t=512,w=1024,h=16,dt=4"};
+  unsigned st = 2385u;
+  /* Out of order on purpose: the writer sorts. */
+  for (int i = 0; i < N_SAMPLE; i++)
+    rows[i] = sample_row(sigs[(i * 7) % 3], (int64_t)1 << ((i * 5) % 4), &st);
+}
+
+static gpp_profile_db *write_and_open(const gpp_profile_row *rows, size_t n,
+                                      const char *name) {
+  gpp_profile_meta meta = sample_meta();
+  gpp_errctx err = {0};
+  cr_assert_eq(gpp_profile_db_write(path_in_dir(name), &meta, rows, n, &err),
+               0, "%s", err.msg);
+  gpp_profile_db *db = NULL;
+  cr_assert_eq(gpp_profile_db_open(path_in_dir(name), &db, &err), 0, "%s",
+               err.msg);
+  return db;
+}
+
+/* ---- signatures ------------------------------------------------------- */
+
+Test(signature, canonical_strings) {
+  gpp_op op = {.kind = GPP_OP_MATMUL, .dtype_bytes = 4};
+  op.shape = (gpp_op_shape){.tokens = 256, .width = 4096, .in_width = 1024};
+  char buf[GPP_SIG_MAX];
+  cr_assert_eq(gpp_op_signature(&op, buf, sizeof buf), 0);
+  cr_assert_str_eq(buf, "matmul:t=256,in=1024,out=4096,dt=4");
+  cr_assert_eq(gpp_signature_kind(buf), GPP_OP_MATMUL);
+  cr_assert_eq(gpp_signature_dtype(buf), 4);
+  op = (gpp_op){.kind = GPP_OP_EMBEDDING, .dtype_bytes = 2, .n_inputs = 1};
+  op.shape = (gpp_op_shape){.tokens = 1, .width = 64, .rows = 1000003,
+                            .bag = 37};
+  cr_assert_eq(gpp_op_signature(&op, buf, sizeof buf), 0);
+  cr_assert_str_eq(buf, "embedding:rows=1000003,w=64,bag=37,dt=2");
+  op = (gpp_op){.kind = GPP_OP_CONCAT, .dtype_bytes = 2, .n_inputs = 3};
+  op.shape = (gpp_op_shape){.tokens = 7, .width = 96};
+  cr_assert_eq(gpp_op_signature(&op, buf, sizeof buf), 0);
+  cr_assert_str_eq(buf, "concat:t=7,w=96,n=3,dt=2");
+}
+
+Test(signature, too_small_buffer_and_bad_strings) {
+  gpp_op op = {.kind = GPP_OP_GELU, .dtype_bytes = 2};
+  op.shape = (gpp_op_shape){.tokens = 2048, .width = 8192};
+  char buf[12];
+  cr_assert_eq(gpp_op_signature(&op, buf, sizeof buf), GPP_ERANGE);
+  cr_assert_eq(gpp_signature_kind("nosuchkind:t=1,dt=2"), -1);
+  cr_assert_eq(gpp_signature_kind("gelu"), -1);
+  cr_assert_eq(gpp_signature_dtype("gelu:t=1"), 0);
+  cr_assert_eq(gpp_signature_dtype("gelu:t=1,dt=4x"), 0);
+}
+
+/* ---- database round trip and lookup ----------------------------------- */
+
+TestSuite(profile_db, .init = make_dir, .fini = remove_dir);
+
+static int cmp_rows(const void *a, const void *b) {
+  const gpp_profile_row *x = a, *y = b;
+  int c = strcmp(x->signature, y->signature);
+  return c ? c : (x->micro_batch > y->micro_batch) -
+                     (x->micro_batch < y->micro_batch);
+}
+
+Test(profile_db, round_trip_is_exact) {
+  gpp_profile_row rows[N_SAMPLE];
+  sample_rows(rows);
+  gpp_profile_db *db = write_and_open(rows, N_SAMPLE, "rt.h5");
+  gpp_profile_meta want = sample_meta();
+  cr_assert_str_eq(db->meta.gpu_name, want.gpu_name);
+  cr_assert_str_eq(db->meta.date, want.date);
+  cr_assert_str_eq(db->meta.driver_version, want.driver_version);
+  cr_assert_str_eq(db->meta.cuda_version, want.cuda_version);
+  cr_assert_eq(db->meta.format_version, GPP_PROFILE_FORMAT_VERSION);
+  cr_assert_eq(db->meta.sm_count, 132);
+  cr_assert_eq(db->meta.repetitions, 37);
+  cr_assert_eq(db->meta.warmup, 5);
+  cr_assert_eq(db->meta.sm_clock_hz, want.sm_clock_hz);
+  cr_assert_eq(db->meta.mem_clock_hz, want.mem_clock_hz);
+  qsort(rows, N_SAMPLE, sizeof rows[0], cmp_rows);
+  cr_assert_eq(db->n_rows, N_SAMPLE);
+  for (size_t i = 0; i < N_SAMPLE; i++)
+    cr_assert_eq(memcmp(&db->rows[i], &rows[i], sizeof rows[i]), 0,
+                 "row %zu differs", i);
+  cr_assert_eq(access(path_in_dir("rt.h5"), F_OK), 0);
+  gpp_profile_db_destroy(db);
+  gpp_profile_db_destroy(NULL);
+}
+
+Test(profile_db, lookup_by_signature_and_size) {
+  gpp_profile_row rows[N_SAMPLE];
+  sample_rows(rows);
+  gpp_profile_db *db = write_and_open(rows, N_SAMPLE, "lk.h5");
+  const gpp_profile_row *r =
+      gpp_profile_db_lookup(db, "gelu:t=256,w=4096,dt=2", 4);
+  cr_assert_not_null(r);
+  cr_assert_eq(r->micro_batch, 4);
+  cr_assert_str_eq(r->signature, "gelu:t=256,w=4096,dt=2");
+  cr_assert_null(gpp_profile_db_lookup(db, "gelu:t=256,w=4096,dt=2", 16));
+  cr_assert_null(gpp_profile_db_lookup(db, "gelu:t=255,w=4096,dt=2", 4));
+  const gpp_profile_row *first;
+  size_t n = gpp_profile_db_rows_of(db, "matmul:t=256,in=1024,out=4096,dt=2",
+                                    &first);
+  cr_assert_eq(n, 4);
+  for (size_t i = 1; i < n; i++)
+    cr_assert_gt(first[i].micro_batch, first[i - 1].micro_batch);
+  cr_assert_eq(gpp_profile_db_rows_of(db, "relu:t=1,w=1,dt=2", &first), 0);
+  cr_assert_null(first);
+  gpp_profile_db_destroy(db);
+}
+
+Test(profile_db, empty_table_round_trips) {
+  gpp_profile_db *db = write_and_open(NULL, 0, "empty.h5");
+  cr_assert_eq(db->n_rows, 0);
+  gpp_profile_db_destroy(db);
+}
+
+Test(profile_db, writer_rejects_duplicates_and_leaves_nothing) {
+  gpp_profile_row rows[N_SAMPLE];
+  sample_rows(rows);
+  rows[5] = rows[2];
+  gpp_profile_meta meta = sample_meta();
+  gpp_errctx err = {0};
+  cr_assert_eq(gpp_profile_db_write(path_in_dir("dup.h5"), &meta, rows,
+                                    N_SAMPLE, &err),
+               GPP_EINVAL);
+  cr_assert(strstr(err.msg, "two profile rows") != NULL, "%s", err.msg);
+  cr_assert_neq(access(path_in_dir("dup.h5"), F_OK), 0);
+}
+
+Test(profile_db, writer_reports_unwritable_path) {
+  gpp_profile_meta meta = sample_meta();
+  gpp_errctx err = {0};
+  cr_assert_eq(gpp_profile_db_write(path_in_dir("no/such/dir.h5"), &meta,
+                                    NULL, 0, &err),
+               GPP_EIO);
+}
+
+/* ---- damaged and foreign files ---------------------------------------- */
+
+static void expect_open_error(const char *path, int code, const char *what) {
+  gpp_profile_db *db = (gpp_profile_db *)&db;
+  gpp_errctx err = {0};
+  cr_assert_eq(gpp_profile_db_open(path, &db, &err), code, "%s", err.msg);
+  cr_assert_null(db);
+  cr_assert(strstr(err.msg, what) != NULL, "'%s' lacks '%s'", err.msg, what);
+  cr_assert_eq(gpp_err_exit_status(code), 2);
+}
+
+Test(profile_db, text_file_is_not_hdf5) {
+  FILE *f = fopen(path_in_dir("text.h5"), "w");
+  fputs("name: h100\nops: [matmul]\n", f);
+  fclose(f);
+  expect_open_error(path_in_dir("text.h5"), GPP_EPARSE, "not an HDF5 file");
+  expect_open_error(path_in_dir("absent.h5"), GPP_ENOENT, "cannot open");
+}
+
+static hid_t new_h5(const char *name) {
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  hid_t f = H5Fcreate(path_in_dir(name), H5F_ACC_TRUNC, H5P_DEFAULT,
+                      H5P_DEFAULT);
+  cr_assert_geq(f, 0);
+  return f;
+}
+
+static void put_int(hid_t loc, const char *name, int v) {
+  hid_t sp = H5Screate(H5S_SCALAR);
+  hid_t a = H5Acreate2(loc, name, H5T_NATIVE_INT, sp, H5P_DEFAULT,
+                       H5P_DEFAULT);
+  H5Awrite(a, H5T_NATIVE_INT, &v);
+  H5Aclose(a);
+  H5Sclose(sp);
+}
+
+static void put_double(hid_t loc, const char *name, double v) {
+  hid_t sp = H5Screate(H5S_SCALAR);
+  hid_t a = H5Acreate2(loc, name, H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT,
+                       H5P_DEFAULT);
+  H5Awrite(a, H5T_NATIVE_DOUBLE, &v);
+  H5Aclose(a);
+  H5Sclose(sp);
+}
+
+static void put_str(hid_t loc, const char *name, const char *v) {
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, strlen(v) + 1);
+  hid_t sp = H5Screate(H5S_SCALAR);
+  hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+  H5Awrite(a, t, v);
+  H5Aclose(a);
+  H5Sclose(sp);
+  H5Tclose(t);
+}
+
+/* All root attributes but `skip`. */
+static void put_meta(hid_t f, const char *skip) {
+  if (strcmp(skip, "format_version")) put_int(f, "format_version", 1);
+  if (strcmp(skip, "gpu_name")) put_str(f, "gpu_name", "H100");
+  if (strcmp(skip, "driver_version")) put_str(f, "driver_version", "13.0");
+  if (strcmp(skip, "cuda_version")) put_str(f, "cuda_version", "13.0");
+  if (strcmp(skip, "date")) put_str(f, "date", "2025-11-25T04:28:13Z");
+  if (strcmp(skip, "sm_count")) put_int(f, "sm_count", 132);
+  if (strcmp(skip, "repetitions")) put_int(f, "repetitions", 20);
+  if (strcmp(skip, "warmup")) put_int(f, "warmup", 3);
+  if (strcmp(skip, "sm_clock_hz")) put_double(f, "sm_clock_hz", 1.98e9);
+  if (strcmp(skip, "mem_clock_hz")) put_double(f, "mem_clock_hz", 2.6e9);
+}
+
+Test(profile_db, hdf5_without_ops_table) {
+  hid_t f = new_h5("noops.h5");
+  put_meta(f, "");
+  H5Fclose(f);
+  expect_open_error(path_in_dir("noops.h5"), GPP_EPARSE,
+                    "missing table /ops");
+}
+
+Test(profile_db, hdf5_without_an_attribute) {
+  hid_t f = new_h5("noattr.h5");
+  put_meta(f, "sm_count");
+  H5Fclose(f);
+  expect_open_error(path_in_dir("noattr.h5"), GPP_EPARSE,
+                    "missing root attribute 'sm_count'");
+}
+
+Test(profile_db, attribute_of_wrong_type) {
+  hid_t f = new_h5("attrtype.h5");
+  put_meta(f, "gpu_name");
+  put_int(f, "gpu_name", 7);
+  H5Fclose(f);
+  expect_open_error(path_in_dir("attrtype.h5"), GPP_EPARSE,
+                    "attribute 'gpu_name' is an integer");
+}
+
+Test(profile_db, foreign_format_version) {
+  hid_t f = new_h5("version.h5");
+  put_meta(f, "format_version");
+  put_int(f, "format_version", 9);
+  H5Fclose(f);
+  expect_open_error(path_in_dir("version.h5"), GPP_EPARSE,
+                    "format version 9");
+}
+
+/* A one-row /ops table whose member `bad` is an int32 and which lacks
+ * member `skip` (either may be NULL). */
+static void put_ops(hid_t f, const char *bad, const char *skip) {
+  static const char *names[] = {"signature", "micro_batch", "fwd_median",
+                                "fwd_p10", "fwd_p90", "bwd_median",
+                                "bwd_p10", "bwd_p90", "flops_fwd",
+                                "flops_bwd", "bytes_fwd", "bytes_bwd"};
+  hid_t s = H5Tcopy(H5T_C_S1);
+  H5Tset_size(s, 32);
+  hid_t t = H5Tcreate(H5T_COMPOUND, 32 + 11 * 8);
+  size_t off = 0;
+  for (size_t i = 0; i < 12; i++) {
+    if (skip && strcmp(names[i], skip) == 0) continue;
+    hid_t mt = i == 0 ? s : i == 1 ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE;
+    if (bad && strcmp(names[i], bad) == 0)
+      mt = i == 0 ? H5T_NATIVE_INT : i == 1 ? H5T_NATIVE_DOUBLE
+                                            : H5T_NATIVE_INT;
+    H5Tinsert(t, names[i], off, mt);
+    off += i == 0 ? 32 : 8;
+  }
+  unsigned char row[32 + 11 * 8] = {0};
+  hsize_t dims[1] = {1};
+  hid_t sp = H5Screate_simple(1, dims, NULL);
+  hid_t d = H5Dcreate2(f, "ops", t, sp, H5P_DEFAULT, H5P_DEFAULT,
+                       H5P_DEFAULT);
+  H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, row);
+  H5Dclose(d);
+  H5Sclose(sp);
+  H5Tclose(t);
+  H5Tclose(s);
+}
+
+Test(profile_db, ops_member_of_wrong_type) {
+  hid_t f = new_h5("membertype.h5");
+  put_meta(f, "");
+  put_ops(f, "micro_batch", NULL);
+  H5Fclose(f);
+  expect_open_error(path_in_dir("membertype.h5"), GPP_EPARSE,
+                    "/ops member 'micro_batch' is a float, expected an "
+                    "integer");
+}
+
+Test(profile_db, ops_member_missing) {
+  hid_t f = new_h5("nomember.h5");
+  put_meta(f, "");
+  put_ops(f, NULL, "bwd_p90");
+  H5Fclose(f);
+  expect_open_error(path_in_dir("nomember.h5"), GPP_EPARSE,
+                    "/ops lacks member 'bwd_p90'");
+}
+
+Test(profile_db, ops_row_with_bad_values) {
+  hid_t f = new_h5("zerorow.h5");
+  put_meta(f, "");
+  put_ops(f, NULL, NULL); /* an all-zero row: empty signature */
+  H5Fclose(f);
+  expect_open_error(path_in_dir("zerorow.h5"), GPP_EPARSE,
+                    "/ops row 0: bad signature");
+}
+
+Test(profile_db, ops_that_is_a_group) {
+  hid_t f = new_h5("group.h5");
+  put_meta(f, "");
+  hid_t g = H5Gcreate2(f, "ops", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5Gclose(g);
+  H5Fclose(f);
+  expect_open_error(path_in_dir("group.h5"), GPP_EPARSE,
+                    "/ops is not a dataset");
+}
+
+/* ---- interpolation ----------------------------------------------------- */
+
+static gpp_interp *curve(const double *b, const double *t, size_t n) {
+  gpp_interp *ip = NULL;
+  gpp_errctx err = {0};
+  cr_assert_eq(gpp_interp_create(b, t, n, &ip, &err), 0, "%s", err.msg);
+  return ip;
+}
+
+Test(interp, exact_at_knots) {
+  const double b[] = {1, 2, 4, 8, 16, 32};
+  const double t[] = {7.3e-6, 7.9e-6, 1.13e-5, 2.02e-5, 3.87e-5, 7.71e-5};
+  gpp_interp *ip = curve(b, t, 6);
+  for (size_t i = 0; i < 6; i++) {
+    bool ex = true;
+    cr_assert_float_eq(gpp_interp_eval(ip, b[i], &ex), t[i], 1e-12 * t[i]);
+    cr_assert(!ex);
+  }
+  bool ex = true;
+  cr_assert_eq(gpp_interp_eval(ip, 0, &ex), 0); /* b = 0 costs nothing */
+  cr_assert(!ex);
+  gpp_interp_destroy(ip);
+  gpp_interp_destroy(NULL);
+}
+
+Test(interp, power_laws_and_proportional_reproduced) {
+  const double b[] = {1, 2, 4, 8, 16, 64, 256};
+  double t[7], u[7];
+  for (int i = 0; i < 7; i++) {
+    t[i] = 3.17e-6 * pow(b[i], 0.83);
+    u[i] = 2.385e-5 * b[i];
+  }
+  gpp_interp *ip = curve(b, t, 7), *iu = curve(b, u, 7);
+  for (double x = 1; x <= 256; x *= 1.37) {
+    bool ex = true;
+    double want = 3.17e-6 * pow(x, 0.83);
+    cr_assert_float_eq(gpp_interp_eval(ip, x, &ex), want, 1e-12 * want);
+    cr_assert(!ex);
+    cr_assert_float_eq(gpp_interp_eval(iu, x, NULL), 2.385e-5 * x,
+                       1e-12 * x);
+  }
+  gpp_interp_destroy(ip);
+  gpp_interp_destroy(iu);
+}
+
+Test(interp, extrapolation_is_linear_in_b_and_flagged) {
+  /* t = a + c b: the line through the two nearest points is t itself. */
+  const double a = 4.7e-6, c = 1.93e-6;
+  const double b[] = {2, 4, 8, 16};
+  double t[4];
+  for (int i = 0; i < 4; i++) t[i] = a + c * b[i];
+  gpp_interp *ip = curve(b, t, 4);
+  bool ex = false;
+  cr_assert_float_eq(gpp_interp_eval(ip, 100, &ex), a + c * 100, 1e-15);
+  cr_assert(ex);
+  ex = false;
+  cr_assert_float_eq(gpp_interp_eval(ip, 1, &ex), a + c, 1e-15);
+  cr_assert(ex);
+  gpp_interp_destroy(ip);
+}
+
+Test(interp, single_point_and_steep_drop_scale_proportionally) {
+  const double b1[] = {8}, t1[] = {2.4e-5};
+  gpp_interp *ip = curve(b1, t1, 1);
+  bool ex = false;
+  cr_assert_float_eq(gpp_interp_eval(ip, 8, &ex), 2.4e-5, 1e-18);
+  cr_assert(!ex);
+  cr_assert_float_eq(gpp_interp_eval(ip, 32, &ex), 9.6e-5, 1e-17);
+  cr_assert(ex);
+  gpp_interp_destroy(ip);
+  /* A line through (4, 1e-6) and (8, 9e-6) is negative at b = 1. */
+  const double b2[] = {4, 8}, t2[] = {1e-6, 9e-6};
+  ip = curve(b2, t2, 2);
+  cr_assert_float_eq(gpp_interp_eval(ip, 1, &ex), 0.25e-6, 1e-18);
+  cr_assert(ex);
+  gpp_interp_destroy(ip);
+}
+
+Test(interp, rejects_bad_points) {
+  gpp_interp *ip = NULL;
+  gpp_errctx err = {0};
+  const double b[] = {1, 4, 2}, t[] = {1e-6, 2e-6, 3e-6};
+  cr_assert_eq(gpp_interp_create(b, t, 3, &ip, &err), GPP_EINVAL);
+  cr_assert(strstr(err.msg, "increase") != NULL);
+  const double z[] = {1e-6, 0, 3e-6};
+  const double bb[] = {1, 2, 4};
+  cr_assert_eq(gpp_interp_create(bb, z, 3, &ip, &err), GPP_EINVAL);
+  cr_assert_eq(gpp_interp_create(bb, z, 0, &ip, &err), GPP_EINVAL);
+  cr_assert_null(ip);
+}
+
+TestSuite(profile_costs, .init = make_dir, .fini = remove_dir);
+
+Test(profile_costs, evaluates_every_signature) {
+  gpp_profile_row rows[N_SAMPLE];
+  sample_rows(rows);
+  gpp_profile_db *db = write_and_open(rows, N_SAMPLE, "pc.h5");
+  gpp_profile_costs *pc = NULL;
+  gpp_errctx err = {0};
+  cr_assert_eq(gpp_profile_costs_create(db, &pc, &err), 0, "%s", err.msg);
+  for (size_t i = 0; i < db->n_rows; i++) {
+    const gpp_profile_row *r = &db->rows[i];
+    double f, b;
+    bool ex = true;
+    cr_assert_eq(gpp_profile_costs_eval(pc, r->signature,
+                                        (double)r->micro_batch, &f, &b, &ex),
+                 0);
+    cr_assert_float_eq(f, r->fwd.median, 1e-12 * f);
+    cr_assert_float_eq(b, r->bwd.median, 1e-12 * b);
+    cr_assert(!ex);
+  }
+  double f, b;
+  bool ex;
+  cr_assert_eq(gpp_profile_costs_eval(pc, "relu:t=1,w=2,dt=2", 4, &f, &b,
+                                      &ex),
+               GPP_ENOENT);
+  gpp_profile_costs_destroy(pc);
+  gpp_profile_costs_destroy(NULL);
+  gpp_profile_db_destroy(db);
+}
+
+/* ---- the least-squares roofline fit ------------------------------------ */
+
+static gpp_roofline_hw synthetic_hw(void) {
+  gpp_roofline_hw hw = {{0}, 3.35e12, 4.1e-6};
+  hw.peak[2] = 989.4e12;
+  hw.peak[4] = 66.9e12;
+  return hw;
+}
+
+typedef struct truth {
+  const char *sig_fmt;
+  double ec, em, launch;
+} truth;
+
+static const truth truths[] = {
+    {"matmul:t=%d,in=1024,out=4096,dt=2", 0.7129, 0.5813, 6.37e-6},
+    {"gelu:t=%d,w=4096,dt=4", 0.4421, 0.8347, 2.91e-6},
+    {"softmax:t=%d,w=512,dt=2", 0.3317, 0.6943, 3.83e-6},
+};
+
+/* Rows timed by the exact roofline of tr, with FLOPs and bytes spread so
+ * that both regimes occur. */
+static size_t truth_rows(const truth *tr, const gpp_roofline_hw *hw,
+                         gpp_profile_row *rows, unsigned *st) {
+  size_t n = 0;
+  for (int tokens = 1; tokens <= 4096; tokens *= 4)
+    for (int64_t b = 1; b <= 64; b *= 4) {
+      gpp_profile_row *r = &rows[n++];
+      memset(r, 0, sizeof *r);
+      snprintf(r->signature, sizeof r->signature, tr->sig_fmt, tokens);
+      int dt = gpp_signature_dtype(r->signature);
+      r->micro_batch = b;
+      double scale = tokens * (double)b;
+      r->flops_fwd = 3.1e6 * scale * pow(10, 3 * rnd(st) - 1.5);
+      r->bytes_fwd = 2.2e4 * scale * (0.5 + rnd(st));
+      r->flops_bwd = 2 * r->flops_fwd;
+      r->bytes_bwd = 1.9 * r->bytes_fwd + 1e5 * rnd(st);
+      r->fwd.median = fmax(r->flops_fwd / (hw->peak[dt] * tr->ec),
+                           r->bytes_fwd / (hw->mem_bandwidth * tr->em)) +
+                      tr->launch;
+      r->bwd.median = fmax(r->flops_bwd / (hw->peak[dt] * tr->ec),
+                           r->bytes_bwd / (hw->mem_bandwidth * tr->em)) +
+                      tr->launch;
+    }
+  return n;
+}
+
+TestSuite(fit, .init = make_dir, .fini = remove_dir);
+
+Test(fit, recovers_known_efficiencies) {
+  gpp_roofline_hw hw = synthetic_hw();
+  gpp_profile_row rows[3 * 64];
+  unsigned st = 9127u;
+  size_t n = 0;
+  for (size_t k = 0; k < 3; k++) n += truth_rows(&truths[k], &hw, rows + n,
+                                                 &st);
+  gpp_profile_db *db = write_and_open(rows, n, "fit.h5");
+  gpp_fit_result fit;
+  gpp_errctx err = {0};
+  cr_assert_eq(gpp_fit_efficiencies_hw(db, &hw, &fit, &err), 0, "%s",
+               err.msg);
+  const int kinds[] = {GPP_OP_MATMUL, GPP_OP_GELU, GPP_OP_SOFTMAX};
+  for (size_t k = 0; k < 3; k++) {
+    const gpp_kind_fit *f = &fit.kind[kinds[k]];
+    cr_assert(f->has_compute && f->has_memory && f->launch_fitted,
+              "kind %zu: %zu compute, %zu memory points", k, f->n_compute,
+              f->n_memory);
+    cr_assert_float_eq(f->eff_compute, truths[k].ec, 1e-6 * truths[k].ec);
+    cr_assert_float_eq(f->eff_memory, truths[k].em, 1e-6 * truths[k].em);
+    cr_assert_float_eq(f->launch, truths[k].launch, 1e-6 * truths[k].launch);
+    cr_assert_lt(f->max_rel_err, 1e-8);
+    cr_assert_eq(f->n_points, 2 * n / 3);
+  }
+  cr_assert_eq(fit.kind[GPP_OP_RELU].n_points, 0);
+  double t = gpp_fit_roofline(&fit.kind[GPP_OP_MATMUL], &hw, 2, 2e12, 1e6);
+  cr_assert_float_eq(t, 2e12 / (hw.peak[2] * truths[0].ec) + truths[0].launch,
+                     1e-9);
+  t = gpp_fit_roofline(NULL, &hw, 4, 1e6, 6.7e9);
+  cr_assert_float_eq(t, 6.7e9 / 3.35e12 + 4.1e-6, 1e-15);
+  gpp_profile_db_destroy(db);
+}
+
+Test(fit, few_points_use_the_spec_launch) {
+  gpp_roofline_hw hw = synthetic_hw();
+  gpp_profile_row r = {0};
+  snprintf(r.signature, sizeof r.signature, "relu:t=64,w=1024,dt=2");
+  r.micro_batch = 8;
+  r.bytes_fwd = 2.1e6;
+  r.bytes_bwd = 3.7e6;
+  const double em = 0.6187;
+  r.fwd.median = r.bytes_fwd / (hw.mem_bandwidth * em) + hw.launch_overhead;
+  r.bwd.median = r.bytes_bwd / (hw.mem_bandwidth * em) + hw.launch_overhead;
+  gpp_profile_db *db = write_and_open(&r, 1, "few.h5");
+  gpp_fit_result fit;
+  gpp_errctx err = {0};
+  cr_assert_eq(gpp_fit_efficiencies_hw(db, &hw, &fit, &err), 0, "%s",
+               err.msg);
+  const gpp_kind_fit *f = &fit.kind[GPP_OP_RELU];
+  cr_assert_eq(f->n_points, 2);
+  cr_assert(!f->has_compute && f->has_memory && !f->launch_fitted);
+  cr_assert_eq(f->eff_compute, 1);
+  cr_assert_float_eq(f->eff_memory, em, 1e-9 * em);
+  cr_assert_eq(f->launch, hw.launch_overhead);
+  FILE *out = fopen(path_in_dir("report.txt"), "w+");
+  gpp_fit_report(&fit, out);
+  rewind(out);
+  char text[1024] = "";
+  size_t len = fread(text, 1, sizeof text - 1, out);
+  text[len] = '\0';
+  fclose(out);
+  cr_assert(strstr(text, "relu") != NULL, "%s", text);
+  cr_assert(strstr(text, "matmul") == NULL, "%s", text);
+  gpp_profile_db_destroy(db);
+}
+
+Test(fit, times_that_do_not_grow_keep_the_plain_roofline) {
+  gpp_roofline_hw hw = synthetic_hw();
+  gpp_profile_row rows[4];
+  memset(rows, 0, sizeof rows);
+  for (int i = 0; i < 4; i++) {
+    snprintf(rows[i].signature, GPP_SIG_MAX, "gelu:t=64,w=1024,dt=2");
+    rows[i].micro_batch = 1 << i;
+    rows[i].bytes_fwd = rows[i].bytes_bwd = 1e6 * (1 << i);
+    /* Times shrink as the work grows. */
+    rows[i].fwd.median = rows[i].bwd.median = 1e-3 / (1 << i);
+  }
+  gpp_profile_db *db = write_and_open(rows, 4, "shrink.h5");
+  gpp_fit_result fit;
+  gpp_errctx err = {0};
+  cr_assert_eq(gpp_fit_efficiencies_hw(db, &hw, &fit, &err), 0, "%s",
+               err.msg);
+  const gpp_kind_fit *f = &fit.kind[GPP_OP_GELU];
+  cr_assert(f->failed && !f->has_compute && !f->has_memory);
+  cr_assert_eq(f->n_points, 8);
+  cr_assert_eq(f->eff_memory, 1);
+  cr_assert_eq(f->launch, hw.launch_overhead);
+  cr_assert_gt(f->max_rel_err, 0.5);
+  FILE *out = fopen(path_in_dir("failed.txt"), "w+");
+  gpp_fit_report(&fit, out);
+  rewind(out);
+  char text[1024] = "";
+  text[fread(text, 1, sizeof text - 1, out)] = '\0';
+  fclose(out);
+  cr_assert(strstr(text, "fit failed") != NULL, "%s", text);
+  gpp_profile_db_destroy(db);
+}

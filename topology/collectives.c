@@ -1,0 +1,161 @@
+/* collectives.c -- collective algorithms as a const table of types, each
+ * expanding a collective into steps of concurrent flows.  A step starts
+ * when every flow of the previous one has finished (a barrier per step, as
+ * in the textbook cost models; NCCL's intra-step pipelining is not
+ * modelled).  S is the collective's `bytes`, n the number of ranks:
+ *
+ * - ring: all-reduce is 2(n-1) steps, each rank sending S/n to the next;
+ *   all-gather (S = the gathered output) and reduce-scatter (S = each
+ *   rank's input) are n-1 such steps.  On a uniform ring of bandwidth B and
+ *   latency a, all-reduce takes 2(n-1)/n * S/B + 2(n-1) a.
+ * - tree: all-reduce on a binary tree over the ranks in the given order
+ *   (rank i's parent is rank (i-1)/2), not pipelined: a reduce of S bytes
+ *   up one level per step, then a broadcast down, 2*depth steps.
+ * - hierarchical: all-reduce as intra-node reduce-scatter (ring, g-1
+ *   steps of S/g), inter-node all-reduce of each rank's S/g shard among
+ *   the ranks with the same local index (ring over N nodes, 2(N-1) steps of
+ *   S/(gN)), intra-node all-gather (g-1 steps of S/g).  Needs the same
+ *   number g of ranks on each of the N nodes.
+ * - direct: p2p, one flow of S bytes from ranks[0] to ranks[1].
+ */
+#include <string.h>
+
+#include "topology/net_internal.h"
+
+#define OP(x) (1u << (x))
+
+static uint32_t ring_steps(const gpp__coll *c) {
+  if (c->n < 2) return 0;
+  return c->op == GPP_COLL_ALLREDUCE ? 2 * (c->n - 1) : c->n - 1;
+}
+
+static int ring_step(gpp_net *net, uint32_t id, uint32_t step, double now,
+                     gpp_errctx *err) {
+  (void)step;
+  const gpp__coll *c = &net->colls[id];
+  uint32_t n = c->n;
+  double chunk = c->bytes / n;
+  for (uint32_t i = 0; i < n; i++)
+    GPP_TRY(gpp__net_start_flow(net, now, net->colls[id].ranks[i],
+                                net->colls[id].ranks[(i + 1) % n], chunk, id,
+                                0, err));
+  return 0;
+}
+
+static uint32_t tree_depth(uint32_t n) {
+  uint32_t d = 0;
+  while ((2u << d) - 1 < n) d++;
+  return d; /* levels 0..d hold ranks 0..n-1 */
+}
+
+static uint32_t tree_steps(const gpp__coll *c) {
+  return c->n < 2 ? 0 : 2 * tree_depth(c->n);
+}
+
+/* Reduce steps go up from the deepest level; broadcast steps go down. */
+static int tree_step(gpp_net *net, uint32_t id, uint32_t step, double now,
+                     gpp_errctx *err) {
+  const gpp__coll *c = &net->colls[id];
+  uint32_t depth = tree_depth(c->n), n = c->n;
+  bool up = step < depth;
+  uint32_t level = up ? depth - step : step - depth + 1;
+  uint32_t lo = (1u << level) - 1, hi = (2u << level) - 1;
+  double bytes = c->bytes;
+  for (uint32_t i = lo; i < hi && i < n; i++) {
+    uint32_t child = net->colls[id].ranks[i];
+    uint32_t parent = net->colls[id].ranks[(i - 1) / 2];
+    GPP_TRY(gpp__net_start_flow(net, now, up ? child : parent,
+                                up ? parent : child, bytes, id, 0, err));
+  }
+  return 0;
+}
+
+bool gpp__coll_groups(gpp_net *net, const uint32_t *ranks, uint32_t n,
+                      uint32_t *nodes, uint32_t *per_node) {
+  const gpp_cluster *cl = net->cluster;
+  uint32_t *cnt = net->node_scratch, distinct = 0;
+  for (uint32_t i = 0; i < n; i++)
+    if (cnt[ranks[i] / cl->gpus_per_node]++ == 0) distinct++;
+  uint32_t g = n ? cnt[ranks[0] / cl->gpus_per_node] : 0;
+  bool uniform = true;
+  for (uint32_t i = 0; i < n; i++) {
+    uniform = uniform && cnt[ranks[i] / cl->gpus_per_node] == g;
+  }
+  for (uint32_t i = 0; i < n; i++) cnt[ranks[i] / cl->gpus_per_node] = 0;
+  *nodes = distinct;
+  *per_node = g;
+  return uniform;
+}
+
+/* Orders ranks node-major: group j (nodes in order of first appearance),
+ * then ranks within it in their given order. */
+static int hier_prepare(gpp_net *net, gpp__coll *c, gpp_errctx *err) {
+  if (!gpp__coll_groups(net, c->ranks, c->n, &c->nodes, &c->per_node))
+    GPP_RAISE(err, GPP_EINVAL, "hierarchical all-reduce needs the same "
+              "number of ranks on every node");
+  uint32_t *group = net->node_scratch, *tmp = c->ranks + c->n;
+  uint32_t gpn = net->cluster->gpus_per_node, next = 0;
+  for (uint32_t i = 0; i < c->n; i++) {
+    uint32_t *slot = &group[c->ranks[i] / gpn];
+    if (*slot == 0) *slot = ++next * c->per_node + 1; /* base of group + 1 */
+    tmp[*slot - 1 - c->per_node] = c->ranks[i];
+    (*slot)++;
+  }
+  for (uint32_t i = 0; i < c->n; i++) group[c->ranks[i] / gpn] = 0;
+  memcpy(c->ranks, tmp, c->n * sizeof *tmp);
+  return 0;
+}
+
+static uint32_t hier_steps(const gpp__coll *c) {
+  if (c->n < 2) return 0;
+  return 2 * (c->per_node - 1) + 2 * (c->nodes - 1);
+}
+
+static int hier_step(gpp_net *net, uint32_t id, uint32_t step, double now,
+                     gpp_errctx *err) {
+  const gpp__coll *c = &net->colls[id];
+  uint32_t g = c->per_node, nn = c->nodes;
+  bool intra = step < g - 1 || step >= g - 1 + 2 * (nn - 1);
+  double bytes = intra ? c->bytes / g : c->bytes / ((double)g * nn);
+  for (uint32_t j = 0; j < nn; j++)
+    for (uint32_t i = 0; i < g; i++) {
+      const uint32_t *r = net->colls[id].ranks;
+      uint32_t src = r[j * g + i];
+      uint32_t dst = intra ? r[j * g + (i + 1) % g] : r[((j + 1) % nn) * g + i];
+      GPP_TRY(gpp__net_start_flow(net, now, src, dst, bytes, id, 0, err));
+    }
+  return 0;
+}
+
+static uint32_t direct_steps(const gpp__coll *c) {
+  (void)c;
+  return 1;
+}
+
+static int direct_step(gpp_net *net, uint32_t id, uint32_t step, double now,
+                       gpp_errctx *err) {
+  (void)step;
+  const gpp__coll *c = &net->colls[id];
+  return gpp__net_start_flow(net, now, c->ranks[0], c->ranks[1], c->bytes, id,
+                             0, err);
+}
+
+static const gpp__coll_type coll_types[] = {
+    {"ring", GPP_COLL_RING,
+     OP(GPP_COLL_ALLREDUCE) | OP(GPP_COLL_ALLGATHER) |
+         OP(GPP_COLL_REDUCE_SCATTER),
+     NULL, ring_steps, ring_step},
+    {"tree", GPP_COLL_TREE, OP(GPP_COLL_ALLREDUCE), NULL, tree_steps,
+     tree_step},
+    {"hierarchical", GPP_COLL_HIERARCHICAL, OP(GPP_COLL_ALLREDUCE),
+     hier_prepare, hier_steps, hier_step},
+    {"direct", GPP_COLL_AUTO, OP(GPP_COLL_P2P), NULL, direct_steps,
+     direct_step},
+};
+
+const gpp__coll_type *gpp__coll_type_of(gpp_coll_algo algo, gpp_coll_op op) {
+  for (size_t i = 0; i < sizeof coll_types / sizeof coll_types[0]; i++)
+    if (coll_types[i].algo == algo && (coll_types[i].ops & OP(op)))
+      return &coll_types[i];
+  return NULL;
+}

@@ -1,0 +1,140 @@
+/* gpu.c -- the GPU catalog: loads configs/hardware/<name>.yaml into a
+ * gpp_gpu_spec through one declarative field table, and maps element sizes
+ * to peak FLOP/s.
+ */
+#include <dirent.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/common/arena.h"
+#include "sim/common/yaml.h"
+#include "topology/internal.h"
+#include "topology/topology.h"
+
+#ifndef GPP_SOURCE_DIR
+#define GPP_SOURCE_DIR "."
+#endif
+
+typedef struct gpu_fields {
+  const char *name;
+  double fp64, fp32, tf32, fp16, bf16, fp8, mem, mem_bw, launch;
+  long long sm;
+} gpu_fields;
+
+#define PEAK(key, field)                                                      \
+  {key, GPP_YF_QTY, offsetof(gpu_fields, field), true, GPP_Q_FLOPRATE, 0,     \
+   1e18, NULL}
+
+static const gpp_yfield gpu_table[] = {
+    {"name", GPP_YF_STR, offsetof(gpu_fields, name), true, 0, 0, 0, NULL},
+    PEAK("peak_fp64", fp64),
+    PEAK("peak_fp32", fp32),
+    PEAK("peak_tf32", tf32),
+    PEAK("peak_fp16", fp16),
+    PEAK("peak_bf16", bf16),
+    PEAK("peak_fp8", fp8),
+    {"memory", GPP_YF_QTY, offsetof(gpu_fields, mem), true, GPP_Q_BYTES, 1,
+     1e15, NULL},
+    {"memory_bandwidth", GPP_YF_QTY, offsetof(gpu_fields, mem_bw), true,
+     GPP_Q_BANDWIDTH, 1, 1e15, NULL},
+    {"sm_count", GPP_YF_INT, offsetof(gpu_fields, sm), true, 0, 1, 100000,
+     NULL},
+    {"launch_overhead", GPP_YF_QTY, offsetof(gpu_fields, launch), true,
+     GPP_Q_TIME, 0, 1, NULL},
+};
+#undef PEAK
+
+int gpp__config_path(const char *sub, const char *name, char *buf,
+                     size_t len) {
+  const char *root = getenv("GPP_SOURCE_DIR");
+  if (root == NULL || root[0] == '\0') root = GPP_SOURCE_DIR;
+  int n = snprintf(buf, len, "%s/configs/%s/%s.yaml", root, sub, name);
+  return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static int by_name(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+size_t gpp__config_names(const char *sub, const char **names, size_t max,
+                         gpp_arena *arena) {
+  char dir[4096];
+  if (gpp__config_path(sub, "x", dir, sizeof dir) != 0) return 0;
+  *strrchr(dir, '/') = '\0';
+  DIR *d = opendir(dir);
+  if (d == NULL) return 0;
+  size_t n = 0;
+  for (struct dirent *e; n < max && (e = readdir(d)) != NULL;) {
+    size_t len = strlen(e->d_name);
+    if (len <= 5 || strcmp(e->d_name + len - 5, ".yaml") != 0) continue;
+    char *s = gpp_arena_strdup(arena, e->d_name, NULL);
+    if (s == NULL) break;
+    s[len - 5] = '\0';
+    names[n++] = s;
+  }
+  closedir(d);
+  qsort(names, n, sizeof *names, by_name);
+  return n;
+}
+
+static int spec_path(const char *name_or_path, char *buf, size_t len,
+                     gpp_errctx *err) {
+  size_t n = strlen(name_or_path);
+  if (n > 5 && strcmp(name_or_path + n - 5, ".yaml") == 0) {
+    if (n >= len) GPP_RAISE(err, GPP_EINVAL, "GPU spec path too long");
+    memcpy(buf, name_or_path, n + 1);
+    return 0;
+  }
+  if (strchr(name_or_path, '/') != NULL || name_or_path[0] == '.' ||
+      gpp__config_path("hardware", name_or_path, buf, len) != 0)
+    GPP_RAISE(err, GPP_ENOENT, "'%s' is not a GPU name", name_or_path);
+  return 0;
+}
+
+static void copy_fields(const gpu_fields *f, gpp_gpu_spec *out) {
+  out->peak_fp64 = f->fp64;
+  out->peak_fp32 = f->fp32;
+  out->peak_tf32 = f->tf32;
+  out->peak_fp16 = f->fp16;
+  out->peak_bf16 = f->bf16;
+  out->peak_fp8 = f->fp8;
+  out->mem_bytes = f->mem;
+  out->mem_bandwidth = f->mem_bw;
+  out->launch_overhead = f->launch;
+  out->sm_count = (int)f->sm;
+}
+
+int gpp_gpu_spec_load(const char *name_or_path, gpp_gpu_spec *out,
+                      struct gpp_arena *arena, gpp_errctx *err) {
+  char path[4096];
+  GPP_TRY(spec_path(name_or_path, path, sizeof path, err));
+  gpp_ydoc *doc;
+  GPP_TRY(gpp_ydoc_load_file(path, &doc, err));
+  gpu_fields f = {0};
+  gpp_ynode root = gpp_ydoc_root(doc);
+  int rc = gpp_yexpect(root, GPP_Y_MAP, "GPU spec", err);
+  if (rc == 0)
+    rc = gpp_yread_fields(root, gpu_table,
+                          sizeof gpu_table / sizeof gpu_table[0], &f, err);
+  if (rc == 0) {
+    memset(out, 0, sizeof *out);
+    copy_fields(&f, out);
+    out->name = gpp_arena_strdup(arena, f.name, err);
+    if (out->name == NULL) rc = GPP_ENOMEM;
+  }
+  gpp_ydoc_destroy(doc);
+  return rc;
+}
+
+double gpp_gpu_peak_for_dtype(const gpp_gpu_spec *g, int dtype_bytes) {
+  switch (dtype_bytes) {
+  case 1: return g->peak_fp8;
+  case 2: return fmax(g->peak_fp16, g->peak_bf16);
+  case 4: return g->peak_fp32;
+  case 8: return g->peak_fp64;
+  default: return 0;
+  }
+}

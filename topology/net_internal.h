@@ -1,0 +1,138 @@
+/* net_internal.h -- the flow network's state, shared by its files:
+ * network.c (flows, events, the advance loop), net_heap.c (the event heap),
+ * net_share.c (max-min re-sharing) and collectives.c (collective
+ * algorithms expanding into steps of flows).
+ *
+ * Flows and collectives live in pools indexed by uint32_t with free lists,
+ * so steady-state operation allocates nothing: arrays only grow.
+ */
+#ifndef GPP_TOPOLOGY_NET_INTERNAL_H
+#define GPP_TOPOLOGY_NET_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "topology/internal.h"
+#include "topology/network.h"
+
+#define GPP__NONE UINT32_MAX
+
+typedef enum { FLOW_FREE, FLOW_LATENCY, FLOW_ACTIVE } gpp__flow_state;
+
+typedef struct gpp__flow {
+  double bytes, remaining, rate;
+  double t_last;  /* remaining is exact at t_last */
+  double ev_time; /* key of its pending event, with seq */
+  uint64_t seq, tag;
+  const uint32_t *links;
+  uint32_t n_links;
+  uint32_t *slot; /* slot[k]: index of this flow in links[k]'s list */
+  uint32_t slot_cap;
+  uint32_t heap_pos; /* GPP__NONE when not queued */
+  uint32_t coll;     /* owning collective or GPP__NONE */
+  uint32_t next_free;
+  uint32_t mark; /* component epoch */
+  uint8_t state;
+  bool fixed; /* rate settled in the current filling */
+} gpp__flow;
+
+typedef struct gpp__link_entry {
+  uint32_t flow, k; /* the flow, and this link's index in its route */
+} gpp__link_entry;
+
+typedef struct gpp__nlink {
+  gpp__link_entry *flows;
+  uint32_t n, cap;
+  uint32_t unfixed, mark;
+  double residual;
+  bool dirty;
+} gpp__nlink;
+
+struct gpp__coll_type;
+
+typedef struct gpp__coll {
+  const struct gpp__coll_type *type;
+  gpp_coll_op op;
+  uint32_t *ranks; /* node-major order for hierarchical */
+  uint32_t n, cap;
+  uint32_t nodes, per_node;
+  double bytes;
+  uint64_t tag;
+  uint32_t step, n_steps, outstanding, next_free;
+  bool used;
+} gpp__coll;
+
+/* A collective algorithm: how many steps, and the flows of one step. */
+typedef struct gpp__coll_type {
+  const char *name;
+  gpp_coll_algo algo;
+  unsigned ops; /* bit (1 << gpp_coll_op) for each supported op */
+  /* Optional: reorders or checks ranks before the first step. */
+  int (*prepare)(gpp_net *net, gpp__coll *c, gpp_errctx *err);
+  uint32_t (*n_steps)(const gpp__coll *c);
+  int (*step)(gpp_net *net, uint32_t coll, uint32_t step, double now,
+              gpp_errctx *err);
+} gpp__coll_type;
+
+/* One entry of the scratch heap used by progressive filling. */
+typedef struct gpp__share {
+  double share;
+  uint32_t link;
+} gpp__share;
+
+struct gpp_net {
+  gpp_cluster *cluster;
+  double now, time_eps_rel;
+  uint64_t seq;
+  gpp__flow *flows;
+  uint32_t n_flows, cap_flows, free_flow;
+  gpp__coll *colls;
+  uint32_t n_colls, cap_colls, free_coll;
+  gpp__nlink *links;
+  uint32_t *heap; /* flow ids ordered by (ev_time, seq) */
+  uint32_t heap_n, heap_cap;
+  uint32_t *dirty, n_dirty, cap_dirty;
+  uint32_t *comp_flows, n_comp_flows, cap_comp_flows;
+  uint32_t *comp_links, n_comp_links, cap_comp_links;
+  gpp__share *shares;
+  uint32_t n_shares, cap_shares;
+  uint8_t *rank_seen;     /* per GPU scratch for rank checks */
+  uint32_t *node_scratch; /* per node scratch for grouping ranks */
+  uint32_t epoch;
+  uint64_t reshares, flows_touched;
+  gpp_net_class_stats stats[GPP_LINK__NCLASSES];
+};
+
+/* Grows *arr (of *cap elements of size sz) to hold at least need. */
+int gpp__grow(void **arr, uint32_t *cap, uint32_t need, size_t sz,
+              gpp_errctx *err);
+
+/* Event heap keyed by (ev_time, seq). */
+int gpp__heap_push(gpp_net *net, uint32_t flow, gpp_errctx *err);
+void gpp__heap_update(gpp_net *net, uint32_t flow);
+uint32_t gpp__heap_pop(gpp_net *net);
+void gpp__heap_remove(gpp_net *net, uint32_t flow);
+
+/* Starts a flow of a collective (tag unused) or of the owner. */
+int gpp__net_start_flow(gpp_net *net, double now, uint32_t src, uint32_t dst,
+                        double bytes, uint32_t coll, uint64_t tag,
+                        gpp_errctx *err);
+int gpp__net_check_time(const gpp_net *net, double now, gpp_errctx *err);
+int gpp__net_check_bytes(double bytes, gpp_errctx *err);
+/* Re-shares rates over the component of flows touching dirty links. */
+int gpp__net_reshare(gpp_net *net, double t, gpp_errctx *err);
+int gpp__net_mark_dirty(gpp_net *net, uint32_t link, gpp_errctx *err);
+
+/* Collectives. */
+const gpp__coll_type *gpp__coll_type_of(gpp_coll_algo algo, gpp_coll_op op);
+/* The ranks' grouping by node: *nodes distinct nodes, *per_node ranks on
+ * the first one; returns whether every node holds the same count. */
+bool gpp__coll_groups(gpp_net *net, const uint32_t *ranks, uint32_t n,
+                      uint32_t *nodes, uint32_t *per_node);
+void gpp__coll_free(gpp_net *net, uint32_t coll);
+/* Starts steps until one has outstanding flows or the collective ends;
+ * *finished says it ended. */
+int gpp__coll_advance(gpp_net *net, uint32_t coll, double now,
+                      bool *finished, gpp_errctx *err);
+
+#endif

@@ -1,0 +1,230 @@
+/* network.c -- the flow network's lifecycle, flows and event loop.
+ *
+ * A flow is queued for its route's latency (state LATENCY), then joins its
+ * links (ACTIVE) and transfers at the rate the last re-sharing gave it; its
+ * pending event is then its finish time.  gpp_net_advance() pops every event
+ * of one instant as a batch (events within a relative time_eps_rel of the
+ * first count as the same instant), applies them, then re-shares once, so
+ * n flows starting together cost one re-sharing, not n.  Done callbacks run
+ * inside the batch and may start new flows at that instant.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "topology/net_internal.h"
+
+/* Relative width of "the same instant": completions computed by different
+ * paths may differ by rounding only. */
+#define DEFAULT_TIME_EPS_REL 1e-12
+
+int gpp_net_create(gpp_cluster *c, gpp_net **out, gpp_errctx *err) {
+  *out = NULL;
+  gpp_net *net = gpp_calloc(err, 1, sizeof *net);
+  if (net == NULL) return GPP_ENOMEM;
+  net->cluster = c;
+  net->time_eps_rel = DEFAULT_TIME_EPS_REL;
+  net->free_flow = net->free_coll = GPP__NONE;
+  net->links = gpp_calloc(err, c->n_links + 1, sizeof *net->links);
+  net->rank_seen = gpp_calloc(err, c->n_gpus + 1, 1);
+  net->node_scratch = gpp_calloc(err, c->n_nodes + 1, sizeof(uint32_t));
+  if (net->links == NULL || net->rank_seen == NULL ||
+      net->node_scratch == NULL) {
+    gpp_net_destroy(net);
+    return GPP_ENOMEM;
+  }
+  *out = net;
+  return 0;
+}
+
+void gpp_net_destroy(gpp_net *net) {
+  if (net == NULL) return;
+  for (uint32_t i = 0; net->links && i < net->cluster->n_links; i++)
+    free(net->links[i].flows);
+  for (uint32_t i = 0; i < net->n_flows; i++) free(net->flows[i].slot);
+  for (uint32_t i = 0; i < net->n_colls; i++) free(net->colls[i].ranks);
+  free(net->links);
+  free(net->flows);
+  free(net->colls);
+  free(net->heap);
+  free(net->dirty);
+  free(net->comp_flows);
+  free(net->comp_links);
+  free(net->shares);
+  free(net->rank_seen);
+  free(net->node_scratch);
+  free(net);
+}
+
+void gpp_net_set_time_tolerance(gpp_net *net, double rel) {
+  net->time_eps_rel = rel >= 0 ? rel : 0;
+}
+
+static int flow_alloc(gpp_net *net, uint32_t *id, gpp_errctx *err) {
+  if (net->free_flow != GPP__NONE) {
+    *id = net->free_flow;
+    net->free_flow = net->flows[*id].next_free;
+    return 0;
+  }
+  GPP_TRY(gpp__grow((void **)&net->flows, &net->cap_flows, net->n_flows + 1,
+                    sizeof *net->flows, err));
+  *id = net->n_flows++;
+  memset(&net->flows[*id], 0, sizeof net->flows[*id]);
+  return 0;
+}
+
+static void flow_free(gpp_net *net, uint32_t id) {
+  gpp__flow *f = &net->flows[id];
+  f->state = FLOW_FREE;
+  f->next_free = net->free_flow;
+  net->free_flow = id;
+}
+
+/* Queues a flow over route (NULL: a no-op flow that ends at now). */
+static int start_route(gpp_net *net, double now, const gpp__route *route,
+                       double bytes, uint32_t coll, uint64_t tag,
+                       gpp_errctx *err) {
+  uint32_t id, n = route ? route->n : 0;
+  GPP_TRY(flow_alloc(net, &id, err));
+  gpp__flow *f = &net->flows[id];
+  if (n > f->slot_cap) {
+    uint32_t *p = gpp_realloc_array(err, f->slot, n, sizeof *p);
+    if (p == NULL) return GPP_ENOMEM;
+    f->slot = p;
+    f->slot_cap = n;
+  }
+  f->links = route ? route->links : NULL;
+  f->n_links = n;
+  f->bytes = f->remaining = bytes;
+  f->rate = 0;
+  f->seq = net->seq++;
+  f->tag = tag;
+  f->coll = coll;
+  f->state = FLOW_LATENCY;
+  f->ev_time = now + (route ? route->latency : 0);
+  f->heap_pos = GPP__NONE;
+  if (coll != GPP__NONE) net->colls[coll].outstanding++;
+  return gpp__heap_push(net, id, err);
+}
+
+int gpp__net_start_flow(gpp_net *net, double now, uint32_t src, uint32_t dst,
+                        double bytes, uint32_t coll, uint64_t tag,
+                        gpp_errctx *err) {
+  if (src == dst && coll != GPP__NONE)
+    return start_route(net, now, NULL, 0, coll, tag, err);
+  const gpp__route *r;
+  GPP_TRY(gpp__route_get(net->cluster, src, dst, &r, err));
+  return start_route(net, now, r, bytes, coll, tag, err);
+}
+
+int gpp__net_check_time(const gpp_net *net, double now, gpp_errctx *err) {
+  if (!isfinite(now))
+    GPP_RAISE(err, GPP_EINVAL, "start time %g is not finite", now);
+  if (now < net->now)
+    GPP_RAISE(err, GPP_EINVAL, "start time %.9g s is before the network's "
+              "current time %.9g s", now, net->now);
+  return 0;
+}
+
+int gpp__net_check_bytes(double bytes, gpp_errctx *err) {
+  if (!(bytes >= 0) || !isfinite(bytes))
+    GPP_RAISE(err, GPP_EINVAL, "bytes must be finite and not negative, got "
+              "%g", bytes);
+  return 0;
+}
+
+int gpp_net_flow(gpp_net *net, double now, uint32_t src, uint32_t dst,
+                 double bytes, uint64_t tag, gpp_errctx *err) {
+  GPP_TRY(gpp__net_check_time(net, now, err));
+  GPP_TRY(gpp__net_check_bytes(bytes, err));
+  return gpp__net_start_flow(net, now, src, dst, bytes, GPP__NONE, tag, err);
+}
+
+double gpp_net_next_time(const gpp_net *net) {
+  return net->heap_n ? net->flows[net->heap[0]].ev_time : INFINITY;
+}
+
+static int activate(gpp_net *net, uint32_t id, double t, gpp_errctx *err) {
+  gpp__flow *f = &net->flows[id];
+  f->state = FLOW_ACTIVE;
+  f->remaining = f->bytes;
+  f->t_last = t;
+  f->rate = 0;
+  for (uint32_t k = 0; k < f->n_links; k++) {
+    gpp__nlink *l = &net->links[f->links[k]];
+    GPP_TRY(gpp__grow((void **)&l->flows, &l->cap, l->n + 1,
+                      sizeof *l->flows, err));
+    l->flows[l->n] = (gpp__link_entry){id, k};
+    f->slot[k] = l->n++;
+    GPP_TRY(gpp__net_mark_dirty(net, f->links[k], err));
+  }
+  return 0;
+}
+
+static int deactivate(gpp_net *net, uint32_t id, gpp_errctx *err) {
+  gpp__flow *f = &net->flows[id];
+  for (uint32_t k = 0; k < f->n_links; k++) {
+    gpp__nlink *l = &net->links[f->links[k]];
+    uint32_t i = f->slot[k];
+    gpp__link_entry last = l->flows[--l->n];
+    if (i != l->n) {
+      l->flows[i] = last;
+      net->flows[last.flow].slot[last.k] = i;
+    }
+    net->stats[net->cluster->links[f->links[k]].cls].bytes += f->bytes;
+    GPP_TRY(gpp__net_mark_dirty(net, f->links[k], err));
+  }
+  return 0;
+}
+
+static int complete(gpp_net *net, uint32_t id, double t, gpp_net_done_fn done,
+                    void *ctx, gpp_errctx *err) {
+  uint32_t coll = net->flows[id].coll;
+  uint64_t tag = net->flows[id].tag;
+  flow_free(net, id);
+  if (coll != GPP__NONE) {
+    bool finished = false;
+    if (--net->colls[coll].outstanding == 0)
+      GPP_TRY(gpp__coll_advance(net, coll, t, &finished, err));
+    if (!finished) return 0;
+    tag = net->colls[coll].tag;
+    gpp__coll_free(net, coll);
+  }
+  if (done != NULL) done(ctx, tag, t);
+  return 0;
+}
+
+static int on_event(gpp_net *net, uint32_t id, double t, gpp_net_done_fn done,
+                    void *ctx, gpp_errctx *err) {
+  gpp__flow *f = &net->flows[id];
+  if (f->state == FLOW_LATENCY && f->bytes > 0 && f->n_links > 0)
+    return activate(net, id, t, err);
+  if (f->state == FLOW_ACTIVE) GPP_TRY(deactivate(net, id, err));
+  return complete(net, id, t, done, ctx, err);
+}
+
+int gpp_net_advance(gpp_net *net, double t, gpp_net_done_fn done, void *ctx,
+                    gpp_errctx *err) {
+  if (isnan(t)) GPP_RAISE(err, GPP_EINVAL, "advance to NaN");
+  while (net->heap_n > 0 && gpp_net_next_time(net) <= t) {
+    double t0 = gpp_net_next_time(net);
+    double lim = t0 + fabs(t0) * net->time_eps_rel;
+    if (t0 > net->now) net->now = t0;
+    while (net->heap_n > 0 && gpp_net_next_time(net) <= lim)
+      GPP_TRY(on_event(net, gpp__heap_pop(net), t0, done, ctx, err));
+    GPP_TRY(gpp__net_reshare(net, t0, err));
+  }
+  if (isfinite(t) && t > net->now) net->now = t;
+  return 0;
+}
+
+void gpp_net_class_stats_get(const gpp_net *net,
+                             gpp_net_class_stats out[GPP_LINK__NCLASSES]) {
+  memcpy(out, net->stats, sizeof net->stats);
+}
+
+void gpp_net_counters(const gpp_net *net, uint64_t *reshares,
+                      uint64_t *flows_touched) {
+  if (reshares) *reshares = net->reshares;
+  if (flows_touched) *flows_touched = net->flows_touched;
+}
