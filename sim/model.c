@@ -105,6 +105,10 @@ static int read_top(gpp__mbuild *b, gpp_ynode root, gpp_model *m,
   if (gpp_ynode_ok(n))
     GPP_TRY(gpp_yscalar_enum(n, "precision", precisions, &prec, b->err));
   b->dtype_bytes = prec == 0 ? 4 : 2;
+  n = gpp_ymap_find(root, "description");
+  const char *desc;
+  if (gpp_ynode_ok(n))
+    GPP_TRY(gpp_yscalar_str(n, "description", &desc, b->err));
   GPP_TRY(read_params(b, gpp_ymap_find(root, "params")));
   for (size_t i = 0; i < n_ov; i++) GPP_TRY(apply_override(b, &ov[i]));
   GPP_TRY(gpp_ymap_require(root, "graph", &n, b->err));
