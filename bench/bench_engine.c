@@ -3,8 +3,11 @@
  * 64, 512 and 4,096 GPUs.  The plan is derived from the model's structure:
  * its series-parallel segments (cut ops every source-to-sink path crosses)
  * give one stage per parallel branch and one per run of sequential ops, and
- * the GPUs are shared out as data-parallel replicas.  Prints events/s of
- * the event loop and the wall time of the whole run (setup included).
+ * the GPUs are shared out as data-parallel replicas, whole nodes per stage
+ * once there are enough (so each stage's gradient all-reduce can use the
+ * hierarchical algorithm).  Each size runs twice: with the ideal network
+ * (the engine's own loop: events/s) and through the flow network (wall time
+ * of the whole run, setup included).
  *
  * usage: bench_engine [MODEL] [CLUSTER]   (defaults: MMT, Summit)
  */
@@ -85,7 +88,19 @@ static size_t put(char *buf, size_t cap, size_t n, const char *fmt, ...) {
   return n + (size_t)(k > 0 ? k : 0);
 }
 
-/* A GPP plan: stage s gets an equal share of the GPUs (at least one). */
+#define GPUS_PER_NODE 4 /* Summit's template */
+
+/* Devices of stage s of ns: an equal share of the nodes when every stage
+ * can have one, else of the GPUs (at least one, shared round-robin). */
+static uint32_t stage_devices(uint32_t s, uint32_t ns, uint32_t gpus) {
+  uint32_t nodes = gpus / GPUS_PER_NODE;
+  if (gpus % GPUS_PER_NODE == 0 && nodes >= ns)
+    return GPUS_PER_NODE * (nodes / ns + (s < nodes % ns));
+  uint32_t d = gpus / ns + (s < gpus % ns);
+  return d ? d : 1;
+}
+
+/* A GPP plan over the stages of partition(). */
 static char *make_plan(const gpp_model *m, const uint32_t *stage, uint32_t ns,
                        uint32_t gpus, uint32_t micro, uint32_t n_micro) {
   size_t cap = 1 << 24, n = 0;
@@ -94,8 +109,7 @@ static char *make_plan(const gpp_model *m, const uint32_t *stage, uint32_t ns,
           "optimizer: adam\nprecision: mixed\nstages:\n", micro * n_micro, micro);
   uint32_t dev = 0;
   for (uint32_t s = 0; s < ns; s++) {
-    uint32_t d = gpus / ns + (s < gpus % ns);
-    if (d == 0) d = 1;
+    uint32_t d = stage_devices(s, ns, gpus);
     n = put(buf, cap, n, "  - name: s%u\n    ops: [", s);
     for (uint32_t i = 0, k = 0; i < m->n_ops; i++)
       if (stage[i] == s) n = put(buf, cap, n, "%s\"%s\"", k++ ? ", " : "", m->ops[i].name);
@@ -124,7 +138,7 @@ static int load_cluster(const char *path, uint32_t gpus, gpp_cluster **out,
   char *eol = at ? strchr(at + 1, '\n') : NULL;
   if (eol == NULL) GPP_RAISE(err, GPP_EINVAL, "%s has no `nodes:` line", path);
   snprintf(edited, sizeof edited, "%.*s\nnodes: %u%s", (int)(at - text), text,
-           (gpus + 3) / 4, eol);
+           (gpus + GPUS_PER_NODE - 1) / GPUS_PER_NODE, eol);
   return gpp_cluster_from_string(path, edited, out, err);
 }
 
@@ -134,7 +148,7 @@ typedef struct bench_row {
 } bench_row;
 
 static int run_one(const gpp_model *m, const char *cluster_path, uint32_t gpus,
-                   bench_row *row, gpp_errctx *err) {
+                   bool ideal, bench_row *row, gpp_errctx *err) {
   uint32_t *stage = calloc(m->n_ops, sizeof *stage);
   uint32_t ns = partition(m, stage), per = (gpus + ns - 1) / ns, micro = 1;
   while (micro < 2 * per) micro *= 2;
@@ -147,8 +161,8 @@ static int run_one(const gpp_model *m, const char *cluster_path, uint32_t gpus,
   gpp_result *r = NULL;
   int rc = load_cluster(cluster_path, gpus, &c, err);
   if (rc == 0) rc = gpp_plan_load_string("bench-plan", text, m, c->n_gpus, &p, err);
-  if (rc == 0) rc = gpp_costs_create(m, &c->gpu, &costs, err);
-  gpp_engine_opts o = {.allow_oom = true};
+  if (rc == 0) rc = gpp_costs_create(m, &c->gpu, NULL, &costs, err);
+  gpp_engine_opts o = {.allow_oom = true, .ideal_network = ideal};
   double t1 = seconds();
   if (rc == 0) rc = gpp_engine_run(p, costs, c, &o, &r, err);
   if (rc == 0)
@@ -174,20 +188,21 @@ int main(int argc, char **argv) {
   }
   printf("model %s (%u ops), cluster %s, schedule gpp, 16 micro-batches\n",
          model, m->n_ops, cluster);
-  printf("%6s %6s %12s %10s %10s %12s %12s\n", "GPUs", "stages", "events",
-         "loop s", "run s", "Mevents/s", "iteration");
+  printf("%6s %6s %8s %12s %10s %10s %12s %12s\n", "GPUs", "stages",
+         "network", "events", "loop s", "run s", "Mevents/s", "iteration");
   const uint32_t sizes[] = {8, 64, 512, 4096};
-  for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
-    bench_row row;
-    if (run_one(m, cluster, sizes[i], &row, &err) != 0) {
-      fprintf(stderr, "bench_engine: %u GPUs: %s\n", sizes[i], err.msg);
-      gpp_model_destroy(m);
-      return 1;
+  for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+    for (int ideal = 1; ideal >= 0; ideal--) {
+      bench_row row = {0};
+      if (run_one(m, cluster, sizes[i], ideal, &row, &err) != 0) {
+        fprintf(stderr, "bench_engine: %u GPUs: %s\n", sizes[i], err.msg);
+        gpp_model_destroy(m);
+        return 1;
+      }
+      printf("%6u %6u %8s %12.0f %10.4f %10.4f %12.2f %10.4g s\n", sizes[i],
+             row.stages, ideal ? "ideal" : "flow", row.events, row.loop,
+             row.wall, row.events / row.loop / 1e6, row.iter);
     }
-    printf("%6u %6u %12.0f %10.4f %10.4f %12.2f %10.4g s\n", sizes[i],
-           row.stages, row.events, row.loop, row.wall,
-           row.events / row.loop / 1e6, row.iter);
-  }
   gpp_model_destroy(m);
   return 0;
 }

@@ -89,7 +89,7 @@ int main(int argc, char **argv) {
     gpp_model *m = NULL;
     gpp_costs *costs = NULL;
     if (gpp_model_load(path, NULL, 0, &m, &err) != 0 ||
-        gpp_costs_create(m, &cl->gpu, &costs, &err) != 0) {
+        gpp_costs_create(m, &cl->gpu, NULL, &costs, &err) != 0) {
       fprintf(stderr, "bench_planner: %s\n", err.msg);
       gpp_model_destroy(m);
       continue;

@@ -12,7 +12,6 @@
 
 #include "kernels_profile/cost.h"
 #include "kernels_profile/fit.h"
-#include "kernels_profile/interp.h"
 #include "kernels_profile/profile_db.h"
 #include "sim/cli.h"
 #include "sim/common/arena.h"
@@ -32,28 +31,21 @@ typedef struct costs_ctx {
   gpp_arena *arena;
   gpp_gpu_spec gpu;
   gpp_profile_db *db;
-  gpp_profile_costs *pc;
-  gpp_fit_result fit;
   gpp_costs *costs;
 } costs_ctx;
-
-typedef struct cost_row {
-  double fwd, bwd;
-  const char *source;
-  bool extrapolated;
-} cost_row;
 
 static void usage(FILE *out) {
   fprintf(out,
           "usage: gppsim costs --model M.yaml --gpu G [--profile DB.h5]\n"
-          "                    [--micro-batches 1,2,4] [--calibrate] "
+          "                    [--micro-batch B[,B...]] [--calibrate] "
           "[--json]\n\n"
           "Per-op forward and backward seconds at each micro-batch size and "
           "their\nsource: override (the model's time_per_sample), profile "
           "(measured,\ninterpolated across sizes; 'extrapolated' outside the "
           "profiled ones)\nor roofline (efficiencies fitted to the profile "
           "when one is given).\n--calibrate prints the fit's per-kind "
-          "relative errors (needs --profile).\n");
+          "relative errors (needs --profile).\n"
+          "--micro-batches is a synonym of --micro-batch (default 1).\n");
 }
 
 static int parse_sizes(const char *text, costs_opts *o) {
@@ -65,14 +57,14 @@ static int parse_sizes(const char *text, costs_opts *o) {
     if (end == p || v < 1 || v > (1LL << 30) || o->n_sizes == MAX_SIZES ||
         (*end != ',' && *end != '\0'))
       return gpp_cli_usage_error("costs",
-                                 "--micro-batches: expected up to %d "
+                                 "--micro-batch: expected up to %d "
                                  "positive integers separated by commas, "
                                  "got '%s'", MAX_SIZES, text);
     o->sizes[o->n_sizes++] = (double)v;
     p = *end == ',' ? end + 1 : end;
   }
   if (o->n_sizes == 0)
-    return gpp_cli_usage_error("costs", "--micro-batches is empty");
+    return gpp_cli_usage_error("costs", "--micro-batch is empty");
   return 0;
 }
 
@@ -82,6 +74,7 @@ static int parse_args(int argc, char **argv, costs_opts *o) {
       {"model", required_argument, 0, 'm'},
       {"gpu", required_argument, 0, 'g'},
       {"profile", required_argument, 0, 'p'},
+      {"micro-batch", required_argument, 0, 'b'},
       {"micro-batches", required_argument, 0, 'b'},
       {"calibrate", no_argument, 0, 'c'},
       {"json", no_argument, 0, 'j'},
@@ -112,51 +105,29 @@ static int parse_args(int argc, char **argv, costs_opts *o) {
   return -1;
 }
 
-/* Fitted efficiencies replace the cost module's defaults of 1 for the kinds
- * the profile determines. */
-static void apply_fit(costs_ctx *x) {
-  for (int k = 0; k < GPP_OP__NKINDS; k++) {
-    const gpp_kind_fit *f = &x->fit.kind[k];
-    if (f->has_compute) x->costs->eff_flops[k] = f->eff_compute;
-    if (f->has_memory) x->costs->eff_mem[k] = f->eff_memory;
-  }
-}
-
 static int load(const costs_opts *o, costs_ctx *x, gpp_errctx *err) {
   GPP_TRY(gpp_model_load(o->model, NULL, 0, &x->model, err));
   x->arena = gpp_arena_create(err);
   if (x->arena == NULL) return err->code;
   GPP_TRY(gpp_gpu_spec_load(o->gpu, &x->gpu, x->arena, err));
-  GPP_TRY(gpp_costs_create(x->model, &x->gpu, &x->costs, err));
-  if (o->profile == NULL) return 0;
-  GPP_TRY(gpp_profile_db_open(o->profile, &x->db, err));
-  GPP_TRY(gpp_profile_costs_create(x->db, &x->pc, err));
-  GPP_TRY(gpp_fit_efficiencies(x->db, &x->gpu, &x->fit, err));
-  apply_fit(x);
-  return 0;
+  if (o->profile) GPP_TRY(gpp_profile_db_open(o->profile, &x->db, err));
+  return gpp_costs_create(x->model, &x->gpu, x->db, &x->costs, err);
 }
 
 static void unload(costs_ctx *x) {
   gpp_costs_destroy(x->costs);
-  gpp_profile_costs_destroy(x->pc);
   gpp_profile_db_destroy(x->db);
   gpp_arena_destroy(x->arena);
   gpp_model_destroy(x->model);
 }
 
-/* Override, then profile, then roofline, as cost.h orders the sources. */
-static cost_row op_cost(const costs_ctx *x, uint32_t i, double b) {
-  const gpp_op *op = &x->model->ops[i];
-  gpp_op_cost c = gpp_costs_op(x->costs, i, b);
-  cost_row r = {c.fwd, c.bwd, gpp_cost_source_name(c.source), false};
-  char sig[GPP_SIG_MAX];
-  if (x->pc == NULL || op->has_time ||
-      gpp_op_signature(op, sig, sizeof sig) != 0)
-    return r;
-  double f, bw;
-  bool ex;
-  if (gpp_profile_costs_eval(x->pc, sig, b, &f, &bw, &ex) != 0) return r;
-  return (cost_row){f, bw, gpp_cost_source_name(GPP_COST_PROFILE), ex};
+static void print_sources(const costs_ctx *x) {
+  uint32_t n[GPP_COST__NSOURCES];
+  gpp_costs_source_counts(x->costs, n);
+  printf("\nops by source:");
+  for (int s = 0; s < GPP_COST__NSOURCES; s++)
+    printf(" %s=%u", gpp_cost_source_name((gpp_cost_source)s), n[s]);
+  printf("\n");
 }
 
 static void print_table(const costs_ctx *x, const costs_opts *o) {
@@ -165,14 +136,15 @@ static void print_table(const costs_ctx *x, const costs_opts *o) {
   for (uint32_t i = 0; i < x->model->n_ops; i++)
     for (size_t s = 0; s < o->n_sizes; s++) {
       const gpp_op *op = &x->model->ops[i];
-      cost_row r = op_cost(x, i, o->sizes[s]);
+      gpp_op_cost r = gpp_costs_op(x->costs, i, o->sizes[s]);
       char f[32], b[32];
       printf("%-32s %-12s %6.0f %12s %12s %-9s %s\n", op->name,
              gpp_signature_kind_name(op->kind), o->sizes[s],
              gpp_units_format(r.fwd, GPP_Q_TIME, f, sizeof f),
-             gpp_units_format(r.bwd, GPP_Q_TIME, b, sizeof b), r.source,
-             r.extrapolated ? "yes" : "no");
+             gpp_units_format(r.bwd, GPP_Q_TIME, b, sizeof b),
+             gpp_cost_source_name(r.source), r.extrapolated ? "yes" : "no");
     }
+  print_sources(x);
 }
 
 static json_t *ops_json(const costs_ctx *x, const costs_opts *o) {
@@ -180,12 +152,13 @@ static json_t *ops_json(const costs_ctx *x, const costs_opts *o) {
   for (uint32_t i = 0; i < x->model->n_ops; i++)
     for (size_t s = 0; s < o->n_sizes; s++) {
       const gpp_op *op = &x->model->ops[i];
-      cost_row r = op_cost(x, i, o->sizes[s]);
+      gpp_op_cost r = gpp_costs_op(x->costs, i, o->sizes[s]);
       json_array_append_new(
           ops, json_pack("{s:s, s:s, s:I, s:f, s:f, s:s, s:b}", "op",
                          op->name, "kind", gpp_signature_kind_name(op->kind),
                          "micro_batch", (json_int_t)o->sizes[s], "fwd",
-                         r.fwd, "bwd", r.bwd, "source", r.source,
+                         r.fwd, "bwd", r.bwd, "source",
+                         gpp_cost_source_name(r.source),
                          "extrapolated", r.extrapolated));
     }
   return ops;
@@ -216,7 +189,15 @@ static int print_json(const costs_ctx *x, const costs_opts *o) {
                            o->profile ? json_string(o->profile) : json_null(),
                            "ops", ops_json(x, o));
   if (root == NULL) return 1;
-  if (o->calibrate) json_object_set_new(root, "calibration", fit_json(&x->fit));
+  uint32_t n[GPP_COST__NSOURCES];
+  gpp_costs_source_counts(x->costs, n);
+  json_t *src = json_object();
+  for (int s = 0; s < GPP_COST__NSOURCES; s++)
+    json_object_set_new(src, gpp_cost_source_name((gpp_cost_source)s),
+                        json_integer(n[s]));
+  json_object_set_new(root, "sources", src);
+  if (o->calibrate)
+    json_object_set_new(root, "calibration", fit_json(&x->costs->fit));
   int rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
   fputc('\n', stdout);
   json_decref(root);
@@ -241,7 +222,7 @@ int gpp_cmd_costs(int argc, char **argv) {
     if (o.calibrate) {
       printf("\ncalibration against %s (%s):\n", o.profile,
              x.db->meta.gpu_name);
-      gpp_fit_report(&x.fit, stdout);
+      gpp_fit_report(&x.costs->fit, stdout);
     }
     st = 0;
   }

@@ -3,6 +3,10 @@
  * For an op and a micro-batch size b, the forward and backward seconds and
  * where they came from.  Sources, in order of preference:
  *   override  -- the model's `time_per_sample` (seconds per sample * b);
+ *   profile   -- a profile database (profile_db.h) has rows for the op's
+ *                signature: the measured medians, interpolated across the
+ *                profiled micro-batch sizes in log-log space and
+ *                extrapolated (and flagged) outside them (interp.h);
  *   roofline  -- max(flops*b / (peak(dtype)*eff_flops),
  *                    traffic / (mem_bandwidth*eff_mem)) + launches.
  * Forward traffic is bytes_fwd*b + param_bytes (weights read once per
@@ -10,16 +14,20 @@
  * read, weight gradients written).  A forward is one kernel launch, a
  * backward two when the op has parameters (input and weight gradients).
  *
- * The efficiencies eff_flops/eff_mem per op kind default to 1.0, i.e. the
- * plain roofline with no tuned constants; fitting them from measured
- * profiles, and reading profile databases (the `profile` source), belong to
- * the profiler issue, which will add a profile argument to the constructor.
+ * The efficiencies eff_flops/eff_mem per op kind are 1.0 (the plain
+ * roofline, no tuned constants) unless a profile is given: then they are
+ * fitted to it by least squares (fit.h), per kind, for the bound (compute
+ * or memory) the profile's points of that kind determine; the rest stay 1.
+ * The roofline's launch overhead is always the GPU spec's.
  */
 #ifndef GPP_KERNELS_PROFILE_COST_H
 #define GPP_KERNELS_PROFILE_COST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "kernels_profile/fit.h"
+#include "kernels_profile/profile_db.h"
 #include "sim/common/err.h"
 #include "sim/model.h"
 #include "topology/topology.h"
@@ -38,23 +46,33 @@ typedef enum {
 
 const char *gpp_cost_source_name(gpp_cost_source s);
 
+struct gpp_profile_costs;
+
 typedef struct gpp_costs {
   const gpp_model *model;
   gpp_gpu_spec gpu;
-  double eff_flops[GPP_OP__NKINDS]; /* fraction of peak reached; 1.0 */
-  double eff_mem[GPP_OP__NKINDS];   /* fraction of HBM bandwidth; 1.0 */
+  double eff_flops[GPP_OP__NKINDS]; /* fraction of peak reached */
+  double eff_mem[GPP_OP__NKINDS];   /* fraction of HBM bandwidth */
   gpp_cost_source *source;          /* per op */
+  /* With a profile only (else NULL / zero): */
+  const gpp_profile_db *profile;
+  struct gpp_profile_costs *curves; /* per signature, fwd and bwd */
+  char (*sig)[GPP_SIG_MAX];         /* per op; "" unless source PROFILE */
+  gpp_fit_result fit;               /* the efficiencies' calibration */
 } gpp_costs;
 
 typedef struct gpp_op_cost {
   double fwd, bwd; /* seconds for the whole micro-batch */
   gpp_cost_source source;
+  bool extrapolated; /* profile: b lies outside the profiled sizes */
 } gpp_op_cost;
 
-/* model and gpu must outlive the result. Fails when an op needs the
+/* model, gpu and profile must outlive the result; profile may be NULL (no
+ * profile: overrides and the plain roofline).  Fails when an op needs the
  * roofline but the GPU has no peak for its element size. */
 int gpp_costs_create(const gpp_model *model, const gpp_gpu_spec *gpu,
-                     gpp_costs **out, gpp_errctx *err);
+                     const gpp_profile_db *profile, gpp_costs **out,
+                     gpp_errctx *err);
 void gpp_costs_destroy(gpp_costs *c);
 
 /* Cost of op for a micro-batch of b samples; b == 0 costs nothing. */

@@ -18,17 +18,25 @@ static const char *const kind_names[] = {
 
 /* ---- signatures ------------------------------------------------------ */
 
+bool gpp_op_has_bias(const gpp_op *op) {
+  double in = (double)op->shape.in_width, w = (double)op->shape.width;
+  return op->kind == GPP_OP_MATMUL && op->param_count == in * w + w;
+}
+
+/* The fields that determine an op's kernels and their sizes (what
+ * kernels_profile/profiler/ops.cu reads of the op), per sample. */
 static int shape_fields(const gpp_op *op, char *buf, size_t len) {
   const gpp_op_shape *s = &op->shape;
   long long t = s->tokens, w = s->width, in = s->in_width;
   switch (op->kind) {
   case GPP_OP_MATMUL:
-    return snprintf(buf, len, "t=%lld,in=%lld,out=%lld", t, in, w);
+    return snprintf(buf, len, "t=%lld,in=%lld,out=%lld%s", t, in, w,
+                    gpp_op_has_bias(op) ? ",bias=1" : "");
   case GPP_OP_ATTENTION:
     return snprintf(buf, len, "t=%lld,w=%lld,h=%lld", t, w,
                     (long long)s->heads);
   case GPP_OP_EMBEDDING:
-    return snprintf(buf, len, "rows=%lld,w=%lld,bag=%lld",
+    return snprintf(buf, len, "t=%lld,rows=%lld,w=%lld,bag=%lld", t,
                     (long long)s->rows, w, (long long)s->bag);
   case GPP_OP_CONCAT:
   case GPP_OP_ELEMENTWISE:
@@ -36,6 +44,8 @@ static int shape_fields(const gpp_op *op, char *buf, size_t len) {
   case GPP_OP_INTERACTION:
     return snprintf(buf, len, "t=%lld,in=%lld,out=%lld,n=%u", t, in, w,
                     op->n_inputs);
+  case GPP_OP_LOSS:
+    return snprintf(buf, len, "in=%lld", in);
   case GPP_OP_CUSTOM:
     return snprintf(buf, len, "t=%lld,in=%lld,out=%lld", t, in, w);
   default:
@@ -191,7 +201,9 @@ static int check_rows(gpp_profile_db *db, gpp_errctx *err) {
 static int read_file(gpp_profile_db *db, gpp_errctx *err) {
   hid_t file = H5Fopen(db->path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (file < 0)
-    GPP_RAISE(err, GPP_EPARSE, "%s: cannot open as HDF5", db->path);
+    GPP_RAISE(err, GPP_EPARSE,
+              "%s: cannot open as HDF5 (damaged or truncated file?)",
+              db->path);
   int rc = read_meta(file, db->path, &db->meta, err);
   if (rc == 0)
     rc = gpp__h5_read_ops(file, db->path, &db->rows, &db->n_rows, err);

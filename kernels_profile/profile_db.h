@@ -4,8 +4,13 @@
  * several micro-batch sizes and writes one file; the simulator reads it back
  * as its first cost source.  An op is identified by its signature, a
  * canonical string of kind, shape and element size
- * ("matmul:t=256,in=1024,out=4096,dt=4"), so ops of equal shape in
- * different models share measurements.
+ * ("matmul:t=256,in=1024,out=4096,bias=1,dt=4"), so ops of equal shape in
+ * different models share measurements.  The fields per kind (sizes per
+ * sample; the micro-batch is the row's):
+ *   matmul       t, in, out [, bias=1]   attention  t, w (hidden), h
+ *   embedding    t, rows, w, bag         concat, elementwise  t, w, n
+ *   interaction  t, in (d), out, n (F)   loss       in (elements)
+ *   custom       t, in, out              others     t, w
  *
  * File layout (format version GPP_PROFILE_FORMAT_VERSION):
  *   root attributes  format_version (int), gpu_name, driver_version,
@@ -20,6 +25,7 @@
 #ifndef GPP_KERNELS_PROFILE_PROFILE_DB_H
 #define GPP_KERNELS_PROFILE_PROFILE_DB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,6 +70,8 @@ typedef struct gpp_profile_db {
   size_t n_rows;
 } gpp_profile_db;
 
+/* Whether op is a matmul with a bias (its parameters are in*out + out). */
+bool gpp_op_has_bias(const gpp_op *op);
 /* The canonical signature of op; GPP_ERANGE when it does not fit in len. */
 int gpp_op_signature(const gpp_op *op, char *buf, size_t len);
 /* The name of an op kind as signatures spell it (the same as the model's

@@ -168,7 +168,7 @@ static int fill_stages(gpp__pctx *c, const sgraph *g, gpp__stage_spec *sp,
 
 static int evaluate(gpp__pctx *c, gpp__stage_spec *sp, uint32_t n, bool gpp,
                     gpp_planner_candidate *out) {
-  sgraph g;
+  sgraph g = {0};
   double *samples = gpp_calloc(c->err, n, sizeof *samples);
   uint32_t *depth = gpp_calloc(c->err, n, sizeof *depth);
   int rc = (samples && depth) ? sgraph_build(c, sp, n, &g) : c->err->code;
@@ -180,7 +180,7 @@ static int evaluate(gpp__pctx *c, gpp__stage_spec *sp, uint32_t n, bool gpp,
     }
     rc = fill_stages(c, &g, sp, samples, out);
   }
-  if (samples && depth) sgraph_free(&g);
+  sgraph_free(&g);
   free(samples);
   free(depth);
   return rc;

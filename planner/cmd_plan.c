@@ -147,7 +147,8 @@ static void progress(void *ctx, const char *who, double fraction) {
 static int load_inputs(plan_run *r) {
   GPP_TRY(gpp_model_load(r->a.model, NULL, 0, &r->model, &r->err));
   GPP_TRY(gpp_cluster_load(r->a.cluster, &r->cluster, &r->err));
-  GPP_TRY(gpp_costs_create(r->model, &r->cluster->gpu, &r->costs, &r->err));
+  GPP_TRY(gpp_costs_create(r->model, &r->cluster->gpu, NULL, &r->costs,
+                           &r->err));
   uint32_t n = r->a.gpus ? (uint32_t)r->a.gpus : r->cluster->n_gpus;
   if (n > r->cluster->n_gpus)
     GPP_RAISE(&r->err, GPP_EINVAL, "--gpus %u exceeds the %u GPUs of %s", n,

@@ -40,7 +40,7 @@ typedef struct gp {
   uint32_t n_nodes, *kids, n_kids, root, *leaf, n_leaves, n_sfx;
   double *pre_stat, *pre_saved, *pre_param, **pre_time;
   gpp__hmap bytes, memo;
-  uint32_t *member, member_tag, *seen, seen_tag;
+  uint32_t *member, member_tag, *seen, seen_tag, *ops;
   const uint32_t *bs; /* micro-batch sizes a stage may use */
   uint32_t nb;
   double tmax;
@@ -49,6 +49,24 @@ typedef struct gp {
 } gp;
 
 enum { CH_STAGE = 1, CH_RECURSE = 2 };
+
+/* A tail: leaf positions [L, H) (the children of a series node right after
+ * a parallel one: a concat, a loss, ...) that a sub-problem must place in
+ * one of its sink stages, which then runs micro-batch b; L == H: none. */
+typedef struct tail {
+  uint32_t L, H, b;
+} tail;
+
+static const tail NO_TAIL = {0, 0, 0};
+
+static bool has_tail(tail T) { return T.H > T.L; }
+
+/* A sub-problem: children [i, K) of node X with at most d devices, s
+ * stages (when limited), nout samples in flight downstream and tail T. */
+typedef struct sub {
+  uint32_t X, i, d, s, nout;
+  tail T;
+} sub;
 
 /* ---- flattening the binary SP tree ---- */
 
@@ -151,16 +169,26 @@ static const double *pre_time(gp *g, uint32_t r) {
   return g->pre_time[r] = p;
 }
 
-static int range_bytes(gp *g, uint32_t L, uint32_t H, double *in,
+/* Leaf positions [L, H) plus the tail T: the ops of a stage. */
+static uint32_t stage_ops(gp *g, uint32_t L, uint32_t H, tail T,
+                          uint32_t tag) {
+  uint32_t n = 0;
+  for (uint32_t q = L; q < H; q++) g->ops[n++] = g->leaf[q];
+  for (uint32_t q = T.L; q < T.H; q++) g->ops[n++] = g->leaf[q];
+  for (uint32_t q = 0; q < n; q++) g->member[g->ops[q]] = tag;
+  return n;
+}
+
+static int range_bytes(gp *g, uint32_t L, uint32_t H, tail T, double *in,
                        double *out) {
-  uint64_t key = (uint64_t)L << 32 | H;
-  uint64_t *v = gpp__hmap_get(&g->bytes, key);
+  uint64_t k0 = (uint64_t)L << 32 | H, k1 = (uint64_t)T.L << 32 | T.H;
+  uint64_t *v = gpp__hmap_get2(&g->bytes, k0, k1);
   if (v == NULL) {
     uint32_t tag = ++g->member_tag;
-    for (uint32_t q = L; q < H; q++) g->member[g->leaf[q]] = tag;
-    gpp__boundary(g->c, g->leaf + L, H - L, g->member, tag, in, out,
-                  g->seen, &g->seen_tag);
-    v = gpp__hmap_put(&g->bytes, key, g->c->err);
+    uint32_t n = stage_ops(g, L, H, T, tag);
+    gpp__boundary(g->c, g->ops, n, g->member, tag, in, out, g->seen,
+                  &g->seen_tag);
+    v = gpp__hmap_put2(&g->bytes, k0, k1, g->c->err);
     if (v == NULL) return g->c->err->code;
     memcpy(&v[0], in, sizeof *in);
     memcpy(&v[1], out, sizeof *out);
@@ -171,15 +199,23 @@ static int range_bytes(gp *g, uint32_t L, uint32_t H, double *in,
   return 0;
 }
 
-static int range_sums(gp *g, uint32_t L, uint32_t H, uint32_t r,
+static void add_range(const gp *g, const double *t, uint32_t L, uint32_t H,
+                      gpp__stage_sums *s) {
+  s->time += t[H] - t[L];
+  s->stat += g->pre_stat[H] - g->pre_stat[L];
+  s->saved += g->pre_saved[H] - g->pre_saved[L];
+  s->param += g->pre_param[H] - g->pre_param[L];
+}
+
+/* Sums of the stage holding leaves [L, H) and the tail T at r samples. */
+static int range_sums(gp *g, uint32_t L, uint32_t H, tail T, uint32_t r,
                       gpp__stage_sums *s) {
   const double *t = pre_time(g, r);
   if (t == NULL) return g->c->err->code;
-  s->time = t[H] - t[L];
-  s->stat = g->pre_stat[H] - g->pre_stat[L];
-  s->saved = g->pre_saved[H] - g->pre_saved[L];
-  s->param = g->pre_param[H] - g->pre_param[L];
-  return range_bytes(g, L, H, &s->in_bytes, &s->out_bytes);
+  memset(s, 0, sizeof *s);
+  add_range(g, t, L, H, s);
+  add_range(g, t, T.L, T.H, s);
+  return range_bytes(g, L, H, T, &s->in_bytes, &s->out_bytes);
 }
 
 /* ---- the DP ---- */
@@ -189,132 +225,244 @@ typedef struct best {
   uint64_t choice;
 } best;
 
-static uint64_t pack(uint32_t kind, uint32_t p, uint32_t dev, uint32_t s1,
-                     uint32_t lb) {
-  return (uint64_t)kind << 60 | (uint64_t)p << 32 | (uint64_t)dev << 16 |
-         (uint64_t)s1 << 8 | lb;
+/* A choice: kind (2 bits), whether the segment takes the tail (1), the
+ * stage end p or the absorbed end q (20), replicas k or devices d1 (13),
+ * stages s1 (8), log2 of the stage's or new tail's micro-batch (5). */
+static uint64_t pack(uint32_t kind, bool take, uint32_t pq, uint32_t dev,
+                     uint32_t s1, uint32_t lb) {
+  return (uint64_t)kind << 62 | (uint64_t)take << 61 | (uint64_t)pq << 32 |
+         (uint64_t)dev << 16 | (uint64_t)s1 << 8 | lb;
 }
 
-static uint64_t memo_key(const gp *g, uint32_t X, uint32_t i, uint32_t d,
-                         uint32_t s, uint32_t nout) {
-  return (uint64_t)(g->nodes[X].sfx + i) << 40 | (uint64_t)d << 28 |
-         (uint64_t)s << 20 | nout;
+typedef struct choice {
+  uint32_t kind, pq, dev, s1, lb;
+  bool take;
+} choice;
+
+static choice unpack(uint64_t c) {
+  return (choice){.kind = (uint32_t)(c >> 62), .take = (c >> 61) & 1u,
+                  .pq = (uint32_t)(c >> 32) & 0xfffff,
+                  .dev = (uint32_t)(c >> 16) & 0x1fff,
+                  .s1 = (uint32_t)(c >> 8) & 0xff, .lb = (uint32_t)c & 0x1f};
 }
 
-static uint32_t solve(gp *g, uint32_t X, uint32_t i, uint32_t d, uint32_t s,
-                      uint32_t nout);
-
-/* The value of the rest [p, K) of X: downstream of a series segment, or a
- * sibling group of a parallel one. */
-static uint32_t rest_of(gp *g, uint32_t X, uint32_t p, uint32_t d,
-                        uint32_t s, uint32_t nout) {
-  const fnode *x = &g->nodes[X];
-  if (p == x->n) return x->kind == GPP_SP_SERIES ? nout : 0;
-  return solve(g, X, p, d, s, nout);
+static uint64_t key0(const gp *g, const sub *u) {
+  return (uint64_t)(g->nodes[u->X].sfx + u->i) << 40 | (uint64_t)u->d << 28 |
+         (uint64_t)u->s << 20 | u->nout;
 }
 
-static uint32_t combine(const fnode *x, uint32_t seg, uint32_t rest) {
-  if (x->kind == GPP_SP_SERIES) return seg;
-  return seg > rest ? seg : rest;
+static uint64_t key1(const sub *u) {
+  if (!has_tail(u->T)) return 0;
+  return (uint64_t)u->T.L << 40 | (uint64_t)u->T.H << 16 |
+         (gpp__log2(u->T.b) + 1);
 }
 
-static uint32_t seg_lo(const gp *g, const fnode *x, uint32_t i) {
-  return g->nodes[g->kids[x->first + i]].L;
+static uint32_t solve(gp *g, sub u);
+
+static uint32_t max_u32(uint32_t a, uint32_t b) { return a > b ? a : b; }
+
+static bool is_series(const gp *g, const sub *u) {
+  return g->nodes[u->X].kind == GPP_SP_SERIES;
 }
 
-static uint32_t seg_hi(const gp *g, const fnode *x, uint32_t p) {
-  return g->nodes[g->kids[x->first + p - 1]].H;
+static uint32_t n_kids(const gp *g, const sub *u) {
+  return g->nodes[u->X].n;
 }
 
-/* One stage [i, p) with k replicas at micro-batch bs[j]; false when the
- * compute alone already exceeds t_max. */
-static bool try_stage(gp *g, uint32_t X, uint32_t i, uint32_t p, uint32_t d,
-                      uint32_t s, uint32_t nout, uint32_t j, uint32_t k,
-                      best *bst) {
-  const fnode *x = &g->nodes[X];
-  uint32_t b = g->bs[j];
-  gpp__stage_sums sums;
-  if (range_sums(g, seg_lo(g, x, i), seg_hi(g, x, p), gpp__ceil_div(b, k),
-                 &sums) != 0) {
+/* The value of children [p, K) of u's node with n devices, s stages, the
+ * given nout and tail: downstream of a series segment, or the sibling
+ * group of a parallel one.  Nothing left: a series passes nout on, a
+ * parallel group adds nothing, and an unplaced tail is infeasible. */
+static uint32_t rest_of(gp *g, const sub *u, uint32_t p, uint32_t d,
+                        uint32_t s, uint32_t nout, tail T) {
+  if (p == n_kids(g, u)) {
+    if (has_tail(T)) return GPP__INF_U32;
+    return is_series(g, u) ? nout : 0;
+  }
+  return solve(g, (sub){u->X, p, d, s, nout, T});
+}
+
+static uint32_t seg_lo(const gp *g, const sub *u, uint32_t i) {
+  return g->nodes[g->kids[g->nodes[u->X].first + i]].L;
+}
+
+static uint32_t seg_hi(const gp *g, const sub *u, uint32_t p) {
+  return g->nodes[g->kids[g->nodes[u->X].first + p - 1]].H;
+}
+
+/* What a segment of u sees when it takes u's tail or not: the in-flight
+ * samples downstream of its sink stages outside the rest (parallel), and
+ * the rest's nout and tail.  In a parallel node the stage that takes the
+ * tail (micro-batch T.b) is fed by every other sibling's sink stages. */
+static void tail_split(const gp *g, const sub *u, bool take, uint32_t *seg_nout,
+                       uint32_t *rest_nout, tail *rest_T) {
+  bool tailed = has_tail(u->T);
+  *rest_T = take ? NO_TAIL : u->T;
+  *rest_nout = u->nout;
+  *seg_nout = u->nout;
+  if (is_series(g, u) || !tailed) return;
+  if (take) *rest_nout = u->nout + u->T.b;
+  else *seg_nout = u->nout + u->T.b;
+}
+
+/* A stage of children [i, p) (plus u's tail when take) on k replicas at
+ * micro-batch b: its value and the rest, or INF.  *rest gets the rest. */
+static uint32_t eval_stage(gp *g, const sub *u, uint32_t p, uint32_t b,
+                           uint32_t k, bool take, sub *rest, uint32_t *own) {
+  uint32_t seg_nout, rest_nout, s_rest = g->limited ? u->s - 1 : 0;
+  tail rT;
+  tail_split(g, u, take, &seg_nout, &rest_nout, &rT);
+  *rest = (sub){u->X, p, u->d - k, s_rest, rest_nout, rT};
+  uint32_t rv = rest_of(g, u, p, u->d - k, s_rest, rest_nout, rT);
+  if (rv == GPP__INF_U32) return GPP__INF_U32;
+  *own = b + (is_series(g, u) ? rv : seg_nout);
+  return is_series(g, u) ? *own : max_u32(*own, rv);
+}
+
+/* The stage's sums at micro-batch b on k replicas (with u's tail when
+ * take); false on error. */
+static bool stage_sums(gp *g, const sub *u, uint32_t p, uint32_t b,
+                       uint32_t k, bool take, gpp__stage_sums *sums) {
+  if (range_sums(g, seg_lo(g, u, u->i), seg_hi(g, u, p),
+                 take ? u->T : NO_TAIL, gpp__ceil_div(b, k), sums) != 0) {
     g->rc = g->c->err->code;
     return false;
-  }
-  if (sums.time / b > g->tmax) return false;
-  if (gpp__stage_tps(g->c, &sums, b, k) > g->tmax) return true;
-  uint32_t s_rest = g->limited ? s - 1 : 0;
-  uint32_t rest = rest_of(g, X, p, d - k, s_rest, nout);
-  if (rest == GPP__INF_U32) return true;
-  uint32_t down = x->kind == GPP_SP_SERIES ? rest : nout;
-  uint32_t val = combine(x, b + down, rest);
-  if (val < bst->val && gpp__stage_fits(g->c, &sums, b, k, b + down)) {
-    bst->val = val;
-    bst->choice = pack(CH_STAGE, p, k, 0, gpp__log2(b));
   }
   return true;
 }
 
-static void try_stages(gp *g, uint32_t X, uint32_t i, uint32_t d, uint32_t s,
-                       uint32_t nout, best *bst) {
-  const fnode *x = &g->nodes[X];
-  for (uint32_t p = i + 1; p <= x->n && g->rc == 0; p++) {
-    bool any = false;
-    for (uint32_t j = 0; j < g->nb; j++)
-      for (uint32_t k = 1; k <= d && k <= g->bs[j] && k <= g->c->max_k;
-           k *= 2)
-        any |= try_stage(g, X, i, p, d, s, nout, j, k, bst);
-    if (!any) break;
-  }
-}
-
-static void try_child(gp *g, uint32_t X, uint32_t i, uint32_t d, uint32_t s,
-                      uint32_t nout, uint32_t d1, uint32_t s1, best *bst) {
-  const fnode *x = &g->nodes[X];
-  uint32_t child = g->kids[x->first + i];
-  uint32_t rest, seg;
-  if (x->kind == GPP_SP_SERIES) {
-    rest = rest_of(g, X, i + 1, d - d1, s - s1, nout);
-    if (rest == GPP__INF_U32) return;
-    seg = solve(g, child, 0, d1, s1, rest);
-  } else {
-    seg = solve(g, child, 0, d1, s1, nout);
-    if (seg == GPP__INF_U32) return;
-    rest = rest_of(g, X, i + 1, d - d1, s - s1, nout);
-  }
-  if (seg == GPP__INF_U32 || rest == GPP__INF_U32) return;
-  uint32_t val = combine(x, seg, rest);
-  if (val < bst->val) {
+/* One stage [i, p) with k replicas at micro-batch bs[j], taking the tail or
+ * not; false when the compute alone already exceeds t_max (so would every
+ * longer stage).  The TPS is checked before the rest is solved. */
+static bool try_stage(gp *g, const sub *u, uint32_t p, uint32_t j, uint32_t k,
+                      best *bst) {
+  uint32_t b = g->bs[j];
+  gpp__stage_sums base, with_tail, *sums;
+  if (!stage_sums(g, u, p, b, k, false, &base)) return false;
+  if (base.time / b > g->tmax) return false;
+  bool tailed = has_tail(u->T), last = p == n_kids(g, u);
+  for (int take = 0; take <= 1; take++) {
+    if (take && (!tailed || b != u->T.b)) continue;
+    if (is_series(g, u) && tailed && last != (bool)take) continue;
+    sums = &base;
+    if (take) {
+      if (!stage_sums(g, u, p, b, k, true, &with_tail)) return false;
+      sums = &with_tail;
+    }
+    if (gpp__stage_tps(g->c, sums, b, k) > g->tmax) continue;
+    sub rest;
+    uint32_t own, val = eval_stage(g, u, p, b, k, take, &rest, &own);
+    if (val >= bst->val || !gpp__stage_fits(g->c, sums, b, k, own)) continue;
     bst->val = val;
-    bst->choice = pack(CH_RECURSE, 0, d1, s1, 0);
+    bst->choice = pack(CH_STAGE, take, p, k, 0, gpp__log2(b));
+  }
+  return true;
+}
+
+/* For each size and replica count, stages [i, p) grow until their
+ * compute alone exceeds t_max. */
+static void try_stages(gp *g, const sub *u, best *bst) {
+  uint32_t K = n_kids(g, u);
+  for (uint32_t j = 0; j < g->nb; j++)
+    for (uint32_t k = 1; k <= u->d && k <= g->bs[j] && k <= g->c->max_k;
+         k *= 2)
+      for (uint32_t p = u->i + 1; p <= K && g->rc == 0; p++) {
+        if (p < K && k == u->d) continue;
+        if (!try_stage(g, u, p, j, k, bst)) break;
+      }
+}
+
+/* Child i of u decomposed with d1 devices and s1 stages.  In a series
+ * node it may absorb the following children [i + 1, q) as a tail with
+ * micro-batch tb (q == i + 1: none); in a parallel node it may take u's
+ * tail.  Returns the value; *child and *rest get the sub-problems. */
+static uint32_t eval_recurse(gp *g, const sub *u, const choice *ch,
+                             sub *child, sub *rest) {
+  uint32_t i = u->i, q = is_series(g, u) ? ch->pq : i + 1;
+  uint32_t X = g->kids[g->nodes[u->X].first + i];
+  uint32_t d = u->d - ch->dev, s = u->s - ch->s1;
+  if (!is_series(g, u)) {
+    uint32_t seg_nout, rest_nout;
+    tail rT;
+    tail_split(g, u, ch->take, &seg_nout, &rest_nout, &rT);
+    *rest = (sub){u->X, q, d, s, rest_nout, rT};
+    *child = (sub){X, 0, ch->dev, ch->s1, seg_nout,
+                   ch->take ? u->T : NO_TAIL};
+    uint32_t cv = solve(g, *child);
+    if (cv == GPP__INF_U32) return cv;
+    uint32_t rv = rest_of(g, u, q, d, s, rest_nout, rT);
+    return rv == GPP__INF_U32 ? rv : max_u32(cv, rv);
+  }
+  tail N = NO_TAIL;
+  if (q > i + 1) N = (tail){seg_lo(g, u, i + 1), seg_hi(g, u, q), 1u << ch->lb};
+  bool last = q == n_kids(g, u);
+  tail rT = u->T;
+  if (last && has_tail(u->T)) {
+    if (!has_tail(N)) N = u->T;
+    else if (N.H != u->T.L || N.b != u->T.b) return GPP__INF_U32;
+    else N.H = u->T.H;
+    rT = NO_TAIL;
+  }
+  *rest = (sub){u->X, q, d, s, u->nout, rT};
+  uint32_t rv = rest_of(g, u, q, d, s, u->nout, rT);
+  if (rv == GPP__INF_U32) return rv;
+  *child = (sub){X, 0, ch->dev, ch->s1, rv, N};
+  return solve(g, *child);
+}
+
+static void try_recurse(gp *g, const sub *u, choice ch, best *bst) {
+  sub child, rest;
+  uint32_t v = eval_recurse(g, u, &ch, &child, &rest);
+  if (v < bst->val) {
+    bst->val = v;
+    bst->choice = pack(CH_RECURSE, ch.take, ch.pq, ch.dev, ch.s1, ch.lb);
   }
 }
 
-static void try_children(gp *g, uint32_t X, uint32_t i, uint32_t d,
-                         uint32_t s, uint32_t nout, best *bst) {
-  const fnode *x = &g->nodes[X];
-  if (g->nodes[g->kids[x->first + i]].kind == GPP_SP_LEAF) return;
-  bool last = i + 1 == x->n;
-  for (uint32_t d1 = last ? d : 1; d1 <= d - !last && g->rc == 0; d1++) {
+/* Every device and stage split for child i given q (and the tail size). */
+static void try_splits(gp *g, const sub *u, choice ch, bool last,
+                       best *bst) {
+  for (uint32_t d1 = last ? u->d : 1; d1 <= u->d - !last && g->rc == 0;
+       d1++) {
+    ch.dev = d1;
     if (!g->limited) {
-      try_child(g, X, i, d, s, nout, d1, 0, bst);
+      ch.s1 = 0;
+      try_recurse(g, u, ch, bst);
       continue;
     }
-    for (uint32_t s1 = last ? s : 1; s1 <= s - !last; s1++)
-      try_child(g, X, i, d, s, nout, d1, s1, bst);
+    for (uint32_t s1 = last ? u->s : 1; s1 <= u->s - !last; s1++) {
+      ch.s1 = s1;
+      try_recurse(g, u, ch, bst);
+    }
   }
 }
 
-static uint32_t solve(gp *g, uint32_t X, uint32_t i, uint32_t d, uint32_t s,
-                      uint32_t nout) {
-  if (d == 0 || (g->limited && s == 0) || nout >= (1u << 20) || g->rc)
+static void try_children(gp *g, const sub *u, best *bst) {
+  uint32_t K = n_kids(g, u), i = u->i;
+  if (g->nodes[g->kids[g->nodes[u->X].first + i]].kind == GPP_SP_LEAF) return;
+  if (!is_series(g, u)) {
+    for (int take = 0; take <= (int)has_tail(u->T); take++)
+      try_splits(g, u, (choice){.take = take}, i + 1 == K, bst);
+    return;
+  }
+  try_splits(g, u, (choice){.pq = i + 1}, i + 1 == K, bst);
+  for (uint32_t q = i + 2; q <= K && g->rc == 0; q++)
+    for (uint32_t j = 0; j < g->nb; j++)
+      try_splits(g, u, (choice){.pq = q, .lb = gpp__log2(g->bs[j])}, q == K,
+                 bst);
+}
+
+static uint32_t solve(gp *g, sub u) {
+  if (u.d == 0 || (g->limited && u.s == 0) || u.nout >= (1u << 20) || g->rc)
     return GPP__INF_U32;
-  uint64_t key = memo_key(g, X, i, d, s, nout);
-  uint64_t *v = gpp__hmap_get(&g->memo, key);
+  uint64_t k0 = key0(g, &u), k1 = key1(&u);
+  uint64_t *v = gpp__hmap_get2(&g->memo, k0, k1);
   if (v) return (uint32_t)v[0];
   best bst = {GPP__INF_U32, 0};
-  try_stages(g, X, i, d, s, nout, &bst);
-  try_children(g, X, i, d, s, nout, &bst);
+  try_stages(g, &u, &bst);
+  try_children(g, &u, &bst);
   g->c->states++;
-  v = gpp__hmap_put(&g->memo, key, g->c->err);
+  v = gpp__hmap_put2(&g->memo, k0, k1, g->c->err);
   if (v == NULL) {
     g->rc = g->c->err->code;
     return GPP__INF_U32;
@@ -331,8 +479,8 @@ typedef struct specs {
   uint32_t n, cap;
 } specs;
 
-static int push_stage(gp *g, specs *sp, uint32_t L, uint32_t H, uint32_t k,
-                      uint32_t b) {
+static int push_stage(gp *g, specs *sp, uint32_t L, uint32_t H, tail T,
+                      uint32_t k, uint32_t b) {
   if (sp->n == sp->cap) {
     uint32_t cap = sp->cap ? 2 * sp->cap : 8;
     gpp__stage_spec *a = gpp_realloc_array(g->c->err, sp->a, cap, sizeof *a);
@@ -341,44 +489,36 @@ static int push_stage(gp *g, specs *sp, uint32_t L, uint32_t H, uint32_t k,
     sp->cap = cap;
   }
   gpp__stage_spec *st = &sp->a[sp->n];
-  st->ops = gpp_calloc(g->c->err, H - L, sizeof *st->ops);
+  uint32_t n = (H - L) + (T.H - T.L);
+  st->ops = gpp_calloc(g->c->err, n, sizeof *st->ops);
   if (st->ops == NULL) return g->c->err->code;
   memcpy(st->ops, g->leaf + L, (H - L) * sizeof *st->ops);
-  st->n_ops = H - L;
+  memcpy(st->ops + (H - L), g->leaf + T.L, (T.H - T.L) * sizeof *st->ops);
+  st->n_ops = n;
   st->k = k;
   st->b = b;
   sp->n++;
   return 0;
 }
 
-static int extract(gp *g, uint32_t X, uint32_t i, uint32_t d, uint32_t s,
-                   uint32_t nout, specs *sp);
-
-static int extract_child(gp *g, uint32_t X, uint32_t i, uint32_t d,
-                         uint32_t s, uint32_t nout, uint64_t ch, specs *sp) {
-  const fnode *x = &g->nodes[X];
-  uint32_t d1 = (ch >> 16) & 0xffff, s1 = (ch >> 8) & 0xff;
-  uint32_t down = nout;
-  if (x->kind == GPP_SP_SERIES)
-    down = rest_of(g, X, i + 1, d - d1, s - s1, nout);
-  GPP_TRY(extract(g, g->kids[x->first + i], 0, d1, s1, down, sp));
-  return extract(g, X, i + 1, d - d1, s - s1, nout, sp);
-}
-
-static int extract(gp *g, uint32_t X, uint32_t i, uint32_t d, uint32_t s,
-                   uint32_t nout, specs *sp) {
-  const fnode *x = &g->nodes[X];
-  if (i == x->n) return 0;
-  uint64_t *v = gpp__hmap_get(&g->memo, memo_key(g, X, i, d, s, nout));
+static int extract(gp *g, sub u, specs *sp) {
+  if (u.i == n_kids(g, &u)) return 0;
+  uint64_t *v = gpp__hmap_get2(&g->memo, key0(g, &u), key1(&u));
   if (v == NULL || (uint32_t)v[0] == GPP__INF_U32)
     GPP_RAISE(g->c->err, GPP_EINTERNAL, "GraphPipe DP state lost");
-  uint64_t ch = v[1];
-  if (ch >> 60 == CH_RECURSE)
-    return extract_child(g, X, i, d, s, nout, ch, sp);
-  uint32_t p = (ch >> 32) & 0xffffff, k = (ch >> 16) & 0xffff;
-  uint32_t b = 1u << (ch & 0x1f);
-  GPP_TRY(push_stage(g, sp, seg_lo(g, x, i), seg_hi(g, x, p), k, b));
-  return extract(g, X, p, d - k, g->limited ? s - 1 : 0, nout, sp);
+  choice ch = unpack(v[1]);
+  sub child, rest;
+  if (ch.kind == CH_RECURSE) {
+    if (eval_recurse(g, &u, &ch, &child, &rest) == GPP__INF_U32)
+      GPP_RAISE(g->c->err, GPP_EINTERNAL, "GraphPipe DP choice lost");
+    GPP_TRY(extract(g, child, sp));
+    return extract(g, rest, sp);
+  }
+  uint32_t b = 1u << ch.lb, own;
+  eval_stage(g, &u, ch.pq, b, ch.dev, ch.take, &rest, &own);
+  GPP_TRY(push_stage(g, sp, seg_lo(g, &u, u.i), seg_hi(g, &u, ch.pq),
+                     ch.take ? u.T : NO_TAIL, ch.dev, b));
+  return extract(g, rest, sp);
 }
 
 /* ---- binary search on t_max ---- */
@@ -390,12 +530,13 @@ static uint32_t top_stages(const gp *g) {
 /* Runs the DP at g->tmax; *ok tells whether a plan exists, *cand gets it. */
 static int probe(gp *g, bool *ok, gpp_planner_candidate *cand) {
   gpp__hmap_clear(&g->memo);
-  uint32_t v = solve(g, g->root, 0, g->c->G, top_stages(g), 0);
+  sub top = {g->root, 0, g->c->G, top_stages(g), 0, NO_TAIL};
+  uint32_t v = solve(g, top);
   if (g->rc) return g->rc;
   *ok = v != GPP__INF_U32;
   if (!*ok) return 0;
   specs sp = {0};
-  int rc = extract(g, g->root, 0, g->c->G, top_stages(g), 0, &sp);
+  int rc = extract(g, top, &sp);
   gpp_planner_candidate next;
   if (rc == 0) rc = gpp__candidate_build(g->c, sp.a, sp.n, true, &next);
   for (uint32_t q = 0; rc != 0 && q < sp.n; q++) free(sp.a[q].ops);
@@ -406,22 +547,32 @@ static int probe(gp *g, bool *ok, gpp_planner_candidate *cand) {
   return 0;
 }
 
-/* No stage can beat its costliest op at its best size and replication. */
+/* No stage can beat its costliest op at its best size and replication,
+ * and the GPUs cannot beat the total work: a stage of k replicas at b has
+ * TPS >= k * t(ceil(b / k)) / b / k for each op, summed over the stages'
+ * ops and devices, so max TPS >= sum over ops of their least
+ * k * t(ceil(b / k)) / b, over the GPU count. */
 static double lower_bound(gp *g) {
-  double lo = 0;
+  double lo = 0, work = 0;
   for (uint32_t v = 0; v < g->c->n; v++) {
-    double op_best = INFINITY;
+    double op_best = INFINITY, w_best = INFINITY;
     for (uint32_t j = 0; j < g->nb; j++)
       for (uint32_t k = 1; k <= g->c->G && k <= g->bs[j] &&
                            k <= g->c->max_k; k *= 2) {
         const double *t = gpp__times(g->c, gpp__ceil_div(g->bs[j], k));
-        if (t && t[v] / g->bs[j] < op_best) op_best = t[v] / g->bs[j];
+        if (t == NULL) continue;
+        if (t[v] / g->bs[j] < op_best) op_best = t[v] / g->bs[j];
+        if (k * t[v] / g->bs[j] < w_best) w_best = k * t[v] / g->bs[j];
       }
     if (op_best > lo && op_best < INFINITY) lo = op_best;
+    if (w_best < INFINITY) work += w_best;
   }
-  return lo;
+  work /= g->c->G;
+  return work > lo ? work : lo;
 }
 
+/* Bisection on a log scale: the probes needed grow with log(hi / lo)
+ * rather than hi / lo. */
 static int bsearch_tps(gp *g, gpp_planner_candidate *cand, bool *found,
                        double f0, double span) {
   g->tmax = INFINITY;
@@ -429,7 +580,9 @@ static int bsearch_tps(gp *g, gpp_planner_candidate *cand, bool *found,
   if (!*found) return 0;
   double lo = lower_bound(g), hi = cand->tps, tol = g->c->opt->tps_tolerance;
   for (int it = 0; hi - lo > tol * hi; it++) {
-    g->tmax = 0.5 * (lo + hi);
+    g->tmax = lo > 0 ? sqrt(lo * hi) : 0.5 * hi;
+    if (g->tmax - lo < 0.5 * tol * hi || hi - g->tmax < 0.5 * tol * hi)
+      g->tmax = 0.5 * (lo + hi);
     bool ok;
     GPP_TRY(probe(g, &ok, cand));
     if (ok) hi = cand->tps < g->tmax ? cand->tps : g->tmax;
@@ -451,10 +604,11 @@ static int gp_init(gp *g, gpp__pctx *c, const gpp_sp_tree *t) {
   g->leaf = gpp_calloc(c->err, c->n, sizeof *g->leaf);
   g->member = gpp_calloc(c->err, c->n, sizeof *g->member);
   g->seen = gpp_calloc(c->err, c->n, sizeof *g->seen);
-  if (!(g->nodes && g->kids && g->leaf && g->member && g->seen))
+  g->ops = gpp_calloc(c->err, c->n, sizeof *g->ops);
+  if (!(g->nodes && g->kids && g->leaf && g->member && g->seen && g->ops))
     return c->err->code;
   GPP_TRY(flatten_root(g, t));
-  if (g->n_sfx >= (1u << 24))
+  if (g->n_sfx >= (1u << 24) || c->n >= (1u << 20))
     GPP_RAISE(c->err, GPP_ERANGE, "model too large for the GraphPipe DP");
   GPP_TRY(prefixes(g));
   GPP_TRY(gpp__hmap_init(&g->bytes, 1024, c->err));
@@ -473,6 +627,7 @@ static void gp_free(gp *g) {
   free(g->leaf);
   free(g->member);
   free(g->seen);
+  free(g->ops);
   gpp__hmap_free(&g->bytes);
   gpp__hmap_free(&g->memo);
 }

@@ -1,4 +1,4 @@
-/* hmap.c -- an open-addressing hash map with 64-bit keys, for the DP memo
+/* hmap.c -- an open-addressing hash map with 128-bit keys, for the DP memo
  * tables and caches, which are cleared between binary-search probes. */
 #include <stdlib.h>
 #include <string.h>
@@ -7,13 +7,21 @@
 
 #define EMPTY UINT64_MAX
 
-static size_t slot_of(uint64_t key, size_t cap) {
+static uint64_t mix(uint64_t key) {
   key ^= key >> 33;
   key *= 0xff51afd7ed558ccdull;
   key ^= key >> 33;
   key *= 0xc4ceb9fe1a85ec53ull;
   key ^= key >> 33;
-  return (size_t)key & (cap - 1);
+  return key;
+}
+
+static size_t slot_of(uint64_t k0, uint64_t k1, size_t cap) {
+  return (size_t)mix(k0 ^ mix(k1 + 0x9e3779b97f4a7c15ull)) & (cap - 1);
+}
+
+static bool same(const uint64_t k[2], uint64_t k0, uint64_t k1) {
+  return k[0] == k0 && k[1] == k1;
 }
 
 int gpp__hmap_init(gpp__hmap *h, size_t cap, gpp_errctx *err) {
@@ -45,10 +53,10 @@ void gpp__hmap_clear(gpp__hmap *h) {
   h->len = 0;
 }
 
-uint64_t *gpp__hmap_get(const gpp__hmap *h, uint64_t key) {
-  for (size_t i = slot_of(key, h->cap);; i = (i + 1) & (h->cap - 1)) {
-    if (h->keys[i] == key) return h->vals[i];
-    if (h->keys[i] == EMPTY) return NULL;
+uint64_t *gpp__hmap_get2(const gpp__hmap *h, uint64_t k0, uint64_t k1) {
+  for (size_t i = slot_of(k0, k1, h->cap);; i = (i + 1) & (h->cap - 1)) {
+    if (same(h->keys[i], k0, k1)) return h->vals[i];
+    if (h->keys[i][0] == EMPTY) return NULL;
   }
 }
 
@@ -56,10 +64,10 @@ static int grow(gpp__hmap *h, gpp_errctx *err) {
   gpp__hmap big = {0};
   GPP_TRY(gpp__hmap_init(&big, h->cap * 2, err));
   for (size_t i = 0; i < h->cap; i++) {
-    if (h->keys[i] == EMPTY) continue;
-    size_t j = slot_of(h->keys[i], big.cap);
-    while (big.keys[j] != EMPTY) j = (j + 1) & (big.cap - 1);
-    big.keys[j] = h->keys[i];
+    if (h->keys[i][0] == EMPTY) continue;
+    size_t j = slot_of(h->keys[i][0], h->keys[i][1], big.cap);
+    while (big.keys[j][0] != EMPTY) j = (j + 1) & (big.cap - 1);
+    memcpy(big.keys[j], h->keys[i], sizeof big.keys[j]);
     memcpy(big.vals[j], h->vals[i], sizeof big.vals[j]);
   }
   big.len = h->len;
@@ -68,12 +76,15 @@ static int grow(gpp__hmap *h, gpp_errctx *err) {
   return 0;
 }
 
-uint64_t *gpp__hmap_put(gpp__hmap *h, uint64_t key, gpp_errctx *err) {
+uint64_t *gpp__hmap_put2(gpp__hmap *h, uint64_t k0, uint64_t k1,
+                         gpp_errctx *err) {
   if (2 * (h->len + 1) > h->cap && grow(h, err) != 0) return NULL;
-  size_t i = slot_of(key, h->cap);
-  while (h->keys[i] != EMPTY && h->keys[i] != key) i = (i + 1) & (h->cap - 1);
-  if (h->keys[i] == EMPTY) {
-    h->keys[i] = key;
+  size_t i = slot_of(k0, k1, h->cap);
+  while (h->keys[i][0] != EMPTY && !same(h->keys[i], k0, k1))
+    i = (i + 1) & (h->cap - 1);
+  if (h->keys[i][0] == EMPTY) {
+    h->keys[i][0] = k0;
+    h->keys[i][1] = k1;
     h->vals[i][0] = h->vals[i][1] = 0;
     h->len++;
   }

@@ -72,9 +72,10 @@ void gpp__boundary(const gpp__pctx *c, const uint32_t *ops, uint32_t n_ops,
                    const uint32_t *member, uint32_t tag, double *in,
                    double *out, uint32_t *seen, uint32_t *seen_tag);
 
-/* Open-addressing map from 64-bit keys (not UINT64_MAX) to two words. */
+/* Open-addressing map from 128-bit keys (two words, the first not
+ * UINT64_MAX) to two words. */
 typedef struct gpp__hmap {
-  uint64_t *keys;
+  uint64_t (*keys)[2];
   uint64_t (*vals)[2];
   size_t cap, len;
 } gpp__hmap;
@@ -83,9 +84,19 @@ int gpp__hmap_init(gpp__hmap *h, size_t cap, gpp_errctx *err);
 void gpp__hmap_free(gpp__hmap *h);
 void gpp__hmap_clear(gpp__hmap *h);
 /* NULL when absent. */
-uint64_t *gpp__hmap_get(const gpp__hmap *h, uint64_t key);
-/* The value slot for key, inserted (zeroed) when absent; NULL on ENOMEM. */
-uint64_t *gpp__hmap_put(gpp__hmap *h, uint64_t key, gpp_errctx *err);
+uint64_t *gpp__hmap_get2(const gpp__hmap *h, uint64_t k0, uint64_t k1);
+/* The value slot for (k0, k1), inserted (zeroed) when absent; NULL on
+ * ENOMEM. */
+uint64_t *gpp__hmap_put2(gpp__hmap *h, uint64_t k0, uint64_t k1,
+                         gpp_errctx *err);
+/* One-word keys: (key, 0). */
+static inline uint64_t *gpp__hmap_get(const gpp__hmap *h, uint64_t key) {
+  return gpp__hmap_get2(h, key, 0);
+}
+static inline uint64_t *gpp__hmap_put(gpp__hmap *h, uint64_t key,
+                                      gpp_errctx *err) {
+  return gpp__hmap_put2(h, key, 0, err);
+}
 
 /* A stage under construction: ops, replicas, micro-batch. */
 typedef struct gpp__stage_spec {

@@ -1,4 +1,7 @@
-/* cmd_model.c -- `gppsim model show`: what a model file expands into. */
+/* cmd_model.c -- `gppsim model show`: what a model file expands into, as
+ * text or JSON, so a model can be checked before it is planned or
+ * simulated. */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -34,14 +37,15 @@ static void usage(FILE *out) {
 static int parse_set(show_opts *o, char *arg) {
   char *eq = strchr(arg, '=');
   if (eq == NULL || eq == arg || o->n_sets == MAX_SETS)
-    return gpp_cli_usage_error("model", "--set expects NAME=VALUE, got '%s'",
-                               arg);
+    return gpp_cli_usage_error("model", "--set: expected NAME=INTEGER (at "
+                               "most %d), got '%s'", MAX_SETS, arg);
   char *end;
   *eq = '\0';
+  errno = 0;
   long long v = strtoll(eq + 1, &end, 10);
-  if (*end != '\0' || end == eq + 1)
-    return gpp_cli_usage_error("model", "--set %s: '%s' is not an integer",
-                               arg, eq + 1);
+  if (*end != '\0' || end == eq + 1 || errno == ERANGE)
+    return gpp_cli_usage_error("model", "--set %s: expected an integer, "
+                               "got '%s'", arg, eq + 1);
   o->sets[o->n_sets].name = arg;
   o->sets[o->n_sets++].value = v;
   return 0;
@@ -74,7 +78,7 @@ static void print_op(const gpp_model *m, const gpp_op *op) {
   char in[48] = "-", fl[16], pb[16], sv[16];
   if (op->n_inputs == 1) snprintf(in, sizeof in, "%s", m->ops[op->inputs[0]].name);
   else if (op->n_inputs > 1) snprintf(in, sizeof in, "%u ops", op->n_inputs);
-  printf("  %-28s %-11s %-24.24s %6lld x %-6lld %9s %9s %9s\n", op->name,
+  printf("  %-28s %-11s %-24.24s %6lld x %-6lld %10s %9s %9s\n", op->name,
          gpp_op_kind_name(op->kind), in, (long long)op->shape.tokens,
          (long long)op->shape.width,
          gpp_units_format(op->flops_fwd + op->flops_bwd, GPP_Q_COUNT, fl,
@@ -87,7 +91,8 @@ static void print_text(const gpp_model *m, const gpp_model_stats *st,
                        bool ops) {
   char a[32], b[32], c[32];
   printf("model        %s (%s)\n", m->name, m->path);
-  printf("precision    %d bytes per element\n", m->dtype_bytes);
+  printf("precision    %s (%d bytes per element)\n", m->precision,
+         m->dtype_bytes);
   printf("ops          %u (%u source%s, %u sink%s)\n", m->n_ops, st->n_sources,
          st->n_sources == 1 ? "" : "s", st->n_sinks, st->n_sinks == 1 ? "" : "s");
   printf("parameters   %s (%s)\n",
@@ -105,8 +110,8 @@ static void print_text(const gpp_model *m, const gpp_model_stats *st,
     printf("branches     %s: %u x %u ops\n", m->groups[g].name,
            m->groups[g].count, m->groups[g].ops_per_branch);
   if (!ops) return;
-  printf("\n  %-28s %-11s %-24s %15s %9s %9s %9s\n", "op", "kind", "inputs",
-         "tokens x width", "FLOPs", "params", "saved");
+  printf("\n  %-28s %-11s %-24s %15s %10s %9s %9s\n", "op", "kind", "inputs",
+         "tokens x width", "FLOPs f+b", "params", "saved");
   for (uint32_t i = 0; i < m->n_ops; i++) print_op(m, &m->ops[i]);
 }
 
@@ -142,8 +147,10 @@ static json_t *model_json(const gpp_model *m, const gpp_model_stats *st,
                           m->groups[g].name, "count", (int)m->groups[g].count,
                           "ops_per_branch", (int)m->groups[g].ops_per_branch));
   json_t *o = json_pack(
-      "{s:s, s:s, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:i, s:f, s:i, s:i, s:o}",
-      "name", m->name, "path", m->path, "dtype_bytes", m->dtype_bytes,
+      "{s:s, s:s, s:s, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:i, s:f, s:i, s:i, "
+      "s:o}",
+      "name", m->name, "path", m->path, "precision", m->precision,
+      "dtype_bytes", m->dtype_bytes,
       "ops", (int)m->n_ops, "param_count", st->param_count, "param_bytes",
       st->param_bytes, "flops_fwd_per_sample", st->flops_fwd,
       "flops_bwd_per_sample", st->flops_bwd, "saved_bytes_per_sample",
@@ -181,8 +188,7 @@ static int show(const show_opts *o) {
 
 int gpp_cmd_model(int argc, char **argv) {
   if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-    fprintf(argc < 2 ? stderr : stdout, "usage: gppsim model show FILE "
-            "[--json] [--ops] [--set NAME=VALUE]...\n");
+    usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
   if (strcmp(argv[1], "show") != 0)

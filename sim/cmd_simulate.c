@@ -16,13 +16,14 @@
 #include "topology/topology.h"
 
 typedef struct sim_args {
-  const char *plan, *cluster, *out, *trace;
+  const char *plan, *cluster, *out, *trace, *profile;
   bool json, allow_oom, ideal;
 } sim_args;
 
 typedef struct sim_run {
   gpp_cluster *cluster;
   gpp_plan *plan;
+  gpp_profile_db *profile;
   gpp_costs *costs;
   gpp_result *res;
 } sim_run;
@@ -43,7 +44,9 @@ static void usage(FILE *f) {
           "  --json            the summary as JSON on stdout\n"
           "  --allow-oom       report plans that exceed device memory "
           "instead of failing\n"
-          "  --ideal-network   transfers and all-reduces take no time\n");
+          "  --ideal-network   transfers and all-reduces take no time\n"
+          "  --profile DB      measured op costs (gppsim-profile's HDF5); "
+          "ops it lacks\n                    use the roofline fitted to it\n");
 }
 
 static int parse(int argc, char **argv, sim_args *a) {
@@ -55,11 +58,12 @@ static int parse(int argc, char **argv, sim_args *a) {
       {"json", no_argument, NULL, 'j'},
       {"allow-oom", no_argument, NULL, 'a'},
       {"ideal-network", no_argument, NULL, 'i'},
+      {"profile", required_argument, NULL, 'P'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   int ch;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, "p:c:o:t:jaih", opts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "p:c:o:t:jaihP:", opts, NULL)) != -1) {
     switch (ch) {
     case 'p': a->plan = optarg; break;
     case 'c': a->cluster = optarg; break;
@@ -68,6 +72,7 @@ static int parse(int argc, char **argv, sim_args *a) {
     case 'j': a->json = true; break;
     case 'a': a->allow_oom = true; break;
     case 'i': a->ideal = true; break;
+    case 'P': a->profile = optarg; break;
     case 'h': usage(stdout); return -1;
     default: return gpp_cli_usage_error("simulate", "bad option");
     }
@@ -84,7 +89,9 @@ static int parse(int argc, char **argv, sim_args *a) {
 static int run(const sim_args *a, sim_run *s, gpp_errctx *err) {
   GPP_TRY(gpp_cluster_load(a->cluster, &s->cluster, err));
   GPP_TRY(gpp_plan_load(a->plan, s->cluster->n_gpus, &s->plan, err));
-  GPP_TRY(gpp_costs_create(s->plan->model, &s->cluster->gpu, &s->costs, err));
+  if (a->profile) GPP_TRY(gpp_profile_db_open(a->profile, &s->profile, err));
+  GPP_TRY(gpp_costs_create(s->plan->model, &s->cluster->gpu, s->profile,
+                           &s->costs, err));
   gpp_engine_opts o = {.allow_oom = a->allow_oom, .ideal_network = a->ideal,
                        .record = a->out != NULL || a->trace != NULL};
   return gpp_engine_run(s->plan, s->costs, s->cluster, &o, &s->res, err);
@@ -247,6 +254,7 @@ int gpp_cmd_simulate(int argc, char **argv) {
   int status = rc == 0 ? 0 : gpp_cli_fail(&err);
   gpp_result_destroy(s.res);
   gpp_costs_destroy(s.costs);
+  gpp_profile_db_destroy(s.profile);
   gpp_plan_destroy(s.plan);
   gpp_cluster_destroy(s.cluster);
   return status;

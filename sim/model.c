@@ -1,5 +1,32 @@
 /* model.c -- loading a model file: the top-level keys, parameters, and the
- * finished model's queries (lookup, totals, longest paths). */
+ * finished model's queries (lookup, totals, longest paths).
+ *
+ * The format (configs/models/README.md has the long version):
+ *
+ *   name: mmt                       # required
+ *   precision: fp32                 # fp32 | fp16 | bf16 (4 or 2 bytes)
+ *   params:                         # integers, used as ${NAME} in values
+ *     branches: {default: 4, min: 2, max: 16}
+ *   graph:                          # a list of items
+ *     - branches: branch            # the kind key names the item
+ *       count: ${branches}
+ *       body:
+ *         - {input: x, tokens: 256, width: 1024}
+ *         - {transformer: enc, layers: 8, seq: 256, hidden: 1024,
+ *            heads: 16, ffn: 4096}
+ *     - {concat: cat}               # no `inputs`: the previous item's
+ *     - {loss: loss}                #   output(s)
+ *
+ * Item kinds: `op` (explicit: kind, inputs, shape {tokens, width, in_width,
+ * heads, rows, bag}), input (tokens, width), linear (out, bias), mlp
+ * (layers, width, activation, final_activation, bias), transformer (layers,
+ * seq, hidden, heads, ffn), embedding_bag (rows, dim, bag), branches
+ * (count, body; names inside are prefixed `NAME{i}.`), concat, interaction
+ * (DLRM pairwise dot products), loss.  Single-op items take the overrides
+ * time_per_sample {fwd, bwd}, flops {fwd, bwd},
+ * activation_bytes_per_sample and param_bytes.  `inputs` is a name or a
+ * list; a generator's name stands for its output(s).
+ */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +132,7 @@ static int read_top(gpp__mbuild *b, gpp_ynode root, gpp_model *m,
   if (gpp_ynode_ok(n))
     GPP_TRY(gpp_yscalar_enum(n, "precision", precisions, &prec, b->err));
   b->dtype_bytes = prec == 0 ? 4 : 2;
+  m->precision = precisions[prec];
   n = gpp_ymap_find(root, "description");
   const char *desc;
   if (gpp_ynode_ok(n))

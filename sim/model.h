@@ -94,6 +94,7 @@ typedef struct gpp_model {
   uint32_t n_groups;
   int dtype_bytes;
   struct gpp_arena *arena; /* owns all strings and arrays */
+  const char *precision;   /* "fp32", "fp16" or "bf16" */
 } gpp_model;
 
 /* A named integer parameter override, from `--set name=value`. */

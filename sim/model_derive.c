@@ -1,8 +1,10 @@
 /* model_derive.c -- shape inference and per-sample costs of each op.
  *
  * Shapes flow from inputs in topological order: an op's output is
- * tokens x width elements per sample.  FLOPs count multiply-adds as two;
- * a GEMM's backward is two GEMMs (dX and dW), twice its forward.  Bytes are
+ * tokens x width elements per sample.  FLOPs count multiply-adds as two.
+ * Matmul and attention count their GEMMs only (the Megatron-LM convention:
+ * bias adds and the softmax are memory-bound and appear in bytes); a GEMM's
+ * backward is two GEMMs (dX and dW), twice its forward.  Bytes are
  * activation bytes read plus written per sample (weights are counted once
  * per micro-batch, as param_bytes, by the cost model).  Saved bytes are what
  * the backward needs from the forward.  Elementwise FLOP counts per element
@@ -35,8 +37,9 @@ static int need_inputs(const gpp__mspec *s, const gpp_op *op, uint32_t lo,
 static int need(const gpp__mspec *s, int64_t v, const char *key,
                 gpp_errctx *err) {
   if (v > 0) return 0;
-  char what[96];
-  snprintf(what, sizeof what, "missing required key '%s'", key);
+  char what[128];
+  snprintf(what, sizeof what, "missing required key '%s' (expected a "
+           "positive size)", key);
   return shape_error(s, err, what);
 }
 
@@ -92,7 +95,7 @@ static int shape_matmul(const gpp_model *m, gpp_op *op, const gpp__mspec *s,
     up = &m->ops[up->inputs[0]];
   if (s->mirror_hops > 0 && up->kind == GPP_OP_MATMUL)
     width = up->shape.in_width;
-  GPP_TRY(need(s, width, "out", err));
+  GPP_TRY(need(s, width, s->mirror_hops ? "ffn" : "out", err));
   if (s->shape.in_width && s->shape.in_width != x->shape.width)
     return shape_error(s, err, "in_width differs from its input's width");
   op->shape.tokens = x->shape.tokens;
@@ -108,8 +111,13 @@ static int shape_attention(const gpp_model *m, gpp_op *op,
   op->shape = x->shape;
   op->shape.heads = s->shape.heads;
   op->shape.in_width = x->shape.width;
-  if (x->shape.width % s->shape.heads != 0)
-    return shape_error(s, err, "heads must divide the input's width");
+  if (x->shape.width % s->shape.heads != 0) {
+    char what[128];
+    snprintf(what, sizeof what, "expected heads (%lld) to divide the input's "
+             "width (%lld)", (long long)s->shape.heads,
+             (long long)x->shape.width);
+    return shape_error(s, err, what);
+  }
   return 0;
 }
 
@@ -130,6 +138,20 @@ static int shape_given(gpp_op *op, const gpp__mspec *s, gpp_errctx *err) {
   op->shape.tokens = s->shape.tokens ? s->shape.tokens : 1;
   op->shape.width = s->shape.width;
   return 0;
+}
+
+/* A shape-preserving op's given tokens / width (a Transformer's seq and
+ * hidden) must match what flows in. */
+static int check_given(const gpp_op *op, const gpp__mspec *s,
+                       gpp_errctx *err) {
+  int64_t t = s->shape.tokens ? s->shape.tokens : op->shape.tokens;
+  int64_t w = s->shape.width ? s->shape.width : op->shape.width;
+  if (t == op->shape.tokens && w == op->shape.width) return 0;
+  char what[160];
+  snprintf(what, sizeof what, "expected an input of %lld x %lld (tokens x "
+           "width as given), found %lld x %lld", (long long)t, (long long)w,
+           (long long)op->shape.tokens, (long long)op->shape.width);
+  return shape_error(s, err, what);
 }
 
 static int shape_by_kind(gpp_model *m, gpp_op *op, const gpp__mspec *s,
@@ -173,7 +195,7 @@ static int shape_by_kind(gpp_model *m, gpp_op *op, const gpp__mspec *s,
   default: /* layernorm, softmax, gelu, relu: shape-preserving */
     GPP_TRY(need_inputs(s, op, 1, 1, err));
     op->shape = m->ops[op->inputs[0]].shape;
-    return 0;
+    return check_given(op, s, err);
   }
 }
 
@@ -231,23 +253,24 @@ static void cost_elementwise(gpp_op *op) {
 static void cost_matmul(gpp_op *op, bool bias) {
   double t = (double)op->shape.tokens, in = (double)op->shape.in_width;
   double w = (double)op->shape.width, dt = op->dtype_bytes;
-  double b = bias ? t * w : 0;
-  op->flops_fwd = 2 * t * in * w + b;
-  op->flops_bwd = 4 * t * in * w + b;
+  op->flops_fwd = 2 * t * in * w;
+  op->flops_bwd = 4 * t * in * w;
   op->param_count = in * w + (bias ? w : 0);
   op->bytes_fwd = (t * in + t * w) * dt;
   op->bytes_bwd = (t * w + 2 * t * in) * dt; /* read dY and X, write dX */
   op->saved_bytes = t * in * dt;
 }
 
-/* Multi-head self-attention with its projections: QKV (3 GEMMs of h x h),
- * scores QK^T and context PV (2 S x S x h each), output projection. */
+/* Multi-head self-attention with its projections: QKV and output (4 GEMMs
+ * of S x h x h: 8 S h^2) and scores QK^T and context PV (2 GEMMs of
+ * S x S x h over all heads: 4 S^2 h).  The softmax over hd x S x S scores
+ * is memory traffic. */
 static void cost_attention(gpp_op *op) {
   double s = (double)op->shape.tokens, h = (double)op->shape.width;
   double hd = (double)op->shape.heads, dt = op->dtype_bytes;
   double proj = 8 * s * h * h, core = 4 * s * s * h, soft = hd * s * s;
-  op->flops_fwd = proj + core + 5 * soft + 4 * s * h;
-  op->flops_bwd = 2 * (proj + core) + 4 * soft + 4 * s * h;
+  op->flops_fwd = proj + core;
+  op->flops_bwd = 2 * (proj + core);
   op->param_count = 4 * h * h + 4 * h;
   /* x, Q, K, V written and read, scores and probabilities, context, out */
   op->bytes_fwd = (10 * s * h + 4 * soft) * dt;

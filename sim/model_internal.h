@@ -10,6 +10,7 @@
 
 #define GPP__MODEL_MAX_DEPTH 8
 #define GPP__MODEL_MAX_PARAMS 16
+#define GPP__MODEL_MAX_OPS (1u << 18) /* what generators may expand into */
 
 /* A reference to an op or generator by name, resolved innermost scope
  * first (scopes[depth-1] + name, ..., scopes[0] + name, then name). */
@@ -26,7 +27,10 @@ typedef struct gpp__mspec {
   gpp_mark mark;
   gpp__mref *ins;
   uint32_t n_ins;
-  gpp_op_shape shape; /* given values; 0 means "infer" */
+  /* Given values; 0 means "infer".  For shape-preserving kinds, a given
+   * tokens or width is a check on the input's shape (a Transformer's seq
+   * and hidden). */
+  gpp_op_shape shape;
   bool bias;
   bool has_time;
   double time_fwd, time_bwd;
@@ -56,6 +60,7 @@ typedef struct gpp__mbuild {
   gpp_errctx *err;
   const char *path;
   int dtype_bytes;
+  const char *precision;
   gpp__mspec *specs;
   uint32_t n_specs, cap_specs;
   gpp__malias *aliases;
@@ -74,12 +79,42 @@ typedef struct gpp__mouts {
   uint32_t n;
 } gpp__mouts;
 
-/* model_items.c: expands the `graph` list. */
+/* model_items.c: expands the `graph` list and single-op items. */
 int gpp__model_expand_list(gpp__mbuild *b, gpp_ynode list, gpp__mouts prev,
                            gpp__mouts *last);
 /* Reads an integer that may be a ${param} reference. */
 int gpp__model_read_int(gpp__mbuild *b, gpp_ynode n, const char *what,
                         long long lo, long long hi, long long *out);
+/* An optional / required integer key of an item (absent optional: *out
+ * unchanged). */
+int gpp__model_opt_int(gpp__mbuild *b, gpp_ynode item, const char *key,
+                       long long lo, long long hi, int64_t *out);
+int gpp__model_req_int(gpp__mbuild *b, gpp_ynode item, const char *key,
+                       long long lo, long long hi, int64_t *out);
+/* An item's inputs: `inputs: x`, `inputs: [x, y]`, or the previous outputs. */
+int gpp__model_item_refs(gpp__mbuild *b, gpp_ynode item, gpp__mouts prev,
+                         gpp__mref **out, uint32_t *n);
+/* scope + base [+ "." + suffix], in the arena. */
+const char *gpp__model_full_name(gpp__mbuild *b, const char *base,
+                                 const char *suffix);
+gpp__mspec *gpp__model_new_spec(gpp__mbuild *b, const char *name,
+                                gpp_op_kind k, gpp_mark mark);
+/* A generated op whose one input is the op named input (room for two). */
+int gpp__model_chain_op(gpp__mbuild *b, const char *name, gpp_op_kind kind,
+                        gpp_mark mark, const char *input, gpp__mspec **out);
+int gpp__model_one_out(gpp__mbuild *b, const char *name, gpp__mouts *out);
+int gpp__model_add_alias(gpp__mbuild *b, const char *name, gpp__mouts outs,
+                         gpp_mark mark);
+
+/* model_gen.c: the multi-op generators.  name is the item's own name. */
+int gpp__model_gen_mlp(gpp__mbuild *b, gpp_ynode item, const char *name,
+                       gpp__mouts prev, gpp__mouts *last);
+int gpp__model_gen_transformer(gpp__mbuild *b, gpp_ynode item,
+                               const char *name, gpp__mouts prev,
+                               gpp__mouts *last);
+int gpp__model_gen_branches(gpp__mbuild *b, gpp_ynode item, const char *name,
+                            gpp__mouts prev, gpp__mouts *last);
+
 /* model_build.c: specs -> a finished model. */
 int gpp__model_build(gpp__mbuild *b, gpp_model *m);
 /* model_derive.c: shape inference and per-sample costs, in topo order. */

@@ -1,8 +1,10 @@
-/* model_items.c -- expands the items of a model's `graph` list (explicit ops
- * and generators) into op specs.  Names inside a `branches` body are
- * prefixed `NAME{i}.`; an item without `input`/`inputs` takes the previous
- * item's outputs. */
-#include <math.h>
+/* model_items.c -- expands the items of a model's `graph` list into op
+ * specs.  Every item is a mapping with exactly one kind key whose value is
+ * the item's name (`op: qkv`, `linear: fc`, `transformer: enc`, ...); this
+ * file dispatches on it, reads references and handles the single-op items
+ * (op, input, linear, embedding_bag, concat, interaction, loss).  The
+ * multi-op generators live in model_gen.c.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,21 +12,10 @@
 #include "sim/model_internal.h"
 
 #define DIM_MAX 1000000000LL /* one dimension: at most 1e9 */
-
-static const char *const op_keys[] = {
-    "type", "name", "input", "inputs", "tokens", "width", "out", "dim",
-    "in_width", "heads", "rows", "bag", "bias", "flops", "time_per_sample",
-    "activation_bytes_per_sample", "param_bytes"};
-static const char *const mlp_keys[] = {"type", "name", "input", "inputs",
-                                       "layers", "width", "activation",
-                                       "final_activation", "bias"};
-static const char *const tf_keys[] = {"type", "name", "input", "inputs",
-                                      "layers", "heads", "ffn"};
-static const char *const br_keys[] = {"type", "name", "input", "inputs",
-                                      "count", "body"};
+#define ROWS_MAX 1000000000000LL
 #define NKEYS(a) (sizeof(a) / sizeof(a[0]))
 
-/* ---- small helpers ---------------------------------------------------- */
+/* ---- growing arrays and specs ----------------------------------------- */
 
 static void *grow(gpp__mbuild *b, void *arr, uint32_t *cap, uint32_t need,
                   size_t size) {
@@ -36,8 +27,15 @@ static void *grow(gpp__mbuild *b, void *arr, uint32_t *cap, uint32_t need,
   return p;
 }
 
-static gpp__mspec *new_spec(gpp__mbuild *b, const char *name, gpp_op_kind k,
-                            gpp_mark mark) {
+gpp__mspec *gpp__model_new_spec(gpp__mbuild *b, const char *name,
+                                gpp_op_kind k, gpp_mark mark) {
+  if (name == NULL) return NULL;
+  if (b->n_specs >= GPP__MODEL_MAX_OPS) {
+    GPP_ERR_AT(b->err, GPP_ERANGE, &mark, "the model expands to more than %u "
+               "ops; expected fewer (check counts and layers)",
+               GPP__MODEL_MAX_OPS);
+    return NULL;
+  }
   gpp__mspec *s = grow(b, b->specs, &b->cap_specs, b->n_specs + 1, sizeof *s);
   if (s == NULL) return NULL;
   b->specs = s;
@@ -52,11 +50,11 @@ static gpp__mspec *new_spec(gpp__mbuild *b, const char *name, gpp_op_kind k,
   return s;
 }
 
-static int add_alias(gpp__mbuild *b, const char *name, gpp__mouts outs,
-                     gpp_mark mark) {
+int gpp__model_add_alias(gpp__mbuild *b, const char *name, gpp__mouts outs,
+                         gpp_mark mark) {
   gpp__malias *a = grow(b, b->aliases, &b->cap_aliases, b->n_aliases + 1,
                         sizeof *a);
-  if (a == NULL) return GPP_ENOMEM;
+  if (a == NULL || name == NULL) return GPP_ENOMEM;
   b->aliases = a;
   a = &b->aliases[b->n_aliases++];
   a->name = name;
@@ -66,7 +64,7 @@ static int add_alias(gpp__mbuild *b, const char *name, gpp__mouts outs,
   return 0;
 }
 
-static int one_out(gpp__mbuild *b, const char *name, gpp__mouts *out) {
+int gpp__model_one_out(gpp__mbuild *b, const char *name, gpp__mouts *out) {
   out->names = gpp_arena_alloc(b->arena, sizeof(char *), b->err);
   if (out->names == NULL) return GPP_ENOMEM;
   out->names[0] = name;
@@ -74,37 +72,75 @@ static int one_out(gpp__mbuild *b, const char *name, gpp__mouts *out) {
   return 0;
 }
 
-static const char *full_name(gpp__mbuild *b, const char *base,
-                             const char *suffix) {
+const char *gpp__model_full_name(gpp__mbuild *b, const char *base,
+                                 const char *suffix) {
   const char *scope = b->depth ? b->scopes[b->depth - 1] : "";
   return gpp_arena_printf(b->arena, b->err, "%s%s%s%s", scope, base,
                           suffix[0] ? "." : "", suffix);
 }
 
-int gpp__model_read_int(gpp__mbuild *b, gpp_ynode n, const char *what,
-                        long long lo, long long hi, long long *out) {
-  const char *s = gpp_ynode_scalar(n);
-  size_t len = s ? strlen(s) : 0;
-  if (len < 4 || strncmp(s, "${", 2) != 0 || s[len - 1] != '}')
-    return gpp_yscalar_int(n, what, lo, hi, out, b->err);
-  gpp_mark at = gpp_ynode_mark(n);
-  for (uint32_t i = 0; i < b->n_params; i++) {
-    const gpp__mparam *p = &b->params[i];
-    if (strlen(p->name) != len - 3 || strncmp(p->name, s + 2, len - 3) != 0)
-      continue;
-    if (p->value < lo || p->value > hi)
-      GPP_RAISE_AT(b->err, GPP_ERANGE, &at, "%s: parameter %s = %lld is out "
-                   "of range; expected %lld to %lld", what, p->name, p->value,
-                   lo, hi);
-    *out = p->value;
-    return 0;
-  }
-  GPP_RAISE_AT(b->err, GPP_EINVAL, &at, "%s: unknown parameter '%s'; declare "
-               "it under `params`", what, s);
+int gpp__model_chain_op(gpp__mbuild *b, const char *name, gpp_op_kind kind,
+                        gpp_mark mark, const char *input, gpp__mspec **out) {
+  gpp__mspec *s = gpp__model_new_spec(b, name, kind, mark);
+  if (s == NULL) return b->err->code; /* too many ops, or out of memory */
+  s->ins = gpp_arena_alloc(b->arena, 2 * sizeof *s->ins, b->err);
+  if (s->ins == NULL) return GPP_ENOMEM;
+  s->ins[0].name = input;
+  s->ins[0].mark = mark;
+  s->n_ins = 1;
+  *out = s;
+  return 0;
 }
 
-static int opt_int(gpp__mbuild *b, gpp_ynode item, const char *key,
-                   long long lo, long long hi, int64_t *out) {
+/* ---- integers and ${param} references ---------------------------------- */
+
+static bool is_param_ref(const char *s, size_t *len) {
+  *len = s ? strlen(s) : 0;
+  return *len >= 4 && strncmp(s, "${", 2) == 0 && s[*len - 1] == '}';
+}
+
+static const gpp__mparam *find_param(const gpp__mbuild *b, const char *s,
+                                     size_t len) {
+  for (uint32_t i = 0; i < b->n_params; i++) {
+    const gpp__mparam *p = &b->params[i];
+    if (strlen(p->name) == len - 3 && strncmp(p->name, s + 2, len - 3) == 0)
+      return p;
+  }
+  return NULL;
+}
+
+static int unknown_param(gpp__mbuild *b, gpp_mark at, const char *what,
+                         const char *s, size_t len) {
+  const char *names[GPP__MODEL_MAX_PARAMS];
+  char word[128];
+  snprintf(word, sizeof word, "%.*s", (int)(len - 3), s + 2);
+  for (uint32_t i = 0; i < b->n_params; i++) names[i] = b->params[i].name;
+  const char *hint = gpp_suggest(word, names, b->n_params);
+  GPP_RAISE_AT(b->err, GPP_EINVAL, &at, "%s: unknown parameter '%s'%s%s%s; "
+               "expected one declared under `params`", what, word,
+               hint ? " (did you mean '" : "", hint ? hint : "",
+               hint ? "'?)" : "");
+}
+
+int gpp__model_read_int(gpp__mbuild *b, gpp_ynode n, const char *what,
+                        long long lo, long long hi, long long *out) {
+  size_t len;
+  const char *s = gpp_ynode_scalar(n);
+  if (!is_param_ref(s, &len))
+    return gpp_yscalar_int(n, what, lo, hi, out, b->err);
+  gpp_mark at = gpp_ynode_mark(n);
+  const gpp__mparam *p = find_param(b, s, len);
+  if (p == NULL) return unknown_param(b, at, what, s, len);
+  if (p->value < lo || p->value > hi)
+    GPP_RAISE_AT(b->err, GPP_ERANGE, &at, "%s: parameter %s = %lld is out of "
+                 "range; expected %lld to %lld", what, p->name, p->value, lo,
+                 hi);
+  *out = p->value;
+  return 0;
+}
+
+int gpp__model_opt_int(gpp__mbuild *b, gpp_ynode item, const char *key,
+                       long long lo, long long hi, int64_t *out) {
   gpp_ynode v = gpp_ymap_find(item, key);
   if (!gpp_ynode_ok(v)) return 0;
   long long x;
@@ -113,17 +149,17 @@ static int opt_int(gpp__mbuild *b, gpp_ynode item, const char *key,
   return 0;
 }
 
-static int req_int(gpp__mbuild *b, gpp_ynode item, const char *key,
-                   long long lo, long long hi, int64_t *out) {
+int gpp__model_req_int(gpp__mbuild *b, gpp_ynode item, const char *key,
+                       long long lo, long long hi, int64_t *out) {
   gpp_ynode v;
   GPP_TRY(gpp_ymap_require(item, key, &v, b->err));
-  return opt_int(b, item, key, lo, hi, out);
+  return gpp__model_opt_int(b, item, key, lo, hi, out);
 }
 
-/* ---- input references ------------------------------------------------- */
+/* ---- input references --------------------------------------------------- */
 
 static int ref_from(gpp__mbuild *b, gpp_ynode n, gpp__mref *r) {
-  GPP_TRY(gpp_yscalar_str(n, "input", &r->name, b->err));
+  GPP_TRY(gpp_yscalar_str(n, "input name", &r->name, b->err));
   r->name = gpp_arena_strdup(b->arena, r->name, b->err);
   if (r->name == NULL) return GPP_ENOMEM;
   r->depth = b->depth;
@@ -145,347 +181,230 @@ static int refs_from_prev(gpp__mbuild *b, gpp__mouts prev, gpp_mark mark,
   return 0;
 }
 
-/* An item's inputs: `input: x`, `inputs: [x, y]`, or the previous outputs. */
-static int item_refs(gpp__mbuild *b, gpp_ynode item, gpp__mouts prev,
-                     gpp__mref **out, uint32_t *n) {
-  gpp_ynode type = gpp_ymap_find(item, "type");
-  const char *ts = gpp_ynode_scalar(type);
-  if (ts != NULL && strcmp(ts, "input") == 0) prev.n = 0; /* a source */
-  gpp_ynode one = gpp_ymap_find(item, "input");
-  gpp_ynode many = gpp_ymap_find(item, "inputs");
-  gpp_mark at = gpp_ynode_mark(item);
-  if (gpp_ynode_ok(one) && gpp_ynode_ok(many))
-    GPP_RAISE_AT(b->err, GPP_EPARSE, &at, "give `input` or `inputs`, not "
-                 "both");
-  if (!gpp_ynode_ok(one) && !gpp_ynode_ok(many))
-    return refs_from_prev(b, prev, at, out, n);
-  if (gpp_ynode_ok(one)) {
-    *n = 1;
-    *out = gpp_arena_alloc(b->arena, sizeof **out, b->err);
-    return *out ? ref_from(b, one, *out) : GPP_ENOMEM;
-  }
-  GPP_TRY(gpp_yexpect(many, GPP_Y_SEQ, "inputs", b->err));
-  *n = (uint32_t)gpp_ynode_len(many);
+static int refs_from_list(gpp__mbuild *b, gpp_ynode list, gpp__mref **out,
+                          uint32_t *n) {
+  *n = (uint32_t)gpp_ynode_len(list);
   *out = gpp_arena_array(b->arena, *n ? *n : 1, sizeof **out, b->err);
   if (*out == NULL) return GPP_ENOMEM;
   for (uint32_t i = 0; i < *n; i++)
-    GPP_TRY(ref_from(b, gpp_yseq_at(many, i), &(*out)[i]));
+    GPP_TRY(ref_from(b, gpp_yseq_at(list, i), &(*out)[i]));
   return 0;
 }
 
-/* ---- single ops ------------------------------------------------------- */
+int gpp__model_item_refs(gpp__mbuild *b, gpp_ynode item, gpp__mouts prev,
+                         gpp__mref **out, uint32_t *n) {
+  gpp_ynode ins = gpp_ymap_find(item, "inputs");
+  if (!gpp_ynode_ok(ins))
+    return refs_from_prev(b, prev, gpp_ynode_mark(item), out, n);
+  if (gpp_ynode_type(ins) == GPP_Y_SEQ) return refs_from_list(b, ins, out, n);
+  if (gpp_ynode_type(ins) != GPP_Y_SCALAR) {
+    gpp_mark at = gpp_ynode_mark(ins);
+    GPP_RAISE_AT(b->err, GPP_EPARSE, &at, "inputs: expected a name or a list "
+                 "of names, found a %s", gpp_ytype_name(gpp_ynode_type(ins)));
+  }
+  *n = 1;
+  *out = gpp_arena_alloc(b->arena, sizeof **out, b->err);
+  return *out ? ref_from(b, ins, *out) : GPP_ENOMEM;
+}
 
-static int read_time_override(gpp__mbuild *b, gpp_ynode item, gpp__mspec *s) {
-  gpp_ynode t = gpp_ymap_find(item, "time_per_sample");
-  if (!gpp_ynode_ok(t)) return 0;
-  static const char *const keys[] = {"fwd", "bwd"};
-  GPP_TRY(gpp_ymap_check_keys(t, keys, 2, b->err));
-  gpp_ynode f, w;
-  GPP_TRY(gpp_ymap_require(t, "fwd", &f, b->err));
-  GPP_TRY(gpp_ymap_require(t, "bwd", &w, b->err));
-  GPP_TRY(gpp_yscalar_qty(f, "fwd", GPP_Q_TIME, 0, 1e6, &s->time_fwd, b->err));
-  GPP_TRY(gpp_yscalar_qty(w, "bwd", GPP_Q_TIME, 0, 1e6, &s->time_bwd, b->err));
-  s->has_time = true;
+/* ---- shapes and overrides of single-op items --------------------------- */
+
+typedef struct dim_key {
+  const char *key;
+  size_t offset;
+  long long lo, hi;
+} dim_key;
+
+#define DIM(k, field, lo, hi) {k, offsetof(gpp_op_shape, field), lo, hi}
+static const dim_key dim_keys[] = {
+    DIM("tokens", tokens, 1, DIM_MAX),   DIM("width", width, 1, DIM_MAX),
+    DIM("out", width, 1, DIM_MAX),       DIM("dim", width, 1, DIM_MAX),
+    DIM("in_width", in_width, 1, DIM_MAX), DIM("heads", heads, 1, 65536),
+    DIM("rows", rows, 1, ROWS_MAX),      DIM("bag", bag, 1, 1000000)};
+
+/* Reads whichever dimension keys the mapping has. */
+static int read_dims(gpp__mbuild *b, gpp_ynode map, gpp_op_shape *sh) {
+  for (size_t i = 0; i < NKEYS(dim_keys); i++) {
+    int64_t *f = (int64_t *)((char *)sh + dim_keys[i].offset);
+    GPP_TRY(gpp__model_opt_int(b, map, dim_keys[i].key, dim_keys[i].lo,
+                               dim_keys[i].hi, f));
+  }
   return 0;
 }
 
-static int read_flops(gpp__mbuild *b, gpp_ynode item, gpp__mspec *s) {
-  gpp_ynode t = gpp_ymap_find(item, "flops");
-  if (!gpp_ynode_ok(t)) return 0;
+static int read_pair(gpp__mbuild *b, gpp_ynode map, const char *what,
+                     gpp_qkind q, double hi, double *fwd, double *bwd) {
   static const char *const keys[] = {"fwd", "bwd"};
-  GPP_TRY(gpp_ymap_check_keys(t, keys, 2, b->err));
+  GPP_TRY(gpp_yexpect(map, GPP_Y_MAP, what, b->err));
+  GPP_TRY(gpp_ymap_check_keys(map, keys, 2, b->err));
   gpp_ynode f, w;
-  GPP_TRY(gpp_ymap_require(t, "fwd", &f, b->err));
-  GPP_TRY(gpp_ymap_require(t, "bwd", &w, b->err));
-  GPP_TRY(gpp_yscalar_qty(f, "fwd", GPP_Q_COUNT, 0, 1e18, &s->flops_fwd,
-                          b->err));
-  return gpp_yscalar_qty(w, "bwd", GPP_Q_COUNT, 0, 1e18, &s->flops_bwd,
-                         b->err);
+  GPP_TRY(gpp_ymap_require(map, "fwd", &f, b->err));
+  GPP_TRY(gpp_ymap_require(map, "bwd", &w, b->err));
+  GPP_TRY(gpp_yscalar_qty(f, "fwd", q, 0, hi, fwd, b->err));
+  return gpp_yscalar_qty(w, "bwd", q, 0, hi, bwd, b->err);
 }
 
 static int read_overrides(gpp__mbuild *b, gpp_ynode item, gpp__mspec *s) {
-  GPP_TRY(read_time_override(b, item, s));
-  GPP_TRY(read_flops(b, item, s));
-  gpp_ynode a = gpp_ymap_find(item, "activation_bytes_per_sample");
-  gpp_ynode p = gpp_ymap_find(item, "param_bytes");
-  if (gpp_ynode_ok(a))
-    GPP_TRY(gpp_yscalar_qty(a, "activation_bytes_per_sample", GPP_Q_BYTES, 0,
-                            1e15, &s->act_override, b->err));
-  if (gpp_ynode_ok(p))
-    GPP_TRY(gpp_yscalar_qty(p, "param_bytes", GPP_Q_BYTES, 0, 1e15,
-                            &s->param_override, b->err));
-  gpp_ynode bias = gpp_ymap_find(item, "bias");
-  if (gpp_ynode_ok(bias)) GPP_TRY(gpp_yscalar_bool(bias, "bias", &s->bias,
-                                                   b->err));
-  return 0;
-}
-
-/* width has three spellings: `width`, `out` (matmul), `dim` (embedding). */
-static int read_shape(gpp__mbuild *b, gpp_ynode item, gpp__mspec *s) {
-  gpp_op_shape *sh = &s->shape;
-  GPP_TRY(opt_int(b, item, "tokens", 1, DIM_MAX, &sh->tokens));
-  GPP_TRY(opt_int(b, item, "width", 1, DIM_MAX, &sh->width));
-  GPP_TRY(opt_int(b, item, "out", 1, DIM_MAX, &sh->width));
-  GPP_TRY(opt_int(b, item, "dim", 1, DIM_MAX, &sh->width));
-  GPP_TRY(opt_int(b, item, "in_width", 1, DIM_MAX, &sh->in_width));
-  GPP_TRY(opt_int(b, item, "heads", 1, 65536, &sh->heads));
-  GPP_TRY(opt_int(b, item, "rows", 1, 1000000000000LL, &sh->rows));
-  return opt_int(b, item, "bag", 1, 1000000, &sh->bag);
-}
-
-static int expand_op(gpp__mbuild *b, gpp_ynode item, gpp_op_kind kind,
-                     const char *name, gpp__mouts prev, gpp__mouts *last) {
-  GPP_TRY(gpp_ymap_check_keys(item, op_keys, NKEYS(op_keys), b->err));
-  const char *full = full_name(b, name, "");
-  if (full == NULL) return GPP_ENOMEM;
-  gpp__mspec *s = new_spec(b, full, kind, gpp_ynode_mark(item));
-  if (s == NULL) return GPP_ENOMEM;
-  GPP_TRY(item_refs(b, item, prev, &s->ins, &s->n_ins));
-  GPP_TRY(read_shape(b, item, s));
-  GPP_TRY(read_overrides(b, item, s));
-  return one_out(b, full, last);
-}
-
-/* A generated op whose one input is the op named input (room for two). */
-static int chain_op(gpp__mbuild *b, const char *name, gpp_op_kind kind,
-                    gpp_mark mark, const char *input, gpp__mspec **out) {
-  gpp__mspec *s = new_spec(b, name, kind, mark);
-  if (s == NULL) return GPP_ENOMEM;
-  s->ins = gpp_arena_alloc(b->arena, 2 * sizeof *s->ins, b->err);
-  if (s->ins == NULL) return GPP_ENOMEM;
-  s->ins[0].name = input;
-  s->ins[0].mark = mark;
-  s->n_ins = 1;
-  *out = s;
-  return 0;
-}
-
-/* ---- generators ------------------------------------------------------- */
-
-static int expand_mlp(gpp__mbuild *b, gpp_ynode item, const char *name,
-                      gpp__mouts prev, gpp__mouts *last) {
-  static const char *const acts[] = {"relu", "gelu", "none", NULL};
-  GPP_TRY(gpp_ymap_check_keys(item, mlp_keys, NKEYS(mlp_keys), b->err));
-  int64_t layers = 0, width = 0;
-  GPP_TRY(req_int(b, item, "layers", 1, 100000, &layers));
-  GPP_TRY(req_int(b, item, "width", 1, DIM_MAX, &width));
-  int act = 0;
-  bool final_act = true, bias = true;
-  gpp_ynode n = gpp_ymap_find(item, "activation");
-  if (gpp_ynode_ok(n)) GPP_TRY(gpp_yscalar_enum(n, "activation", acts, &act,
-                                                b->err));
-  n = gpp_ymap_find(item, "final_activation");
-  if (gpp_ynode_ok(n)) GPP_TRY(gpp_yscalar_bool(n, "final_activation",
-                                                &final_act, b->err));
-  n = gpp_ymap_find(item, "bias");
-  if (gpp_ynode_ok(n)) GPP_TRY(gpp_yscalar_bool(n, "bias", &bias, b->err));
-  gpp_mark mark = gpp_ynode_mark(item);
-  const char *cur = NULL;
-  for (int64_t l = 0; l < layers; l++) {
-    char sfx[48];
-    snprintf(sfx, sizeof sfx, "fc%lld", (long long)l);
-    gpp__mspec *s;
-    GPP_TRY(chain_op(b, full_name(b, name, sfx), GPP_OP_MATMUL, mark, cur, &s));
-    if (l == 0) GPP_TRY(item_refs(b, item, prev, &s->ins, &s->n_ins));
-    s->shape.width = width;
-    s->bias = bias;
-    cur = s->name;
-    if (act == 2 || (l == layers - 1 && !final_act)) continue;
-    snprintf(sfx, sizeof sfx, "act%lld", (long long)l);
-    GPP_TRY(chain_op(b, full_name(b, name, sfx),
-                     act == 0 ? GPP_OP_RELU : GPP_OP_GELU, mark, cur, &s));
-    cur = s->name;
-  }
-  GPP_TRY(one_out(b, cur, last));
-  return add_alias(b, full_name(b, name, ""), *last, mark);
-}
-
-/* One Transformer layer: ln1, attn, add1 (residual), ln2, fc1, gelu, fc2,
- * add2 (residual).  x is the layer's input op name. */
-static int tf_layer(gpp__mbuild *b, const char *pre, gpp_mark mark,
-                    const char *x, int64_t heads, int64_t ffn,
-                    const char **out) {
-  static const char *const names[] = {"ln1", "attn", "add1", "ln2",
-                                      "fc1", "gelu", "fc2", "add2"};
-  static const gpp_op_kind kinds[] = {GPP_OP_LAYERNORM, GPP_OP_ATTENTION,
-      GPP_OP_ELEMENTWISE, GPP_OP_LAYERNORM, GPP_OP_MATMUL, GPP_OP_GELU,
-      GPP_OP_MATMUL, GPP_OP_ELEMENTWISE};
-  const char *cur = x, *residual = x;
-  for (int i = 0; i < 8; i++) {
-    gpp__mspec *s;
-    const char *nm = gpp_arena_printf(b->arena, b->err, "%s.%s", pre,
-                                      names[i]);
-    if (nm == NULL) return GPP_ENOMEM;
-    GPP_TRY(chain_op(b, nm, kinds[i], mark, cur, &s));
-    if (kinds[i] == GPP_OP_ELEMENTWISE) {
-      s->ins[1].name = residual;
-      s->ins[1].mark = mark;
-      s->n_ins = 2;
-      residual = nm;
-    }
-    if (i == 1) s->shape.heads = heads;
-    if (i == 4) s->shape.width = ffn;
-    if (i == 6) s->mirror_hops = 2;
-    cur = nm;
-  }
-  *out = cur;
-  return 0;
-}
-
-static int expand_transformer(gpp__mbuild *b, gpp_ynode item,
-                              const char *name, gpp__mouts prev,
-                              gpp__mouts *last) {
-  GPP_TRY(gpp_ymap_check_keys(item, tf_keys, NKEYS(tf_keys), b->err));
-  int64_t layers = 0, heads = 0, ffn = 0;
-  GPP_TRY(req_int(b, item, "layers", 1, 100000, &layers));
-  GPP_TRY(req_int(b, item, "heads", 1, 65536, &heads));
-  GPP_TRY(req_int(b, item, "ffn", 1, DIM_MAX, &ffn));
-  gpp__mref *ins;
-  uint32_t n_ins;
-  GPP_TRY(item_refs(b, item, prev, &ins, &n_ins));
-  gpp_mark mark = gpp_ynode_mark(item);
-  if (n_ins != 1)
-    GPP_RAISE_AT(b->err, GPP_EGRAPH, &mark, "transformer '%s': expected one "
-                 "input, found %u", name, n_ins);
-  const char *cur = NULL;
-  uint32_t first_spec = b->n_specs;
-  for (int64_t l = 0; l < layers; l++) {
-    char sfx[48];
-    snprintf(sfx, sizeof sfx, "l%lld", (long long)l);
-    const char *pre = full_name(b, name, sfx);
-    if (pre == NULL) return GPP_ENOMEM;
-    GPP_TRY(tf_layer(b, pre, mark, cur ? cur : "", heads, ffn, &cur));
-  }
-  /* Patch layer 0's external input (ln1 and add1) to the real reference. */
-  b->specs[first_spec].ins[0] = ins[0];
-  b->specs[first_spec + 2].ins[1] = ins[0];
-  GPP_TRY(one_out(b, cur, last));
-  return add_alias(b, full_name(b, name, ""), *last, mark);
-}
-
-static int push_scope(gpp__mbuild *b, const char *prefix, gpp_mark at) {
-  if (b->depth >= GPP__MODEL_MAX_DEPTH)
-    GPP_RAISE_AT(b->err, GPP_EGRAPH, &at, "branches nested deeper than %d",
-                 GPP__MODEL_MAX_DEPTH);
-  b->scopes[b->depth++] = prefix;
-  return 0;
-}
-
-static int add_group(gpp__mbuild *b, const char *name, uint32_t count,
-                     uint32_t per_branch) {
-  gpp_branch_group *g = grow(b, b->groups, &b->cap_groups, b->n_groups + 1,
-                             sizeof *g);
-  if (g == NULL) return GPP_ENOMEM;
-  b->groups = g;
-  g = &b->groups[b->n_groups++];
-  g->name = name;
-  g->count = count;
-  g->ops_per_branch = per_branch;
-  return 0;
-}
-
-static int expand_branches(gpp__mbuild *b, gpp_ynode item, const char *name,
-                           gpp__mouts prev, gpp__mouts *last) {
-  GPP_TRY(gpp_ymap_check_keys(item, br_keys, NKEYS(br_keys), b->err));
-  int64_t count = 0;
-  GPP_TRY(req_int(b, item, "count", 1, 4096, &count));
-  gpp_ynode body;
-  GPP_TRY(gpp_ymap_require(item, "body", &body, b->err));
-  GPP_TRY(gpp_yexpect(body, GPP_Y_SEQ, "body", b->err));
-  gpp_mark mark = gpp_ynode_mark(item);
-  if (gpp_ynode_len(body) == 0)
-    GPP_RAISE_AT(b->err, GPP_EGRAPH, &mark, "branches '%s': empty body", name);
-  /* The branches' shared input: resolve through a reference list. */
-  gpp__mref *ins;
-  uint32_t n_ins;
-  GPP_TRY(item_refs(b, item, prev, &ins, &n_ins));
-  gpp__mouts in_names = {NULL, 0};
-  const char *full = full_name(b, name, "");
-  if (full == NULL) return GPP_ENOMEM;
-  if (n_ins > 0) {
-    /* A pass-through alias lets body items refer to the shared input. */
-    in_names.names = gpp_arena_array(b->arena, n_ins, sizeof(char *), b->err);
-    if (in_names.names == NULL) return GPP_ENOMEM;
-    for (uint32_t i = 0; i < n_ins; i++) in_names.names[i] = ins[i].name;
-    in_names.n = n_ins;
-  }
-  last->names = gpp_arena_array(b->arena, (size_t)count, sizeof(char *),
-                                b->err);
-  if (last->names == NULL) return GPP_ENOMEM;
-  last->n = 0;
-  uint32_t before = b->n_specs;
-  for (int64_t i = 0; i < count; i++) {
-    const char *prefix = gpp_arena_printf(b->arena, b->err, "%s%lld.", full,
-                                          (long long)i);
-    if (prefix == NULL) return GPP_ENOMEM;
-    GPP_TRY(push_scope(b, prefix, mark));
-    gpp__mouts out;
-    uint32_t first = b->n_specs;
-    int rc = gpp__model_expand_list(b, body, in_names, &out);
-    b->depth--;
-    if (rc != 0) return rc;
-    /* Scoped references to the shared input keep their written scope. */
-    for (uint32_t k = first; k < b->n_specs && n_ins > 0; k++)
-      for (uint32_t j = 0; j < b->specs[k].n_ins; j++)
-        for (uint32_t q = 0; q < n_ins; q++)
-          if (b->specs[k].ins[j].depth == 0 &&
-              b->specs[k].ins[j].name == in_names.names[q])
-            b->specs[k].ins[j] = ins[q];
-    for (uint32_t k = 0; k < out.n; k++) last->names[last->n++] = out.names[k];
-  }
-  GPP_TRY(add_group(b, full, (uint32_t)count,
-                    (uint32_t)((b->n_specs - before) / (uint32_t)count)));
-  return add_alias(b, full, *last, mark);
-}
-
-/* ---- dispatch --------------------------------------------------------- */
-
-typedef enum { G_MLP = GPP_OP__NKINDS, G_TRANSFORMER, G_BRANCHES, G_LINEAR,
-               G_EMBEDDING_BAG, G__END } gen_type;
-
-static const char *const type_names[] = {
-#define GPP__OPK(name, str) str,
-    GPP_OP_KIND_MAP(GPP__OPK)
-#undef GPP__OPK
-    "mlp", "transformer", "branches", "linear", "embedding_bag", NULL};
-
-static int item_type(gpp__mbuild *b, gpp_ynode item, int *type) {
-  GPP_TRY(gpp_yexpect(item, GPP_Y_MAP, "graph item", b->err));
-  gpp_ynode t;
-  GPP_TRY(gpp_ymap_require(item, "type", &t, b->err));
-  return gpp_yscalar_enum(t, "type", type_names, type, b->err);
-}
-
-static int item_name(gpp__mbuild *b, gpp_ynode item, int type, size_t index,
-                     const char **name) {
-  gpp_ynode n = gpp_ymap_find(item, "name");
+  gpp_ynode n = gpp_ymap_find(item, "time_per_sample");
   if (gpp_ynode_ok(n)) {
-    GPP_TRY(gpp_yscalar_str(n, "name", name, b->err));
-    if (strpbrk(*name, " \t*?[]{}$") != NULL) {
-      gpp_mark at = gpp_ynode_mark(n);
-      GPP_RAISE_AT(b->err, GPP_EINVAL, &at, "name '%s': use letters, digits, "
-                   "'_', '-' and '.' only", *name);
-    }
-    return 0;
+    GPP_TRY(read_pair(b, n, "time_per_sample", GPP_Q_TIME, 1e6, &s->time_fwd,
+                      &s->time_bwd));
+    s->has_time = true;
   }
-  *name = gpp_arena_printf(b->arena, b->err, "%s%zu", type_names[type], index);
-  return *name ? 0 : GPP_ENOMEM;
+  n = gpp_ymap_find(item, "flops");
+  if (gpp_ynode_ok(n))
+    GPP_TRY(read_pair(b, n, "flops", GPP_Q_COUNT, 1e18, &s->flops_fwd,
+                      &s->flops_bwd));
+  n = gpp_ymap_find(item, "activation_bytes_per_sample");
+  if (gpp_ynode_ok(n))
+    GPP_TRY(gpp_yscalar_qty(n, "activation_bytes_per_sample", GPP_Q_BYTES, 0,
+                            1e15, &s->act_override, b->err));
+  n = gpp_ymap_find(item, "param_bytes");
+  if (gpp_ynode_ok(n))
+    GPP_TRY(gpp_yscalar_qty(n, "param_bytes", GPP_Q_BYTES, 0, 1e15,
+                            &s->param_override, b->err));
+  n = gpp_ymap_find(item, "bias");
+  return gpp_ynode_ok(n) ? gpp_yscalar_bool(n, "bias", &s->bias, b->err) : 0;
 }
 
-static int expand_item(gpp__mbuild *b, gpp_ynode item, size_t index,
-                       gpp__mouts prev, gpp__mouts *last) {
-  int type;
+/* ---- the item kinds ---------------------------------------------------- */
+
+typedef enum { I_OP, I_INPUT, I_LINEAR, I_EMBEDDING_BAG, I_CONCAT,
+               I_INTERACTION, I_LOSS, I_MLP, I_TRANSFORMER, I_BRANCHES,
+               I__COUNT } item_kind_t;
+
+#define OVR "time_per_sample", "flops", "activation_bytes_per_sample", \
+            "param_bytes"
+static const char *const k_op[] = {"op", "kind", "inputs", "shape", "bias",
+                                   OVR};
+static const char *const k_input[] = {"input", "tokens", "width", OVR};
+static const char *const k_linear[] = {"linear", "inputs", "out", "bias", OVR};
+static const char *const k_emb[] = {"embedding_bag", "inputs", "rows", "dim",
+                                    "bag", OVR};
+static const char *const k_concat[] = {"concat", "inputs", OVR};
+static const char *const k_inter[] = {"interaction", "inputs", OVR};
+static const char *const k_loss[] = {"loss", "inputs", OVR};
+static const char *const k_mlp[] = {"mlp", "inputs", "layers", "width",
+                                    "activation", "final_activation", "bias"};
+static const char *const k_tf[] = {"transformer", "inputs", "layers", "seq",
+                                   "hidden", "heads", "ffn"};
+static const char *const k_br[] = {"branches", "inputs", "count", "body"};
+
+typedef struct item_def {
+  const char *const *keys; /* keys[0] is the kind key itself */
+  size_t n_keys;
+  gpp_op_kind kind;        /* single-op items */
+} item_def;
+
+#define DEF(keys, kind) {keys, NKEYS(keys), kind}
+static const item_def item_defs[I__COUNT] = {
+    DEF(k_op, GPP_OP_CUSTOM),         DEF(k_input, GPP_OP_INPUT),
+    DEF(k_linear, GPP_OP_MATMUL),     DEF(k_emb, GPP_OP_EMBEDDING),
+    DEF(k_concat, GPP_OP_CONCAT),     DEF(k_inter, GPP_OP_INTERACTION),
+    DEF(k_loss, GPP_OP_LOSS),         DEF(k_mlp, GPP_OP_CUSTOM),
+    DEF(k_tf, GPP_OP_CUSTOM),         DEF(k_br, GPP_OP_CUSTOM)};
+
+static int item_kind_of_key(const char *key) {
+  for (int k = 0; k < I__COUNT; k++)
+    if (key && strcmp(item_defs[k].keys[0], key) == 0) return k;
+  return -1;
+}
+
+static int no_kind_key(gpp__mbuild *b, gpp_ynode item) {
+  const char *kinds[I__COUNT];
+  for (int k = 0; k < I__COUNT; k++) kinds[k] = item_defs[k].keys[0];
+  for (size_t i = 0; i < gpp_ynode_len(item); i++) {
+    gpp_ynode key = gpp_ymap_key(item, i);
+    const char *hint = gpp_suggest(gpp_ynode_scalar(key), kinds, I__COUNT);
+    gpp_mark at = gpp_ynode_mark(key);
+    if (hint != NULL)
+      GPP_RAISE_AT(b->err, GPP_EPARSE, &at, "unknown item kind '%s'; did you "
+                   "mean '%s'?", gpp_ynode_scalar(key), hint);
+  }
+  gpp_mark at = gpp_ynode_mark(item);
+  GPP_RAISE_AT(b->err, GPP_EPARSE, &at, "graph item: expected one kind key "
+               "naming the item (op, input, linear, embedding_bag, concat, "
+               "interaction, loss, mlp, transformer or branches)");
+}
+
+/* Finds the one kind key of an item; its value is the item's name. */
+static int item_kind(gpp__mbuild *b, gpp_ynode item, int *kind,
+                     gpp_ynode *name) {
+  GPP_TRY(gpp_yexpect(item, GPP_Y_MAP, "graph item", b->err));
+  *kind = -1;
+  for (size_t i = 0; i < gpp_ynode_len(item); i++) {
+    gpp_ynode key = gpp_ymap_key(item, i);
+    int k = item_kind_of_key(gpp_ynode_scalar(key));
+    if (k < 0) continue;
+    if (*kind >= 0) {
+      gpp_mark at = gpp_ynode_mark(key);
+      GPP_RAISE_AT(b->err, GPP_EPARSE, &at, "graph item has two kind keys, "
+                   "'%s' and '%s'; expected one", item_defs[*kind].keys[0],
+                   item_defs[k].keys[0]);
+    }
+    *kind = k;
+    *name = gpp_ymap_value(item, i);
+  }
+  if (*kind < 0) return no_kind_key(b, item);
+  return gpp_ymap_check_keys(item, item_defs[*kind].keys,
+                             item_defs[*kind].n_keys, b->err);
+}
+
+static int item_name(gpp__mbuild *b, gpp_ynode n, int kind, const char **out) {
+  GPP_TRY(gpp_yscalar_str(n, item_defs[kind].keys[0], out, b->err));
+  if (strpbrk(*out, " \t*?[]{}$,") == NULL) return 0;
+  gpp_mark at = gpp_ynode_mark(n);
+  GPP_RAISE_AT(b->err, GPP_EINVAL, &at, "name '%s': expected letters, "
+               "digits, '_', '-' and '.' only", *out);
+}
+
+/* `op`: kind and shape are given explicitly. */
+static int read_explicit(gpp__mbuild *b, gpp_ynode item, gpp__mspec *s) {
+  static const char *const shape_keys[] = {"tokens", "width", "in_width",
+                                           "heads", "rows", "bag"};
+  const char *kinds[GPP_OP__NKINDS + 1];
+  for (int k = 0; k < GPP_OP__NKINDS; k++) kinds[k] = gpp_op_kind_name(k);
+  kinds[GPP_OP__NKINDS] = NULL;
+  gpp_ynode n;
+  int kind;
+  GPP_TRY(gpp_ymap_require(item, "kind", &n, b->err));
+  GPP_TRY(gpp_yscalar_enum(n, "kind", kinds, &kind, b->err));
+  s->kind = (gpp_op_kind)kind;
+  n = gpp_ymap_find(item, "shape");
+  if (!gpp_ynode_ok(n)) return 0;
+  GPP_TRY(gpp_yexpect(n, GPP_Y_MAP, "shape", b->err));
+  GPP_TRY(gpp_ymap_check_keys(n, shape_keys, NKEYS(shape_keys), b->err));
+  return read_dims(b, n, &s->shape);
+}
+
+static int expand_single(gpp__mbuild *b, gpp_ynode item, int kind,
+                         const char *name, gpp__mouts prev,
+                         gpp__mouts *last) {
+  const char *full = gpp__model_full_name(b, name, "");
+  gpp__mspec *s = gpp__model_new_spec(b, full, item_defs[kind].kind,
+                                      gpp_ynode_mark(item));
+  if (s == NULL) return b->err->code; /* too many ops, or out of memory */
+  if (kind == I_INPUT) prev.n = 0; /* a source */
+  GPP_TRY(gpp__model_item_refs(b, item, prev, &s->ins, &s->n_ins));
+  if (kind == I_OP) GPP_TRY(read_explicit(b, item, s));
+  else GPP_TRY(read_dims(b, item, &s->shape));
+  GPP_TRY(read_overrides(b, item, s));
+  return gpp__model_one_out(b, full, last);
+}
+
+static int expand_item(gpp__mbuild *b, gpp_ynode item, gpp__mouts prev,
+                       gpp__mouts *last) {
+  int kind;
+  gpp_ynode name_node = {0};
   const char *name;
-  GPP_TRY(item_type(b, item, &type));
-  GPP_TRY(item_name(b, item, type, index, &name));
-  switch (type) {
-  case G_MLP: return expand_mlp(b, item, name, prev, last);
-  case G_TRANSFORMER: return expand_transformer(b, item, name, prev, last);
-  case G_BRANCHES: return expand_branches(b, item, name, prev, last);
-  case G_LINEAR: return expand_op(b, item, GPP_OP_MATMUL, name, prev, last);
-  case G_EMBEDDING_BAG:
-    return expand_op(b, item, GPP_OP_EMBEDDING, name, prev, last);
-  default: return expand_op(b, item, (gpp_op_kind)type, name, prev, last);
+  GPP_TRY(item_kind(b, item, &kind, &name_node));
+  GPP_TRY(item_name(b, name_node, kind, &name));
+  switch (kind) {
+  case I_MLP: return gpp__model_gen_mlp(b, item, name, prev, last);
+  case I_TRANSFORMER:
+    return gpp__model_gen_transformer(b, item, name, prev, last);
+  case I_BRANCHES: return gpp__model_gen_branches(b, item, name, prev, last);
+  default: return expand_single(b, item, kind, name, prev, last);
   }
 }
 
@@ -496,7 +415,7 @@ int gpp__model_expand_list(gpp__mbuild *b, gpp_ynode list, gpp__mouts prev,
   gpp__mouts cur = prev;
   for (size_t i = 0; i < n; i++) {
     gpp__mouts out = {NULL, 0};
-    GPP_TRY(expand_item(b, gpp_yseq_at(list, i), i, cur, &out));
+    GPP_TRY(expand_item(b, gpp_yseq_at(list, i), cur, &out));
     cur = out;
   }
   *last = cur;

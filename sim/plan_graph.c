@@ -3,6 +3,10 @@
  * Every op must match the globs of exactly one stage; every op edge that
  * crosses stages becomes (or adds to) a stage edge, carrying the producer's
  * output bytes once per consuming stage; the stage graph must be acyclic.
+ * Sequential schedules (GPipe, 1F1B, interleaved) then replace the graph by
+ * the chain of stages in topological order, relaying every tensor through
+ * the stages between its producer and its last consumer, as a pipeline over
+ * a linearised op order does.
  */
 #include <fnmatch.h>
 #include <stdio.h>
@@ -11,6 +15,7 @@
 
 #include "sim/common/arena.h"
 #include "sim/plan_internal.h"
+#include "sim/sched.h"
 
 #define NO_STAGE UINT32_MAX
 
@@ -154,16 +159,38 @@ static int topo_sort(gpp_plan *p, uint32_t *indeg, gpp_errctx *err) {
   return 0;
 }
 
-int gpp__plan_graph(gpp_plan *p, gpp_ynode stages_node, gpp_errctx *err) {
-  size_t n = p->model->n_ops > p->n_stages ? p->model->n_ops : p->n_stages;
-  uint32_t *tmp = gpp_calloc(err, n + 1, sizeof *tmp);
-  if (tmp == NULL) return err->code;
-  int rc = assign_ops(p, tmp, stages_node, err);
-  if (rc == 0) rc = build_edges(p, tmp, err);
-  if (rc == 0) {
-    memset(tmp, 0, (n + 1) * sizeof *tmp);
-    rc = topo_sort(p, tmp, err);
+/* The edge from topological position c to c + 1 carries every op output
+ * produced at or before c and consumed after it. */
+static int relay_chain(gpp_plan *p, const uint32_t *owner, gpp_errctx *err) {
+  uint32_t n = p->n_stages;
+  p->edges = gpp_arena_array(p->arena, n, sizeof *p->edges, err);
+  if (p->edges == NULL) return err->code;
+  p->n_edges = n - 1;
+  for (uint32_t c = 0; c + 1 < n; c++)
+    p->edges[c] = (gpp_plan_edge){p->topo[c], p->topo[c + 1], 0};
+  for (uint32_t u = 0; u < p->model->n_ops; u++) {
+    const gpp_op *op = &p->model->ops[u];
+    uint32_t lo = p->stages[owner[u]].order, hi = lo;
+    for (uint32_t j = 0; j < op->n_outputs; j++) {
+      uint32_t o = p->stages[owner[op->outputs[j]]].order;
+      if (o > hi) hi = o;
+    }
+    for (uint32_t c = lo; c < hi; c++)
+      p->edges[c].bytes_per_sample += op->out_bytes;
   }
-  free(tmp);
+  for (uint32_t s = 0; s < n; s++) p->stages[s].n_out = p->stages[s].n_in = 0;
+  return link_edges(p, err);
+}
+
+int gpp__plan_graph(gpp_plan *p, gpp_ynode stages_node, gpp_errctx *err) {
+  uint32_t n_ops = p->model->n_ops;
+  uint32_t *owner = gpp_calloc(err, (size_t)n_ops + p->n_stages + 1,
+                               sizeof *owner);
+  if (owner == NULL) return err->code;
+  int rc = assign_ops(p, owner, stages_node, err);
+  if (rc == 0) rc = build_edges(p, owner, err);
+  if (rc == 0) rc = topo_sort(p, owner + n_ops, err);
+  if (rc == 0 && p->schedule->sequential) rc = relay_chain(p, owner, err);
+  free(owner);
   return rc;
 }

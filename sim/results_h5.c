@@ -22,22 +22,23 @@ static int h5_fail(h5w *w, const char *what) {
   GPP_RAISE(w->err, GPP_EIO, "HDF5: cannot write %s", what);
 }
 
-static int attr_double(hid_t loc, const char *name, double v) {
+/* A scalar attribute stored as file_type from a value of mem_type. */
+static int attr_scalar(hid_t loc, const char *name, hid_t file_type,
+                       hid_t mem_type, const void *v) {
   hid_t sp = H5Screate(H5S_SCALAR);
-  hid_t a = H5Acreate2(loc, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t rc = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_DOUBLE, &v);
+  hid_t a = H5Acreate2(loc, name, file_type, sp, H5P_DEFAULT, H5P_DEFAULT);
+  herr_t rc = a < 0 ? -1 : H5Awrite(a, mem_type, v);
   if (a >= 0) H5Aclose(a);
   H5Sclose(sp);
   return rc < 0 ? -1 : 0;
 }
 
+static int attr_double(hid_t loc, const char *name, double v) {
+  return attr_scalar(loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v);
+}
+
 static int attr_u64(hid_t loc, const char *name, unsigned long long v) {
-  hid_t sp = H5Screate(H5S_SCALAR);
-  hid_t a = H5Acreate2(loc, name, H5T_STD_U64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t rc = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_ULLONG, &v);
-  if (a >= 0) H5Aclose(a);
-  H5Sclose(sp);
-  return rc < 0 ? -1 : 0;
+  return attr_scalar(loc, name, H5T_STD_U64LE, H5T_NATIVE_ULLONG, &v);
 }
 
 static hid_t str_type(size_t len) {
@@ -48,13 +49,10 @@ static hid_t str_type(size_t len) {
 }
 
 static int attr_str(hid_t loc, const char *name, const char *v) {
-  hid_t t = str_type(strlen(v)), sp = H5Screate(H5S_SCALAR);
-  hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t rc = a < 0 ? -1 : H5Awrite(a, t, v);
-  if (a >= 0) H5Aclose(a);
-  H5Sclose(sp);
+  hid_t t = str_type(strlen(v));
+  int rc = attr_scalar(loc, name, t, t, v);
   H5Tclose(t);
-  return rc < 0 ? -1 : 0;
+  return rc;
 }
 
 static int summary_numbers(hid_t g, const gpp_plan *p, const gpp_result *r) {

@@ -33,6 +33,9 @@ typedef struct gpp_sched_type {
   bool forward_first;
   /* Runs a fixed per-device order instead of picking (interleaved). */
   bool static_order;
+  /* A sequential pipeline: the plan's stages become a chain in topological
+   * order that relays every tensor crossing a cut (sim/plan_graph.c). */
+  bool sequential;
 } gpp_sched_type;
 
 /* NULL-terminated list of schedule names, in table order. */

@@ -17,4 +17,5 @@ const gpp_sched_type gpp__sched_1f1b = {
     .name = "1f1b",
     .summary = "one forward one backward; stage i of p caps p-i in flight",
     .prepare = prepare,
+    .sequential = true,
 };

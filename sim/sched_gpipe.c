@@ -16,4 +16,5 @@ const gpp_sched_type gpp__sched_gpipe = {
     .prepare = prepare,
     .flush_forwards = true,
     .forward_first = true,
+    .sequential = true,
 };

@@ -1,6 +1,7 @@
 /* sched_interleaved.c -- Megatron-LM's interleaved 1F1B with v chunks.
  *
- * The plan has p*v stages forming a chain (topological order); stage j
+ * The plan has p*v stages, taken as a chain in topological order (the plan
+ * loader relays tensors along it, as for every sequential schedule); stage j
  * runs on pipeline rank j mod p, so stage j and stage j+p list the same
  * devices.  Each device runs Megatron's fixed order
  * (megatron/core/pipeline_parallel/schedules.py): W warm-up forwards with
@@ -20,18 +21,6 @@ static bool same_devices(const gpp_plan_stage *a, const gpp_plan_stage *b) {
   for (uint32_t i = 0; i < a->n_devices; i++)
     if (a->devices[i] != b->devices[i]) return false;
   return true;
-}
-
-static int check_chain(const gpp_plan *pl, gpp_errctx *err) {
-  for (uint32_t e = 0; e < pl->n_edges; e++) {
-    const gpp_plan_edge *ed = &pl->edges[e];
-    if (pl->stages[ed->to].order == pl->stages[ed->from].order + 1) continue;
-    GPP_RAISE_AT(err, GPP_EINVAL, &pl->stages[ed->to].mark,
-                 "interleaved: the stages must form a chain, but '%s' feeds "
-                 "'%s' directly", pl->stages[ed->from].name,
-                 pl->stages[ed->to].name);
-  }
-  return 0;
 }
 
 static int check_stage(const gpp_plan *pl, uint32_t j, uint32_t p,
@@ -65,7 +54,6 @@ static int check(const gpp_plan *pl, gpp_errctx *err) {
     GPP_RAISE_AT(err, GPP_EINVAL, &pl->schedule_mark, "interleaved: %u "
                  "micro-batches is not a multiple of the %u pipeline ranks",
                  m, p);
-  GPP_TRY(check_chain(pl, err));
   for (uint32_t j = 0; j < n; j++) GPP_TRY(check_stage(pl, j, p, err));
   return 0;
 }
@@ -123,4 +111,5 @@ const gpp_sched_type gpp__sched_interleaved = {
     .check = check,
     .prepare = prepare,
     .static_order = true,
+    .sequential = true,
 };

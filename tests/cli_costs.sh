@@ -1,7 +1,9 @@
 #!/bin/sh
 # cli_costs.sh -- `gppsim costs` end to end: roofline costs of a bundled
 # model, the same with a synthetic profile (sources, extrapolation flag,
-# calibration report, JSON), and exit status 2 for bad or damaged input.
+# source counts, calibration report, JSON), and exit status 2 for bad,
+# damaged or foreign input, naming what is wrong.  (That a profiled op costs
+# exactly its profiled median is tests/test_profile.c, suite `costs`.)
 # usage: cli_costs.sh GPPSIM SYNTH_PROFILE SOURCE_DIR
 set -u
 GPPSIM=$1
@@ -29,10 +31,15 @@ lacks() { grep -q -- "$2" "$T/$1" && fail "$3: '$2' in $1"; }
 
 # Roofline only.
 expect 0 "roofline" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
-  --micro-batches 1,8
+  --micro-batch 1,8
 has out "roofline" "roofline"
 lacks out " profile " "roofline"
 has out "extrapolated" "roofline header"
+has out "ops by source: override=0 profile=0 roofline=" "roofline counts"
+expect 0 "one size" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
+  --micro-batch 4
+grep -E '^branch0\.enc\.l0\.attn +attention +4 ' "$T/out" >/dev/null ||
+  fail "--micro-batch 4: attention row missing"
 
 # A synthetic profile: measured ops come from it, interpolated inside the
 # profiled sizes (1..16) and flagged outside.
@@ -42,6 +49,15 @@ expect 0 "profile" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
 grep -E ' 4 .* profile +no$' "$T/out" >/dev/null || fail "b=4 not profiled"
 grep -E ' 64 .* profile +yes$' "$T/out" >/dev/null ||
   fail "b=64 not flagged as extrapolated"
+# Every op of mmt but its inputs has a profile row.
+has out "ops by source: override=0 profile=[1-9][0-9]* roofline=4$" \
+  "profile counts"
+# The profiled attention at b=4 is not the roofline's figure.
+"$GPPSIM" costs --model "$MODEL" --gpu $GPU --micro-batch 4 >"$T/roof"
+a=$(grep -E '^branch0\.enc\.l0\.attn ' "$T/out" | head -1 | awk '{print $4}')
+b=$(grep -E '^branch0\.enc\.l0\.attn ' "$T/roof" | awk '{print $4}')
+[ -n "$a" ] && [ "$a" != "$b" ] ||
+  fail "profiled attention fwd '$a' equals the roofline's '$b'"
 
 expect 0 "calibrate" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
   --profile "$T/p.h5" --calibrate
@@ -53,6 +69,8 @@ expect 0 "json" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
 has out '"source": "profile"' "json"
 has out '"calibration"' "json"
 has out '"eff_memory"' "json"
+has out '"sources"' "json"
+has out '"extrapolated": false' "json"
 
 # Bad and damaged input: exit status 2 with a message saying what is wrong.
 printf 'name: not-hdf5\n' >"$T/text.h5"
@@ -61,10 +79,25 @@ expect 2 "text file as profile" "$GPPSIM" costs --model "$MODEL" \
 has err "not an HDF5 file" "text file"
 expect 2 "missing profile" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
   --profile "$T/absent.h5"
+has err "absent.h5: cannot open the profile database" "missing profile"
+expect 0 "no-ops file" "$SYNTH" --damaged no-ops "$T/noops.h5"
+expect 2 "HDF5 without /ops" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
+  --profile "$T/noops.h5"
+has err "noops.h5: missing table /ops" "HDF5 without /ops"
+expect 0 "foreign file" "$SYNTH" --damaged foreign "$T/foreign.h5"
+expect 2 "foreign HDF5" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
+  --profile "$T/foreign.h5"
+has err "foreign.h5: missing root attribute 'format_version'" "foreign HDF5"
+head -c 4096 "$T/p.h5" >"$T/trunc.h5"
+expect 2 "truncated profile" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
+  --profile "$T/trunc.h5"
+has err "trunc.h5: cannot open as HDF5" "truncated profile"
 expect 2 "calibrate without profile" "$GPPSIM" costs --model "$MODEL" \
   --gpu $GPU --calibrate
 expect 2 "bad micro-batches" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
   --micro-batches 4,x
+expect 2 "bad micro-batch" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
+  --micro-batch 0
 expect 2 "no model" "$GPPSIM" costs --gpu $GPU
 expect 0 "help" "$GPPSIM" costs --help
 has out "usage: gppsim costs" "help"

@@ -93,7 +93,7 @@ static int run_plan(const char *text, const gpp_model *m, gpp_cluster *c,
   memset(r, 0, sizeof *r);
   int rc = gpp_plan_load_string("test-plan.yaml", text, m, c->n_gpus,
                                 &r->plan, err);
-  if (rc == 0) rc = gpp_costs_create(m, &c->gpu, &r->costs, err);
+  if (rc == 0) rc = gpp_costs_create(m, &c->gpu, NULL, &r->costs, err);
   if (rc == 0) rc = gpp_engine_run(r->plan, r->costs, c, o, &r->res, err);
   return rc;
 }
@@ -432,67 +432,70 @@ static size_t count_compute_slices(json_t *events, double *starts) {
   return n;
 }
 
-Test(engine, outputs_are_deterministic_and_agree) {
+static void expect_same_bytes(const char *x, const char *y, const char *what) {
   static char a[1 << 20], b[1 << 20];
-  write_outputs("det-1.h5", "det-1.json");
-  write_outputs("det-2.h5", "det-2.json");
-  size_t na = slurp("det-1.h5", a, sizeof a), nb = slurp("det-2.h5", b, sizeof b);
-  cr_assert(na > 0 && na == nb && memcmp(a, b, na) == 0, "HDF5 differs");
-  na = slurp("det-1.json", a, sizeof a);
-  nb = slurp("det-2.json", b, sizeof b);
-  cr_assert(na > 0 && na == nb && memcmp(a, b, na) == 0, "trace differs");
+  size_t na = slurp(x, a, sizeof a), nb = slurp(y, b, sizeof b);
+  cr_assert(na > 0 && na == nb && memcmp(a, b, na) == 0, "%s differs", what);
+}
 
-  json_error_t jerr;
-  json_t *doc = json_load_file("det-1.json", 0, &jerr);
-  cr_assert_not_null(doc, "trace is not JSON: %s", jerr.text);
-  json_t *events = json_object_get(doc, "traceEvents");
-  cr_assert(json_is_array(events));
-  static double starts[4096];
-  size_t n_slices = count_compute_slices(events, starts);
-
-  hid_t f = H5Fopen("det-1.h5", H5F_ACC_RDONLY, H5P_DEFAULT);
-  cr_assert_geq(f, 0);
-  hid_t d = H5Dopen2(f, "tasks", H5P_DEFAULT);
-  hid_t sp = H5Dget_space(d);
-  hsize_t n;
-  H5Sget_simple_extent_dims(sp, &n, NULL);
-  hid_t mt = H5Tcreate(H5T_COMPOUND, 2 * sizeof(double) + sizeof(int));
-  H5Tinsert(mt, "start", 0, H5T_NATIVE_DOUBLE);
-  H5Tinsert(mt, "end", sizeof(double), H5T_NATIVE_DOUBLE);
-  struct row { double start, end; } rows[4096];
-  hid_t mt2 = H5Tcreate(H5T_COMPOUND, sizeof(struct row));
-  H5Tinsert(mt2, "start", HOFFSET(struct row, start), H5T_NATIVE_DOUBLE);
-  H5Tinsert(mt2, "end", HOFFSET(struct row, end), H5T_NATIVE_DOUBLE);
-  cr_assert_leq(n, 4096);
-  cr_assert_geq(H5Dread(d, mt2, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows), 0);
-  /* Compute rows (F, B, OPT) are the trace's GPU slices, in order. */
+/* The /tasks kind column as uint32 (the enum's native base type). */
+static void read_kinds(hid_t d, uint32_t *kinds) {
   hid_t ft = H5Dget_type(d);
   hid_t et = H5Tget_member_type(ft, (unsigned)H5Tget_member_index(ft, "kind"));
   hid_t ne = H5Tget_native_type(et, H5T_DIR_DEFAULT);
   cr_assert_eq(H5Tget_size(ne), sizeof(uint32_t));
   hid_t kt = H5Tcreate(H5T_COMPOUND, sizeof(uint32_t));
   H5Tinsert(kt, "kind", 0, ne);
-  uint32_t kinds[4096];
   cr_assert_geq(H5Dread(d, kt, H5S_ALL, H5S_ALL, H5P_DEFAULT, kinds), 0);
-  size_t k = 0;
-  for (hsize_t i = 0; i < n; i++) {
-    if (kinds[i] > GPP_TASK_OPT) continue;
-    cr_assert_lt(k, n_slices);
-    cr_assert(fabs(starts[k] - rows[i].start * 1e6) < 1e-6, "row %llu",
-              (unsigned long long)i);
-    k++;
-  }
-  cr_assert_eq(k, n_slices);
-  cr_assert_eq(k, 2 * 13 + 13 + 13, "compute tasks: %zu", k);
   H5Tclose(kt);
   H5Tclose(ne);
   H5Tclose(et);
   H5Tclose(ft);
+}
+
+/* Start times of the compute rows (F, B, OPT) of /tasks, in order. */
+static size_t read_compute_starts(const char *path, double *starts,
+                                  size_t cap) {
+  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  cr_assert_geq(f, 0);
+  hid_t d = H5Dopen2(f, "tasks", H5P_DEFAULT), sp = H5Dget_space(d);
+  hsize_t n;
+  H5Sget_simple_extent_dims(sp, &n, NULL);
+  cr_assert_leq(n, cap);
+  static double rows[4096];
+  static uint32_t kinds[4096];
+  hid_t mt = H5Tcreate(H5T_COMPOUND, sizeof(double));
+  H5Tinsert(mt, "start", 0, H5T_NATIVE_DOUBLE);
+  cr_assert_geq(H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows), 0);
+  read_kinds(d, kinds);
+  size_t k = 0;
+  for (hsize_t i = 0; i < n; i++)
+    if (kinds[i] <= GPP_TASK_OPT) starts[k++] = rows[i];
   H5Tclose(mt);
-  H5Tclose(mt2);
   H5Sclose(sp);
   H5Dclose(d);
   H5Fclose(f);
+  return k;
+}
+
+Test(engine, outputs_are_deterministic_and_agree) {
+  write_outputs("det-1.h5", "det-1.json");
+  write_outputs("det-2.h5", "det-2.json");
+  expect_same_bytes("det-1.h5", "det-2.h5", "HDF5");
+  expect_same_bytes("det-1.json", "det-2.json", "trace");
+  json_error_t jerr;
+  json_t *doc = json_load_file("det-1.json", 0, &jerr);
+  cr_assert_not_null(doc, "trace is not JSON: %s", jerr.text);
+  json_t *events = json_object_get(doc, "traceEvents");
+  cr_assert(json_is_array(events));
+  static double slices[4096], rows[4096];
+  size_t n_slices = count_compute_slices(events, slices);
+  size_t n_rows = read_compute_starts("det-1.h5", rows, 4096);
+  /* Compute rows (F, B, OPT) are the trace's GPU slices, in order. */
+  cr_assert_eq(n_rows, n_slices);
+  for (size_t i = 0; i < n_rows; i++)
+    cr_assert(fabs(slices[i] - rows[i] * 1e6) < 1e-6, "row %zu", i);
+  cr_assert_eq(n_rows, 2 * 13 + 13 + 13, "compute tasks: %zu", n_rows);
   json_decref(doc);
 }
 

@@ -205,13 +205,36 @@ Test(plan, interleaved_shape) {
                "of the 2 pipeline ranks");
 }
 
-Test(plan, interleaved_needs_a_chain) {
-  expect_error("batch: 8\nmicro_batch: 1\nschedule: interleaved\nchunks: 1\n"
-               "stages:\n" HEAD
-               "  - {name: l, ops: [\"a.*\"], devices: [1]}\n"
-               "  - {name: r, ops: [b.0], devices: [2]}\n"
-               "  - {name: t, ops: [join, loss], devices: [3]}\n", 4,
-               GPP_EINVAL, "test-plan.yaml:", "must form a chain");
+/* Sequential schedules relay along the topological chain head, left,
+ * right, tail: in's 1000 bytes cross cut 0 and cut 1 (b.0 reads it after
+ * left), a.1's 700 bytes cross cut 1 and 2, b.0's 500 bytes cut 2. */
+Test(plan, sequential_schedules_relay_along_a_chain) {
+  static const char *const scheds[] = {"1f1b", "gpipe"};
+  for (int i = 0; i < 2; i++) {
+    char text[1024];
+    snprintf(text, sizeof text, "batch: 64\nmicro_batch: 8\nschedule: %s\n"
+             "stages:\n" HEAD
+             "  - {name: left, ops: [\"a.*\"], devices: [1]}\n"
+             "  - {name: right, ops: [b.0], devices: [2]}\n"
+             "  - {name: tail, ops: [join, loss], devices: [3]}\n", scheds[i]);
+    tmodel t;
+    diamond(&t);
+    gpp_plan *p;
+    gpp_errctx err = {0};
+    cr_assert_eq(gpp_plan_load_string("test-plan.yaml", text, &t.m, 4, &p,
+                                      &err), 0, "%s", err.msg);
+    const double want[3] = {1000, 1700, 1200};
+    cr_assert_eq(p->n_edges, 3);
+    for (uint32_t e = 0; e < 3; e++) {
+      cr_assert_eq(p->edges[e].from, e);
+      cr_assert_eq(p->edges[e].to, e + 1);
+      cr_assert_eq(p->stages[e].n_out, 1);
+      cr_assert_float_eq(p->edges[e].bytes_per_sample, want[e], 1e-9);
+    }
+    cr_assert_eq(p->stages[0].n_in, 0);
+    cr_assert_eq(p->stages[3].n_out, 0);
+    gpp_plan_destroy(p);
+  }
 }
 
 Test(plan, missing_model_file) {

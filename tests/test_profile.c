@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kernels_profile/cost.h"
 #include "kernels_profile/fit.h"
 #include "kernels_profile/interp.h"
 #include "kernels_profile/profile_db.h"
@@ -104,11 +105,25 @@ Test(signature, canonical_strings) {
   cr_assert_str_eq(buf, "matmul:t=256,in=1024,out=4096,dt=4");
   cr_assert_eq(gpp_signature_kind(buf), GPP_OP_MATMUL);
   cr_assert_eq(gpp_signature_dtype(buf), 4);
+  op.param_count = 1024.0 * 4096 + 4096; /* weights and a bias */
+  cr_assert(gpp_op_has_bias(&op));
+  cr_assert_eq(gpp_op_signature(&op, buf, sizeof buf), 0);
+  cr_assert_str_eq(buf, "matmul:t=256,in=1024,out=4096,bias=1,dt=4");
+  cr_assert_eq(gpp_signature_dtype(buf), 4);
   op = (gpp_op){.kind = GPP_OP_EMBEDDING, .dtype_bytes = 2, .n_inputs = 1};
-  op.shape = (gpp_op_shape){.tokens = 1, .width = 64, .rows = 1000003,
+  op.shape = (gpp_op_shape){.tokens = 3, .width = 64, .rows = 1000003,
                             .bag = 37};
   cr_assert_eq(gpp_op_signature(&op, buf, sizeof buf), 0);
-  cr_assert_str_eq(buf, "embedding:rows=1000003,w=64,bag=37,dt=2");
+  cr_assert_str_eq(buf, "embedding:t=3,rows=1000003,w=64,bag=37,dt=2");
+  op = (gpp_op){.kind = GPP_OP_LOSS, .dtype_bytes = 4, .n_inputs = 1};
+  op.shape = (gpp_op_shape){.tokens = 1, .width = 1, .in_width = 4096};
+  cr_assert_eq(gpp_op_signature(&op, buf, sizeof buf), 0);
+  cr_assert_str_eq(buf, "loss:in=4096,dt=4");
+  op = (gpp_op){.kind = GPP_OP_INTERACTION, .dtype_bytes = 4, .n_inputs = 8};
+  op.shape = (gpp_op_shape){.tokens = 1, .width = 64 + 28, .in_width = 64,
+                            .heads = 8};
+  cr_assert_eq(gpp_op_signature(&op, buf, sizeof buf), 0);
+  cr_assert_str_eq(buf, "interaction:t=1,in=64,out=92,n=8,dt=4");
   op = (gpp_op){.kind = GPP_OP_CONCAT, .dtype_bytes = 2, .n_inputs = 3};
   op.shape = (gpp_op_shape){.tokens = 7, .width = 96};
   cr_assert_eq(gpp_op_signature(&op, buf, sizeof buf), 0);
@@ -651,4 +666,190 @@ Test(fit, times_that_do_not_grow_keep_the_plain_roofline) {
   fclose(out);
   cr_assert(strstr(text, "fit failed") != NULL, "%s", text);
   gpp_profile_db_destroy(db);
+}
+
+/* ---- the cost module with a profile ------------------------------------ */
+
+TestSuite(costs, .init = make_dir, .fini = remove_dir);
+
+/* x -> fc1 (profiled) -> act (relu, roofline with the fitted efficiency)
+ * -> fc2 (override; profiled too) -> loss (roofline). */
+static const char tiny_model[] =
+    "name: tiny\n"
+    "precision: fp32\n"
+    "graph:\n"
+    "  - {input: x, tokens: 4, width: 64}\n"
+    "  - {linear: fc1, out: 128}\n"
+    "  - {op: act, kind: relu}\n"
+    "  - {linear: fc2, out: 64, time_per_sample: {fwd: 1 ms, bwd: 2 ms}}\n"
+    "  - {loss: loss}\n";
+
+static gpp_gpu_spec tiny_gpu(void) {
+  gpp_gpu_spec g = {.name = "test-gpu", .peak_fp32 = 6e13,
+                    .peak_fp16 = 1e15, .peak_bf16 = 1e15, .mem_bytes = 80e9,
+                    .mem_bandwidth = 2e12, .launch_overhead = 4e-6};
+  return g;
+}
+
+static gpp_model *load_tiny(void) {
+  FILE *f = fopen(path_in_dir("tiny.yaml"), "w");
+  cr_assert_not_null(f);
+  fputs(tiny_model, f);
+  fclose(f);
+  gpp_model *m = NULL;
+  gpp_errctx err = {0};
+  cr_assert_eq(gpp_model_load(path_in_dir("tiny.yaml"), NULL, 0, &m, &err),
+               0, "%s", err.msg);
+  return m;
+}
+
+static uint32_t op_index(const gpp_model *m, const char *name) {
+  int64_t i = gpp_model_find(m, name);
+  cr_assert_geq(i, 0, "no op %s", name);
+  return (uint32_t)i;
+}
+
+#define RELU_EFF_MEM 0.5
+#define RELU_LAUNCH 6e-6
+
+/* fc1's and fc2's signatures at b = 1, 2, 4, 8 (times t(b) = 1e-5 b^0.7,
+ * twice that backward), and a relu of another shape whose times follow a
+ * memory-bound roofline at efficiency RELU_EFF_MEM. */
+static size_t tiny_profile(const gpp_model *m, gpp_profile_row *rows) {
+  const gpp_gpu_spec g = tiny_gpu();
+  const char *ops[] = {"fc1", "fc2"};
+  size_t n = 0;
+  for (int k = 0; k < 2; k++) {
+    const gpp_op *op = &m->ops[op_index(m, ops[k])];
+    char sig[GPP_SIG_MAX];
+    cr_assert_eq(gpp_op_signature(op, sig, sizeof sig), 0);
+    for (int s = 0; s < 4; s++, n++) {
+      gpp_profile_row *r = &rows[n];
+      memset(r, 0, sizeof *r);
+      snprintf(r->signature, GPP_SIG_MAX, "%s", sig);
+      r->micro_batch = 1 << s;
+      double t = 1e-5 * pow(r->micro_batch, 0.7) * (k + 1);
+      r->fwd = (gpp_profile_stat){t, 0.9 * t, 1.1 * t};
+      r->bwd = (gpp_profile_stat){2 * t, 1.8 * t, 2.2 * t};
+      r->flops_fwd = op->flops_fwd * (double)r->micro_batch;
+      r->flops_bwd = op->flops_bwd * (double)r->micro_batch;
+    }
+  }
+  for (int s = 0; s < 4; s++, n++) {
+    gpp_profile_row *r = &rows[n];
+    memset(r, 0, sizeof *r);
+    snprintf(r->signature, GPP_SIG_MAX, "relu:t=512,w=8192,dt=4");
+    r->micro_batch = 1 << s;
+    double elems = 512.0 * 8192 * (double)r->micro_batch;
+    r->flops_fwd = r->flops_bwd = elems;
+    r->bytes_fwd = 2 * elems * 4;
+    r->bytes_bwd = 3 * elems * 4;
+    double tf = r->bytes_fwd / (g.mem_bandwidth * RELU_EFF_MEM) + RELU_LAUNCH;
+    double tb = r->bytes_bwd / (g.mem_bandwidth * RELU_EFF_MEM) + RELU_LAUNCH;
+    r->fwd = (gpp_profile_stat){tf, tf, tf};
+    r->bwd = (gpp_profile_stat){tb, tb, tb};
+  }
+  return n;
+}
+
+Test(costs, profiled_op_costs_its_median_at_profiled_sizes) {
+  gpp_model *m = load_tiny();
+  gpp_profile_row rows[12];
+  size_t n = tiny_profile(m, rows);
+  gpp_profile_db *db = write_and_open(rows, n, "tiny.h5");
+  gpp_gpu_spec g = tiny_gpu();
+  gpp_costs *c = NULL;
+  gpp_errctx err = {0};
+  cr_assert_eq(gpp_costs_create(m, &g, db, &c, &err), 0, "%s", err.msg);
+  uint32_t fc1 = op_index(m, "fc1");
+  char sig[GPP_SIG_MAX];
+  cr_assert_eq(gpp_op_signature(&m->ops[fc1], sig, sizeof sig), 0);
+  for (int64_t b = 1; b <= 8; b *= 2) {
+    const gpp_profile_row *r = gpp_profile_db_lookup(db, sig, b);
+    cr_assert_not_null(r);
+    gpp_op_cost oc = gpp_costs_op(c, fc1, (double)b);
+    cr_assert_eq(oc.source, GPP_COST_PROFILE);
+    cr_assert(!oc.extrapolated);
+    cr_assert_float_eq(oc.fwd, r->fwd.median, 1e-12 * r->fwd.median);
+    cr_assert_float_eq(oc.bwd, r->bwd.median, 1e-12 * r->bwd.median);
+  }
+  /* Between profiled sizes: the power law; outside: flagged. */
+  gpp_op_cost oc = gpp_costs_op(c, fc1, 3);
+  cr_assert_float_eq(oc.fwd, 1e-5 * pow(3, 0.7), 1e-9 * oc.fwd);
+  cr_assert(!oc.extrapolated);
+  oc = gpp_costs_op(c, fc1, 32);
+  cr_assert(oc.extrapolated);
+  cr_assert_gt(oc.fwd, 1e-5 * pow(8, 0.7));
+  oc = gpp_costs_op(c, fc1, 0);
+  cr_assert(oc.fwd == 0 && oc.bwd == 0 && !oc.extrapolated);
+  gpp_costs_destroy(c);
+  gpp_profile_db_destroy(db);
+  gpp_model_destroy(m);
+}
+
+Test(costs, override_then_profile_then_fitted_roofline) {
+  gpp_model *m = load_tiny();
+  gpp_profile_row rows[12];
+  size_t n = tiny_profile(m, rows);
+  gpp_profile_db *db = write_and_open(rows, n, "tiny.h5");
+  gpp_gpu_spec g = tiny_gpu();
+  gpp_costs *c = NULL;
+  gpp_errctx err = {0};
+  cr_assert_eq(gpp_costs_create(m, &g, db, &c, &err), 0, "%s", err.msg);
+  /* fc2 has profile rows, but its time_per_sample wins. */
+  gpp_op_cost oc = gpp_costs_op(c, op_index(m, "fc2"), 4);
+  cr_assert_eq(oc.source, GPP_COST_OVERRIDE);
+  cr_assert_float_eq(oc.fwd, 4e-3, 1e-15);
+  cr_assert_float_eq(oc.bwd, 8e-3, 1e-15);
+  /* act has no row: the roofline, with relu's memory efficiency fitted to
+   * the other relu's rows (compute stays at 1: no point is compute-bound). */
+  const gpp_kind_fit *f = &c->fit.kind[GPP_OP_RELU];
+  cr_assert(f->has_memory && !f->has_compute && !f->failed);
+  cr_assert_float_eq(c->eff_mem[GPP_OP_RELU], RELU_EFF_MEM, 1e-6);
+  cr_assert_eq(c->eff_flops[GPP_OP_RELU], 1.0);
+  cr_assert_eq(c->eff_mem[GPP_OP_LOSS], 1.0); /* nothing to fit */
+  uint32_t act = op_index(m, "act");
+  const gpp_op *op = &m->ops[act];
+  oc = gpp_costs_op(c, act, 16);
+  cr_assert_eq(oc.source, GPP_COST_ROOFLINE);
+  cr_assert(!oc.extrapolated);
+  double want = fmax(op->flops_fwd * 16 / g.peak_fp32,
+                     op->bytes_fwd * 16 / (g.mem_bandwidth * RELU_EFF_MEM)) +
+                g.launch_overhead;
+  cr_assert_float_eq(oc.fwd, want, 1e-6 * want);
+  uint32_t counts[GPP_COST__NSOURCES];
+  gpp_costs_source_counts(c, counts);
+  cr_assert_eq(counts[GPP_COST_OVERRIDE], 1);
+  cr_assert_eq(counts[GPP_COST_PROFILE], 1);
+  cr_assert_eq(counts[GPP_COST_ROOFLINE], 3); /* x, act, loss */
+  gpp_costs_destroy(c);
+
+  /* Without the profile: fc1 is the plain roofline. */
+  cr_assert_eq(gpp_costs_create(m, &g, NULL, &c, &err), 0, "%s", err.msg);
+  cr_assert_eq(gpp_costs_op(c, op_index(m, "fc1"), 4).source,
+               GPP_COST_ROOFLINE);
+  cr_assert_eq(c->eff_mem[GPP_OP_RELU], 1.0);
+  gpp_costs_source_counts(c, counts);
+  cr_assert_eq(counts[GPP_COST_PROFILE], 0);
+  cr_assert_eq(counts[GPP_COST_ROOFLINE], 4);
+  gpp_costs_destroy(c);
+  gpp_profile_db_destroy(db);
+  gpp_model_destroy(m);
+}
+
+Test(costs, profiled_op_needs_no_peak) {
+  gpp_model *m = load_tiny();
+  gpp_profile_row rows[12];
+  size_t n = tiny_profile(m, rows);
+  gpp_profile_db *db = write_and_open(rows, n, "tiny.h5");
+  gpp_gpu_spec g = tiny_gpu();
+  g.peak_fp32 = 0; /* fc1 is measured; act and loss need the roofline */
+  gpp_costs *c = (gpp_costs *)&c;
+  gpp_errctx err = {0};
+  cr_assert_eq(gpp_costs_create(m, &g, db, &c, &err), GPP_EINVAL);
+  cr_assert_null(c);
+  cr_assert(strstr(err.msg, "op 'act'") != NULL, "%s", err.msg);
+  cr_assert(strstr(err.msg, "or profile row") != NULL, "%s", err.msg);
+  gpp_profile_db_destroy(db);
+  gpp_model_destroy(m);
 }

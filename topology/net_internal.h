@@ -1,7 +1,8 @@
 /* net_internal.h -- the flow network's state, shared by its files:
  * network.c (flows, events, the advance loop), net_heap.c (the event heap),
- * net_share.c (max-min re-sharing) and collectives.c (collective
- * algorithms expanding into steps of flows).
+ * net_share.c (max-min re-sharing), net_fast.c (the exact incremental
+ * check that skips re-sharing) and collectives.c (collective algorithms
+ * expanding into steps of flows).
  *
  * Flows and collectives live in pools indexed by uint32_t with free lists,
  * so steady-state operation allocates nothing: arrays only grow.
@@ -21,7 +22,9 @@ typedef enum { FLOW_FREE, FLOW_LATENCY, FLOW_ACTIVE } gpp__flow_state;
 
 typedef struct gpp__flow {
   double bytes, remaining, rate;
-  double t_last;  /* remaining is exact at t_last */
+  double old_rate; /* rate before the current re-sharing */
+  double ub;       /* route bottleneck: no rate can exceed it */
+  double t_last;   /* remaining is exact at t_last */
   double ev_time; /* key of its pending event, with seq */
   uint64_t seq, tag;
   const uint32_t *links;
@@ -31,7 +34,11 @@ typedef struct gpp__flow {
   uint32_t heap_pos; /* GPP__NONE when not queued */
   uint32_t coll;     /* owning collective or GPP__NONE */
   uint32_t next_free;
-  uint32_t mark; /* component epoch */
+  uint32_t mark;     /* component epoch */
+  uint32_t bneck;    /* a saturated link where this flow's rate is the
+                        largest (its max-min bottleneck); GPP__NONE until
+                        the flow has a rate */
+  uint32_t ub_link;  /* the first link of the route with capacity ub */
   uint8_t state;
   bool fixed; /* rate settled in the current filling */
 } gpp__flow;
@@ -44,8 +51,14 @@ typedef struct gpp__nlink {
   gpp__link_entry *flows;
   uint32_t n, cap;
   uint32_t unfixed, mark;
-  double residual;
+  double bw;       /* capacity, copied from the cluster */
+  double residual; /* capacity left during a filling */
+  double load;     /* sum of its flows' rates */
+  double ub_sum;   /* sum of its flows' ub */
   bool dirty;
+  bool shadow;     /* another link carries exactly its flows with no more
+                      capacity, so it never constrains a filling */
+  bool cand;       /* may constrain the current filling */
 } gpp__nlink;
 
 struct gpp__coll_type;
@@ -74,10 +87,12 @@ typedef struct gpp__coll_type {
               gpp_errctx *err);
 } gpp__coll_type;
 
-/* One entry of the scratch heap used by progressive filling. */
+/* One entry of the scratch heap used by progressive filling: a link at
+ * its fair share, or (id with GPP__CAP_BIT) a flow at its cap ub. */
+#define GPP__CAP_BIT 0x80000000u
 typedef struct gpp__share {
   double share;
-  uint32_t link;
+  uint32_t id;
 } gpp__share;
 
 struct gpp_net {
@@ -92,6 +107,7 @@ struct gpp_net {
   uint32_t *heap; /* flow ids ordered by (ev_time, seq) */
   uint32_t heap_n, heap_cap;
   uint32_t *dirty, n_dirty, cap_dirty;
+  uint32_t *arrivals, n_arrivals, cap_arrivals; /* activated this batch */
   uint32_t *comp_flows, n_comp_flows, cap_comp_flows;
   uint32_t *comp_links, n_comp_links, cap_comp_links;
   gpp__share *shares;
@@ -122,6 +138,16 @@ int gpp__net_check_bytes(double bytes, gpp_errctx *err);
 /* Re-shares rates over the component of flows touching dirty links. */
 int gpp__net_reshare(gpp_net *net, double t, gpp_errctx *err);
 int gpp__net_mark_dirty(gpp_net *net, uint32_t link, gpp_errctx *err);
+/* Copies link capacities and marks the links that never constrain a
+ * filling (shadows, see net_share.c). */
+int gpp__net_links_init(gpp_net *net, gpp_errctx *err);
+/* Gives this batch's arrivals their max-min rates at t without changing
+ * any other flow's when that is exact, and sets *done; otherwise leaves
+ * *done false and nothing that a full re-sharing would not redo. */
+int gpp__net_fast_reshare(gpp_net *net, double t, bool *done,
+                          gpp_errctx *err);
+/* Records the utilisation of link l at its current load. */
+void gpp__net_note_utilisation(gpp_net *net, uint32_t l, double load);
 
 /* Collectives. */
 const gpp__coll_type *gpp__coll_type_of(gpp_coll_algo algo, gpp_coll_op op);

@@ -1,9 +1,11 @@
 /* net_share.c -- max-min fair re-sharing of link capacity.
  *
- * Only the flows that can be affected are re-shared: starting from the
- * links where a flow started or ended ("dirty" links), the component is
- * every active flow reachable through shared links.  Flows outside it keep
- * their rates and their scheduled finish times.
+ * A batch of arrivals and departures first tries the exact shortcut of
+ * net_fast.c; when that does not apply, only the flows that can be affected
+ * are re-shared: starting from the links where a flow started or ended
+ * ("dirty" links), the component is every active flow reachable through
+ * shared links.  Flows outside it keep their rates and finish times, and so
+ * do flows inside it whose rate comes out unchanged.
  *
  * Progressive filling over the component: repeatedly take the link whose
  * fair share (residual capacity / unsettled flows) is smallest, settle its
@@ -13,11 +15,25 @@
  * bound, and a popped entry whose link's share has grown since is pushed
  * again at its current value instead of being settled.  The settled level
  * never decreases, which keeps every rate positive under rounding.
+ *
+ * Most links cannot constrain a filling, and only the others enter the
+ * heap: a link whose flows' route bottlenecks (ub) sum to no more than its
+ * capacity is never the binding constraint (one flow alone included), and
+ * neither is a "shadow", a link that carries exactly the flows of a
+ * neighbour with no less capacity (the two links through a NIC vertex).
+ * Leaving them out keeps the max-min rates, provided each flow is also held
+ * to its ub: a flow that crosses no heap link gets its ub at once, and one
+ * whose heap links are all wider than its ub gets a cap entry in the heap.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "topology/net_internal.h"
+
+/* A link stays out of the heap unless its flows' ub sum exceeds its
+ * capacity by more than rounding of that running sum. */
+#define UB_SUM_REL_TOL 1e-9
 
 int gpp__net_mark_dirty(gpp_net *net, uint32_t link, gpp_errctx *err) {
   if (net->links[link].dirty) return 0;
@@ -25,6 +41,36 @@ int gpp__net_mark_dirty(gpp_net *net, uint32_t link, gpp_errctx *err) {
                     sizeof *net->dirty, err));
   net->links[link].dirty = true;
   net->dirty[net->n_dirty++] = link;
+  return 0;
+}
+
+/* Records end (a link) at *slot: GPP__NONE when none yet, NONE - 1 when
+ * several. */
+static void note_end(uint32_t *slot, uint32_t link) {
+  *slot = *slot == GPP__NONE ? link : GPP__NONE - 1;
+}
+
+/* A switch or NIC vertex with one link in and one out passes every flow of
+ * one to the other (flows start and end at GPUs only), so the one with more
+ * capacity (the outgoing one on a tie) is a shadow. */
+int gpp__net_links_init(gpp_net *net, gpp_errctx *err) {
+  const gpp_cluster *c = net->cluster;
+  for (uint32_t i = 0; i < c->n_links; i++)
+    net->links[i].bw = c->links[i].bandwidth;
+  uint32_t *in = gpp_calloc(err, 2 * (size_t)c->n_vertices + 1, sizeof *in);
+  if (in == NULL) return GPP_ENOMEM;
+  uint32_t *out = in + c->n_vertices;
+  memset(in, 0xff, 2 * (size_t)c->n_vertices * sizeof *in);
+  for (uint32_t i = 0; i < c->n_links; i++) {
+    note_end(&out[c->links[i].from], i);
+    note_end(&in[c->links[i].to], i);
+  }
+  for (uint32_t v = c->n_gpus; v < c->n_vertices; v++) {
+    uint32_t a = in[v], b = out[v];
+    if (a >= GPP__NONE - 1 || b >= GPP__NONE - 1 || a == b) continue;
+    net->links[net->links[a].bw <= net->links[b].bw ? b : a].shadow = true;
+  }
+  free(in);
   return 0;
 }
 
@@ -71,15 +117,12 @@ static int collect(gpp_net *net, gpp_errctx *err) {
 }
 
 static bool share_before(const gpp__share *a, const gpp__share *b) {
-  if (a->share != b->share) return a->share < b->share;
-  return a->link < b->link;
+  return a->share < b->share || (a->share == b->share && a->id < b->id);
 }
 
-static int share_push(gpp_net *net, uint32_t link, gpp_errctx *err) {
-  const gpp__nlink *l = &net->links[link];
+static int share_push(gpp_net *net, gpp__share s, gpp_errctx *err) {
   GPP_TRY(gpp__grow((void **)&net->shares, &net->cap_shares,
                     net->n_shares + 1, sizeof *net->shares, err));
-  gpp__share s = {fmax(l->residual, 0) / l->unfixed, link};
   uint32_t i = net->n_shares++;
   while (i > 0 && share_before(&s, &net->shares[(i - 1) / 2])) {
     net->shares[i] = net->shares[(i - 1) / 2];
@@ -104,10 +147,15 @@ static gpp__share share_pop(gpp_net *net) {
   return top;
 }
 
-static void settle(gpp_net *net, uint32_t f, double rate) {
+static double link_share(const gpp__nlink *l) {
+  return fmax(l->residual, 0) / l->unfixed;
+}
+
+static void settle(gpp_net *net, uint32_t f, double rate, uint32_t bneck) {
   gpp__flow *fl = &net->flows[f];
   fl->rate = rate;
   fl->fixed = true;
+  fl->bneck = bneck;
   for (uint32_t k = 0; k < fl->n_links; k++) {
     gpp__nlink *l = &net->links[fl->links[k]];
     l->residual -= rate;
@@ -115,31 +163,77 @@ static void settle(gpp_net *net, uint32_t f, double rate) {
   }
 }
 
-static int fill(gpp_net *net, gpp_errctx *err) {
+static bool constrains(const gpp__nlink *l) {
+  return !l->shadow && l->n > 1 &&
+         l->ub_sum > l->bw * (1 - UB_SUM_REL_TOL);
+}
+
+/* Settles a flow crossing no heap link at its ub, or gives it a cap entry
+ * when its heap links could settle it above its ub. */
+static int bound_flow(gpp_net *net, uint32_t id, gpp_errctx *err) {
+  const gpp__flow *f = &net->flows[id];
+  bool any = false, tight = false;
+  for (uint32_t k = 0; k < f->n_links; k++) {
+    const gpp__nlink *l = &net->links[f->links[k]];
+    any = any || l->cand;
+    tight = tight || (l->cand && l->bw == f->ub);
+  }
+  if (!any) settle(net, id, f->ub, f->ub_link);
+  else if (!tight)
+    GPP_TRY(share_push(net, (gpp__share){f->ub, id | GPP__CAP_BIT}, err));
+  return 0;
+}
+
+static int fill_init(gpp_net *net, gpp_errctx *err) {
   net->n_shares = 0;
   for (uint32_t i = 0; i < net->n_comp_links; i++) {
     uint32_t id = net->comp_links[i];
     gpp__nlink *l = &net->links[id];
-    l->residual = net->cluster->links[id].bandwidth;
+    l->residual = l->bw;
     l->unfixed = l->n;
-    if (l->n > 0) GPP_TRY(share_push(net, id, err));
+    l->cand = constrains(l);
+    if (l->cand) GPP_TRY(share_push(net, (gpp__share){l->bw / l->n, id}, err));
   }
   for (uint32_t i = 0; i < net->n_comp_flows; i++)
     net->flows[net->comp_flows[i]].fixed = false;
+  for (uint32_t i = 0; i < net->n_comp_flows; i++)
+    GPP_TRY(bound_flow(net, net->comp_flows[i], err));
+  return 0;
+}
+
+/* Settles the unsettled flows of the popped link, unless its entry is
+ * stale (then requeued at its current share). */
+static int fill_link(gpp_net *net, gpp__share s, double *level,
+                     gpp_errctx *err) {
+  const gpp__nlink *l = &net->links[s.id];
+  if (l->unfixed == 0) return 0;
+  double share = link_share(l);
+  if (share > s.share) return share_push(net, (gpp__share){share, s.id}, err);
+  *level = fmax(share, *level);
+  for (uint32_t j = 0; j < l->n; j++)
+    if (!net->flows[l->flows[j].flow].fixed)
+      settle(net, l->flows[j].flow, *level, s.id);
+  return 0;
+}
+
+static void fill_cap(gpp_net *net, uint32_t id, double *level) {
+  const gpp__flow *f = &net->flows[id];
+  if (f->fixed) return;
+  *level = fmax(f->ub, *level);
+  settle(net, id, f->ub, f->ub_link);
+}
+
+static int fill(gpp_net *net, gpp_errctx *err) {
+  GPP_TRY(fill_init(net, err));
   double level = 0;
   while (net->n_shares > 0) {
     gpp__share s = share_pop(net);
-    const gpp__nlink *l = &net->links[s.link];
-    if (l->unfixed == 0) continue;
-    double share = fmax(l->residual, 0) / l->unfixed;
-    if (share > s.share) { /* a stale lower bound: requeue at its value */
-      GPP_TRY(share_push(net, s.link, err));
-      continue;
-    }
-    level = fmax(share, level);
-    for (uint32_t j = 0; j < l->n; j++)
-      if (!net->flows[l->flows[j].flow].fixed)
-        settle(net, l->flows[j].flow, level);
+    if (s.id & GPP__CAP_BIT) fill_cap(net, s.id & ~GPP__CAP_BIT, &level);
+    else GPP_TRY(fill_link(net, s, &level, err));
+  }
+  for (uint32_t i = 0; i < net->n_comp_links; i++) {
+    gpp__nlink *l = &net->links[net->comp_links[i]];
+    l->load = l->n ? l->bw - l->residual : 0;
   }
   return 0;
 }
@@ -150,13 +244,16 @@ static void progress(gpp_net *net, double t) {
     gpp__flow *f = &net->flows[net->comp_flows[i]];
     f->remaining = fmax(f->remaining - f->rate * (t - f->t_last), 0);
     f->t_last = t;
+    f->old_rate = f->rate;
   }
 }
 
+/* A flow whose rate did not change keeps its queued finish time. */
 static int reschedule(gpp_net *net, double t, gpp_errctx *err) {
   for (uint32_t i = 0; i < net->n_comp_flows; i++) {
     uint32_t id = net->comp_flows[i];
     gpp__flow *f = &net->flows[id];
+    if (f->rate == f->old_rate && f->heap_pos != GPP__NONE) continue;
     f->ev_time = t + f->remaining / f->rate;
     if (f->heap_pos == GPP__NONE) GPP_TRY(gpp__heap_push(net, id, err));
     else gpp__heap_update(net, id);
@@ -164,24 +261,31 @@ static int reschedule(gpp_net *net, double t, gpp_errctx *err) {
   return 0;
 }
 
-static void record_utilisation(gpp_net *net) {
-  for (uint32_t i = 0; i < net->n_comp_links; i++) {
-    const gpp_link *cl = &net->cluster->links[net->comp_links[i]];
-    const gpp__nlink *l = &net->links[net->comp_links[i]];
-    double u = fmin((cl->bandwidth - l->residual) / cl->bandwidth, 1.0);
-    gpp_net_class_stats *s = &net->stats[cl->cls];
-    if (l->n > 0 && u > s->peak_utilisation) s->peak_utilisation = u;
-  }
+void gpp__net_note_utilisation(gpp_net *net, uint32_t l, double load) {
+  const gpp__nlink *nl = &net->links[l];
+  double u = fmin(load / nl->bw, 1.0);
+  gpp_net_class_stats *s = &net->stats[net->cluster->links[l].cls];
+  if (nl->n > 0 && u > s->peak_utilisation) s->peak_utilisation = u;
 }
 
-int gpp__net_reshare(gpp_net *net, double t, gpp_errctx *err) {
-  if (net->n_dirty == 0) return 0;
+static int full_reshare(gpp_net *net, double t, gpp_errctx *err) {
   GPP_TRY(collect(net, err));
   progress(net, t);
   GPP_TRY(fill(net, err));
   GPP_TRY(reschedule(net, t, err));
-  record_utilisation(net);
-  net->reshares++;
+  for (uint32_t i = 0; i < net->n_comp_links; i++)
+    gpp__net_note_utilisation(net, net->comp_links[i],
+                              net->links[net->comp_links[i]].load);
   net->flows_touched += net->n_comp_flows;
+  return 0;
+}
+
+int gpp__net_reshare(gpp_net *net, double t, gpp_errctx *err) {
+  if (net->n_dirty == 0) return 0;
+  bool done = false;
+  GPP_TRY(gpp__net_fast_reshare(net, t, &done, err));
+  if (!done) GPP_TRY(full_reshare(net, t, err));
+  net->n_arrivals = 0;
+  net->reshares++;
   return 0;
 }

@@ -29,7 +29,7 @@ int gpp_net_create(gpp_cluster *c, gpp_net **out, gpp_errctx *err) {
   net->rank_seen = gpp_calloc(err, c->n_gpus + 1, 1);
   net->node_scratch = gpp_calloc(err, c->n_nodes + 1, sizeof(uint32_t));
   if (net->links == NULL || net->rank_seen == NULL ||
-      net->node_scratch == NULL) {
+      net->node_scratch == NULL || gpp__net_links_init(net, err) != 0) {
     gpp_net_destroy(net);
     return GPP_ENOMEM;
   }
@@ -48,6 +48,7 @@ void gpp_net_destroy(gpp_net *net) {
   free(net->colls);
   free(net->heap);
   free(net->dirty);
+  free(net->arrivals);
   free(net->comp_flows);
   free(net->comp_links);
   free(net->shares);
@@ -80,6 +81,15 @@ static void flow_free(gpp_net *net, uint32_t id) {
   net->free_flow = id;
 }
 
+/* The flow's rate bound: its route's smallest capacity, and where. */
+static void set_bound(const gpp_net *net, gpp__flow *f,
+                      const gpp__route *route) {
+  f->ub = route ? route->bottleneck : 0;
+  f->ub_link = GPP__NONE;
+  for (uint32_t k = 0; k < f->n_links && f->ub_link == GPP__NONE; k++)
+    if (net->links[f->links[k]].bw == f->ub) f->ub_link = f->links[k];
+}
+
 /* Queues a flow over route (NULL: a no-op flow that ends at now). */
 static int start_route(gpp_net *net, double now, const gpp__route *route,
                        double bytes, uint32_t coll, uint64_t tag,
@@ -95,6 +105,7 @@ static int start_route(gpp_net *net, double now, const gpp__route *route,
   }
   f->links = route ? route->links : NULL;
   f->n_links = n;
+  set_bound(net, f, route);
   f->bytes = f->remaining = bytes;
   f->rate = 0;
   f->seq = net->seq++;
@@ -150,12 +161,17 @@ static int activate(gpp_net *net, uint32_t id, double t, gpp_errctx *err) {
   f->remaining = f->bytes;
   f->t_last = t;
   f->rate = 0;
+  f->bneck = GPP__NONE;
+  GPP_TRY(gpp__grow((void **)&net->arrivals, &net->cap_arrivals,
+                    net->n_arrivals + 1, sizeof *net->arrivals, err));
+  net->arrivals[net->n_arrivals++] = id;
   for (uint32_t k = 0; k < f->n_links; k++) {
     gpp__nlink *l = &net->links[f->links[k]];
     GPP_TRY(gpp__grow((void **)&l->flows, &l->cap, l->n + 1,
                       sizeof *l->flows, err));
     l->flows[l->n] = (gpp__link_entry){id, k};
     f->slot[k] = l->n++;
+    l->ub_sum += f->ub;
     GPP_TRY(gpp__net_mark_dirty(net, f->links[k], err));
   }
   return 0;
@@ -171,6 +187,8 @@ static int deactivate(gpp_net *net, uint32_t id, gpp_errctx *err) {
       l->flows[i] = last;
       net->flows[last.flow].slot[last.k] = i;
     }
+    l->load = l->n ? l->load - f->rate : 0;
+    l->ub_sum = l->n ? l->ub_sum - f->ub : 0;
     net->stats[net->cluster->links[f->links[k]].cls].bytes += f->bytes;
     GPP_TRY(gpp__net_mark_dirty(net, f->links[k], err));
   }

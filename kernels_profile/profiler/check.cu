@@ -47,6 +47,38 @@ void download(const op_run &r, host_run &h) {
   }
 }
 
+// Rounds to the nearest bf16 (ties to even) when the kernels store bf16,
+// so that the reference sees the intermediates the GPU stores.
+float round_bf16(float x) {
+  uint32_t u;
+  memcpy(&u, &x, sizeof u);
+  if ((u & 0x7f800000u) != 0x7f800000u) u += 0x7fffu + ((u >> 16) & 1u);
+  u &= 0xffff0000u;
+  memcpy(&x, &u, sizeof x);
+  return x;
+}
+
+void rd(vec &v, int dt) {
+  if (dt == 2)
+    for (float &x : v) x = round_bf16(x);
+}
+
+// Column sums of a rows x w matrix.
+vec col_sums(const float *x, int64_t rows, int64_t w) {
+  vec s(w);
+  for (int64_t j = 0; j < w; j++) {
+    double a = 0;
+    for (int64_t i = 0; i < rows; i++) a += x[i * w + j];
+    s[j] = (float)a;
+  }
+  return s;
+}
+
+// y[i][j] += bias[j].
+void add_rows(vec &y, const float *bias, int64_t w) {
+  for (size_t i = 0; i < y.size(); i++) y[i] += bias[i % w];
+}
+
 // C[M,N] = op(A) op(B) (+ C when acc), row-major with the given strides.
 void ref_gemm(const float *A, bool ta, const float *B, bool tb, float *C,
               int64_t M, int64_t N, int64_t K, bool acc = false) {
@@ -85,34 +117,104 @@ struct expect {
   vec want;
 };
 
+// Buffers: X W Y dY dX dW [b db] (ops.cu, plan_matmul).
 std::vector<expect> ref_matmul(const op_run &r, host_run &h) {
   int64_t M = r.d.rows, K = r.d.in, N = r.d.width;
   vec y(M * N), dx(M * K), dw(K * N);
   ref_gemm(h.v[0].data(), false, h.v[1].data(), false, y.data(), M, N, K);
   ref_gemm(h.v[3].data(), false, h.v[1].data(), true, dx.data(), M, K, N);
   ref_gemm(h.v[0].data(), true, h.v[3].data(), false, dw.data(), K, N, M);
-  return {{2, y}, {4, dx}, {5, dw}};
+  if (!r.d.bias) return {{2, y}, {4, dx}, {5, dw}};
+  rd(y, r.dt);
+  add_rows(y, h.v[6].data(), N);
+  return {{2, y}, {4, dx}, {5, dw}, {7, col_sums(h.v[3].data(), M, N)}};
 }
 
+// Head layout of ops.cu: flat [b*t][parts*H*D] <-> [parts][b*H][t][D].
+size_t flat_of(size_t e, int64_t b, int64_t t, int64_t H, int64_t D,
+               int64_t parts, size_t *col) {
+  int64_t d = e % D, tt = e / D % t, hh = e / (D * t) % H,
+          s = e / (D * t * H) % b, p = e / (D * t * H * b);
+  *col = (size_t)(p * H * D + hh * D + d);
+  return (size_t)(s * t + tt) * (size_t)(parts * H * D) + *col;
+}
+
+// Multi-head self-attention with its projections; buffer numbers as the
+// AT_ enum of ops.cu.
 std::vector<expect> ref_attention(const op_run &r, host_run &h) {
-  int64_t B = r.d.batch, L = r.d.t, D = r.d.hd;
+  enum { X = 0, WQKV = 1, BQKV = 2, QKVH = 4, O = 7, WO = 9, BO = 10, Y = 11,
+         DY = 12, DBO = 13, DWO = 14, DBQKV = 19, DWQKV = 20, DX = 21 };
+  const int dt = r.dt;
+  int64_t nb = r.b, L = r.d.t, H = r.d.heads, D = r.d.hd, W = r.d.width;
+  int64_t M = r.d.rows, B = r.d.batch, hs = L * D;
+  size_t mw = (size_t)(M * W);
   float sc = 1.0f / sqrtf((float)D);
-  vec O(B * L * D), dQ(O.size()), dK(O.size()), dV(O.size());
-  vec S(L * L), P(L * L), dP(L * L), dS(L * L);
-  for (int64_t b = 0; b < B; b++) {
-    const float *q = &h.v[0][b * L * D], *k = &h.v[1][b * L * D],
-                *v = &h.v[2][b * L * D], *dO = &h.v[6][b * L * D];
-    ref_gemm(q, false, k, true, S.data(), L, L, D);
-    for (float &s : S) s *= sc;
-    ref_softmax_rows(S.data(), P.data(), L, L);
-    ref_gemm(P.data(), false, v, false, &O[b * L * D], L, D, L);
-    ref_gemm(dO, false, v, true, dP.data(), L, L, D);
-    ref_gemm(P.data(), true, dO, false, &dV[b * L * D], L, D, L);
-    ref_softmax_bwd(P.data(), dP.data(), dS.data(), L, L, sc);
-    ref_gemm(dS.data(), false, k, false, &dQ[b * L * D], L, D, L);
-    ref_gemm(dS.data(), true, q, false, &dK[b * L * D], L, D, L);
+  // Forward.
+  vec qkv(3 * mw), heads(3 * mw), o(mw), oc(mw), y(mw);
+  ref_gemm(h.v[X].data(), false, h.v[WQKV].data(), false, qkv.data(), M,
+           3 * W, W);
+  rd(qkv, dt);
+  for (size_t e = 0; e < heads.size(); e++) {
+    size_t col, i = flat_of(e, nb, L, H, D, 3, &col);
+    heads[e] = qkv[i] + h.v[BQKV][col];
   }
-  return {{3, O}, {7, dQ}, {8, dK}, {9, dV}};
+  rd(heads, dt);
+  const float *q = heads.data(), *k = q + mw, *v = k + mw;
+  vec S(L * L), P(B * L * L), dP(L * L), dS(L * L);
+  for (int64_t bh = 0; bh < B; bh++) {
+    ref_gemm(q + bh * hs, false, k + bh * hs, true, S.data(), L, L, D);
+    for (float &x : S) x *= sc;
+    rd(S, dt);
+    ref_softmax_rows(S.data(), &P[bh * L * L], L, L);
+  }
+  rd(P, dt);
+  for (int64_t bh = 0; bh < B; bh++)
+    ref_gemm(&P[bh * L * L], false, v + bh * hs, false, &o[bh * hs], L, D, L);
+  rd(o, dt);
+  for (size_t e = 0; e < mw; e++) {
+    size_t col;
+    oc[flat_of(e, nb, L, H, D, 1, &col)] = o[e];
+  }
+  ref_gemm(oc.data(), false, h.v[WO].data(), false, y.data(), M, W, W);
+  rd(y, dt);
+  add_rows(y, h.v[BO].data(), W);
+  // Backward: output projection.
+  const float *dy = h.v[DY].data();
+  vec dbo = col_sums(dy, M, W), dwo(W * W), doc(mw), dO(mw);
+  ref_gemm(oc.data(), true, dy, false, dwo.data(), W, W, M);
+  ref_gemm(dy, false, h.v[WO].data(), true, doc.data(), M, W, W);
+  rd(doc, dt);
+  for (size_t e = 0; e < mw; e++) {
+    size_t col;
+    dO[e] = doc[flat_of(e, nb, L, H, D, 1, &col)];
+  }
+  // Core: dQ | dK | dV by head.
+  vec dh(3 * mw);
+  float *dq = dh.data(), *dk = dq + mw, *dv = dk + mw;
+  for (int64_t bh = 0; bh < B; bh++) {
+    const float *pb = &P[bh * L * L], *dob = &dO[bh * hs];
+    ref_gemm(dob, false, v + bh * hs, true, dP.data(), L, L, D);
+    rd(dP, dt);
+    ref_gemm(pb, true, dob, false, &dv[bh * hs], L, D, L);
+    ref_softmax_bwd(pb, dP.data(), dS.data(), L, L, sc);
+    rd(dS, dt);
+    ref_gemm(dS.data(), false, k + bh * hs, false, &dq[bh * hs], L, D, L);
+    ref_gemm(dS.data(), true, q + bh * hs, false, &dk[bh * hs], L, D, L);
+  }
+  rd(dh, dt);
+  // QKV projection.
+  vec dqkv(3 * mw), dwqkv(W * 3 * W), dx(mw);
+  for (size_t e = 0; e < dh.size(); e++) {
+    size_t col;
+    dqkv[flat_of(e, nb, L, H, D, 3, &col)] = dh[e];
+  }
+  vec dbqkv = col_sums(dqkv.data(), M, 3 * W);
+  ref_gemm(h.v[X].data(), true, dqkv.data(), false, dwqkv.data(), W, 3 * W,
+           M);
+  ref_gemm(dqkv.data(), false, h.v[WQKV].data(), true, dx.data(), M, W,
+           3 * W);
+  return {{QKVH, heads}, {O, o},        {Y, y},         {DBO, dbo},
+          {DWO, dwo},    {DBQKV, dbqkv}, {DWQKV, dwqkv}, {DX, dx}};
 }
 
 std::vector<expect> ref_layernorm(const op_run &r, host_run &h) {
@@ -205,34 +307,40 @@ std::vector<expect> ref_elementwise(const op_run &r, host_run &h) {
   return {{1, y}, {3, dx}};
 }
 
+// Output per sample: the first feature (d), then the strictly lower
+// triangle of X X^T (P); buffers X Z out dOut dZ dX.
 std::vector<expect> ref_interaction(const op_run &r, host_run &h) {
   int64_t F = r.d.n, d = r.d.in, P = F * (F - 1) / 2, B = r.d.batch;
-  vec out(B * P), dx(B * F * d), z(F * F), dz(F * F);
+  int64_t ow = d + P;
+  vec out(B * ow), dx(B * F * d), z(F * F), dz(F * F);
   for (int64_t b = 0; b < B; b++) {
-    const float *x = &h.v[0][b * F * d];
+    const float *x = &h.v[0][b * F * d], *dout = &h.v[3][b * ow];
     ref_gemm(x, false, x, true, z.data(), F, F, d);
+    for (int64_t k = 0; k < d; k++) out[b * ow + k] = x[k];
     for (int64_t i = 0; i < F; i++)
       for (int64_t j = 0; j < F; j++) {
-        float g = i > j ? h.v[3][b * P + i * (i - 1) / 2 + j] : 0;
-        if (i > j) out[b * P + i * (i - 1) / 2 + j] = z[i * F + j];
-        dz[i * F + j] = g;
+        int64_t at = d + i * (i - 1) / 2 + j;
+        if (i > j) out[b * ow + at] = z[i * F + j];
+        dz[i * F + j] = i > j ? dout[at] : 0;
       }
     ref_gemm(dz.data(), false, x, false, &dx[b * F * d], F, d, F);
     ref_gemm(dz.data(), true, x, false, &dx[b * F * d], F, d, F, true);
+    for (int64_t k = 0; k < d; k++) dx[b * F * d + k] += dout[k];
   }
   return {{2, out}, {5, dx}};
 }
 
-std::vector<expect> ref_loss(const op_run &r, host_run &h) {
-  int64_t R = r.d.rows, W = r.d.width;
-  vec p(R * W), dx(R * W), loss(1);
-  ref_softmax_rows(h.v[0].data(), p.data(), R, W);
-  for (int64_t i = 0; i < R; i++) {
-    int lab = h.idx[1][i];
-    loss[0] -= (float)(log(p[i * W + lab]) / R);
-    for (int64_t j = 0; j < W; j++)
-      dx[i * W + j] = (p[i * W + j] - (j == lab ? 1.0f : 0.0f)) / R;
+// Sum of squared differences; buffers X target loss(fp32) dX.
+std::vector<expect> ref_loss(const op_run &, host_run &h) {
+  const vec &x = h.v[0], &t = h.v[1];
+  vec dx(x.size()), loss(1);
+  double s = 0;
+  for (size_t i = 0; i < x.size(); i++) {
+    double d = (double)x[i] - t[i];
+    s += d * d;
+    dx[i] = (float)(2 * d);
   }
+  loss[0] = (float)s;
   return {{2, loss}, {3, dx}};
 }
 
@@ -274,13 +382,21 @@ int compare(const op_run &r, host_run &h, const char *label) {
 }
 
 gpp_op tiny(gpp_op_kind kind, int64_t t, int64_t w, int64_t in, int64_t h,
-            int64_t rows, int64_t bag, uint32_t n_inputs) {
+            int64_t rows, int64_t bag, uint32_t n_inputs,
+            const char *name = nullptr) {
   gpp_op op;
   memset(&op, 0, sizeof op);
-  op.name = gpp_signature_kind_name(kind);
+  op.name = name ? name : gpp_signature_kind_name(kind);
   op.kind = kind;
   op.shape = {t, w, in, h, rows, bag};
   op.n_inputs = n_inputs;
+  return op;
+}
+
+// A matmul with a bias (the parameter count says so, as the model's does).
+gpp_op tiny_biased_matmul(int64_t t, int64_t w, int64_t in) {
+  gpp_op op = tiny(GPP_OP_MATMUL, t, w, in, 0, 0, 0, 1, "matmul+bias");
+  op.param_count = (double)(in * w + w);
   return op;
 }
 
@@ -317,18 +433,24 @@ int check_op(cublasHandle_t blas, cudaStream_t stream, gpp_op op, int dt,
 }  // namespace
 
 extern "C" int gpp__prof_self_check(gpp_errctx *err) {
+  // Shapes as sim/model_derive.c gives them (tokens x width out per
+  // sample; attention: heads and in_width = width; interaction: heads = F
+  // inputs of in_width = d, width d + F(F-1)/2; loss: in_width elements).
   const gpp_op ops[] = {
       tiny(GPP_OP_MATMUL, 3, 7, 5, 0, 0, 0, 1),
-      tiny(GPP_OP_ATTENTION, 4, 6, 0, 2, 0, 0, 1),
+      tiny_biased_matmul(3, 7, 5),
+      tiny(GPP_OP_ATTENTION, 4, 6, 6, 2, 0, 0, 1),
+      tiny(GPP_OP_ATTENTION, 5, 8, 8, 4, 0, 0, 1, "attention/4"),
       tiny(GPP_OP_LAYERNORM, 3, 37, 0, 0, 0, 0, 1),
       tiny(GPP_OP_SOFTMAX, 3, 300, 0, 0, 0, 0, 1),
       tiny(GPP_OP_GELU, 3, 50, 0, 0, 0, 0, 1),
       tiny(GPP_OP_RELU, 3, 50, 0, 0, 0, 0, 1),
       tiny(GPP_OP_EMBEDDING, 1, 9, 0, 0, 11, 3, 1),
+      tiny(GPP_OP_EMBEDDING, 2, 9, 0, 0, 11, 3, 1, "embedding/t2"),
       tiny(GPP_OP_CONCAT, 3, 10, 0, 0, 0, 0, 3),
       tiny(GPP_OP_ELEMENTWISE, 3, 9, 0, 0, 0, 0, 3),
-      tiny(GPP_OP_INTERACTION, 1, 10, 5, 0, 0, 0, 4),
-      tiny(GPP_OP_LOSS, 3, 10, 0, 0, 0, 0, 1),
+      tiny(GPP_OP_INTERACTION, 1, 5 + 6, 5, 4, 0, 0, 4),
+      tiny(GPP_OP_LOSS, 1, 1, 10, 0, 0, 0, 1),
   };
   cudaStream_t stream;
   cublasHandle_t blas;

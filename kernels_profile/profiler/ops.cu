@@ -1,8 +1,20 @@
 // ops.cu -- the real forward and backward kernels of every profiled op kind:
 // cuBLAS GEMMs (strided batched for attention and feature interaction) and
 // simple hand-written kernels where cuBLAS has nothing (softmax, layernorm,
-// GELU, ReLU, embedding bag, elementwise add, loss).  Element types are fp32
-// (dt=4) and bf16 (dt=2); reductions accumulate in fp32.
+// GELU, ReLU, embedding bag, elementwise add, loss, bias, head layout).
+// Element types are fp32 (dt=4) and bf16 (dt=2); reductions accumulate in
+// fp32.  Each kind computes what sim/model_derive.c counts for it:
+//   matmul       Y = X W (+ b when the op has a bias)
+//   attention    multi-head self-attention with its projections: QKV =
+//                X Wqkv + bqkv (the 3 h x h GEMMs fused as one h x 3h),
+//                per head softmax(Q K^T / sqrt(d)) V, Y = O Wo + bo
+//   embedding    embedding bag: tokens x bag lookups of a rows x w table
+//   concat       the inputs side by side
+//   interaction  F inputs of d: the first input, then the F(F-1)/2 pairwise
+//                dot products (Z = X X^T, strictly lower triangle)
+//   elementwise  a k-way sum
+//   loss         sum of squared differences over the input's elements
+//   layernorm, softmax, gelu, relu: row-wise / pointwise.
 #include <cmath>
 
 #include "kernels_profile/profiler/ops.cuh"
@@ -38,8 +50,9 @@ __device__ __forceinline__ unsigned hash(size_t i, unsigned seed) {
 }
 
 template <class T>
-__global__ void fill_random(T *p, size_t n, unsigned seed) {
-  GRID_STRIDE(i, n) p[i] = to<T>((hash(i, seed) >> 8) / 8388608.0f - 1.0f);
+__global__ void fill_random(T *p, size_t n, unsigned seed, float scale) {
+  GRID_STRIDE(i, n)
+    p[i] = to<T>(scale * ((hash(i, seed) >> 8) / 8388608.0f - 1.0f));
 }
 
 __global__ void fill_index(int *p, size_t n, unsigned seed, int64_t mod) {
@@ -118,6 +131,77 @@ __global__ void add_bwd(const T *dy, int64_t n_in, size_t stride, T *dx,
     T g = dy[i];
     for (int64_t k = 0; k < n_in; k++) dx[k * stride + i] = g;
   }
+}
+
+// y[i] += bias[i % w] over rows x w.
+template <class T>
+__global__ void bias_add(T *y, const T *bias, int64_t w, size_t n) {
+  GRID_STRIDE(i, n) y[i] = to<T>(f(y[i]) + f(bias[i % w]));
+}
+
+// out[j] = sum over rows of x[r][j]: a 32-column tile per block, 8 row
+// lanes (the bias gradient).
+template <class T>
+__global__ void col_sum(const T *x, T *out, int64_t rows, int64_t w) {
+  __shared__ float sm[8][33];
+  int64_t j = blockIdx.x * 32 + threadIdx.x;
+  float a = 0;
+  if (j < w)
+    for (int64_t r = threadIdx.y; r < rows; r += 8) a += f(x[r * w + j]);
+  sm[threadIdx.y][threadIdx.x] = a;
+  __syncthreads();
+  if (threadIdx.y != 0 || j >= w) return;
+  for (int k = 1; k < 8; k++) a += sm[k][threadIdx.x];
+  out[j] = to<T>(a);
+}
+
+// Head layout.  flat: [b*t][parts*H*D] rows of `parts` blocks of H heads of
+// D (e.g. Q|K|V); heads: [parts][b*H][t][D].  split adds bias (parts*H*D,
+// may be null) on the way.
+__device__ __forceinline__ size_t flat_index(size_t e, int64_t b, int64_t t,
+                                             int64_t H, int64_t D,
+                                             int64_t parts, size_t *col) {
+  int64_t d = e % D, tt = e / D % t, h = e / (D * t) % H,
+          s = e / (D * t * H) % b, p = e / (D * t * H * b);
+  *col = (size_t)(p * H * D + h * D + d);
+  return (size_t)(s * t + tt) * (size_t)(parts * H * D) + *col;
+}
+
+template <class T>
+__global__ void split_heads(const T *flat, const T *bias, T *heads, int64_t b,
+                            int64_t t, int64_t H, int64_t D, int64_t parts,
+                            size_t n) {
+  GRID_STRIDE(e, n) {
+    size_t col, i = flat_index(e, b, t, H, D, parts, &col);
+    heads[e] = bias ? to<T>(f(flat[i]) + f(bias[col])) : flat[i];
+  }
+}
+
+template <class T>
+__global__ void merge_heads(const T *heads, T *flat, int64_t b, int64_t t,
+                            int64_t H, int64_t D, int64_t parts, size_t n) {
+  GRID_STRIDE(e, n) {
+    size_t col, i = flat_index(e, b, t, H, D, parts, &col);
+    flat[i] = heads[e];
+  }
+}
+
+// ---- loss: sum of squared differences ------------------------------------
+
+template <class T>
+__global__ void sse_fwd(const T *x, const T *target, float *loss, size_t n) {
+  float s = 0;
+  GRID_STRIDE(i, n) {
+    float d = f(x[i]) - f(target[i]);
+    s += d * d;
+  }
+  s = block_sum(s);
+  if (threadIdx.x == 0) atomicAdd(loss, s);
+}
+
+template <class T>
+__global__ void sse_bwd(const T *x, const T *target, T *dx, size_t n) {
+  GRID_STRIDE(i, n) dx[i] = to<T>(2.0f * (f(x[i]) - f(target[i])));
 }
 
 // ---- row kernels: one block per row ------------------------------------
@@ -215,37 +299,6 @@ __global__ void layernorm_bwd_params(const T *x, const T *dy,
   db[j] = to<T>(ab);
 }
 
-// Softmax cross-entropy; loss accumulates the mean over rows.
-template <class T>
-__global__ void xent_fwd(const T *x, const int *label, float *loss,
-                         int64_t w, int64_t rows) {
-  size_t o = blockIdx.x * (size_t)w;
-  float m = -INFINITY;
-  for (int64_t j = threadIdx.x; j < w; j += blockDim.x) m = fmaxf(m, f(x[o + j]));
-  m = block_max(m);
-  float s = 0;
-  for (int64_t j = threadIdx.x; j < w; j += blockDim.x) s += expf(f(x[o + j]) - m);
-  s = block_sum(s);
-  if (threadIdx.x == 0)
-    atomicAdd(loss, (logf(s) + m - f(x[o + label[blockIdx.x]])) / rows);
-}
-
-template <class T>
-__global__ void xent_bwd(const T *x, const int *label, T *dx, int64_t w,
-                         int64_t rows) {
-  size_t o = blockIdx.x * (size_t)w;
-  float m = -INFINITY;
-  for (int64_t j = threadIdx.x; j < w; j += blockDim.x) m = fmaxf(m, f(x[o + j]));
-  m = block_max(m);
-  float s = 0;
-  for (int64_t j = threadIdx.x; j < w; j += blockDim.x) s += expf(f(x[o + j]) - m);
-  s = block_sum(s);
-  for (int64_t j = threadIdx.x; j < w; j += blockDim.x) {
-    float p = expf(f(x[o + j]) - m) / s - (j == label[blockIdx.x] ? 1 : 0);
-    dx[o + j] = to<T>(p / rows);
-  }
-}
-
 // ---- embedding bag -----------------------------------------------------
 
 template <class T>
@@ -270,23 +323,42 @@ __global__ void embag_bwd(const T *dy, const int *idx, T *dtable, int64_t bag,
   }
 }
 
-// ---- feature interaction: strictly lower triangle of Z = X X^T ----------
+// ---- feature interaction -------------------------------------------------
+// Per sample the output row is d + P wide (P = F(F-1)/2): the first
+// feature, then the strictly lower triangle of Z = X X^T row by row.
 
 template <class T>
-__global__ void tri_extract(const T *z, T *out, int64_t F, size_t total) {
+__global__ void tri_extract(const T *z, T *out, int64_t F, int64_t d,
+                            size_t total) {
   int64_t P = F * (F - 1) / 2;
   GRID_STRIDE(e, total) {
     int64_t b = e / (F * F), i = e / F % F, j = e % F;
-    if (i > j) out[b * P + i * (i - 1) / 2 + j] = z[e];
+    if (i > j) out[b * (d + P) + d + i * (i - 1) / 2 + j] = z[e];
   }
 }
 
 template <class T>
-__global__ void tri_scatter(const T *dout, T *dz, int64_t F, size_t total) {
+__global__ void tri_scatter(const T *dout, T *dz, int64_t F, int64_t d,
+                            size_t total) {
   int64_t P = F * (F - 1) / 2;
   GRID_STRIDE(e, total) {
     int64_t b = e / (F * F), i = e / F % F, j = e % F;
-    dz[e] = i > j ? dout[b * P + i * (i - 1) / 2 + j] : to<T>(0.0f);
+    dz[e] = i > j ? dout[b * (d + P) + d + i * (i - 1) / 2 + j]
+                  : to<T>(0.0f);
+  }
+}
+
+// Forward: out[s][0:d] = x[s][0][0:d]; backward (add): dx[s][0] += dout[s].
+template <class T>
+__global__ void first_feature(const T *src, T *dst, int64_t F, int64_t d,
+                              bool backward, size_t total) {
+  int64_t P = F * (F - 1) / 2;
+  GRID_STRIDE(e, total) {
+    int64_t s = e / d, k = e % d;
+    if (backward)
+      dst[s * F * d + k] = to<T>(f(dst[s * F * d + k]) + f(src[s * (d + P) + k]));
+    else
+      dst[s * (d + P) + k] = src[s * F * d + k];
   }
 }
 
@@ -330,19 +402,41 @@ static void gemm(op_run &r, int64_t M, int64_t N, int64_t K, mat A, mat B,
 
 // ---- matmul: Y[M,N] = X[M,K] W[K,N] --------------------------------------
 
-enum { MM_X, MM_W, MM_Y, MM_DY, MM_DX, MM_DW };
+// Y[rows, w] += bias; dbias = column sums of dY.
+template <class T>
+static void add_bias(op_run &r, int y, int bias, int64_t rows, int64_t w) {
+  size_t n = (size_t)(rows * w);
+  LAUNCH_FLAT(bias_add<T>, n, r.p<T>(y), r.p<T>(bias), w, n);
+}
+template <class T>
+static void bias_grad(op_run &r, int dy, int dbias, int64_t rows, int64_t w) {
+  dim3 grid((unsigned)((w + 31) / 32)), block(32, 8);
+  col_sum<T><<<grid, block, 0, r.stream>>>(r.p<T>(dy), r.p<T>(dbias), rows,
+                                           w);
+}
+
+static float init_scale(int64_t fan_in) {
+  return 1.0f / sqrtf((float)(fan_in > 0 ? fan_in : 1));
+}
+
+enum { MM_X, MM_W, MM_Y, MM_DY, MM_DX, MM_DW, MM_B, MM_DB };
 
 static bool plan_matmul(const gpp_op *op, op_run &r) {
   int64_t M = r.d.rows, K = op->shape.in_width, N = op->shape.width;
   if (K < 1 || N < 1) return false;
   r.d.in = K;
   r.d.width = N;
+  r.d.bias = gpp_op_has_bias(op);
   r.add(M * K, INIT_RANDOM);
-  r.add(K * N, INIT_RANDOM);
+  r.add(K * N, INIT_RANDOM, 0, 0, init_scale(K));
   r.add(M * N, INIT_ZERO);
   r.add(M * N, INIT_RANDOM);
   r.add(M * K, INIT_ZERO);
   r.add(K * N, INIT_ZERO);
+  if (r.d.bias) {
+    r.add(N, INIT_RANDOM);
+    r.add(N, INIT_ZERO);
+  }
   return true;
 }
 
@@ -350,6 +444,7 @@ template <class T> static void matmul_fwd(op_run &r) {
   int64_t M = r.d.rows, K = r.d.in, N = r.d.width;
   gemm<T>(r, M, N, K, {r.buf[MM_X], K, 0, false}, {r.buf[MM_W], N, 0, false},
           r.buf[MM_Y], N, 0, 1);
+  if (r.d.bias) add_bias<T>(r, MM_Y, MM_B, M, N);
 }
 
 template <class T> static void matmul_bwd(op_run &r) {
@@ -358,11 +453,22 @@ template <class T> static void matmul_bwd(op_run &r) {
           r.buf[MM_DX], K, 0, 1);
   gemm<T>(r, K, N, M, {r.buf[MM_X], K, 0, true}, {r.buf[MM_DY], N, 0, false},
           r.buf[MM_DW], N, 0, 1);
+  if (r.d.bias) bias_grad<T>(r, MM_DY, MM_DB, M, N);
 }
 
-// ---- attention core: O = softmax(Q K^T / sqrt(d)) V per (sample, head) ---
+// ---- attention: projections and per-head core ----------------------------
+// Forward: QKV = X Wqkv (M x 3W), split into heads with bqkv added
+// (AT_QKVH: Q | K | V, each [b*H][T][D]); S = Q K^T / sqrt(D), P =
+// softmax(S), O = P V; merged to OC (M x W); Y = OC Wo + bo.  Backward in
+// reverse: dbo, dWo, dOC, dO (split), the core's dQ dK dV (AT_DQKVH),
+// merged to dQKV (M x 3W), dbqkv, dWqkv, dX.
 
-enum { AT_Q, AT_K, AT_V, AT_O, AT_S, AT_P, AT_DO, AT_DQ, AT_DK, AT_DV };
+enum {
+  AT_X, AT_WQKV, AT_BQKV, AT_QKV, AT_QKVH, AT_S, AT_P, AT_O, AT_OC, AT_WO,
+  AT_BO, AT_Y,
+  AT_DY, AT_DBO, AT_DWO, AT_DOC, AT_DO, AT_DQKVH, AT_DQKV, AT_DBQKV,
+  AT_DWQKV, AT_DX
+};
 
 static bool plan_attention(const gpp_op *op, op_run &r) {
   int64_t T = op->shape.tokens, H = op->shape.heads, W = op->shape.width;
@@ -370,40 +476,103 @@ static bool plan_attention(const gpp_op *op, op_run &r) {
   r.d.t = T;
   r.d.heads = H;
   r.d.hd = W / H;
+  r.d.width = W;
   r.d.batch = r.b * H;
-  size_t qkv = (size_t)(r.b * T * W), tt = (size_t)(r.d.batch * T * T);
-  for (int i = AT_Q; i <= AT_V; i++) r.add(qkv, INIT_RANDOM);
-  r.add(qkv, INIT_ZERO);           // O
-  r.add(tt, INIT_ZERO);            // S, then dP and dS
-  r.add(tt, INIT_ZERO);            // P
-  r.add(qkv, INIT_RANDOM);         // dO
-  for (int i = AT_DQ; i <= AT_DV; i++) r.add(qkv, INIT_ZERO);
+  size_t mw = (size_t)(r.d.rows * W), tt = (size_t)(r.d.batch * T * T);
+  float ws = init_scale(W);
+  r.add(mw, INIT_RANDOM);                           // X
+  r.add((size_t)(W * 3 * W), INIT_RANDOM, 0, 0, ws);  // Wqkv
+  r.add((size_t)(3 * W), INIT_RANDOM, 0, 0, ws);    // bqkv
+  r.add(3 * mw, INIT_ZERO);                         // QKV
+  r.add(3 * mw, INIT_ZERO);                         // Q | K | V by head
+  r.add(tt, INIT_ZERO);                             // S, then dP and dS
+  r.add(tt, INIT_ZERO);                             // P
+  r.add(mw, INIT_ZERO);                             // O by head
+  r.add(mw, INIT_ZERO);                             // O merged
+  r.add((size_t)(W * W), INIT_RANDOM, 0, 0, ws);    // Wo
+  r.add((size_t)W, INIT_RANDOM, 0, 0, ws);          // bo
+  r.add(mw, INIT_ZERO);                             // Y
+  r.add(mw, INIT_RANDOM);                           // dY
+  r.add((size_t)W, INIT_ZERO);                      // dbo
+  r.add((size_t)(W * W), INIT_ZERO);                // dWo
+  r.add(mw, INIT_ZERO);                             // dO merged
+  r.add(mw, INIT_ZERO);                             // dO by head
+  r.add(3 * mw, INIT_ZERO);                         // dQ | dK | dV by head
+  r.add(3 * mw, INIT_ZERO);                         // dQKV
+  r.add((size_t)(3 * W), INIT_ZERO);                // dbqkv
+  r.add((size_t)(W * 3 * W), INIT_ZERO);            // dWqkv
+  r.add(mw, INIT_ZERO);                             // dX
   return true;
 }
 
+// Head part p (0 Q, 1 K, 2 V) of a [3][b*H][T][D] buffer.
+template <class T> static T *part(op_run &r, int buf, int p) {
+  return r.p<T>(buf) + (size_t)p * (size_t)(r.d.rows * r.d.width);
+}
+
+template <class T>
+static void heads_layout(op_run &r, int from, int to, const T *bias,
+                         int64_t parts, bool split) {
+  size_t n = (size_t)(parts * r.d.rows * r.d.width);
+  if (split)
+    LAUNCH_FLAT(split_heads<T>, n, r.p<T>(from), bias, r.p<T>(to), r.b,
+                r.d.t, r.d.heads, r.d.hd, parts, n);
+  else
+    LAUNCH_FLAT(merge_heads<T>, n, r.p<T>(from), r.p<T>(to), r.b, r.d.t,
+                r.d.heads, r.d.hd, parts, n);
+}
+
 template <class T> static void attention_fwd(op_run &r) {
-  int64_t B = r.d.batch, L = r.d.t, D = r.d.hd;
+  int64_t B = r.d.batch, L = r.d.t, D = r.d.hd, M = r.d.rows, W = r.d.width;
   float scale = 1.0f / sqrtf((float)D);
-  gemm<T>(r, L, L, D, {r.buf[AT_Q], D, L * D, false},
-          {r.buf[AT_K], D, L * D, true}, r.buf[AT_S], L, L * L, B, scale);
+  gemm<T>(r, M, 3 * W, W, {r.buf[AT_X], W, 0, false},
+          {r.buf[AT_WQKV], 3 * W, 0, false}, r.buf[AT_QKV], 3 * W, 0, 1);
+  heads_layout<T>(r, AT_QKV, AT_QKVH, r.p<T>(AT_BQKV), 3, true);
+  const T *q = part<T>(r, AT_QKVH, 0), *k = part<T>(r, AT_QKVH, 1),
+          *v = part<T>(r, AT_QKVH, 2);
+  gemm<T>(r, L, L, D, {q, D, L * D, false}, {k, D, L * D, true},
+          r.buf[AT_S], L, L * L, B, scale);
   LAUNCH_ROWS(softmax_fwd<T>, B * L, r.p<T>(AT_S), r.p<T>(AT_P), L);
-  gemm<T>(r, L, D, L, {r.buf[AT_P], L, L * L, false},
-          {r.buf[AT_V], D, L * D, false}, r.buf[AT_O], D, L * D, B);
+  gemm<T>(r, L, D, L, {r.buf[AT_P], L, L * L, false}, {v, D, L * D, false},
+          r.buf[AT_O], D, L * D, B);
+  heads_layout<T>(r, AT_O, AT_OC, (const T *)nullptr, 1, false);
+  gemm<T>(r, M, W, W, {r.buf[AT_OC], W, 0, false}, {r.buf[AT_WO], W, 0, false},
+          r.buf[AT_Y], W, 0, 1);
+  add_bias<T>(r, AT_Y, AT_BO, M, W);
 }
 
 template <class T> static void attention_bwd(op_run &r) {
-  int64_t B = r.d.batch, L = r.d.t, D = r.d.hd;
+  int64_t B = r.d.batch, L = r.d.t, D = r.d.hd, M = r.d.rows, W = r.d.width;
   float scale = 1.0f / sqrtf((float)D);
+  // Output projection.
+  bias_grad<T>(r, AT_DY, AT_DBO, M, W);
+  gemm<T>(r, W, W, M, {r.buf[AT_OC], W, 0, true}, {r.buf[AT_DY], W, 0, false},
+          r.buf[AT_DWO], W, 0, 1);                              // dWo
+  gemm<T>(r, M, W, W, {r.buf[AT_DY], W, 0, false}, {r.buf[AT_WO], W, 0, true},
+          r.buf[AT_DOC], W, 0, 1);                              // dOC
+  heads_layout<T>(r, AT_DOC, AT_DO, (const T *)nullptr, 1, true);
+  // Core.
+  const T *q = part<T>(r, AT_QKVH, 0), *k = part<T>(r, AT_QKVH, 1),
+          *v = part<T>(r, AT_QKVH, 2);
+  T *dq = part<T>(r, AT_DQKVH, 0), *dk = part<T>(r, AT_DQKVH, 1),
+    *dv = part<T>(r, AT_DQKVH, 2);
   gemm<T>(r, L, L, D, {r.buf[AT_DO], D, L * D, false},  // dP = dO V^T
-          {r.buf[AT_V], D, L * D, true}, r.buf[AT_S], L, L * L, B);
+          {v, D, L * D, true}, r.buf[AT_S], L, L * L, B);
   gemm<T>(r, L, D, L, {r.buf[AT_P], L, L * L, true},    // dV = P^T dO
-          {r.buf[AT_DO], D, L * D, false}, r.buf[AT_DV], D, L * D, B);
+          {r.buf[AT_DO], D, L * D, false}, dv, D, L * D, B);
   LAUNCH_ROWS(softmax_bwd<T>, B * L, r.p<T>(AT_P), r.p<T>(AT_S),
               r.p<T>(AT_S), L, scale);                  // dS, in place
   gemm<T>(r, L, D, L, {r.buf[AT_S], L, L * L, false},   // dQ = dS K
-          {r.buf[AT_K], D, L * D, false}, r.buf[AT_DQ], D, L * D, B);
+          {k, D, L * D, false}, dq, D, L * D, B);
   gemm<T>(r, L, D, L, {r.buf[AT_S], L, L * L, true},    // dK = dS^T Q
-          {r.buf[AT_Q], D, L * D, false}, r.buf[AT_DK], D, L * D, B);
+          {q, D, L * D, false}, dk, D, L * D, B);
+  // QKV projection.
+  heads_layout<T>(r, AT_DQKVH, AT_DQKV, (const T *)nullptr, 3, false);
+  bias_grad<T>(r, AT_DQKV, AT_DBQKV, M, 3 * W);
+  gemm<T>(r, W, 3 * W, M, {r.buf[AT_X], W, 0, true},
+          {r.buf[AT_DQKV], 3 * W, 0, false}, r.buf[AT_DWQKV], 3 * W, 0, 1);
+  gemm<T>(r, M, W, 3 * W, {r.buf[AT_DQKV], 3 * W, 0, false},
+          {r.buf[AT_WQKV], 3 * W, 0, true}, r.buf[AT_DX], W, 0, 1);
 }
 
 // ---- row-wise ops: rows x width -----------------------------------------
@@ -472,28 +641,32 @@ template <class T> static void layernorm_bwd_run(op_run &r) {
       r.p<T>(LN_DG), r.p<T>(LN_DB), r.d.rows, r.d.width);
 }
 
-// ---- loss: softmax cross-entropy over `width` classes per row ------------
+// ---- loss: sum over the input's elements of (x - target)^2 -------------
 
-enum { LS_X, LS_LABEL, LS_LOSS, LS_DX };
+enum { LS_X, LS_TARGET, LS_LOSS, LS_DX };
 
 static bool plan_loss(const gpp_op *op, op_run &r) {
-  if (op->shape.width < 1) return false;
-  r.d.width = op->shape.width;
-  r.add(r.d.rows * r.d.width, INIT_RANDOM);
-  r.add(r.d.rows, INIT_INDEX, 4, r.d.width);
+  int64_t d = op->shape.in_width;
+  if (d < 1) return false;
+  r.d.in = d;
+  size_t n = (size_t)(r.d.rows * d);  // rows = b (tokens is 1)
+  r.add(n, INIT_RANDOM);
+  r.add(n, INIT_RANDOM);
   r.add(1, INIT_ZERO, 4);
-  r.add(r.d.rows * r.d.width, INIT_ZERO);
+  r.add(n, INIT_ZERO);
   return true;
 }
 
 template <class T> static void loss_fwd(op_run &r) {
+  size_t n = r.count[LS_X];
   r.cuda(cudaMemsetAsync(r.buf[LS_LOSS], 0, sizeof(float), r.stream));
-  LAUNCH_ROWS(xent_fwd<T>, r.d.rows, r.p<T>(LS_X), r.p<int>(LS_LABEL),
-              r.p<float>(LS_LOSS), r.d.width, r.d.rows);
+  LAUNCH_FLAT(sse_fwd<T>, n, r.p<T>(LS_X), r.p<T>(LS_TARGET),
+              r.p<float>(LS_LOSS), n);
 }
 template <class T> static void loss_bwd(op_run &r) {
-  LAUNCH_ROWS(xent_bwd<T>, r.d.rows, r.p<T>(LS_X), r.p<int>(LS_LABEL),
-              r.p<T>(LS_DX), r.d.width, r.d.rows);
+  size_t n = r.count[LS_X];
+  LAUNCH_FLAT(sse_bwd<T>, n, r.p<T>(LS_X), r.p<T>(LS_TARGET), r.p<T>(LS_DX),
+              n);
 }
 
 // ---- embedding bag: each of b*tokens outputs sums `bag` table rows -------
@@ -595,13 +768,13 @@ template <class T> static void elementwise_bwd(op_run &r) {
   LAUNCH_FLAT(add_bwd<T>, n, r.p<T>(EW_DY), r.d.n, n, r.p<T>(EW_DX), n);
 }
 
-// ---- interaction: per sample, F features of width d; pairwise dots ------
+// ---- interaction: per sample, F features of width d ----------------------
 
 enum { IA_X, IA_Z, IA_OUT, IA_DOUT, IA_DZ, IA_DX };
 
 static bool plan_interaction(const gpp_op *op, op_run &r) {
-  int64_t F = op->n_inputs >= 2 ? op->n_inputs : op->shape.tokens;
-  int64_t d = op->shape.in_width > 0 ? op->shape.in_width : op->shape.width;
+  int64_t F = op->shape.heads >= 2 ? op->shape.heads : op->n_inputs;
+  int64_t d = op->shape.in_width;
   if (F < 2 || d < 1) return false;
   r.d.n = F;
   r.d.in = d;
@@ -609,8 +782,8 @@ static bool plan_interaction(const gpp_op *op, op_run &r) {
   int64_t P = F * (F - 1) / 2;
   r.add(r.b * F * d, INIT_RANDOM);
   r.add(r.b * F * F, INIT_ZERO);
-  r.add(r.b * P, INIT_ZERO);
-  r.add(r.b * P, INIT_RANDOM);
+  r.add(r.b * (d + P), INIT_ZERO);
+  r.add(r.b * (d + P), INIT_RANDOM);
   r.add(r.b * F * F, INIT_ZERO);
   r.add(r.b * F * d, INIT_ZERO);
   return true;
@@ -618,22 +791,29 @@ static bool plan_interaction(const gpp_op *op, op_run &r) {
 
 template <class T> static void interaction_fwd(op_run &r) {
   int64_t F = r.d.n, d = r.d.in;
+  size_t nf = (size_t)(r.d.batch * d);
   gemm<T>(r, F, F, d, {r.buf[IA_X], d, F * d, false},
           {r.buf[IA_X], d, F * d, true}, r.buf[IA_Z], F, F * F, r.d.batch);
+  LAUNCH_FLAT(first_feature<T>, nf, r.p<T>(IA_X), r.p<T>(IA_OUT), F, d,
+              false, nf);
   LAUNCH_FLAT(tri_extract<T>, r.count[IA_Z], r.p<T>(IA_Z), r.p<T>(IA_OUT),
-              F, r.count[IA_Z]);
+              F, d, r.count[IA_Z]);
 }
 
-// dX = (dZ + dZ^T) X with dZ the scattered lower triangle.
+// dX = (dZ + dZ^T) X with dZ the scattered lower triangle, plus the first
+// feature's pass-through gradient.
 template <class T> static void interaction_bwd(op_run &r) {
   int64_t F = r.d.n, d = r.d.in;
+  size_t nf = (size_t)(r.d.batch * d);
   LAUNCH_FLAT(tri_scatter<T>, r.count[IA_DZ], r.p<T>(IA_DOUT),
-              r.p<T>(IA_DZ), F, r.count[IA_DZ]);
+              r.p<T>(IA_DZ), F, d, r.count[IA_DZ]);
   gemm<T>(r, F, d, F, {r.buf[IA_DZ], F, F * F, false},
           {r.buf[IA_X], d, F * d, false}, r.buf[IA_DX], d, F * d, r.d.batch);
   gemm<T>(r, F, d, F, {r.buf[IA_DZ], F, F * F, true},
           {r.buf[IA_X], d, F * d, false}, r.buf[IA_DX], d, F * d, r.d.batch,
           1, 1);
+  LAUNCH_FLAT(first_feature<T>, nf, r.p<T>(IA_DOUT), r.p<T>(IA_DX), F, d,
+              true, nf);
 }
 
 // ---- the table ------------------------------------------------------------
@@ -684,9 +864,11 @@ void alloc_run(op_run &r, unsigned seed) {
     else if (r.init[i] == INIT_INDEX)
       LAUNCH_FLAT(fill_index, n, r.p<int>(i), n, seed + i, r.mod[i]);
     else if (r.esize[i] == 2)
-      LAUNCH_FLAT(fill_random<bf16>, n, r.p<bf16>(i), n, seed + i);
+      LAUNCH_FLAT(fill_random<bf16>, n, r.p<bf16>(i), n, seed + i,
+                  r.scale[i]);
     else
-      LAUNCH_FLAT(fill_random<float>, n, r.p<float>(i), n, seed + i);
+      LAUNCH_FLAT(fill_random<float>, n, r.p<float>(i), n, seed + i,
+                  r.scale[i]);
   }
   r.cuda(cudaGetLastError());
   r.cuda(cudaStreamSynchronize(r.stream));

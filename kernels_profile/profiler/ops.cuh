@@ -20,7 +20,7 @@ extern "C" {  // the C headers below have no C++ guards of their own
 namespace gpp_prof {
 
 enum init_kind { INIT_RANDOM, INIT_ZERO, INIT_INDEX };
-constexpr int MAXBUF = 12;
+constexpr int MAXBUF = 32;
 
 // Sizes derived from an op's shape and the micro-batch.
 struct dims {
@@ -30,6 +30,7 @@ struct dims {
   int64_t t, heads, hd, batch;  // attention; batch = b (or b * heads)
   int64_t bag, table;           // embedding
   int64_t n;                    // inputs (concat, elementwise, interaction)
+  bool bias;                    // matmul: with a bias vector
 };
 
 struct op_run {
@@ -41,6 +42,7 @@ struct op_run {
   int esize[MAXBUF] = {};
   int init[MAXBUF] = {};
   int64_t mod[MAXBUF] = {};
+  float scale[MAXBUF] = {};  // INIT_RANDOM: uniform in [-scale, scale]
   void *buf[MAXBUF] = {};
   cublasHandle_t blas = nullptr;
   cudaStream_t stream = nullptr;
@@ -48,11 +50,14 @@ struct op_run {
   cublasStatus_t berr = CUBLAS_STATUS_SUCCESS;
 
   // Declares buffer i (in order); esize 0 means the op's element size.
-  void add(size_t n, int init_kind, int es = 0, int64_t m = 0) {
+  // Index buffers hold values in [0, m); random ones lie in [-sc, sc].
+  void add(size_t n, int init_kind, int es = 0, int64_t m = 0,
+           float sc = 1.0f) {
     count[nbuf] = n;
     esize[nbuf] = es ? es : dt;
     init[nbuf] = init_kind;
     mod[nbuf] = m;
+    scale[nbuf] = sc;
     nbuf++;
   }
   size_t bytes(int i) const { return count[i] * (size_t)esize[i]; }

@@ -4,8 +4,14 @@
  * 16 whose times follow a known roofline (compute efficiency 0.61, memory
  * efficiency 0.73, launch 5.3 us) with +-2% deterministic jitter.
  *
- * usage: synth_profile MODEL.yaml GPU OUT.h5 */
+ * usage: synth_profile MODEL.yaml GPU OUT.h5
+ *        synth_profile --damaged no-ops|foreign OUT.h5
+ * The second form writes an HDF5 file that is not a usable profile: one with
+ * every root attribute but no /ops table, or a foreign one (a dataset of
+ * doubles and none of the profile's attributes). */
+#include <hdf5.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,9 +93,61 @@ static int run(const char *model_path, const char *gpu, const char *out,
   return rc;
 }
 
+static void put_attr(hid_t f, const char *name, hid_t type, const void *v) {
+  hid_t sp = H5Screate(H5S_SCALAR);
+  hid_t a = H5Acreate2(f, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
+  H5Awrite(a, type, v);
+  H5Aclose(a);
+  H5Sclose(sp);
+}
+
+static void put_str(hid_t f, const char *name, const char *v) {
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, strlen(v) + 1);
+  put_attr(f, name, t, v);
+  H5Tclose(t);
+}
+
+static int damaged(const char *what, const char *out) {
+  bool no_ops = strcmp(what, "no-ops") == 0;
+  if (!no_ops && strcmp(what, "foreign") != 0) {
+    fprintf(stderr, "synth_profile: --damaged no-ops|foreign\n");
+    return 2;
+  }
+  hid_t f = H5Fcreate(out, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (f < 0) return 1;
+  if (no_ops) {
+    int version = GPP_PROFILE_FORMAT_VERSION, sm = 132, reps = 20, warm = 5;
+    double sm_hz = 1.98e9, mem_hz = 2.6e9;
+    put_attr(f, "format_version", H5T_NATIVE_INT, &version);
+    put_str(f, "gpu_name", "synthetic");
+    put_str(f, "driver_version", "0");
+    put_str(f, "cuda_version", "0");
+    put_str(f, "date", "1970-01-01");
+    put_attr(f, "sm_count", H5T_NATIVE_INT, &sm);
+    put_attr(f, "repetitions", H5T_NATIVE_INT, &reps);
+    put_attr(f, "warmup", H5T_NATIVE_INT, &warm);
+    put_attr(f, "sm_clock_hz", H5T_NATIVE_DOUBLE, &sm_hz);
+    put_attr(f, "mem_clock_hz", H5T_NATIVE_DOUBLE, &mem_hz);
+  } else {
+    const double v[4] = {1, 2, 3, 4};
+    hsize_t n = 4;
+    hid_t sp = H5Screate_simple(1, &n, NULL);
+    hid_t d = H5Dcreate2(f, "summary", H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT,
+                         H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+    H5Dclose(d);
+    H5Sclose(sp);
+  }
+  return H5Fclose(f) < 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 4 && strcmp(argv[1], "--damaged") == 0)
+    return damaged(argv[2], argv[3]);
   if (argc != 4) {
-    fprintf(stderr, "usage: synth_profile MODEL.yaml GPU OUT.h5\n");
+    fprintf(stderr, "usage: synth_profile MODEL.yaml GPU OUT.h5\n"
+                    "       synth_profile --damaged no-ops|foreign OUT.h5\n");
     return 2;
   }
   gpp_errctx err = {0};

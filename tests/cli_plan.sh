@@ -1,0 +1,93 @@
+#!/bin/sh
+# cli_plan.sh -- whole-program checks of `gppsim plan`: plans for the
+# synthetic 2-branch model and MMT at 8 GPUs (the first 8 GPUs of
+# summit.yaml, i.e. 2 nodes) with each planner, each replayed by
+# `gppsim simulate` within memory; GraphPipe's stage graph is shallower
+# than PipeDream's and its simulated throughput higher; --refine runs the
+# engine; Piper refuses DLRM (exit 3); bad arguments exit 2.
+# Usage: cli_plan.sh GPPSIM SOURCE_DIR
+set -u
+GPPSIM=$1
+SRC=$2
+PY=/usr/bin/python3
+CL="$SRC/configs/clusters/summit.yaml"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fails=0
+
+fail() {
+  echo "FAIL: $*"
+  fails=$((fails + 1))
+}
+
+# json FILE KEY: one value of a JSON object.
+json() {
+  "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
+    "$1" "$2"
+}
+
+# plan MODEL PLANNER [ARGS...]: writes $TMP/MODEL-PLANNER.{yaml,json,sim}.
+plan() {
+  m=$1; p=$2; shift 2
+  out="$TMP/$m-$p"
+  "$GPPSIM" plan --model "$SRC/configs/models/$m.yaml" --cluster "$CL" \
+    --batch 128 --gpus 8 --planner "$p" --out "$out.yaml" --json "$@" \
+    > "$out.json" 2> "$out.err" || { fail "$m/$p: plan exited $?: $(cat "$out.err")"; return; }
+  "$GPPSIM" simulate --plan "$out.yaml" --cluster "$CL" --json \
+    > "$out.sim" 2> "$out.serr" ||
+    fail "$m/$p: simulate exited $?: $(cat "$out.serr")"
+  [ "$(json "$out.sim" oom)" = "False" ] || fail "$m/$p: plan exceeds memory"
+}
+
+for m in synthetic mmt; do
+  for p in graphpipe pipedream; do plan $m $p; done
+  gd=$(json "$TMP/$m-graphpipe.json" depth)
+  pd=$(json "$TMP/$m-pipedream.json" depth)
+  [ "$gd" -lt "$pd" ] || fail "$m: graphpipe depth $gd not below pipedream's $pd"
+  gs=$(json "$TMP/$m-graphpipe.sim" samples_per_s)
+  ps=$(json "$TMP/$m-pipedream.sim" samples_per_s)
+  "$PY" -c "import sys; sys.exit(0 if $gs > $ps else 1)" ||
+    fail "$m: graphpipe $gs samples/s not above pipedream $ps"
+  echo "$m: graphpipe depth $gd, $gs samples/s; pipedream depth $pd, $ps samples/s"
+done
+# Piper: the synthetic model has few enough ideals; MMT's 4 x 65-op
+# branches have about 1.9e7 and are refused like DLRM's.
+plan synthetic piper
+"$GPPSIM" plan --model "$SRC/configs/models/mmt.yaml" --cluster "$CL" \
+  --batch 128 --gpus 8 --planner piper > /dev/null 2> "$TMP/piper.err"
+rc=$?
+[ $rc -eq 3 ] || fail "piper on mmt: exit $rc, expected 3"
+
+# --refine: the best of K candidates by simulation, reported in the JSON.
+plan synthetic graphpipe --refine 3
+"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["iteration_simulated"] > 0 else 1)' \
+  "$TMP/synthetic-graphpipe.json" || fail "--refine: no simulated time"
+
+# Piper refuses DLRM: "no plan found (N ideals > limit)", exit 3.
+"$GPPSIM" plan --model "$SRC/configs/models/dlrm.yaml" --cluster "$CL" \
+  --batch 128 --gpus 8 --planner piper > /dev/null 2> "$TMP/dlrm.err"
+rc=$?
+[ $rc -eq 3 ] || fail "piper on dlrm: exit $rc, expected 3"
+grep -Eq 'no plan found \([0-9]+ ideals > limit [0-9]+\)' "$TMP/dlrm.err" ||
+  fail "piper on dlrm: message '$(cat "$TMP/dlrm.err")'"
+
+# Bad arguments: exit 2 with a message.
+bad() {
+  name=$1; want=$2; shift 2
+  "$GPPSIM" plan "$@" > /dev/null 2> "$TMP/bad.err"
+  rc=$?
+  [ $rc -eq 2 ] || fail "$name: exit $rc, expected 2"
+  grep -q "$want" "$TMP/bad.err" || fail "$name: message '$(cat "$TMP/bad.err")' lacks '$want'"
+}
+SYN="$SRC/configs/models/synthetic.yaml"
+bad unknown_planner "graphpipe, pipedream, piper" --model "$SYN" --cluster "$CL" \
+  --batch 128 --planner alpa
+bad missing_model "model" --cluster "$CL" --batch 128
+bad absent_model_file "nope" --model "$TMP/nope.yaml" --cluster "$CL" --batch 128
+bad batch_zero "batch" --model "$SYN" --cluster "$CL" --batch 0
+bad too_many_gpus "gpus" --model "$SYN" --cluster "$CL" --batch 128 --gpus 64
+
+"$GPPSIM" plan --help | grep -q "usage: gppsim plan" || fail "--help"
+
+[ $fails -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
+echo "cli_plan: all checks passed"
