@@ -12,6 +12,7 @@
 
 #include "kernels_profile/cost.h"
 #include "planner/planner.h"
+#include "planner/study.h"
 #include "sim/cli.h"
 #include "sim/engine.h"
 #include "topology/topology.h"
@@ -29,9 +30,7 @@ typedef struct plan_run {
   gpp_costs *costs;
   gpp_planner_input in;
   gpp_planner_options opt;
-  gpp_planner_result res;
-  double *simulated;      /* per refined candidate; negative: failed */
-  uint32_t chosen;
+  gpp_study_point pt;
   gpp_errctx err;
 } plan_run;
 
@@ -119,15 +118,6 @@ static int parse_args(int argc, char **argv, plan_args *a) {
   return 0;
 }
 
-static int op_time(void *ctx, uint32_t op, uint32_t b, double *f, double *bw,
-                   gpp_errctx *err) {
-  (void)err;
-  gpp_op_cost c = gpp_costs_op(ctx, op, (double)b);
-  *f = c.fwd;
-  *bw = c.bwd;
-  return 0;
-}
-
 /* Progress on stderr: redrawn on a terminal, else a line every 5 s. */
 static void progress(void *ctx, const char *who, double fraction) {
   static time_t last;
@@ -149,15 +139,9 @@ static int load_inputs(plan_run *r) {
   GPP_TRY(gpp_cluster_load(r->a.cluster, &r->cluster, &r->err));
   GPP_TRY(gpp_costs_create(r->model, &r->cluster->gpu, NULL, &r->costs,
                            &r->err));
-  uint32_t n = r->a.gpus ? (uint32_t)r->a.gpus : r->cluster->n_gpus;
-  if (n > r->cluster->n_gpus)
-    GPP_RAISE(&r->err, GPP_EINVAL, "--gpus %u exceeds the %u GPUs of %s", n,
-              r->cluster->n_gpus, r->a.cluster);
-  r->in = (gpp_planner_input){.model = r->model, .model_path = r->a.model,
-                              .batch = (uint32_t)r->a.batch, .n_gpus = n,
-                              .mem_bytes = r->cluster->gpu.mem_bytes,
-                              .op_time = op_time, .op_time_ctx = r->costs};
-  return gpp_planner_comm_fit(r->cluster, &r->in.comm, &r->err);
+  return gpp_study_input(r->model, r->a.model, r->cluster, r->costs,
+                         (uint32_t)r->a.batch, (uint32_t)r->a.gpus, &r->in,
+                         &r->err);
 }
 
 static void set_options(plan_run *r) {
@@ -169,71 +153,43 @@ static void set_options(plan_run *r) {
   r->opt.progress = progress;
 }
 
-/* Simulated iteration time of candidate i, or -1 when it fails or OOMs. */
-static double simulate(plan_run *r, uint32_t i) {
-  char *text = NULL;
-  gpp_plan *plan = NULL;
-  gpp_result *res = NULL;
-  gpp_errctx err = {0};
-  gpp_engine_opts eo = {.allow_oom = true};
-  double t = -1;
-  if (gpp_planner_format_plan(&r->in, &r->opt, &r->res, &r->res.cands[i],
-                              &text, &err) == 0 &&
-      gpp_plan_load_string("candidate", text, r->model, r->cluster->n_gpus,
-                           &plan, &err) == 0 &&
-      gpp_engine_run(plan, r->costs, r->cluster, &eo, &res, &err) == 0 &&
-      !res->oom)
-    t = res->iteration_time;
-  gpp_result_destroy(res);
-  gpp_plan_destroy(plan);
-  free(text);
-  return t;
-}
-
-static int refine(plan_run *r) {
-  uint32_t k = (uint32_t)r->a.refine;
-  if (k > r->res.n_cands) k = r->res.n_cands;
-  r->simulated = gpp_calloc(&r->err, k, sizeof *r->simulated);
-  if (r->simulated == NULL) return r->err.code;
-  for (uint32_t i = 0; i < k; i++) {
-    r->simulated[i] = simulate(r, i);
-    double best = r->simulated[r->chosen];
-    if (r->simulated[i] > 0 && (best <= 0 || r->simulated[i] < best))
-      r->chosen = i;
-  }
-  return 0;
-}
-
 static void print_text(const plan_run *r) {
-  const gpp_planner_candidate *c = &r->res.cands[r->chosen];
-  printf("planner           %s\n", r->res.planner);
+  const gpp_planner_result *res = &r->pt.res;
+  const gpp_planner_candidate *c = &res->cands[r->pt.chosen];
+  const gpp_result *sim = r->pt.sim;
+  printf("planner           %s\n", res->planner);
   printf("stages            %u (depth %u, schedule %s) on %u of %u GPUs\n",
          c->n_stages, c->depth, c->schedule, c->devices_used, r->in.n_gpus);
   printf("micro-batch       %u of batch %u\n", c->micro_batch, r->in.batch);
   printf("bottleneck TPS    %.6g s/sample (estimate)\n", c->tps);
   printf("iteration         %.6g s (estimate), %.6g samples/s\n",
          c->iteration, c->iteration > 0 ? r->in.batch / c->iteration : 0);
-  if (r->simulated)
-    printf("simulated         %.6g s (best of %ld refined)\n",
-           r->simulated[r->chosen], r->a.refine);
-  printf("search time       %.3f s\n", r->res.search_seconds);
-  printf("states explored   %llu\n", (unsigned long long)r->res.states);
+  printf("simulated         %.6g s, %.6g samples/s%s", sim->iteration_time,
+         sim->samples_per_s, sim->oom ? " (does not fit in memory)" : "");
+  if (r->pt.n_simulated)
+    printf(" (fastest of %u refined)", r->pt.n_simulated);
+  putchar('\n');
+  printf("search time       %.3f s\n", res->search_seconds);
+  printf("states explored   %llu\n", (unsigned long long)res->states);
   if (r->a.out) printf("plan              %s\n", r->a.out);
 }
 
 static void print_json(const plan_run *r) {
-  const gpp_planner_candidate *c = &r->res.cands[r->chosen];
-  json_t *o = json_pack("{s:s, s:i, s:i, s:s, s:i, s:i, s:f, s:f, s:f, s:I}",
-      "planner", r->res.planner, "stages", (json_int_t)c->n_stages,
+  const gpp_planner_result *res = &r->pt.res;
+  const gpp_planner_candidate *c = &res->cands[r->pt.chosen];
+  json_t *o = json_pack(
+      "{s:s, s:i, s:i, s:s, s:i, s:i, s:f, s:f, s:f, s:f, s:b, s:f, s:I}",
+      "planner", res->planner, "stages", (json_int_t)c->n_stages,
       "depth", (json_int_t)c->depth, "schedule", c->schedule,
       "micro_batch", (json_int_t)c->micro_batch,
       "devices_used", (json_int_t)c->devices_used, "tps", c->tps,
       "iteration_estimate", c->iteration,
-      "search_seconds", r->res.search_seconds,
-      "states", (json_int_t)r->res.states);
-  if (o && r->simulated)
-    json_object_set_new(o, "iteration_simulated",
-                        json_real(r->simulated[r->chosen]));
+      "iteration_simulated", r->pt.sim->iteration_time,
+      "samples_per_s_simulated", r->pt.sim->samples_per_s,
+      "oom", (int)r->pt.sim->oom, "search_seconds", res->search_seconds,
+      "states", (json_int_t)res->states);
+  if (o && r->pt.n_simulated)
+    json_object_set_new(o, "refined", json_integer(r->pt.n_simulated));
   if (o && r->a.out) json_object_set_new(o, "plan", json_string(r->a.out));
   if (o) json_dumpf(o, stdout, JSON_INDENT(2));
   putchar('\n');
@@ -242,14 +198,15 @@ static void print_json(const plan_run *r) {
 
 static int plan_main(plan_run *r) {
   const gpp_planner_type *t;
+  gpp_engine_opts eo = {.allow_oom = true};
   GPP_TRY(gpp_planner_find(r->a.planner, &t, &r->err));
   GPP_TRY(load_inputs(r));
   set_options(r);
-  GPP_TRY(gpp_planner_run(t, &r->in, &r->opt, &r->res, &r->err));
-  if (r->a.refine) GPP_TRY(refine(r));
+  GPP_TRY(gpp_study_run(t, &r->in, &r->opt, r->costs, r->cluster,
+                        (uint32_t)r->a.refine, &eo, &r->pt, &r->err));
   if (r->a.out)
-    GPP_TRY(gpp_planner_write_plan(&r->in, &r->opt, &r->res,
-                                   &r->res.cands[r->chosen], r->a.out,
+    GPP_TRY(gpp_planner_write_plan(&r->in, &r->opt, &r->pt.res,
+                                   &r->pt.res.cands[r->pt.chosen], r->a.out,
                                    &r->err));
   if (r->a.json) print_json(r);
   else print_text(r);
@@ -263,8 +220,7 @@ int gpp_cmd_plan(int argc, char **argv) {
   if (rc != 0) return rc < 0 ? 0 : rc;
   rc = plan_main(&r);
   int status = rc == 0 ? 0 : gpp_cli_fail(&r.err);
-  gpp_planner_result_free(&r.res);
-  free(r.simulated);
+  gpp_study_point_free(&r.pt);
   gpp_costs_destroy(r.costs);
   gpp_cluster_destroy(r.cluster);
   gpp_model_destroy(r.model);
