@@ -1,0 +1,91 @@
+/* sweep.h -- what-if sweeps: an experiment file expands into points (a
+ * model, a cluster, a GPU count, a batch, planner settings); each point is
+ * planned and simulated (planner/study.h) and appended as one row to an
+ * HDF5 results file.  `gppsim sweep` and `gppsim reproduce` both run
+ * experiments through this interface.
+ *
+ * Experiment file (YAML; paths are relative to the experiment file, then
+ * to the repository root):
+ *
+ *   name: a100-vs-h100                 # required, [A-Za-z0-9_.-]+
+ *   description: free text
+ *   models:                            # one or more; a label names each
+ *     - configs/models/mmt.yaml        #   label defaults to the model name
+ *     - {path: configs/models/candle_uno.yaml, label: candle4,
+ *        set: {branches: 4}}           #   model parameters (--set)
+ *   clusters:                          # one or more base clusters
+ *     - configs/clusters/dgx-a100.yaml #   (a path, or an inline mapping)
+ *   grid:                              # cartesian product of these lists
+ *     gpus: [64, 128, 256, 512]        #   GPUs used (cluster resized: see below)
+ *     batch: [512]
+ *     planner: [graphpipe, pipedream]  #   planners
+ *     micro_batch: [0]                 #   0: the planner searches it
+ *     model.branches: [2, 4, 8, 16]    #   model.<param>: a model parameter
+ *     cluster.gpu: [a100-sxm-80gb, h100-sxm-80gb]   # cluster.<key>: any
+ *     cluster.inter_node.nic_bandwidth: [200 Gb/s]  #   cluster field
+ *     cluster.price_per_gpu_hour: [1.8]
+ *   points:                            # or/and listed points: mappings
+ *     - {gpus: 8, planner: piper}      #   of the same keys
+ *   compare: each                      # each: one row per planner;
+ *                                      # best: one row, fastest planner
+ *   refine: 0                          # simulate the K best candidates
+ *   samples_to_train: 1e9              # for time_to_train_s
+ *   replications: 1                    # > 1 with jitter: mean and CI
+ *   jitter: none                       # or profile: kernel times drawn
+ *   seed: 1                            #   from the profile's p10..p90
+ *
+ * Points are numbered in expansion order: listed points first, then the
+ * grid with the LAST key varying fastest, models outermost, then clusters.
+ * With `gpus` larger than the base cluster, the cluster's `nodes` is set
+ * to ceil(gpus / gpus_per_node).
+ *
+ * Results file (HDF5):
+ *   /experiment        attributes: name, the experiment file's text (a
+ *                      resumed sweep must match it), n_points
+ *   /points            compound table, one row per finished point, in
+ *                      point order (a resumed or MPI sweep writes exactly
+ *                      the rows of a single uninterrupted run):
+ *     point (u32), model (str), cluster (str), gpu (str), planner (str),
+ *     gpus, batch, micro_batch (u32), params (str: "k=v,..." of the point's
+ *     grid values), status (str: ok | no_plan | oom | error),
+ *     message (str), throughput (samples/s), iteration_s, bubble,
+ *     peak_mem_bytes (max over devices), n_stages, depth (u32),
+ *     planner_estimate_s, cost_per_million_samples (currency units; NaN
+ *     without a price), time_to_train_s, throughput_ci_lo/hi (95% CI over
+ *     replications; equal to throughput with 1), replications (u32)
+ *   /plans/<point>     the chosen plan's text (string dataset)
+ *   /timing            table (point, search_s, wall_s): wall-clock figures
+ *                      kept apart so /points is bit-identical across runs
+ */
+#ifndef GPP_SIM_SWEEP_H
+#define GPP_SIM_SWEEP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sim/common/err.h"
+
+typedef struct gpp_sweep gpp_sweep;   /* a loaded, expanded experiment */
+
+int gpp_sweep_load(const char *path, gpp_sweep **out, gpp_errctx *err);
+void gpp_sweep_destroy(gpp_sweep *s);
+uint32_t gpp_sweep_n_points(const gpp_sweep *s);
+const char *gpp_sweep_name(const gpp_sweep *s);
+
+/* Called after each finished point (done of total, the point's label). */
+typedef void (*gpp_sweep_progress_fn)(void *ctx, uint32_t done,
+                                      uint32_t total, const char *label);
+
+typedef struct gpp_sweep_opts {
+  bool resume;          /* keep the finished rows of an existing file */
+  gpp_sweep_progress_fn progress;
+  void *progress_ctx;
+} gpp_sweep_opts;
+
+/* Runs every point not yet in `out` and appends its row.  Under MPI
+ * (several ranks) rank 0 hands out points dynamically and writes the file;
+ * the call is collective. */
+int gpp_sweep_run(gpp_sweep *s, const char *out, const gpp_sweep_opts *o,
+                  gpp_errctx *err);
+
+#endif
