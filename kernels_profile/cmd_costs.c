@@ -111,6 +111,7 @@ static int load(const costs_opts *o, costs_ctx *x, gpp_errctx *err) {
   if (x->arena == NULL) return err->code;
   GPP_TRY(gpp_gpu_spec_load(o->gpu, &x->gpu, x->arena, err));
   if (o->profile) GPP_TRY(gpp_profile_db_open(o->profile, &x->db, err));
+  gpp_costs_warn_gpu(x->db, &x->gpu, stderr);
   return gpp_costs_create(x->model, &x->gpu, x->db, &x->costs, err);
 }
 

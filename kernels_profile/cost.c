@@ -2,7 +2,9 @@
  * model and the order of the sources). */
 #include "kernels_profile/cost.h"
 
+#include <ctype.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kernels_profile/interp.h"
 
@@ -144,4 +146,29 @@ void gpp_costs_source_counts(const gpp_costs *c,
                              uint32_t counts[GPP_COST__NSOURCES]) {
   for (int s = 0; s < GPP_COST__NSOURCES; s++) counts[s] = 0;
   for (uint32_t i = 0; i < c->model->n_ops; i++) counts[c->source[i]]++;
+}
+
+/* Whether the first word of spec (up to '-') occurs in name, ignoring
+ * case. */
+static bool family_in(const char *spec, const char *name) {
+  size_t n = strcspn(spec, "-");
+  if (n == 0) return false;
+  for (const char *p = name; *p; p++) {
+    size_t i = 0;
+    while (i < n && p[i] && tolower((unsigned char)p[i]) ==
+                                tolower((unsigned char)spec[i]))
+      i++;
+    if (i == n) return true;
+  }
+  return false;
+}
+
+bool gpp_costs_warn_gpu(const gpp_profile_db *profile,
+                        const gpp_gpu_spec *gpu, FILE *f) {
+  if (profile == NULL || family_in(gpu->name, profile->meta.gpu_name))
+    return false;
+  fprintf(f, "gppsim: warning: the profile was measured on '%s', not on a "
+          "%s; its times are used as they are\n", profile->meta.gpu_name,
+          gpu->name);
+  return true;
 }

@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "kernels_profile/fit.h"
 #include "kernels_profile/profile_db.h"
@@ -74,6 +75,13 @@ int gpp_costs_create(const gpp_model *model, const gpp_gpu_spec *gpu,
                      const gpp_profile_db *profile, gpp_costs **out,
                      gpp_errctx *err);
 void gpp_costs_destroy(gpp_costs *c);
+
+/* Prints a warning on f when profile was measured on another GPU family
+ * than gpu (the family is the spec name's first word: "h100" of
+ * "h100-sxm-80gb" must appear in the profile's "NVIDIA H100 80GB HBM3"):
+ * its times are used all the same.  Returns whether it warned. */
+bool gpp_costs_warn_gpu(const gpp_profile_db *profile,
+                        const gpp_gpu_spec *gpu, FILE *f);
 
 /* Cost of op for a micro-batch of b samples; b == 0 costs nothing. */
 gpp_op_cost gpp_costs_op(const gpp_costs *c, uint32_t op, double b);

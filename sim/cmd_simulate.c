@@ -90,6 +90,7 @@ static int run(const sim_args *a, sim_run *s, gpp_errctx *err) {
   GPP_TRY(gpp_cluster_load(a->cluster, &s->cluster, err));
   GPP_TRY(gpp_plan_load(a->plan, s->cluster->n_gpus, &s->plan, err));
   if (a->profile) GPP_TRY(gpp_profile_db_open(a->profile, &s->profile, err));
+  gpp_costs_warn_gpu(s->profile, &s->cluster->gpu, stderr);
   GPP_TRY(gpp_costs_create(s->plan->model, &s->cluster->gpu, s->profile,
                            &s->costs, err));
   gpp_engine_opts o = {.allow_oom = a->allow_oom, .ideal_network = a->ideal,

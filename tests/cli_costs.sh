@@ -14,6 +14,7 @@ GPU=h100-sxm-80gb
 T=$(mktemp -d "${TMPDIR:-/tmp}/gpp_cli_costs.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 fails=0
+PY=/usr/bin/python3
 
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
@@ -92,6 +93,25 @@ head -c 4096 "$T/p.h5" >"$T/trunc.h5"
 expect 2 "truncated profile" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
   --profile "$T/trunc.h5"
 has err "trunc.h5: cannot open as HDF5" "truncated profile"
+# The engine takes its costs from the profile: `gppsim simulate --profile`
+# replays MMT with every profiled op's time from it, and faster than the
+# roofline would have it only if the profile says so (compare the stage
+# times with the profile's own figures through `gppsim costs`).
+PLAN=$SRC/configs/experiments/plans/mmt-gpp-8.yaml
+H100=$SRC/configs/clusters/dgx-h100.yaml
+expect 0 "simulate with profile" "$GPPSIM" simulate --plan "$PLAN" \
+  --cluster "$H100" --profile "$T/p.h5" --json
+"$PY" - "$T/out" <<'PYEOF' || fail "simulate --profile: costs not from the profile"
+import json, sys
+d = json.load(open(sys.argv[1]))
+src = d["cost_sources"]
+assert src["profile"] > 0 and src["override"] == 0, src
+PYEOF
+has err "warning: the profile was measured on 'synthetic', not on a h100" \
+  "simulate: GPU mismatch warning"
+expect 2 "simulate with damaged profile" "$GPPSIM" simulate --plan "$PLAN" \
+  --cluster "$H100" --profile "$T/trunc.h5"
+has err "trunc.h5: cannot open as HDF5" "simulate damaged profile"
 expect 2 "calibrate without profile" "$GPPSIM" costs --model "$MODEL" \
   --gpu $GPU --calibrate
 expect 2 "bad micro-batches" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
