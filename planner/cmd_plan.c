@@ -64,15 +64,8 @@ static const struct option long_opts[] = {
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
-static int parse_long(const char *opt, const char *text, long lo, long hi,
-                      long *out) {
-  char *end;
-  long v = strtol(text, &end, 10);
-  if (*text == '\0' || *end != '\0' || v < lo || v > hi)
-    return gpp_cli_usage_error("plan", "--%s expects an integer in %ld..%ld, "
-                               "got '%s'", opt, lo, hi, text);
-  *out = v;
-  return 0;
+static int num(const char *opt, const char *arg, long hi, long *out) {
+  return gpp_cli_parse_long("plan", opt, arg, 1, hi, out);
 }
 
 static int parse_opt(plan_args *a, int c, const char *arg) {
@@ -83,13 +76,12 @@ static int parse_opt(plan_args *a, int c, const char *arg) {
   case 'o': a->out = arg; return 0;
   case 'j': a->json = 1; return 0;
   case 'P': a->per_stage = 1; return 0;
-  case 'b': return parse_long("batch", arg, 1, 1 << 20, &a->batch);
-  case 'g': return parse_long("gpus", arg, 1, 4095, &a->gpus);
-  case 'r': return parse_long("refine", arg, 1, 64, &a->refine);
-  case 'u': return parse_long("micro-batch", arg, 1, 1 << 20, &a->micro_batch);
-  case 'S': return parse_long("max-stages", arg, 1, 255, &a->max_stages);
-  case 'D': return parse_long("max-stage-devices", arg, 1, 4095,
-                              &a->max_stage_devices);
+  case 'b': return num("batch", arg, 1 << 20, &a->batch);
+  case 'g': return num("gpus", arg, 4095, &a->gpus);
+  case 'r': return num("refine", arg, 64, &a->refine);
+  case 'u': return num("micro-batch", arg, 1 << 20, &a->micro_batch);
+  case 'S': return num("max-stages", arg, 255, &a->max_stages);
+  case 'D': return num("max-stage-devices", arg, 4095, &a->max_stage_devices);
   default: return gpp_cli_usage_error("plan", "unknown option");
   }
 }

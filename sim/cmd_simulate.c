@@ -8,6 +8,7 @@
 
 #include "kernels_profile/cost.h"
 #include "sim/cli.h"
+#include "sim/common/yaml.h"
 #include "sim/common/units.h"
 #include "sim/engine.h"
 #include "sim/plan.h"
@@ -98,35 +99,14 @@ static int run(const sim_args *a, sim_run *s, gpp_errctx *err) {
   return gpp_engine_run(s->plan, s->costs, s->cluster, &o, &s->res, err);
 }
 
-static char *read_text(const char *path, gpp_errctx *err) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) {
-    GPP_ERR(err, GPP_EIO, "cannot read %s", path);
-    return NULL;
-  }
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *m = open_memstream(&buf, &len);
-  char chunk[4096];
-  size_t n;
-  while (m != NULL && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
-    fwrite(chunk, 1, n, m);
-  fclose(f);
-  if (m == NULL || fclose(m) != 0) {
-    free(buf);
-    GPP_ERR(err, GPP_ENOMEM, "cannot read %s", path);
-    return NULL;
-  }
-  return buf;
-}
-
 static int write_outputs(const sim_args *a, sim_run *s, gpp_errctx *err) {
   if (a->trace) GPP_TRY(gpp_trace_write(a->trace, s->plan, s->res, err));
   if (a->out == NULL) return 0;
   const char *plan_text = gpp_plan_format(s->plan, err);
   if (plan_text == NULL) return err->code;
-  char *cluster_text = read_text(a->cluster, err);
-  if (cluster_text == NULL) return err->code;
+  char *cluster_text = NULL;
+  size_t len;
+  GPP_TRY(gpp_read_input_file(a->cluster, &cluster_text, &len, err));
   gpp_results_inputs in = {plan_text, cluster_text, s->cluster->name};
   int rc = gpp_results_write_h5(a->out, s->plan, s->res, &in, err);
   free(cluster_text);
@@ -243,6 +223,25 @@ static int print_json(const sim_run *s, gpp_errctx *err) {
   return 0;
 }
 
+static void sim_run_free(sim_run *s) {
+  gpp_result_destroy(s->res);
+  gpp_costs_destroy(s->costs);
+  gpp_profile_db_destroy(s->profile);
+  gpp_plan_destroy(s->plan);
+  gpp_cluster_destroy(s->cluster);
+}
+
+int gpp_simulate_files(const char *plan, const char *cluster, const char *out,
+                       const char *trace, gpp_errctx *err) {
+  sim_args a = {.plan = plan, .cluster = cluster, .out = out,
+                .trace = trace, .allow_oom = true};
+  sim_run s = {0};
+  int rc = run(&a, &s, err);
+  if (rc == 0) rc = write_outputs(&a, &s, err);
+  sim_run_free(&s);
+  return rc;
+}
+
 int gpp_cmd_simulate(int argc, char **argv) {
   sim_args a = {0};
   int rc = parse(argc, argv, &a);
@@ -253,10 +252,6 @@ int gpp_cmd_simulate(int argc, char **argv) {
   if (rc == 0) rc = a.json ? print_json(&s, &err) : (print_text(&s), 0);
   if (rc == 0) rc = write_outputs(&a, &s, &err);
   int status = rc == 0 ? 0 : gpp_cli_fail(&err);
-  gpp_result_destroy(s.res);
-  gpp_costs_destroy(s.costs);
-  gpp_profile_db_destroy(s.profile);
-  gpp_plan_destroy(s.plan);
-  gpp_cluster_destroy(s.cluster);
+  sim_run_free(&s);
   return status;
 }
