@@ -2,7 +2,7 @@
 # setup.sh -- the README's two commands: install what is missing (Debian
 # packages only), build (Release), then run the main job or the test suite.
 #
-#   bash .ci/setup.sh run     # build and run the main job
+#   bash .ci/setup.sh run     # build and run the main job (gppsim demo)
 #   bash .ci/setup.sh test    # build and run every test
 #
 # Run as root or as a user with sudo.  Environment: BUILD_DIR (default
@@ -49,6 +49,7 @@ install_missing
 build_all
 cd "$root"
 if [ "$mode" = run ]; then
-  exec "$build/gppsim" model show configs/models/mmt.yaml
+  # The demo study: MMT on Summit with each planner; files in $build/demo.
+  exec "$build/gppsim" demo --out "$build/demo"
 fi
 exec ctest --test-dir "$build" --output-on-failure -j "$jobs"

@@ -120,7 +120,7 @@ static double roofline(const gpp_costs *c, const gpp_op *op, double flops,
   return (t_c > t_m ? t_c : t_m) + launches * c->gpu.launch_overhead;
 }
 
-gpp_op_cost gpp_costs_op(const gpp_costs *c, uint32_t i, double b) {
+static gpp_op_cost nominal(const gpp_costs *c, uint32_t i, double b) {
   const gpp_op *op = &c->model->ops[i];
   gpp_op_cost r = {0, 0, c->source[i], false};
   if (b <= 0) return r;
@@ -140,6 +140,19 @@ gpp_op_cost gpp_costs_op(const gpp_costs *c, uint32_t i, double b) {
   r.bwd = roofline(c, op, op->flops_bwd * b,
                    op->bytes_bwd * b + 2 * op->param_bytes, bwd_launches);
   return r;
+}
+
+gpp_op_cost gpp_costs_op(const gpp_costs *c, uint32_t i, double b) {
+  gpp_op_cost r = nominal(c, i, b);
+  if (c->scale != NULL) {
+    r.fwd *= c->scale[2 * (size_t)i];
+    r.bwd *= c->scale[2 * (size_t)i + 1];
+  }
+  return r;
+}
+
+void gpp_costs_set_scale(gpp_costs *c, const double *scale) {
+  c->scale = scale;
 }
 
 void gpp_costs_source_counts(const gpp_costs *c,

@@ -60,6 +60,7 @@ typedef struct gpp_costs {
   struct gpp_profile_costs *curves; /* per signature, fwd and bwd */
   char (*sig)[GPP_SIG_MAX];         /* per op; "" unless source PROFILE */
   gpp_fit_result fit;               /* the efficiencies' calibration */
+  const double *scale;              /* NULL, or gpp_costs_set_scale's */
 } gpp_costs;
 
 typedef struct gpp_op_cost {
@@ -85,6 +86,11 @@ bool gpp_costs_warn_gpu(const gpp_profile_db *profile,
 
 /* Cost of op for a micro-batch of b samples; b == 0 costs nothing. */
 gpp_op_cost gpp_costs_op(const gpp_costs *c, uint32_t op, double b);
+
+/* Variability studies: from now on op i's forward and backward times are
+ * multiplied by scale[2i] and scale[2i+1] (n_ops pairs, owned by the
+ * caller, outliving its use); NULL restores the nominal costs. */
+void gpp_costs_set_scale(gpp_costs *c, const double *scale);
 
 /* Number of ops whose cost comes from each source. */
 void gpp_costs_source_counts(const gpp_costs *c,

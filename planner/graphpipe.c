@@ -19,6 +19,21 @@
  * With one micro-batch size (the default) the DP runs once per power of two
  * b dividing the batch and the value is b times the pipeline depth, so the
  * DP finds the shallowest stage graph meeting t_max.
+ *
+ * Exact pruning (off with opt->exhaustive): every sub-problem has a cheap
+ * lower bound (below, "lower bounds"); a choice whose bound cannot beat
+ * the best value found so far is skipped without solving its parts, and a
+ * sub-problem whose bound says "no plan" is not solved at all.  Stages are
+ * tried from the longest that fits t_max down, so a good value comes
+ * first and the bound cuts the shorter ones.  Only choices that could not
+ * have replaced the best are skipped, so the plan is the unpruned one.
+ *
+ * The memo also lives across the probes of one binary search (off with
+ * opt->exhaustive too).  Lowering t_max never lowers a value, so an entry
+ * solved at t_old stays exact at t <= t_old when it had no plan, or when
+ * its plan's costliest stage t* <= t: that plan still fits at t, with the
+ * same value, and every choice tried before it was worse at t_old so is
+ * still worse; the choice is the one a fresh probe makes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +54,12 @@ typedef struct gp {
   fnode *nodes;
   uint32_t n_nodes, *kids, n_kids, root, *leaf, n_leaves, n_sfx;
   double *pre_stat, *pre_saved, *pre_param, **pre_time;
+  double *pre_tps;    /* by leaf position: prefix sums of e (below) */
+  double *pre_work;   /* by leaf position: prefix sums of w (below) */
+  double *pw;         /* scratch: prefix sums of a node's child weights */
+  uint32_t *dl;       /* per suffix id: stages on a path, lower bound */
+  uint32_t bmin;      /* smallest micro-batch size in bs */
+  bool prune;
   gpp__hmap bytes, memo;
   uint32_t *member, member_tag, *seen, seen_tag, *ops;
   const uint32_t *bs; /* micro-batch sizes a stage may use */
@@ -207,15 +228,161 @@ static void add_range(const gp *g, const double *t, uint32_t L, uint32_t H,
   s->param += g->pre_param[H] - g->pre_param[L];
 }
 
-/* Sums of the stage holding leaves [L, H) and the tail T at r samples. */
-static int range_sums(gp *g, uint32_t L, uint32_t H, tail T, uint32_t r,
+/* Sums but the boundary bytes of the stage holding leaves [L, H) and the
+ * tail T at r samples. */
+static int range_work(gp *g, uint32_t L, uint32_t H, tail T, uint32_t r,
                       gpp__stage_sums *s) {
   const double *t = pre_time(g, r);
   if (t == NULL) return g->c->err->code;
-  memset(s, 0, sizeof *s);
+  s->time = s->stat = s->saved = s->param = 0;
   add_range(g, t, L, H, s);
   add_range(g, t, T.L, T.H, s);
+  return 0;
+}
+
+static int range_sums(gp *g, uint32_t L, uint32_t H, tail T, uint32_t r,
+                      gpp__stage_sums *s) {
+  GPP_TRY(range_work(g, L, H, T, r, s));
   return range_bytes(g, L, H, T, &s->in_bytes, &s->out_bytes);
+}
+
+/* ---- lower bounds ----
+ * An op v adds at least e(v) = min over sizes b and replicas k of
+ * t_v(ceil(b / k)) / b to the TPS of any stage holding it, so a stage
+ * within t_max holds ops of total e at most t_max.  The leaf children of a
+ * series node lie on one path of the stage graph, so the stages holding
+ * them are at least the greedy cover of their e's in bins of t_max (the
+ * greedy cover of a sequence is the least), and a node is at least as deep
+ * as each child.  A sub-problem's value is then at least
+ * nout + bmin * depth; a depth above its devices or stages means no plan.
+ * A stage on k replicas also has k * TPS >= the sum over its ops of
+ * w(v) = min k' * t_v(ceil(b / k')) / b, so d devices cannot hold ops of
+ * total w above d * t_max.  A tail goes into one stage: its e's must fit
+ * t_max and its w's count against the devices; and that stage, on some k
+ * <= d replicas, computes at least the tail, all-reduces at least the
+ * tail's weights, receives at least what the tail reads from outside the
+ * sub-problem and sends at least what it feeds outside, which must fit
+ * t_max for one k. */
+
+#define DL_INF UINT32_MAX
+
+/* The least TPS op v adds to a stage, and the least work per sample times
+ * replicas, over the sizes and replica counts allowed. */
+static int op_floor(gp *g, uint32_t v, double *tps, double *work) {
+  *tps = *work = INFINITY;
+  for (uint32_t j = 0; j < g->nb; j++)
+    for (uint32_t k = 1; k <= g->c->G && k <= g->bs[j] && k <= g->c->max_k;
+         k *= 2) {
+      const double *t = gpp__times(g->c, gpp__ceil_div(g->bs[j], k));
+      if (t == NULL) return g->c->err->code;
+      if (t[v] / g->bs[j] < *tps) *tps = t[v] / g->bs[j];
+      if (k * t[v] / g->bs[j] < *work) *work = k * t[v] / g->bs[j];
+    }
+  return 0;
+}
+
+static int leaf_weights(gp *g) {
+  double tps, work;
+  g->bmin = g->bs[0];
+  for (uint32_t j = 1; j < g->nb; j++)
+    if (g->bs[j] < g->bmin) g->bmin = g->bs[j];
+  for (uint32_t q = 0; q < g->c->n; q++) {
+    GPP_TRY(op_floor(g, g->leaf[q], &tps, &work));
+    g->pre_tps[q + 1] = g->pre_tps[q] + tps;
+    g->pre_work[q + 1] = g->pre_work[q] + work;
+  }
+  return 0;
+}
+
+/* e of the op at leaf position q. */
+static double leaf_tps(const gp *g, uint32_t q) {
+  return g->pre_tps[q + 1] - g->pre_tps[q];
+}
+
+static uint32_t max_u32(uint32_t a, uint32_t b) { return a > b ? a : b; }
+
+static uint32_t kid_depth(const gp *g, uint32_t c, double cap) {
+  const fnode *f = &g->nodes[c];
+  if (f->kind != GPP_SP_LEAF) return g->dl[f->sfx];
+  return leaf_tps(g, f->L) <= cap ? 1 : DL_INF;
+}
+
+/* Greedy cover of the leaf children of each suffix (inner children weigh
+ * nothing here but bound the depth by their own). */
+static void series_depths(gp *g, const fnode *f, double cap) {
+  uint32_t K = f->n, *dl = g->dl + f->sfx, j = K, inner = 0;
+  double *P = g->pw;
+  P[0] = 0;
+  for (uint32_t i = 0; i < K; i++) {
+    const fnode *c = &g->nodes[g->kids[f->first + i]];
+    P[i + 1] = P[i] + (c->kind == GPP_SP_LEAF ? leaf_tps(g, c->L) : 0);
+  }
+  dl[K] = 0;
+  for (uint32_t i = K; i-- > 0;) {
+    uint32_t c = g->kids[f->first + i], own = kid_depth(g, c, cap);
+    if (own == DL_INF || dl[i + 1] == DL_INF) {
+      dl[i] = DL_INF;
+      continue;
+    }
+    if (g->nodes[c].kind != GPP_SP_LEAF) inner = max_u32(inner, own);
+    while (P[j] - P[i] > cap) j--;
+    uint32_t cover = dl[j] == DL_INF ? DL_INF : 1 + dl[j];
+    dl[i] = max_u32(cover, inner);
+  }
+}
+
+static void parallel_depths(gp *g, const fnode *f, double cap) {
+  uint32_t *dl = g->dl + f->sfx;
+  dl[f->n] = 0;
+  for (uint32_t i = f->n; i-- > 0;)
+    dl[i] = max_u32(dl[i + 1], kid_depth(g, g->kids[f->first + i], cap));
+}
+
+/* The depth bounds at t_max; children have higher ids than parents. */
+static void depth_bounds(gp *g) {
+  double cap = g->tmax * (1 + 1e-9);
+  for (uint32_t X = g->n_nodes; X-- > 0;) {
+    const fnode *f = &g->nodes[X];
+    if (f->kind == GPP_SP_SERIES) series_depths(g, f, cap);
+    else if (f->kind == GPP_SP_PARALLEL) parallel_depths(g, f, cap);
+  }
+}
+
+/* Bound on the value of children [i, K) of X with d devices, s stages,
+ * nout downstream and tail T; GPP__INF_U32 or more: no plan. */
+static uint64_t sub_bound(const gp *g, uint32_t X, uint32_t i, uint32_t d,
+                          uint32_t s, uint32_t nout, tail T) {
+  if (!g->prune) return 0;
+  const fnode *f = &g->nodes[X];
+  uint32_t dl = g->dl[f->sfx + i];
+  if (dl == DL_INF || dl > d || (g->limited && dl > s)) return GPP__INF_U32;
+  uint32_t L = i < f->n ? g->nodes[g->kids[f->first + i]].L : f->H;
+  double cap = g->tmax * (1 + 1e-9);
+  double work = g->pre_work[f->H] - g->pre_work[L] +
+                (g->pre_work[T.H] - g->pre_work[T.L]);
+  if (work > d * cap || g->pre_tps[T.H] - g->pre_tps[T.L] > cap)
+    return GPP__INF_U32;
+  return nout + (uint64_t)g->bmin * dl;
+}
+
+/* Whether the stage holding u's tail can meet t_max for some k; false on
+ * error too (g->rc set). */
+static bool tail_stage_fits(gp *g, const sub *u) {
+  const fnode *f = &g->nodes[u->X];
+  uint32_t L = g->nodes[g->kids[f->first + u->i]].L, tag = ++g->member_tag;
+  for (uint32_t q = L; q < f->H; q++) g->member[g->leaf[q]] = tag;
+  uint32_t n = stage_ops(g, 0, 0, u->T, tag), b = u->T.b;
+  gpp__stage_sums s;
+  gpp__boundary(g->c, g->ops, n, g->member, tag, &s.in_bytes, &s.out_bytes,
+                g->seen, &g->seen_tag);
+  for (uint32_t k = 1; k <= u->d && k <= b && k <= g->c->max_k; k *= 2) {
+    if (range_work(g, 0, 0, u->T, gpp__ceil_div(b, k), &s) != 0) {
+      g->rc = g->c->err->code;
+      return false;
+    }
+    if (gpp__stage_tps(g->c, &s, b, k) <= g->tmax * (1 + 1e-9)) return true;
+  }
+  return false;
 }
 
 /* ---- the DP ---- */
@@ -223,6 +390,7 @@ static int range_sums(gp *g, uint32_t L, uint32_t H, tail T, uint32_t r,
 typedef struct best {
   uint32_t val;
   uint64_t choice;
+  double tstar; /* the costliest stage TPS of the plan */
 } best;
 
 /* A choice: kind (2 bits), whether the segment takes the tail (1), the
@@ -259,7 +427,32 @@ static uint64_t key1(const sub *u) {
 
 static uint32_t solve(gp *g, sub u);
 
-static uint32_t max_u32(uint32_t a, uint32_t b) { return a > b ? a : b; }
+/* Memo entries: value, choice, t* and the t_max they were solved at. */
+static double word_dbl(uint64_t w) {
+  double x;
+  memcpy(&x, &w, sizeof x);
+  return x;
+}
+
+static uint64_t dbl_word(double x) {
+  uint64_t w;
+  memcpy(&w, &x, sizeof w);
+  return w;
+}
+
+static bool entry_valid(const uint64_t *v, double tmax) {
+  if (tmax > word_dbl(v[3])) return false;
+  return (uint32_t)v[0] == GPP__INF_U32 || word_dbl(v[2]) <= tmax;
+}
+
+/* t* of a sub-problem just solved (0 for an empty rest). */
+static double tstar_of(const gp *g, const sub *u) {
+  if (u->i == g->nodes[u->X].n) return 0;
+  const uint64_t *v = gpp__hmap_get2(&g->memo, key0(g, u), key1(u));
+  return v ? word_dbl(v[2]) : INFINITY;
+}
+
+static double max_dbl(double a, double b) { return a > b ? a : b; }
 
 static bool is_series(const gp *g, const sub *u) {
   return g->nodes[u->X].kind == GPP_SP_SERIES;
@@ -280,6 +473,40 @@ static uint32_t rest_of(gp *g, const sub *u, uint32_t p, uint32_t d,
     return is_series(g, u) ? nout : 0;
   }
   return solve(g, (sub){u->X, p, d, s, nout, T});
+}
+
+/* The fewest devices children [i, K) of X (tails aside) can run on: the
+ * least d that sub_bound does not rule out; 0 without pruning. */
+static uint32_t devices_needed(const gp *g, uint32_t X, uint32_t i) {
+  const fnode *f = &g->nodes[X];
+  if (!g->prune || i == f->n) return 0;
+  uint32_t L = g->nodes[g->kids[f->first + i]].L, dl = g->dl[f->sfx + i];
+  double work = g->pre_work[f->H] - g->pre_work[L];
+  double cap = g->tmax * (1 + 1e-9), n = ceil(work / cap) - 1;
+  if (!(n >= 0)) n = 0;
+  if (n > 1e9) return DL_INF;
+  while (work > n * cap) n++;
+  return max_u32(dl, (uint32_t)n);
+}
+
+/* A bound on rest_of (tails aside). */
+static uint64_t rest_bound(const gp *g, const sub *u, uint32_t p, uint32_t d,
+                           uint32_t s, uint32_t nout) {
+  if (p == n_kids(g, u)) return is_series(g, u) ? nout : 0;
+  return sub_bound(g, u->X, p, d, s, nout, NO_TAIL);
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
+
+/* A bound on every stage [i, p') with p' <= p on k replicas at micro-batch
+ * b: it grows as p' falls, so the first stage it rules out ends the
+ * scan. */
+static uint64_t stage_bound(const gp *g, const sub *u, uint32_t p,
+                            uint32_t b, uint32_t k) {
+  uint32_t s_rest = g->limited ? u->s - 1 : 0;
+  uint64_t rest = rest_bound(g, u, p, u->d - k, s_rest, u->nout);
+  if (is_series(g, u)) return b + rest;
+  return max_u64(b + (uint64_t)u->nout, rest);
 }
 
 static uint32_t seg_lo(const gp *g, const sub *u, uint32_t i) {
@@ -332,14 +559,14 @@ static bool stage_sums(gp *g, const sub *u, uint32_t p, uint32_t b,
 }
 
 /* One stage [i, p) with k replicas at micro-batch bs[j], taking the tail or
- * not; false when the compute alone already exceeds t_max (so would every
- * longer stage).  The TPS is checked before the rest is solved. */
+ * not; false when the bound rules out this and every shorter stage.  The
+ * TPS is checked before the rest is solved. */
 static bool try_stage(gp *g, const sub *u, uint32_t p, uint32_t j, uint32_t k,
                       best *bst) {
   uint32_t b = g->bs[j];
   gpp__stage_sums base, with_tail, *sums;
+  if (stage_bound(g, u, p, b, k) >= bst->val) return false;
   if (!stage_sums(g, u, p, b, k, false, &base)) return false;
-  if (base.time / b > g->tmax) return false;
   bool tailed = has_tail(u->T), last = p == n_kids(g, u);
   for (int take = 0; take <= 1; take++) {
     if (take && (!tailed || b != u->T.b)) continue;
@@ -349,24 +576,44 @@ static bool try_stage(gp *g, const sub *u, uint32_t p, uint32_t j, uint32_t k,
       if (!stage_sums(g, u, p, b, k, true, &with_tail)) return false;
       sums = &with_tail;
     }
-    if (gpp__stage_tps(g->c, sums, b, k) > g->tmax) continue;
+    double tps = gpp__stage_tps(g->c, sums, b, k);
+    if (tps > g->tmax) continue;
     sub rest;
     uint32_t own, val = eval_stage(g, u, p, b, k, take, &rest, &own);
     if (val >= bst->val || !gpp__stage_fits(g->c, sums, b, k, own)) continue;
     bst->val = val;
     bst->choice = pack(CH_STAGE, take, p, k, 0, gpp__log2(b));
+    bst->tstar = max_dbl(tps, tstar_of(g, &rest));
   }
   return true;
 }
 
-/* For each size and replica count, stages [i, p) grow until their
- * compute alone exceeds t_max. */
+/* The largest p such that the compute of stage [i, p) at micro-batch b
+ * on k replicas is within t_max (it grows with p); i when none. */
+static uint32_t last_fit(gp *g, const sub *u, uint32_t b, uint32_t k) {
+  const double *t = pre_time(g, gpp__ceil_div(b, k));
+  if (t == NULL) {
+    g->rc = g->c->err->code;
+    return u->i;
+  }
+  uint32_t L = seg_lo(g, u, u->i), lo = u->i, hi = n_kids(g, u);
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo + 1) / 2;
+    if ((t[seg_hi(g, u, mid)] - t[L]) / b > g->tmax) hi = mid - 1;
+    else lo = mid;
+  }
+  return lo;
+}
+
+/* For each size and replica count, stages [i, p) from the longest whose
+ * compute fits t_max down to one child. */
 static void try_stages(gp *g, const sub *u, best *bst) {
   uint32_t K = n_kids(g, u);
   for (uint32_t j = 0; j < g->nb; j++)
     for (uint32_t k = 1; k <= u->d && k <= g->bs[j] && k <= g->c->max_k;
          k *= 2)
-      for (uint32_t p = u->i + 1; p <= K && g->rc == 0; p++) {
+      for (uint32_t p = last_fit(g, u, g->bs[j], k); p > u->i && g->rc == 0;
+           p--) {
         if (p < K && k == u->d) continue;
         if (!try_stage(g, u, p, j, k, bst)) break;
       }
@@ -416,14 +663,34 @@ static void try_recurse(gp *g, const sub *u, choice ch, best *bst) {
   if (v < bst->val) {
     bst->val = v;
     bst->choice = pack(CH_RECURSE, ch.take, ch.pq, ch.dev, ch.s1, ch.lb);
+    bst->tstar = max_dbl(tstar_of(g, &child), tstar_of(g, &rest));
   }
 }
 
-/* Every device and stage split for child i given q (and the tail size). */
+/* A bound on decomposing child i (with q for a series node); the child's
+ * own tail is left out. */
+static uint64_t recurse_bound(const gp *g, const sub *u, uint32_t q) {
+  uint32_t X = g->kids[g->nodes[u->X].first + u->i];
+  uint64_t rest = rest_bound(g, u, q, u->d, u->s, u->nout);
+  if (rest >= GPP__INF_U32) return rest;
+  uint32_t dl = g->prune ? g->dl[g->nodes[X].sfx] : 0;
+  if (dl == DL_INF) return GPP__INF_U32;
+  uint64_t own = (uint64_t)g->bmin * dl;
+  return is_series(g, u) ? rest + own : max_u64(u->nout + own, rest);
+}
+
+/* Every device and stage split for child i given q (and the tail size),
+ * each side getting at least the devices it needs. */
 static void try_splits(gp *g, const sub *u, choice ch, bool last,
                        best *bst) {
-  for (uint32_t d1 = last ? u->d : 1; d1 <= u->d - !last && g->rc == 0;
-       d1++) {
+  uint32_t q = is_series(g, u) ? ch.pq : u->i + 1;
+  uint64_t lb = recurse_bound(g, u, q);
+  uint32_t kid = g->kids[g->nodes[u->X].first + u->i];
+  uint32_t lo = max_u32(1, devices_needed(g, kid, 0));
+  uint32_t rest = max_u32(!last, devices_needed(g, u->X, q));
+  if (rest == DL_INF || rest >= u->d) return;
+  for (uint32_t d1 = last ? u->d : lo; d1 <= u->d - rest && g->rc == 0 &&
+                                       lb < bst->val; d1++) {
     ch.dev = d1;
     if (!g->limited) {
       ch.s1 = 0;
@@ -455,13 +722,17 @@ static void try_children(gp *g, const sub *u, best *bst) {
 static uint32_t solve(gp *g, sub u) {
   if (u.d == 0 || (g->limited && u.s == 0) || u.nout >= (1u << 20) || g->rc)
     return GPP__INF_U32;
+  uint64_t lb = sub_bound(g, u.X, u.i, u.d, u.s, u.nout, u.T);
+  if (lb >= GPP__INF_U32) return GPP__INF_U32;
   uint64_t k0 = key0(g, &u), k1 = key1(&u);
   uint64_t *v = gpp__hmap_get2(&g->memo, k0, k1);
-  if (v) return (uint32_t)v[0];
-  best bst = {GPP__INF_U32, 0};
-  try_stages(g, &u, &bst);
-  try_children(g, &u, &bst);
-  g->c->states++;
+  if (v && entry_valid(v, g->tmax)) return (uint32_t)v[0];
+  best bst = {GPP__INF_U32, 0, 0};
+  if (!g->prune || !has_tail(u.T) || tail_stage_fits(g, &u)) {
+    try_stages(g, &u, &bst);
+    if (bst.val > lb) try_children(g, &u, &bst);
+    g->c->states++;
+  }
   v = gpp__hmap_put2(&g->memo, k0, k1, g->c->err);
   if (v == NULL) {
     g->rc = g->c->err->code;
@@ -469,6 +740,8 @@ static uint32_t solve(gp *g, sub u) {
   }
   v[0] = bst.val;
   v[1] = bst.choice;
+  v[2] = dbl_word(bst.tstar);
+  v[3] = dbl_word(g->tmax);
   return bst.val;
 }
 
@@ -529,7 +802,8 @@ static uint32_t top_stages(const gp *g) {
 
 /* Runs the DP at g->tmax; *ok tells whether a plan exists, *cand gets it. */
 static int probe(gp *g, bool *ok, gpp_planner_candidate *cand) {
-  gpp__hmap_clear(&g->memo);
+  if (!g->prune) gpp__hmap_clear(&g->memo);
+  depth_bounds(g);
   sub top = {g->root, 0, g->c->G, top_stages(g), 0, NO_TAIL};
   uint32_t v = solve(g, top);
   if (g->rc) return g->rc;
@@ -555,15 +829,8 @@ static int probe(gp *g, bool *ok, gpp_planner_candidate *cand) {
 static double lower_bound(gp *g) {
   double lo = 0, work = 0;
   for (uint32_t v = 0; v < g->c->n; v++) {
-    double op_best = INFINITY, w_best = INFINITY;
-    for (uint32_t j = 0; j < g->nb; j++)
-      for (uint32_t k = 1; k <= g->c->G && k <= g->bs[j] &&
-                           k <= g->c->max_k; k *= 2) {
-        const double *t = gpp__times(g->c, gpp__ceil_div(g->bs[j], k));
-        if (t == NULL) continue;
-        if (t[v] / g->bs[j] < op_best) op_best = t[v] / g->bs[j];
-        if (k * t[v] / g->bs[j] < w_best) w_best = k * t[v] / g->bs[j];
-      }
+    double op_best, w_best;
+    if (op_floor(g, v, &op_best, &w_best) != 0) continue;
     if (op_best > lo && op_best < INFINITY) lo = op_best;
     if (w_best < INFINITY) work += w_best;
   }
@@ -605,9 +872,16 @@ static int gp_init(gp *g, gpp__pctx *c, const gpp_sp_tree *t) {
   g->member = gpp_calloc(c->err, c->n, sizeof *g->member);
   g->seen = gpp_calloc(c->err, c->n, sizeof *g->seen);
   g->ops = gpp_calloc(c->err, c->n, sizeof *g->ops);
-  if (!(g->nodes && g->kids && g->leaf && g->member && g->seen && g->ops))
+  g->pre_tps = gpp_calloc(c->err, c->n + 1, sizeof *g->pre_tps);
+  g->pre_work = gpp_calloc(c->err, c->n + 1, sizeof *g->pre_work);
+  g->pw = gpp_calloc(c->err, nn + 1, sizeof *g->pw);
+  if (!(g->nodes && g->kids && g->leaf && g->member && g->seen && g->ops &&
+        g->pre_tps && g->pre_work && g->pw))
     return c->err->code;
   GPP_TRY(flatten_root(g, t));
+  g->dl = gpp_calloc(c->err, g->n_sfx, sizeof *g->dl);
+  if (g->dl == NULL) return c->err->code;
+  g->prune = !c->opt->exhaustive;
   if (g->n_sfx >= (1u << 24) || c->n >= (1u << 20))
     GPP_RAISE(c->err, GPP_ERANGE, "model too large for the GraphPipe DP");
   GPP_TRY(prefixes(g));
@@ -628,6 +902,10 @@ static void gp_free(gp *g) {
   free(g->member);
   free(g->seen);
   free(g->ops);
+  free(g->pre_tps);
+  free(g->pre_work);
+  free(g->pw);
+  free(g->dl);
   gpp__hmap_free(&g->bytes);
   gpp__hmap_free(&g->memo);
 }
@@ -639,6 +917,8 @@ static int search_sizes(gp *g, gpp_planner_result *out) {
   for (uint32_t q = 0; q < runs; q++) {
     g->bs = per_stage ? bs : &bs[q];
     g->nb = per_stage ? nb : 1;
+    GPP_TRY(leaf_weights(g));
+    gpp__hmap_clear(&g->memo);
     gpp_planner_candidate cand = {0};
     bool found = false;
     int rc = bsearch_tps(g, &cand, &found, (double)q / runs, 1.0 / runs);

@@ -1,7 +1,7 @@
 /* hmap.c -- an open-addressing hash map with 128-bit keys, for the DP memo
- * tables and caches, which are cleared between binary-search probes. */
+ * tables and caches, which are cleared between binary-search probes.  A
+ * slot holds its key and value together, so a hit reads one cache line. */
 #include <stdlib.h>
-#include <string.h>
 
 #include "planner/internal.h"
 
@@ -20,43 +20,38 @@ static size_t slot_of(uint64_t k0, uint64_t k1, size_t cap) {
   return (size_t)mix(k0 ^ mix(k1 + 0x9e3779b97f4a7c15ull)) & (cap - 1);
 }
 
-static bool same(const uint64_t k[2], uint64_t k0, uint64_t k1) {
-  return k[0] == k0 && k[1] == k1;
+static bool same(const gpp__hslot *e, uint64_t k0, uint64_t k1) {
+  return e->key[0] == k0 && e->key[1] == k1;
 }
 
 int gpp__hmap_init(gpp__hmap *h, size_t cap, gpp_errctx *err) {
   size_t c = 16;
   while (c < cap) c *= 2;
-  h->keys = gpp_calloc(err, c, sizeof *h->keys);
-  h->vals = gpp_calloc(err, c, sizeof *h->vals);
-  if (h->keys == NULL || h->vals == NULL) {
-    gpp__hmap_free(h);
-    return err->code;
-  }
+  h->slots = gpp_calloc(err, c, sizeof *h->slots);
+  if (h->slots == NULL) return err->code;
   h->cap = c;
   h->len = 0;
-  memset(h->keys, 0xff, c * sizeof *h->keys);
+  for (size_t i = 0; i < c; i++) h->slots[i].key[0] = EMPTY;
   return 0;
 }
 
 void gpp__hmap_free(gpp__hmap *h) {
-  free(h->keys);
-  free(h->vals);
-  h->keys = NULL;
-  h->vals = NULL;
+  free(h->slots);
+  h->slots = NULL;
   h->cap = h->len = 0;
 }
 
 void gpp__hmap_clear(gpp__hmap *h) {
   if (h->len == 0) return;
-  memset(h->keys, 0xff, h->cap * sizeof *h->keys);
+  for (size_t i = 0; i < h->cap; i++) h->slots[i].key[0] = EMPTY;
   h->len = 0;
 }
 
 uint64_t *gpp__hmap_get2(const gpp__hmap *h, uint64_t k0, uint64_t k1) {
   for (size_t i = slot_of(k0, k1, h->cap);; i = (i + 1) & (h->cap - 1)) {
-    if (same(h->keys[i], k0, k1)) return h->vals[i];
-    if (h->keys[i][0] == EMPTY) return NULL;
+    gpp__hslot *e = &h->slots[i];
+    if (same(e, k0, k1)) return e->val;
+    if (e->key[0] == EMPTY) return NULL;
   }
 }
 
@@ -64,11 +59,11 @@ static int grow(gpp__hmap *h, gpp_errctx *err) {
   gpp__hmap big = {0};
   GPP_TRY(gpp__hmap_init(&big, h->cap * 2, err));
   for (size_t i = 0; i < h->cap; i++) {
-    if (h->keys[i][0] == EMPTY) continue;
-    size_t j = slot_of(h->keys[i][0], h->keys[i][1], big.cap);
-    while (big.keys[j][0] != EMPTY) j = (j + 1) & (big.cap - 1);
-    memcpy(big.keys[j], h->keys[i], sizeof big.keys[j]);
-    memcpy(big.vals[j], h->vals[i], sizeof big.vals[j]);
+    const gpp__hslot *e = &h->slots[i];
+    if (e->key[0] == EMPTY) continue;
+    size_t j = slot_of(e->key[0], e->key[1], big.cap);
+    while (big.slots[j].key[0] != EMPTY) j = (j + 1) & (big.cap - 1);
+    big.slots[j] = *e;
   }
   big.len = h->len;
   gpp__hmap_free(h);
@@ -80,13 +75,12 @@ uint64_t *gpp__hmap_put2(gpp__hmap *h, uint64_t k0, uint64_t k1,
                          gpp_errctx *err) {
   if (2 * (h->len + 1) > h->cap && grow(h, err) != 0) return NULL;
   size_t i = slot_of(k0, k1, h->cap);
-  while (h->keys[i][0] != EMPTY && !same(h->keys[i], k0, k1))
+  while (h->slots[i].key[0] != EMPTY && !same(&h->slots[i], k0, k1))
     i = (i + 1) & (h->cap - 1);
-  if (h->keys[i][0] == EMPTY) {
-    h->keys[i][0] = k0;
-    h->keys[i][1] = k1;
-    h->vals[i][0] = h->vals[i][1] = 0;
+  gpp__hslot *e = &h->slots[i];
+  if (e->key[0] == EMPTY) {
+    *e = (gpp__hslot){{k0, k1}, {0, 0, 0, 0}};
     h->len++;
   }
-  return h->vals[i];
+  return e->val;
 }

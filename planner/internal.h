@@ -73,10 +73,13 @@ void gpp__boundary(const gpp__pctx *c, const uint32_t *ops, uint32_t n_ops,
                    double *out, uint32_t *seen, uint32_t *seen_tag);
 
 /* Open-addressing map from 128-bit keys (two words, the first not
- * UINT64_MAX) to two words. */
+ * UINT64_MAX) to four words. */
+typedef struct gpp__hslot {
+  uint64_t key[2], val[4];
+} gpp__hslot;
+
 typedef struct gpp__hmap {
-  uint64_t (*keys)[2];
-  uint64_t (*vals)[2];
+  gpp__hslot *slots;
   size_t cap, len;
 } gpp__hmap;
 

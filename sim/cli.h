@@ -24,6 +24,16 @@ int gpp_cmd_simulate(int argc, char **argv);
 int gpp_cmd_costs(int argc, char **argv);
 int gpp_cmd_net(int argc, char **argv);
 int gpp_cmd_plan(int argc, char **argv);
+int gpp_cmd_sweep(int argc, char **argv);
+int gpp_cmd_validate(int argc, char **argv);
+int gpp_cmd_demo(int argc, char **argv);
+
+int gpp_cmd_reproduce(int argc, char **argv);
+
+/* `gppsim simulate --plan PLAN --cluster CLUSTER --out OUT --trace TRACE
+ * --allow-oom` without the printed summary (OUT or TRACE may be NULL). */
+int gpp_simulate_files(const char *plan, const char *cluster, const char *out,
+                       const char *trace, gpp_errctx *err);
 
 /* Prints "gppsim: <message>" on stderr and returns the exit status for
  * err's code. */
@@ -31,5 +41,9 @@ int gpp_cli_fail(const gpp_errctx *err);
 /* Prints a usage error (exit status 2) with a hint to --help. */
 int gpp_cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Parses option --opt of command cmd as an integer in lo..hi into *out;
+ * a usage error (exit status 2) otherwise. */
+int gpp_cli_parse_long(const char *cmd, const char *opt, const char *text,
+                       long lo, long hi, long *out);
 
 #endif

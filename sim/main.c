@@ -1,6 +1,7 @@
 /* main.c -- the gppsim command-line entry point: dispatches subcommands. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sim/cli.h"
@@ -15,6 +16,14 @@ static const gpp_command commands[] = {
     {"net", "run flows and collectives on a cluster's network", gpp_cmd_net},
     {"plan", "search a partition plan (graphpipe, pipedream, piper)",
      gpp_cmd_plan},
+    {"sweep", "plan and simulate every point of an experiment (what-if)",
+     gpp_cmd_sweep},
+    {"validate", "compare a measured GPU run with the simulation",
+     gpp_cmd_validate},
+    {"demo", "a small study: MMT on Summit, three planners, plots",
+     gpp_cmd_demo},
+    {"reproduce", "run the GraphPipe paper's experiments and draw them",
+     gpp_cmd_reproduce},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -47,6 +56,17 @@ int gpp_cli_usage_error(const char *cmd, const char *fmt, ...) {
   va_end(ap);
   fprintf(stderr, "\nTry 'gppsim %s --help'.\n", cmd);
   return 2;
+}
+
+int gpp_cli_parse_long(const char *cmd, const char *opt, const char *text,
+                       long lo, long hi, long *out) {
+  char *end;
+  long v = strtol(text, &end, 10);
+  if (*text == '\0' || *end != '\0' || v < lo || v > hi)
+    return gpp_cli_usage_error(cmd, "--%s expects an integer in %ld..%ld, "
+                               "got '%s'", opt, lo, hi, text);
+  *out = v;
+  return 0;
 }
 
 int main(int argc, char **argv) {

@@ -6,6 +6,8 @@
 #ifndef GPP_SIM_RESULTS_H
 #define GPP_SIM_RESULTS_H
 
+#include <hdf5.h>
+
 #include "sim/common/err.h"
 #include "sim/engine.h"
 #include "sim/plan.h"
@@ -22,6 +24,11 @@ typedef struct gpp_results_inputs {
 int gpp_results_write_h5(const char *path, const gpp_plan *plan,
                          const gpp_result *res, const gpp_results_inputs *in,
                          gpp_errctx *err);
+
+/* The in-memory compound type of a /tasks row: gpp_task_rec's written
+ * fields (not task, src_task), `kind` an enum by task kind name.  For
+ * readers; the caller closes it. */
+hid_t gpp_results_task_type(void);
 
 /* Chrome trace JSON: one track per GPU compute stream (process "GPUs"),
  * transfers on lanes of their own (process "network"), all-reduces per

@@ -146,7 +146,7 @@ static hid_t kind_enum(void) {
   return t;
 }
 
-static int write_tasks(h5w *w, const gpp_result *r) {
+hid_t gpp_results_task_type(void) {
   hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(gpp_task_rec)), k = kind_enum();
 #define COL(f, ty) H5Tinsert(t, #f, HOFFSET(gpp_task_rec, f), ty)
   COL(start, H5T_NATIVE_DOUBLE); COL(end, H5T_NATIVE_DOUBLE);
@@ -155,8 +155,13 @@ static int write_tasks(h5w *w, const gpp_result *r) {
   COL(replica, H5T_NATIVE_UINT32); COL(kind, k);
   COL(bytes, H5T_NATIVE_DOUBLE);
 #undef COL
-  int rc = write_table(w, "tasks", t, r->n_tasks, r->tasks);
   H5Tclose(k);
+  return t;
+}
+
+static int write_tasks(h5w *w, const gpp_result *r) {
+  hid_t t = gpp_results_task_type();
+  int rc = write_table(w, "tasks", t, r->n_tasks, r->tasks);
   H5Tclose(t);
   return rc;
 }

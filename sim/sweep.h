@@ -35,9 +35,23 @@
  *   seed: 1                            #   from the profile's p10..p90
  *
  * Points are numbered in expansion order: listed points first, then the
- * grid with the LAST key varying fastest, models outermost, then clusters.
- * With `gpus` larger than the base cluster, the cluster's `nodes` is set
- * to ceil(gpus / gpus_per_node).
+ * grid with the LAST key varying fastest, models outermost, then clusters
+ * (for each model, for each cluster: every listed point in order; then
+ * for each model, for each cluster: the grid).  A listed point's values
+ * may be lists too (a small product of its own).  `batch` is required in
+ * the grid or in every listed point; `gpus` defaults to the base cluster,
+ * `planner` to graphpipe.  With compare: best, `planner` is not a product
+ * key: its values are the planners tried at each point.  With `gpus`
+ * larger than the base cluster, the cluster's `nodes` is set to
+ * ceil(gpus / gpus_per_node); a smaller count uses the first GPUs.
+ * Rows of points without a plan (no_plan) or whose planner or replay
+ * failed (error, with the message) hold NaN figures; a bad input found at
+ * a point (a cluster override the cluster rejects, a model parameter out
+ * of range) stops the sweep with its file:line:column.
+ *
+ * While it runs, rows go to OUT.partial (flushed after each point); OUT is
+ * written in point order at the end and the working file removed.
+ * --resume starts from OUT.partial, or from a finished OUT.
  *
  * Results file (HDF5):
  *   /experiment        attributes: name, the experiment file's text (a
@@ -47,7 +61,8 @@
  *                      the rows of a single uninterrupted run):
  *     point (u32), model (str), cluster (str), gpu (str), planner (str),
  *     gpus, batch, micro_batch (u32), params (str: "k=v,..." of the point's
- *     grid values), status (str: ok | no_plan | oom | error),
+ *     grid values; the planner's micro_batch), status (str: ok | no_plan
+ *     | oom | error),
  *     message (str), throughput (samples/s), iteration_s, bubble,
  *     peak_mem_bytes (max over devices), n_stages, depth (u32),
  *     planner_estimate_s, cost_per_million_samples (currency units; NaN
@@ -71,6 +86,8 @@ int gpp_sweep_load(const char *path, gpp_sweep **out, gpp_errctx *err);
 void gpp_sweep_destroy(gpp_sweep *s);
 uint32_t gpp_sweep_n_points(const gpp_sweep *s);
 const char *gpp_sweep_name(const gpp_sweep *s);
+/* The experiment's `description` ("" when it has none). */
+const char *gpp_sweep_description(const gpp_sweep *s);
 
 /* Called after each finished point (done of total, the point's label). */
 typedef void (*gpp_sweep_progress_fn)(void *ctx, uint32_t done,
@@ -87,5 +104,11 @@ typedef struct gpp_sweep_opts {
  * the call is collective. */
 int gpp_sweep_run(gpp_sweep *s, const char *out, const gpp_sweep_opts *o,
                   gpp_errctx *err);
+
+/* MPI, when built with it and launched by mpirun or srun (the launcher's
+ * environment names a world size): initialises MPI and returns this
+ * process's rank.  Otherwise MPI is never touched and the rank is 0. */
+int gpp_sweep_mpi_begin(int *argc, char ***argv);
+void gpp_sweep_mpi_end(void);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "topology/net_internal.h"
 #include "topology/network.h"
 #include "topology/topology.h"
 
@@ -162,6 +163,37 @@ Test(flows, disjoint_flows_reshare_only_their_component) {
   teardown(&r);
 }
 
+/* Two 1 GB/s hosts per side of a 10 GB/s trunk: the trunk can never bind
+ * (its flows' route bottlenecks sum to less), so it couples no flows. */
+static const char *trunk =
+    "gpu: a100-sxm-40gb\nswitches: [A, B]\nlinks:\n"
+    "  - {a: A, b: B, bandwidth: 10 GB/s, latency: 0}\n"
+    "  - {a: gpu0, b: A, bandwidth: 1 GB/s, latency: 0}\n"
+    "  - {a: gpu1, b: A, bandwidth: 1 GB/s, latency: 0}\n"
+    "  - {a: gpu2, b: B, bandwidth: 1 GB/s, latency: 0}\n"
+    "  - {a: gpu3, b: B, bandwidth: 1 GB/s, latency: 0}\n";
+
+Test(flows, a_leaving_flow_reshares_only_the_flows_it_bound) {
+  run r;
+  setup(&r, trunk);
+  flow(&r, 0, 0, 2, 1e9, 0);    /* 0.5 GB/s while flow 1 lasts, then 1 */
+  flow(&r, 0, 0, 2, 0.25e9, 1); /* 0.5 GB/s, ends at 0.5 s */
+  gpp_errctx e = {0};
+  cr_assert_eq(gpp_net_advance(r.net, 0.1, on_done, &r, &e), 0);
+  flow(&r, 0.1, 1, 3, 1e9, 2); /* shares only the trunk: 1 GB/s */
+  drain(&r);
+  rel_eq(r.finish[1], 0.5, 1e-12);
+  rel_eq(r.finish[0], 1.25, 1e-12);
+  rel_eq(r.finish[2], 1.1, 1e-12);
+  uint64_t reshares, touched;
+  gpp_net_counters(r.net, &reshares, &touched);
+  cr_assert_eq(reshares, 5);
+  cr_assert_eq(touched, 4, "2 at the start, 1 for flow 2, 1 when flow 1 "
+               "ends (flow 0), none when flows 2 and 0 end; got %llu",
+               (unsigned long long)touched);
+  teardown(&r);
+}
+
 static char *ring_graph(int n, char *buf, size_t len) {
   size_t off = (size_t)snprintf(buf, len, "gpu: h200\nlinks:\n");
   for (int i = 0; i < n; i++)
@@ -308,6 +340,107 @@ Test(flows, deterministic_bit_for_bit) {
   for (int i = 0; i < 400; i++) cr_assert_gt(a.finish[i], 0);
   teardown(&a);
   teardown(&b);
+}
+
+/* Textbook progressive filling over every link and every active flow,
+ * from scratch: raise all unsettled flows together and settle those of
+ * the link that saturates first.  want[f] gets flow f's max-min rate. */
+static void reference_rates(const gpp_net *net, double *want) {
+  uint32_t nl = net->cluster->n_links;
+  double *res = calloc(nl, sizeof *res);
+  uint32_t *cnt = calloc(nl, sizeof *cnt);
+  bool *fixed = calloc(net->n_flows, sizeof *fixed);
+  cr_assert(res && cnt && fixed);
+  for (uint32_t l = 0; l < nl; l++) {
+    res[l] = net->cluster->links[l].bandwidth;
+    cnt[l] = net->links[l].n;
+  }
+  for (;;) {
+    uint32_t best = UINT32_MAX;
+    for (uint32_t l = 0; l < nl; l++)
+      if (cnt[l] > 0 && (best == UINT32_MAX ||
+                         res[l] / cnt[l] < res[best] / cnt[best]))
+        best = l;
+    if (best == UINT32_MAX) break;
+    double share = res[best] / cnt[best];
+    for (uint32_t j = 0; j < net->links[best].n; j++) {
+      uint32_t f = net->links[best].flows[j].flow;
+      if (fixed[f]) continue;
+      fixed[f] = true;
+      want[f] = share;
+      for (uint32_t k = 0; k < net->flows[f].n_links; k++) {
+        res[net->flows[f].links[k]] -= share;
+        cnt[net->flows[f].links[k]]--;
+      }
+    }
+  }
+  free(res);
+  free(cnt);
+  free(fixed);
+}
+
+/* Compares every active flow's rate with the reference; returns how many
+ * flows were active. */
+static uint32_t check_rates(const gpp_net *net) {
+  static double want[MAX_TAGS];
+  cr_assert_leq(net->n_flows, MAX_TAGS);
+  reference_rates(net, want);
+  uint32_t active = 0;
+  for (uint32_t f = 0; f < net->n_flows; f++) {
+    if (net->flows[f].state != FLOW_ACTIVE) continue;
+    active++;
+    cr_assert(fabs(net->flows[f].rate - want[f]) <= 1e-9 * want[f],
+              "flow %u: incremental rate %.17g, from scratch %.17g", f,
+              net->flows[f].rate, want[f]);
+  }
+  return active;
+}
+
+/* Random flows (intra- and inter-node) with random start times and sizes;
+ * after every instant the network handles, the rates of all active flows
+ * must be the max-min rates computed from scratch. */
+static void random_vs_scratch(const char *yaml, uint32_t n_gpus,
+                              uint32_t n_flows, uint64_t seed) {
+  run r;
+  setup(&r, yaml);
+  uint64_t x = seed;
+  for (uint32_t i = 0; i < n_flows; i++) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    uint32_t s = (uint32_t)(x >> 33) % n_gpus, d = (uint32_t)(x >> 45) % n_gpus;
+    if (d == s) d = (d + 1) % n_gpus;
+    double start = (double)((x >> 20) % 1000) * 2e-6;
+    flow(&r, start, s, d, 1e5 + (double)(x >> 40) * 4.1, i);
+  }
+  gpp_errctx e = {0};
+  uint32_t checks = 0, peak = 0;
+  while (isfinite(gpp_net_next_time(r.net))) {
+    cr_assert_eq(gpp_net_advance(r.net, gpp_net_next_time(r.net), on_done,
+                                 &r, &e), 0, "%s", e.msg);
+    uint32_t active = check_rates(r.net);
+    peak = active > peak ? active : peak;
+    checks++;
+  }
+  cr_assert_eq(r.done, (int)n_flows);
+  cr_assert_gt(checks, n_flows, "an instant per start and finish");
+  cr_assert_gt(peak, n_flows / 4, "flows overlap: %u at most", peak);
+  teardown(&r);
+}
+
+Test(flows, incremental_rates_match_filling_from_scratch) {
+  for (uint64_t seed = 1; seed <= 4; seed++)
+    random_vs_scratch(fat, 64, 400, seed);
+}
+
+static const char *fat_thin =
+    "gpu: h100-sxm-80gb\nnodes: 8\ngpus_per_node: 8\n"
+    "intra_node: {kind: nvswitch, bandwidth: 450 GB/s, latency: 2 us}\n"
+    "inter_node: {kind: fat-tree, nics_per_node: 4, nic_bandwidth: "
+    "200 Gb/s, latency: 5 us, nodes_per_leaf: 2, spines: 2, "
+    "oversubscription: 4}\n";
+
+Test(flows, incremental_rates_match_on_oversubscribed_fat_tree) {
+  for (uint64_t seed = 7; seed <= 9; seed++)
+    random_vs_scratch(fat_thin, 64, 600, seed);
 }
 
 static void expect_err(int rc, gpp_errctx *e, int code, const char *part) {

@@ -429,6 +429,74 @@ Test(planner, memory_limit_and_inflight) {
   free(t);
 }
 
+/* The bound pruning must not change the plan: every candidate equal, stage
+ * by stage, to the exhaustive DP's, with fewer DP states. */
+static void expect_same_plans(const gpp_planner_result *a,
+                              const gpp_planner_result *b) {
+  cr_assert_eq(a->n_cands, b->n_cands);
+  for (uint32_t c = 0; c < a->n_cands; c++) {
+    const gpp_planner_candidate *x = &a->cands[c], *y = &b->cands[c];
+    cr_assert_eq(x->micro_batch, y->micro_batch, "cand %u", c);
+    cr_assert_eq(x->n_stages, y->n_stages, "cand %u", c);
+    cr_assert_eq(x->depth, y->depth, "cand %u", c);
+    cr_assert_eq(x->tps, y->tps, "cand %u: %a vs %a", c, x->tps, y->tps);
+    cr_assert_eq(x->iteration, y->iteration, "cand %u", c);
+    for (uint32_t s = 0; s < x->n_stages; s++) {
+      const gpp_planner_stage *p = &x->stages[s], *q = &y->stages[s];
+      cr_assert_eq(p->n_ops, q->n_ops, "cand %u stage %u", c, s);
+      cr_assert_eq(memcmp(p->ops, q->ops, p->n_ops * sizeof *p->ops), 0);
+      cr_assert_eq(p->n_devices, q->n_devices, "cand %u stage %u", c, s);
+      cr_assert_eq(p->micro_batch, q->micro_batch, "cand %u stage %u", c, s);
+      cr_assert_eq(p->inflight, q->inflight, "cand %u stage %u", c, s);
+    }
+  }
+}
+
+static void expect_pruning_exact(const gpp_planner_input *in,
+                                 gpp_planner_options o) {
+  gpp_planner_result pruned, full;
+  o.exhaustive = false;
+  run_ok("graphpipe", in, &o, &pruned);
+  o.exhaustive = true;
+  run_ok("graphpipe", in, &o, &full);
+  expect_same_plans(&pruned, &full);
+  cr_expect_lt(pruned.states, full.states, "%llu vs %llu states",
+               (unsigned long long)pruned.states,
+               (unsigned long long)full.states);
+  gpp_planner_result_free(&pruned);
+  gpp_planner_result_free(&full);
+}
+
+Test(planner, pruning_matches_exhaustive_dp) {
+  const double ms[] = {0.7, 1.9, 0.35, 1.1, 2.2, 0.8, 1.45, 0.6,
+                       1.0, 0.25, 1.6, 0.9};
+  tmodel *shapes[] = {chain(12, ms), branches(3, 4, 1.0),
+                      branches_ex(2, 5, 0.8, 1.3, false), branches(4, 3, 0.6)};
+  for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+    tmodel *t = shapes[i];
+    for (uint32_t q = 0; q < t->m.n_ops; q++) t->ops[q].param_bytes = 3e4 * q;
+    for (uint32_t G = 3; G <= 9; G += 3) {
+      gpp_planner_input in = tm_input(t, 32, G);
+      in.mem_bytes = 8e6;
+      in.comm.p2p_latency = 1e-5;
+      in.comm.p2p_sec_per_byte = 1e-9;
+      for (uint32_t j = 0; j < GPP_PLANNER_MAX_LOG2; j++) {
+        in.comm.ar_latency[j] = 2e-5;
+        in.comm.ar_sec_per_byte[j] = 2e-10;
+      }
+      gpp_planner_options o;
+      gpp_planner_options_default(&o);
+      expect_pruning_exact(&in, o);
+      o.per_stage_micro_batch = true;
+      expect_pruning_exact(&in, o);
+      o.per_stage_micro_batch = false;
+      o.max_stages = 4;
+      expect_pruning_exact(&in, o);
+    }
+    free(t);
+  }
+}
+
 Test(planner, input_errors) {
   const double ms[] = {1.0, 2.0};
   tmodel *t = chain(2, ms);
@@ -619,6 +687,20 @@ Test(planner_real, gpt_chain_graphpipe_matches_pipedream) {
   cr_expect(fabs(tg - tp) <= 0.02 * tp, "graphpipe %g s vs pipedream %g s",
             tg, tp);
   real_close(&r);
+}
+
+Test(planner_real, pruning_matches_exhaustive_dp_on_paper_models) {
+  static const char *const models[] = {"configs/models/mmt.yaml",
+                                       "configs/models/dlrm.yaml",
+                                       "configs/models/candle_uno.yaml"};
+  for (size_t i = 0; i < 3; i++) {
+    real r;
+    real_open(&r, models[i], NULL, 0, 64, 4);
+    gpp_planner_options o;
+    gpp_planner_options_default(&o);
+    expect_pruning_exact(&r.in, o);
+    real_close(&r);
+  }
 }
 
 Test(planner_real, synthetic_branches_get_their_own_stages) {

@@ -15,7 +15,6 @@
  * rate and load the attempt may have set.
  */
 #include <math.h>
-#include <stdlib.h>
 
 #include "topology/net_internal.h"
 
@@ -90,11 +89,9 @@ static int schedule_all(gpp_net *net, double t, gpp_errctx *err) {
 int gpp__net_fast_reshare(gpp_net *net, double t, bool *done,
                           gpp_errctx *err) {
   *done = false;
-  if (getenv("NOFAST") || !old_bottlenecks_kept(net) || !admit_all(net)) return 0;
+  if (!old_bottlenecks_kept(net) || !admit_all(net)) return 0;
   GPP_TRY(schedule_all(net, t, err));
-  for (uint32_t i = 0; i < net->n_dirty; i++)
-    net->links[net->dirty[i]].dirty = false;
-  net->n_dirty = 0;
+  gpp__net_clear_dirty(net);
   net->flows_touched += net->n_arrivals;
   *done = true;
   return 0;

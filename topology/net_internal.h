@@ -1,8 +1,8 @@
 /* net_internal.h -- the flow network's state, shared by its files:
  * network.c (flows, events, the advance loop), net_heap.c (the event heap),
- * net_share.c (max-min re-sharing), net_fast.c (the exact incremental
- * check that skips re-sharing) and collectives.c (collective algorithms
- * expanding into steps of flows).
+ * net_share.c (which flows a change re-shares), net_fill.c (progressive
+ * filling), net_fast.c (the exact check that skips re-sharing) and
+ * collectives.c (collective algorithms expanding into steps of flows).
  *
  * Flows and collectives live in pools indexed by uint32_t with free lists,
  * so steady-state operation allocates nothing: arrays only grow.
@@ -59,7 +59,21 @@ typedef struct gpp__nlink {
   bool shadow;     /* another link carries exactly its flows with no more
                       capacity, so it never constrains a filling */
   bool cand;       /* may constrain the current filling */
+  bool spread;     /* constrained before a flow left it in this batch, so
+                      its remaining flows are re-shared */
 } gpp__nlink;
+
+/* A link stays out of re-sharing unless its flows' ub sum exceeds its
+ * capacity by more than rounding of that running sum. */
+#define GPP__UB_SUM_REL_TOL 1e-9
+
+/* Whether the link can bind a max-min rate: it is no shadow and carries
+ * several flows whose route bottlenecks (ub) could together exceed it.
+ * Flows are coupled only through such links. */
+static inline bool gpp__link_constrains(const gpp__nlink *l) {
+  return !l->shadow && l->n > 1 &&
+         l->ub_sum > l->bw * (1 - GPP__UB_SUM_REL_TOL);
+}
 
 struct gpp__coll_type;
 
@@ -135,9 +149,17 @@ int gpp__net_start_flow(gpp_net *net, double now, uint32_t src, uint32_t dst,
                         gpp_errctx *err);
 int gpp__net_check_time(const gpp_net *net, double now, gpp_errctx *err);
 int gpp__net_check_bytes(double bytes, gpp_errctx *err);
-/* Re-shares rates over the component of flows touching dirty links. */
+/* Re-shares rates over the flows this batch's changes can affect. */
 int gpp__net_reshare(gpp_net *net, double t, gpp_errctx *err);
-int gpp__net_mark_dirty(gpp_net *net, uint32_t link, gpp_errctx *err);
+/* Marks a link changed by this batch; leaving says a flow is about to
+ * leave it (call before removing the flow). */
+int gpp__net_mark_dirty(gpp_net *net, uint32_t link, bool leaving,
+                        gpp_errctx *err);
+/* Forgets the batch's dirty links once their change is re-shared. */
+void gpp__net_clear_dirty(gpp_net *net);
+/* Max-min rates, by progressive filling, of the flows in comp_flows (each
+ * link of theirs in comp_links), other flows held at their rates. */
+int gpp__net_fill(gpp_net *net, gpp_errctx *err);
 /* Copies link capacities and marks the links that never constrain a
  * filling (shadows, see net_share.c). */
 int gpp__net_links_init(gpp_net *net, gpp_errctx *err);

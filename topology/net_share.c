@@ -1,29 +1,28 @@
-/* net_share.c -- max-min fair re-sharing of link capacity.
+/* net_share.c -- which flows a batch of arrivals and departures re-shares.
  *
- * A batch of arrivals and departures first tries the exact shortcut of
- * net_fast.c; when that does not apply, only the flows that can be affected
- * are re-shared: starting from the links where a flow started or ended
- * ("dirty" links), the component is every active flow reachable through
- * shared links.  Flows outside it keep their rates and finish times, and so
+ * A batch first tries the exact shortcut of net_fast.c.  Otherwise the
+ * re-sharing is local: it starts from the flows the batch can change
+ * directly (its arrivals, and the flows whose bottleneck link it changed),
+ * fills them with every other flow held at its rate (net_fill.c), and
+ * checks the max-min conditions where the two sets meet: on each link it
+ * filled, no outside flow is faster than a component flow bottlenecked
+ * there, the link is not over capacity, and an outside flow bottlenecked
+ * there still saturates it and is still its fastest.  A feasible
+ * allocation where every flow has such a bottleneck is the max-min one, so
+ * when the checks pass the result is exact; the flows that fail them join
+ * the component and it is filled again.
+ *
+ * After a few rounds it falls back to a component that needs no checks.
+ * Flows are coupled only through links that can bind a rate
+ * (gpp__link_constrains: several flows whose route bottlenecks ub could
+ * together exceed the link); every other link carries less than its
+ * capacity whatever the rates, so the max-min problem splits into
+ * independent components of flows joined by binding links.  The fallback
+ * closes the component under binding links, and under dirty links that
+ * bound before a flow left them (their flows may speed up).
+ *
+ * Flows outside the component keep their rates and finish times, and so
  * do flows inside it whose rate comes out unchanged.
- *
- * Progressive filling over the component: repeatedly take the link whose
- * fair share (residual capacity / unsettled flows) is smallest, settle its
- * unsettled flows at that share, and charge them to every link on their
- * routes.  Each link has one entry in a heap keyed by its share when it
- * was pushed; shares only grow as filling proceeds, so an entry is a lower
- * bound, and a popped entry whose link's share has grown since is pushed
- * again at its current value instead of being settled.  The settled level
- * never decreases, which keeps every rate positive under rounding.
- *
- * Most links cannot constrain a filling, and only the others enter the
- * heap: a link whose flows' route bottlenecks (ub) sum to no more than its
- * capacity is never the binding constraint (one flow alone included), and
- * neither is a "shadow", a link that carries exactly the flows of a
- * neighbour with no less capacity (the two links through a NIC vertex).
- * Leaving them out keeps the max-min rates, provided each flow is also held
- * to its ub: a flow that crosses no heap link gets its ub at once, and one
- * whose heap links are all wider than its ub gets a cap entry in the heap.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -31,17 +30,24 @@
 
 #include "topology/net_internal.h"
 
-/* A link stays out of the heap unless its flows' ub sum exceeds its
- * capacity by more than rounding of that running sum. */
-#define UB_SUM_REL_TOL 1e-9
-
-int gpp__net_mark_dirty(gpp_net *net, uint32_t link, gpp_errctx *err) {
-  if (net->links[link].dirty) return 0;
+int gpp__net_mark_dirty(gpp_net *net, uint32_t link, bool leaving,
+                        gpp_errctx *err) {
+  gpp__nlink *l = &net->links[link];
+  l->spread = l->spread || (leaving && gpp__link_constrains(l));
+  if (l->dirty) return 0;
   GPP_TRY(gpp__grow((void **)&net->dirty, &net->cap_dirty, net->n_dirty + 1,
                     sizeof *net->dirty, err));
   net->links[link].dirty = true;
   net->dirty[net->n_dirty++] = link;
   return 0;
+}
+
+void gpp__net_clear_dirty(gpp_net *net) {
+  for (uint32_t i = 0; i < net->n_dirty; i++) {
+    net->links[net->dirty[i]].dirty = false;
+    net->links[net->dirty[i]].spread = false;
+  }
+  net->n_dirty = 0;
 }
 
 /* Records end (a link) at *slot: GPP__NONE when none yet, NONE - 1 when
@@ -95,157 +101,119 @@ static int comp_add_flow(gpp_net *net, uint32_t f, gpp_errctx *err) {
   return 0;
 }
 
-/* Breadth-first over links and flows from the dirty links. */
-static int collect(gpp_net *net, gpp_errctx *err) {
-  if (++net->epoch == 0) {
-    for (uint32_t i = 0; i < net->cluster->n_links; i++) net->links[i].mark = 0;
-    for (uint32_t i = 0; i < net->n_flows; i++) net->flows[i].mark = 0;
-    net->epoch = 1;
-  }
+/* Outside flows within this relative margin of the max-min conditions
+ * pass the checks: rounding of the fills, not a different allocation. */
+#define CHECK_REL_TOL 1e-10
+/* Checked rounds, and component flows after a round, beyond which the
+ * closed component is cheaper than growing by checks. */
+#define LOCAL_ROUNDS 8
+#define LOCAL_FLOWS 256
+
+/* Whether the closed component grows through a link: it binds, or it
+ * bound before a flow left it (its flows may now speed up). */
+static bool couples(const gpp__nlink *l) {
+  return l->spread || gpp__link_constrains(l);
+}
+
+static void new_epoch(gpp_net *net) {
   net->n_comp_flows = net->n_comp_links = 0;
+  if (++net->epoch != 0) return;
+  for (uint32_t i = 0; i < net->cluster->n_links; i++) net->links[i].mark = 0;
+  for (uint32_t i = 0; i < net->n_flows; i++) net->flows[i].mark = 0;
+  net->epoch = 1;
+}
+
+/* The flows the batch changes directly: its arrivals, and the flows whose
+ * bottleneck is a dirty link. */
+static int seed(gpp_net *net, gpp_errctx *err) {
+  new_epoch(net);
+  for (uint32_t i = 0; i < net->n_arrivals; i++)
+    GPP_TRY(comp_add_flow(net, net->arrivals[i], err));
   for (uint32_t i = 0; i < net->n_dirty; i++) {
-    net->links[net->dirty[i]].dirty = false;
-    GPP_TRY(comp_add_link(net, net->dirty[i], err));
+    const gpp__nlink *l = &net->links[net->dirty[i]];
+    for (uint32_t j = 0; j < l->n; j++) {
+      uint32_t b = net->flows[l->flows[j].flow].bneck;
+      if (b == GPP__NONE || net->links[b].dirty)
+        GPP_TRY(comp_add_flow(net, l->flows[j].flow, err));
+    }
   }
-  net->n_dirty = 0;
+  return 0;
+}
+
+/* Grows the component to its closure over coupling links, from its flows
+ * and the dirty links. */
+static int close_component(gpp_net *net, gpp_errctx *err) {
+  for (uint32_t i = 0; i < net->n_dirty; i++)
+    GPP_TRY(comp_add_link(net, net->dirty[i], err));
   for (uint32_t i = 0; i < net->n_comp_links; i++) {
     const gpp__nlink *l = &net->links[net->comp_links[i]];
+    if (!couples(l)) continue;
     for (uint32_t j = 0; j < l->n; j++)
       GPP_TRY(comp_add_flow(net, l->flows[j].flow, err));
   }
   return 0;
 }
 
-static bool share_before(const gpp__share *a, const gpp__share *b) {
-  return a->share < b->share || (a->share == b->share && a->id < b->id);
-}
-
-static int share_push(gpp_net *net, gpp__share s, gpp_errctx *err) {
-  GPP_TRY(gpp__grow((void **)&net->shares, &net->cap_shares,
-                    net->n_shares + 1, sizeof *net->shares, err));
-  uint32_t i = net->n_shares++;
-  while (i > 0 && share_before(&s, &net->shares[(i - 1) / 2])) {
-    net->shares[i] = net->shares[(i - 1) / 2];
-    i = (i - 1) / 2;
-  }
-  net->shares[i] = s;
-  return 0;
-}
-
-static gpp__share share_pop(gpp_net *net) {
-  gpp__share top = net->shares[0], last = net->shares[--net->n_shares];
-  uint32_t i = 0, n = net->n_shares;
-  for (;;) {
-    uint32_t c = 2 * i + 1;
-    if (c >= n) break;
-    if (c + 1 < n && share_before(&net->shares[c + 1], &net->shares[c])) c++;
-    if (!share_before(&net->shares[c], &last)) break;
-    net->shares[i] = net->shares[c];
-    i = c;
-  }
-  if (n > 0) net->shares[i] = last;
-  return top;
-}
-
-static double link_share(const gpp__nlink *l) {
-  return fmax(l->residual, 0) / l->unfixed;
-}
-
-static void settle(gpp_net *net, uint32_t f, double rate, uint32_t bneck) {
-  gpp__flow *fl = &net->flows[f];
-  fl->rate = rate;
-  fl->fixed = true;
-  fl->bneck = bneck;
-  for (uint32_t k = 0; k < fl->n_links; k++) {
-    gpp__nlink *l = &net->links[fl->links[k]];
-    l->residual -= rate;
-    l->unfixed--;
-  }
-}
-
-static bool constrains(const gpp__nlink *l) {
-  return !l->shadow && l->n > 1 &&
-         l->ub_sum > l->bw * (1 - UB_SUM_REL_TOL);
-}
-
-/* Settles a flow crossing no heap link at its ub, or gives it a cap entry
- * when its heap links could settle it above its ub. */
-static int bound_flow(gpp_net *net, uint32_t id, gpp_errctx *err) {
-  const gpp__flow *f = &net->flows[id];
-  bool any = false, tight = false;
-  for (uint32_t k = 0; k < f->n_links; k++) {
-    const gpp__nlink *l = &net->links[f->links[k]];
-    any = any || l->cand;
-    tight = tight || (l->cand && l->bw == f->ub);
-  }
-  if (!any) settle(net, id, f->ub, f->ub_link);
-  else if (!tight)
-    GPP_TRY(share_push(net, (gpp__share){f->ub, id | GPP__CAP_BIT}, err));
-  return 0;
-}
-
-static int fill_init(gpp_net *net, gpp_errctx *err) {
-  net->n_shares = 0;
-  for (uint32_t i = 0; i < net->n_comp_links; i++) {
-    uint32_t id = net->comp_links[i];
-    gpp__nlink *l = &net->links[id];
-    l->residual = l->bw;
-    l->unfixed = l->n;
-    l->cand = constrains(l);
-    if (l->cand) GPP_TRY(share_push(net, (gpp__share){l->bw / l->n, id}, err));
-  }
-  for (uint32_t i = 0; i < net->n_comp_flows; i++)
-    net->flows[net->comp_flows[i]].fixed = false;
-  for (uint32_t i = 0; i < net->n_comp_flows; i++)
-    GPP_TRY(bound_flow(net, net->comp_flows[i], err));
-  return 0;
-}
-
-/* Settles the unsettled flows of the popped link, unless its entry is
- * stale (then requeued at its current share). */
-static int fill_link(gpp_net *net, gpp__share s, double *level,
-                     gpp_errctx *err) {
-  const gpp__nlink *l = &net->links[s.id];
-  if (l->unfixed == 0) return 0;
-  double share = link_share(l);
-  if (share > s.share) return share_push(net, (gpp__share){share, s.id}, err);
-  *level = fmax(share, *level);
-  for (uint32_t j = 0; j < l->n; j++)
-    if (!net->flows[l->flows[j].flow].fixed)
-      settle(net, l->flows[j].flow, *level, s.id);
-  return 0;
-}
-
-static void fill_cap(gpp_net *net, uint32_t id, double *level) {
-  const gpp__flow *f = &net->flows[id];
-  if (f->fixed) return;
-  *level = fmax(f->ub, *level);
-  settle(net, id, f->ub, f->ub_link);
-}
-
-static int fill(gpp_net *net, gpp_errctx *err) {
-  GPP_TRY(fill_init(net, err));
-  double level = 0;
-  while (net->n_shares > 0) {
-    gpp__share s = share_pop(net);
-    if (s.id & GPP__CAP_BIT) fill_cap(net, s.id & ~GPP__CAP_BIT, &level);
-    else GPP_TRY(fill_link(net, s, &level, err));
-  }
-  for (uint32_t i = 0; i < net->n_comp_links; i++) {
-    gpp__nlink *l = &net->links[net->comp_links[i]];
-    l->load = l->n ? l->bw - l->residual : 0;
-  }
-  return 0;
-}
-
-/* Brings remaining bytes up to t at the old rates. */
-static void progress(gpp_net *net, double t) {
-  for (uint32_t i = 0; i < net->n_comp_flows; i++) {
+/* Brings remaining bytes up to t at the old rates, for the component's
+ * flows from index from on. */
+static void progress(gpp_net *net, double t, uint32_t from) {
+  for (uint32_t i = from; i < net->n_comp_flows; i++) {
     gpp__flow *f = &net->flows[net->comp_flows[i]];
     f->remaining = fmax(f->remaining - f->rate * (t - f->t_last), 0);
     f->t_last = t;
     f->old_rate = f->rate;
   }
+}
+
+/* Over link id's flows: the slowest component flow it settled (INFINITY
+ * when none), and the fastest flow. */
+static void link_extremes(const gpp_net *net, uint32_t id, double *slow,
+                          double *fast) {
+  const gpp__nlink *l = &net->links[id];
+  *slow = INFINITY;
+  *fast = 0;
+  for (uint32_t j = 0; j < l->n; j++) {
+    const gpp__flow *f = &net->flows[l->flows[j].flow];
+    *fast = fmax(*fast, f->rate);
+    if (f->mark == net->epoch && f->bneck == id) *slow = fmin(*slow, f->rate);
+  }
+}
+
+/* Adds to the component each outside flow of link id that breaks a
+ * max-min condition there after a filling; counts them in *added. */
+static int check_link(gpp_net *net, uint32_t id, uint32_t *added,
+                      gpp_errctx *err) {
+  const gpp__nlink *l = &net->links[id];
+  double slow, fast, tol = l->bw * CHECK_REL_TOL;
+  link_extremes(net, id, &slow, &fast);
+  bool over = l->residual < -tol, saturated = l->residual <= tol;
+  for (uint32_t j = 0; j < l->n; j++) {
+    uint32_t g = l->flows[j].flow;
+    const gpp__flow *f = &net->flows[g];
+    if (f->mark == net->epoch) continue;
+    bool faster = f->rate > slow * (1 + CHECK_REL_TOL);
+    bool lost = f->bneck == id &&
+                (!saturated || f->rate < fast * (1 - CHECK_REL_TOL));
+    if (!(over || faster || lost)) continue;
+    GPP_TRY(comp_add_flow(net, g, err));
+    (*added)++;
+  }
+  return 0;
+}
+
+/* One checked round: brings the flows from *from on up to t, fills the
+ * component and adds the outside flows that fail the checks; *done says
+ * none did. */
+static int local_round(gpp_net *net, double t, uint32_t *from, bool *done,
+                       gpp_errctx *err) {
+  progress(net, t, *from);
+  *from = net->n_comp_flows;
+  uint32_t n_links = net->n_comp_links, added = 0;
+  GPP_TRY(gpp__net_fill(net, err));
+  for (uint32_t i = 0; i < n_links; i++)
+    GPP_TRY(check_link(net, net->comp_links[i], &added, err));
+  *done = added == 0;
+  return 0;
 }
 
 /* A flow whose rate did not change keeps its queued finish time. */
@@ -268,14 +236,30 @@ void gpp__net_note_utilisation(gpp_net *net, uint32_t l, double load) {
   if (nl->n > 0 && u > s->peak_utilisation) s->peak_utilisation = u;
 }
 
-static int full_reshare(gpp_net *net, double t, gpp_errctx *err) {
-  GPP_TRY(collect(net, err));
-  progress(net, t);
-  GPP_TRY(fill(net, err));
+/* Each filled link's load is exact: the capacity its residual lacks. */
+static void note_loads(gpp_net *net) {
+  for (uint32_t i = 0; i < net->n_comp_links; i++) {
+    uint32_t id = net->comp_links[i];
+    gpp__nlink *l = &net->links[id];
+    l->load = l->n ? l->bw - l->residual : 0;
+    gpp__net_note_utilisation(net, id, l->load);
+  }
+}
+
+static int component_reshare(gpp_net *net, double t, gpp_errctx *err) {
+  bool done = false;
+  uint32_t from = 0;
+  GPP_TRY(seed(net, err));
+  for (uint32_t round = 0; !done && round < LOCAL_ROUNDS &&
+                           net->n_comp_flows <= LOCAL_FLOWS; round++)
+    GPP_TRY(local_round(net, t, &from, &done, err));
+  if (!done) {
+    GPP_TRY(close_component(net, err));
+    progress(net, t, from);
+    GPP_TRY(gpp__net_fill(net, err));
+  }
+  note_loads(net);
   GPP_TRY(reschedule(net, t, err));
-  for (uint32_t i = 0; i < net->n_comp_links; i++)
-    gpp__net_note_utilisation(net, net->comp_links[i],
-                              net->links[net->comp_links[i]].load);
   net->flows_touched += net->n_comp_flows;
   return 0;
 }
@@ -284,7 +268,8 @@ int gpp__net_reshare(gpp_net *net, double t, gpp_errctx *err) {
   if (net->n_dirty == 0) return 0;
   bool done = false;
   GPP_TRY(gpp__net_fast_reshare(net, t, &done, err));
-  if (!done) GPP_TRY(full_reshare(net, t, err));
+  if (!done) GPP_TRY(component_reshare(net, t, err));
+  gpp__net_clear_dirty(net);
   net->n_arrivals = 0;
   net->reshares++;
   return 0;

@@ -172,7 +172,7 @@ static int activate(gpp_net *net, uint32_t id, double t, gpp_errctx *err) {
     l->flows[l->n] = (gpp__link_entry){id, k};
     f->slot[k] = l->n++;
     l->ub_sum += f->ub;
-    GPP_TRY(gpp__net_mark_dirty(net, f->links[k], err));
+    GPP_TRY(gpp__net_mark_dirty(net, f->links[k], false, err));
   }
   return 0;
 }
@@ -180,6 +180,7 @@ static int activate(gpp_net *net, uint32_t id, double t, gpp_errctx *err) {
 static int deactivate(gpp_net *net, uint32_t id, gpp_errctx *err) {
   gpp__flow *f = &net->flows[id];
   for (uint32_t k = 0; k < f->n_links; k++) {
+    GPP_TRY(gpp__net_mark_dirty(net, f->links[k], true, err));
     gpp__nlink *l = &net->links[f->links[k]];
     uint32_t i = f->slot[k];
     gpp__link_entry last = l->flows[--l->n];
@@ -190,7 +191,6 @@ static int deactivate(gpp_net *net, uint32_t id, gpp_errctx *err) {
     l->load = l->n ? l->load - f->rate : 0;
     l->ub_sum = l->n ? l->ub_sum - f->ub : 0;
     net->stats[net->cluster->links[f->links[k]].cls].bytes += f->bytes;
-    GPP_TRY(gpp__net_mark_dirty(net, f->links[k], err));
   }
   return 0;
 }

@@ -17,18 +17,6 @@ struct gpp__prof_ctx {
   cudaEvent_t ev[4] = {};
 };
 
-static int cuda_fail(gpp_errctx *err, cudaError_t e, const char *what) {
-  cudaGetLastError();  // clears a sticky-free error such as out of memory
-  return GPP_ERR(err, e == cudaErrorMemoryAllocation ? GPP_EOOM
-                                                     : GPP_EINTERNAL,
-                 "CUDA: %s: %s", what, cudaGetErrorString(e));
-}
-
-#define CUDA_TRY(call, what)                                                  \
-  do {                                                                        \
-    cudaError_t e_ = (call);                                                  \
-    if (e_ != cudaSuccess) return cuda_fail(err, e_, what);                   \
-  } while (0)
 
 static void version_string(int v, char *buf, size_t len) {
   snprintf(buf, len, "%d.%d", v / 1000, v % 1000 / 10);
@@ -37,19 +25,19 @@ static void version_string(int v, char *buf, size_t len) {
 static int fill_meta(int device, gpp_profile_meta *m, size_t *l2,
                      gpp_errctx *err) {
   cudaDeviceProp prop;
-  CUDA_TRY(cudaGetDeviceProperties(&prop, device), "device properties");
+  GPP_CUDA_TRY(cudaGetDeviceProperties(&prop, device), "device properties");
   snprintf(m->gpu_name, sizeof m->gpu_name, "%.127s", prop.name);
   m->sm_count = prop.multiProcessorCount;
   *l2 = (size_t)prop.l2CacheSize;
   int khz = 0, drv = 0, rt = 0;
-  CUDA_TRY(cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, device),
+  GPP_CUDA_TRY(cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, device),
            "SM clock");
   m->sm_clock_hz = khz * 1e3;
-  CUDA_TRY(cudaDeviceGetAttribute(&khz, cudaDevAttrMemoryClockRate, device),
+  GPP_CUDA_TRY(cudaDeviceGetAttribute(&khz, cudaDevAttrMemoryClockRate, device),
            "memory clock");
   m->mem_clock_hz = khz * 1e3;
-  CUDA_TRY(cudaDriverGetVersion(&drv), "driver version");
-  CUDA_TRY(cudaRuntimeGetVersion(&rt), "runtime version");
+  GPP_CUDA_TRY(cudaDriverGetVersion(&drv), "driver version");
+  GPP_CUDA_TRY(cudaRuntimeGetVersion(&rt), "runtime version");
   version_string(drv, m->driver_version, sizeof m->driver_version);
   version_string(rt, m->cuda_version, sizeof m->cuda_version);
   time_t now = time(nullptr);
@@ -61,17 +49,17 @@ static int fill_meta(int device, gpp_profile_meta *m, size_t *l2,
 
 static int open_ctx(int device, gpp__prof_ctx *c, gpp_profile_meta *meta,
                     size_t *free_bytes, gpp_errctx *err) {
-  CUDA_TRY(cudaSetDevice(device), "select device");
+  GPP_CUDA_TRY(cudaSetDevice(device), "select device");
   size_t l2 = 0, total = 0;
   GPP_TRY(fill_meta(device, meta, &l2, err));
-  CUDA_TRY(cudaStreamCreate(&c->stream), "stream");
+  GPP_CUDA_TRY(cudaStreamCreate(&c->stream), "stream");
   if (cublasCreate(&c->blas) != CUBLAS_STATUS_SUCCESS ||
       cublasSetStream(c->blas, c->stream) != CUBLAS_STATUS_SUCCESS)
     GPP_RAISE(err, GPP_EINTERNAL, "cuBLAS initialisation failed");
   c->flush_bytes = 2 * (l2 > 0 ? l2 : (size_t)64 << 20);
-  CUDA_TRY(cudaMalloc(&c->flush, c->flush_bytes), "L2 flush buffer");
-  for (cudaEvent_t &e : c->ev) CUDA_TRY(cudaEventCreate(&e), "events");
-  CUDA_TRY(cudaMemGetInfo(free_bytes, &total), "memory info");
+  GPP_CUDA_TRY(cudaMalloc(&c->flush, c->flush_bytes), "L2 flush buffer");
+  for (cudaEvent_t &e : c->ev) GPP_CUDA_TRY(cudaEventCreate(&e), "events");
+  GPP_CUDA_TRY(cudaMemGetInfo(free_bytes, &total), "memory info");
   return 0;
 }
 
@@ -125,12 +113,9 @@ static void time_once(gpp__prof_ctx *c, gpp_prof::op_run &r, int i,
 
 static int run_failed(const gpp_prof::op_run &r, const gpp_op *op,
                       int64_t b, gpp_errctx *err) {
-  if (r.berr != CUBLAS_STATUS_SUCCESS)
-    GPP_RAISE(err, GPP_EINTERNAL, "op '%s' at b=%lld: cuBLAS: %s", op->name,
-              (long long)b, cublasGetStatusString(r.berr));
-  int rc = cuda_fail(err, r.cerr, "op");
-  gpp_error_prefix(err, "op '%s' at b=%lld", op->name, (long long)b);
-  return rc;
+  char what[256];
+  snprintf(what, sizeof what, "op '%s' at b=%lld", op->name, (long long)b);
+  return gpp_prof::raise_run(r, what, err);
 }
 
 extern "C" int gpp__prof_time_op(gpp__prof_ctx *c, const gpp_op *op,

@@ -816,6 +816,82 @@ template <class T> static void interaction_bwd(op_run &r) {
               true, nf);
 }
 
+// ---- the optimizer step (not an op: validate/'s executor runs it) ---------
+
+enum { OPT_W, OPT_G, OPT_M, OPT_V };
+
+// Adam when m is non-null (SGD otherwise); with a master copy the fp32
+// master weights are updated and cast back to the weights.
+template <class T>
+__global__ void optimizer_step(T *w, const T *g, float *m, float *v,
+                               float *master, size_t n) {
+  const float lr = 1e-3f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
+  GRID_STRIDE(i, n) {
+    float gi = f(g[i]), step = lr * gi;
+    if (m) {
+      float mi = b1 * m[i] + (1 - b1) * gi, vi = b2 * v[i] + (1 - b2) * gi * gi;
+      m[i] = mi;
+      v[i] = vi;
+      step = lr * mi / (sqrtf(vi) + eps);
+    }
+    float wi = (master ? master[i] : f(w[i])) - step;
+    if (master) master[i] = wi;
+    w[i] = to<T>(wi);
+  }
+}
+
+bool plan_optimizer(int64_t n, int dt, bool adam, bool master, op_run &r) {
+  if (n < 1 || (dt != 2 && dt != 4)) return false;
+  r = op_run();
+  r.kind = OPTIMIZER_KIND;
+  r.dt = dt;
+  r.d.n = n;
+  r.d.bias = master;
+  r.add((size_t)n, INIT_RANDOM);
+  r.add((size_t)n, INIT_RANDOM, 0, 0, 1e-3f);
+  if (adam) {
+    r.add((size_t)n, INIT_ZERO, 4);
+    r.add((size_t)n, INIT_ZERO, 4);
+  }
+  if (master) r.add((size_t)n, INIT_RANDOM, 4);
+  return true;
+}
+
+template <class T> static void optimizer_run(op_run &r) {
+  bool adam = r.nbuf - (r.d.bias ? 1 : 0) > 2;
+  float *master = r.d.bias ? r.p<float>(r.nbuf - 1) : nullptr;
+  size_t n = (size_t)r.d.n;
+  LAUNCH_FLAT(optimizer_step<T>, n, r.p<T>(OPT_W), r.p<T>(OPT_G),
+              adam ? r.p<float>(OPT_M) : nullptr,
+              adam ? r.p<float>(OPT_V) : nullptr, master, n);
+}
+
+void run_optimizer(op_run &r) {
+  if (r.dt == 2)
+    optimizer_run<bf16>(r);
+  else
+    optimizer_run<float>(r);
+  r.cuda(cudaGetLastError());
+}
+
+// ---- errors ---------------------------------------------------------------
+
+int raise_cuda(gpp_errctx *err, cudaError_t e, const char *what) {
+  cudaGetLastError();  // clears a sticky-free error such as out of memory
+  return GPP_ERR(err, e == cudaErrorMemoryAllocation ? GPP_EOOM
+                                                     : GPP_EINTERNAL,
+                 "CUDA: %s: %s", what, cudaGetErrorString(e));
+}
+
+int raise_run(const op_run &r, const char *what, gpp_errctx *err) {
+  if (r.berr != CUBLAS_STATUS_SUCCESS)
+    GPP_RAISE(err, GPP_EINTERNAL, "%s: cuBLAS: %s", what,
+              cublasGetStatusString(r.berr));
+  int rc = raise_cuda(err, r.cerr, "op");
+  gpp_error_prefix(err, "%s", what);
+  return rc;
+}
+
 // ---- the table ------------------------------------------------------------
 
 #define IMPL(k, plan, fw, bw)                                                 \

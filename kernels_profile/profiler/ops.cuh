@@ -88,6 +88,26 @@ void free_run(op_run &r);
 void run_fwd(op_run &r);
 void run_bwd(op_run &r);
 
+// Raises a failed CUDA call into err (out of memory: GPP_EOOM).
+int raise_cuda(gpp_errctx *err, cudaError_t e, const char *what);
+// Raises r's first failure (cuBLAS or CUDA), prefixed by what.
+int raise_run(const op_run &r, const char *what, gpp_errctx *err);
+
+#define GPP_CUDA_TRY(call, what)                                              \
+  do {                                                                        \
+    cudaError_t e_ = (call);                                                  \
+    if (e_ != cudaSuccess) return gpp_prof::raise_cuda(err, e_, what);        \
+  } while (0)
+
+// The optimizer step over n parameters of element size dt (a pseudo-kind,
+// OPTIMIZER_KIND): SGD reads the gradients and updates the weights; Adam
+// also updates two fp32 moments; with a master copy the fp32 master weights
+// are updated and cast back -- the traffic sim/memory.c counts.  Allocate
+// with alloc_run, run with run_optimizer.
+constexpr int OPTIMIZER_KIND = -1;
+bool plan_optimizer(int64_t n, int dt, bool adam, bool master, op_run &r);
+void run_optimizer(op_run &r);
+
 }  // namespace gpp_prof
 
 #endif

@@ -82,9 +82,8 @@ int gpp_ydoc_load_string(const char *name, const char *text, size_t len,
   return 0;
 }
 
-/* Reads a whole regular file of at most GPP_YAML_MAX_BYTES. */
-static int read_file(const char *path, char **buf, size_t *len,
-                     gpp_errctx *err) {
+int gpp_read_input_file(const char *path, char **buf, size_t *len,
+                        gpp_errctx *err) {
   gpp_mark at = {path, 1, 1};
   FILE *f = fopen(path, "rb");
   if (f == NULL)
@@ -122,7 +121,7 @@ int gpp_ydoc_load_file(const char *path, gpp_ydoc **out, gpp_errctx *err) {
   char *buf = NULL;
   size_t len = 0;
   *out = NULL;
-  GPP_TRY(read_file(path, &buf, &len, err));
+  GPP_TRY(gpp_read_input_file(path, &buf, &len, err));
   int rc = gpp_ydoc_load_string(path, buf, len, out, err);
   free(buf);
   return rc;

@@ -29,6 +29,10 @@ typedef struct gpp_ynode {
 
 typedef enum { GPP_Y_NONE, GPP_Y_SCALAR, GPP_Y_SEQ, GPP_Y_MAP } gpp_ytype;
 
+/* Reads a whole regular input file of at most GPP_YAML_MAX_BYTES into a
+ * NUL-terminated buffer (*buf, caller frees). */
+int gpp_read_input_file(const char *path, char **buf, size_t *len,
+                        gpp_errctx *err);
 int gpp_ydoc_load_file(const char *path, gpp_ydoc **out, gpp_errctx *err);
 /* name is used in messages as the file name. */
 int gpp_ydoc_load_string(const char *name, const char *text, size_t len,

@@ -1,0 +1,141 @@
+#!/bin/sh
+# cli_sweep.sh -- whole-program checks of `gppsim sweep`: the tiny bundled
+# experiment (32 points) gives 32 ok rows whose cost per million samples
+# follows price * gpus * iteration / batch; a rerun writes the same /points
+# bytes; a sweep killed with SIGKILL and resumed gives the same /points as
+# an uninterrupted one; jitter from a synthetic profile gives replications
+# with a confidence interval around the mean, reproducible for a seed and
+# different for another; the plots draw; bad input exits 2 with
+# file:line:column.
+# Usage: cli_sweep.sh GPPSIM SYNTH_PROFILE SOURCE_DIR
+set -u
+GPPSIM=$1
+SYNTH=$2
+SRC=$3
+PY=/usr/bin/python3
+TINY="$SRC/configs/experiments/sweeps/tiny.yaml"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fails=0
+
+fail() {
+  echo "FAIL: $*"
+  fails=$((fails + 1))
+}
+
+# same_points A.h5 B.h5: the /points tables hold the same bytes.
+same_points() {
+  "$PY" - "$1" "$2" <<'EOF'
+import sys, h5py
+a, b = (h5py.File(p, "r")["points"][:] for p in sys.argv[1:3])
+sys.exit(0 if len(a) == len(b) and a.tobytes() == b.tobytes() else 1)
+EOF
+}
+
+# --help and usage errors.
+"$GPPSIM" sweep --help | grep -q -- "--resume" || fail "--help lacks --resume"
+"$GPPSIM" sweep "$TINY" > /dev/null 2>&1
+[ $? -eq 2 ] || fail "missing --out must exit 2"
+
+# The tiny sweep, as JSON: 32 rows, all ok, cost from the price.
+"$GPPSIM" sweep "$TINY" --out "$TMP/a.h5" --json > "$TMP/a.json" \
+  2> "$TMP/a.err" || fail "tiny sweep exited $?: $(tail -1 "$TMP/a.err")"
+"$PY" - "$TMP/a.json" <<'EOF' || fail "tiny sweep rows"
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert len(rows) == 32, len(rows)
+assert all(r["status"] == "ok" for r in rows), [r["status"] for r in rows]
+assert [r["point"] for r in rows] == list(range(32))
+r = rows[8]  # dgx-a100, 4 GPUs, batch 32, $5.12 per GPU-hour
+want = 5.12 * 4 * r["iteration_s"] / 32 * 1e6 / 3600
+assert abs(r["cost_per_million_samples"] - want) < 1e-9 * want, (r, want)
+assert rows[0]["cost_per_million_samples"] is None  # pcie-box has no price
+assert abs(r["time_to_train_s"] - 1e6 / r["throughput"]) < 1e-6
+# GraphPipe beats PipeDream on the 2-branch model at 8 GPUs.
+assert rows[4]["throughput"] > rows[5]["throughput"], (rows[4], rows[5])
+EOF
+grep -q "32/32" "$TMP/a.err" || fail "no progress lines on a non-terminal"
+"$GPPSIM" sweep "$TINY" --out "$TMP/b.h5" --quiet > /dev/null ||
+  fail "second tiny sweep"
+same_points "$TMP/a.h5" "$TMP/b.h5" || fail "rerun changed /points"
+
+# Killed with SIGKILL part-way, then resumed.
+KILL="$TMP/kill.yaml"
+cat > "$KILL" <<EOF
+name: kill
+models: [$SRC/configs/models/mmt.yaml]
+clusters: [$SRC/configs/clusters/dgx-a100.yaml]
+grid: {gpus: [8, 16, 32], batch: [64, 128, 256], planner: [graphpipe, pipedream]}
+EOF
+"$GPPSIM" sweep "$KILL" --out "$TMP/k-full.h5" --quiet > /dev/null ||
+  fail "kill experiment, uninterrupted"
+"$GPPSIM" sweep "$KILL" --out "$TMP/k.h5" > /dev/null 2> "$TMP/k.err" &
+pid=$!
+i=0
+while [ "$(grep -c '^sweep:' "$TMP/k.err")" -lt 3 ] && [ $i -lt 600 ]; do
+  sleep 0.01; i=$((i + 1))
+done
+kill -9 $pid 2> /dev/null && wait $pid 2> /dev/null
+if [ -f "$TMP/k.h5.partial" ]; then
+  [ ! -f "$TMP/k.h5" ] || fail "a killed sweep left a final file"
+else
+  echo "note: the sweep finished before the kill"
+fi
+"$GPPSIM" sweep "$KILL" --out "$TMP/k.h5" --resume --quiet > /dev/null ||
+  fail "resume exited $?"
+same_points "$TMP/k-full.h5" "$TMP/k.h5" || fail "resumed /points differ"
+[ ! -f "$TMP/k.h5.partial" ] || fail "resume left the working file"
+
+# Jitter: replications from a synthetic profile's p10..p90.
+"$SYNTH" "$SRC/configs/models/synthetic.yaml" a100-sxm-40gb "$TMP/p.h5" ||
+  fail "synth_profile"
+jit() {
+  cat > "$TMP/j$1.yaml" <<EOF
+name: jitter
+models: [$SRC/configs/models/synthetic.yaml]
+clusters: [$SRC/configs/clusters/pcie-box.yaml]
+grid: {gpus: [4], batch: [32]}
+profile: $TMP/p.h5
+jitter: $2
+replications: $3
+seed: $4
+EOF
+  "$GPPSIM" sweep "$TMP/j$1.yaml" --out "$TMP/j$1.h5" --json > "$TMP/j$1.json" \
+    2> "$TMP/j$1.err" || fail "jitter sweep $1: $(tail -1 "$TMP/j$1.err")"
+}
+jit 0 none 1 3
+jit 1 profile 8 3
+jit 2 profile 8 3
+jit 3 profile 8 4
+"$PY" - "$TMP" <<'EOF' || fail "jitter figures"
+import json, sys
+r = [json.load(open(f"{sys.argv[1]}/j{i}.json"))[0] for i in range(4)]
+assert r[0]["replications"] == 1 and r[1]["replications"] == 8
+lo, mid, hi = r[1]["throughput_ci_lo"], r[1]["throughput"], r[1]["throughput_ci_hi"]
+assert lo < mid < hi, (lo, mid, hi)
+assert mid != r[0]["throughput"]
+# The profile's spread is -2%..+3%: the mean stays within it.
+assert 0.95 < mid / r[0]["throughput"] < 1.05, (mid, r[0]["throughput"])
+assert r[1] == r[2], "same seed, same numbers"
+assert r[3]["throughput"] != r[1]["throughput"], "another seed differs"
+EOF
+
+# Plots from the tiny sweep.
+if "$PY" "$SRC/plots/pareto.py" "$TMP/a.h5" --out "$TMP/pareto.png" &&
+   "$PY" "$SRC/plots/heatmap.py" "$TMP/a.h5" --x gpus --y batch \
+     --out "$TMP/heat.png"; then
+  [ -s "$TMP/pareto.png" ] && [ -s "$TMP/heat.png" ] || fail "empty plots"
+else
+  fail "plots exited non-zero"
+fi
+
+# Bad input: exit 2 with the position.
+printf 'name: t\nmodels: [configs/models/synthetic.yaml]\nclusters: [configs/clusters/pcie-box.yaml]\ngrid: {batch: [8], gpu: [2]}\n' \
+  > "$TMP/bad.yaml"
+"$GPPSIM" sweep "$TMP/bad.yaml" --out "$TMP/bad.h5" 2> "$TMP/bad.err"
+[ $? -eq 2 ] || fail "bad experiment must exit 2"
+grep -q "bad.yaml:4:20: unknown key 'gpu'; did you mean 'gpus'" "$TMP/bad.err" ||
+  fail "bad experiment message: $(cat "$TMP/bad.err")"
+
+[ $fails -eq 0 ] && echo "cli_sweep: all passed"
+exit $fails

@@ -1,0 +1,322 @@
+/* test_sweep.c -- sweeps (sim/sweep.h): expansion order and counts, every
+ * experiment-file error with its position, cluster overrides and resizing,
+ * derived figures (cost per million samples, time to train), a sweep
+ * killed with SIGKILL after its third point then resumed giving exactly
+ * the rows of an uninterrupted run, and the cost-scaling hook. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kernels_profile/cost.h"
+#include "sim/sweep_internal.h"
+#include "topology/topology.h"
+
+static char dir[256];
+
+static void make_dir(void) {
+  snprintf(dir, sizeof dir, "/tmp/test_sweep.XXXXXX");
+  cr_assert_not_null(mkdtemp(dir));
+}
+
+static void remove_dir(void) {
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(sweep, .init = make_dir, .fini = remove_dir);
+
+/* Writes dir/name with text; returns the path (static buffer per call). */
+static const char *write_exp(const char *name, const char *text) {
+  static char path[2][320];
+  static int k;
+  k ^= 1;
+  snprintf(path[k], sizeof path[k], "%s/%s", dir, name);
+  FILE *f = fopen(path[k], "w");
+  cr_assert_not_null(f);
+  fputs(text, f);
+  fclose(f);
+  return path[k];
+}
+
+static const char *repo_path(const char *rel) {
+  static char buf[512];
+  const char *root = getenv("GPP_SOURCE_DIR");
+  snprintf(buf, sizeof buf, "%s/%s", root ? root : GPP_SOURCE_DIR, rel);
+  return buf;
+}
+
+#define HEAD                                                                  \
+  "name: t\nmodels: [configs/models/synthetic.yaml]\n"                        \
+  "clusters: [configs/clusters/pcie-box.yaml]\n"
+
+/* Loading must fail with code at line:column, the message naming needle. */
+static void load_fails(const char *text, int code, int line, int col,
+                       const char *needle) {
+  gpp_sweep *s = NULL;
+  gpp_errctx err = {0};
+  int rc = gpp_sweep_load(write_exp("bad.yaml", text), &s, &err);
+  cr_assert_eq(rc, code, "rc %d, want %d: %s", rc, code, err.msg);
+  cr_assert_null(s);
+  char where[32];
+  snprintf(where, sizeof where, ":%d:%d:", line, col);
+  cr_assert_not_null(strstr(err.msg, where), "%s lacks %s", err.msg, where);
+  cr_assert_not_null(strstr(err.msg, needle), "%s lacks %s", err.msg, needle);
+}
+
+Test(sweep, tiny_expands_in_documented_order) {
+  gpp_sweep *s;
+  gpp_errctx err = {0};
+  cr_assert_eq(gpp_sweep_load(repo_path("configs/experiments/sweeps/tiny.yaml"),
+                              &s, &err), 0, "%s", err.msg);
+  cr_assert_eq(gpp_sweep_n_points(s), 32);
+  cr_assert_str_eq(gpp_sweep_name(s), "tiny");
+  char p[256];
+  gpp__sweep_params(s, 0, p, sizeof p);
+  cr_assert_str_eq(p, "gpus=4,batch=32,planner=graphpipe");
+  gpp__sweep_params(s, 1, p, sizeof p);
+  cr_assert_str_eq(p, "gpus=4,batch=32,planner=pipedream");
+  gpp__sweep_params(s, 7, p, sizeof p);
+  cr_assert_str_eq(p, "gpus=8,batch=64,planner=pipedream");
+  cr_assert_eq(s->points[8].cluster, 1); /* clusters inside models */
+  cr_assert_eq(s->points[16].model, 1);
+  cr_assert_str_eq(s->models[1].label, "synthetic4");
+  cr_assert_eq(s->points[31].gpus, 8);
+  cr_assert_eq(s->points[31].batch, 64);
+  gpp_sweep_destroy(s);
+}
+
+Test(sweep, listed_points_come_first_and_best_gathers_planners) {
+  gpp_sweep *s;
+  gpp_errctx err = {0};
+  const char *path = write_exp("e.yaml", HEAD
+      "compare: best\n"
+      "points:\n  - {gpus: 2, batch: [8, 16], planner: piper}\n"
+      "grid: {gpus: [4], batch: [32], planner: [graphpipe, pipedream]}\n");
+  cr_assert_eq(gpp_sweep_load(path, &s, &err), 0, "%s", err.msg);
+  cr_assert_eq(gpp_sweep_n_points(s), 3);
+  cr_assert_eq(s->points[0].batch, 8);
+  cr_assert_eq(s->points[1].batch, 16);
+  cr_assert_eq(s->points[0].planners, 4u); /* piper */
+  cr_assert_eq(s->points[2].planners, 3u); /* graphpipe + pipedream */
+  char p[256];
+  gpp__sweep_params(s, 2, p, sizeof p);
+  cr_assert_str_eq(p, "gpus=4,batch=32");
+  gpp_sweep_destroy(s);
+}
+
+Test(sweep, experiment_errors_name_their_position) {
+  load_fails(HEAD "grid: {batch: [8]}\nbogus: 1\n", GPP_EPARSE, 5, 1,
+             "bogus");
+  load_fails(HEAD "grid: {batch: [8], gpu: [2]}\n", GPP_EINVAL, 4, 20,
+             "did you mean 'gpus'");
+  load_fails(HEAD "grid: {batch: [8], planner: [graphpip]}\n", GPP_EINVAL, 4,
+             30, "did you mean 'graphpipe'");
+  load_fails(HEAD "grid: {gpus: [4]}\n", GPP_EINVAL, 4, 7, "no batch");
+  load_fails(HEAD "grid: {batch: []}\n", GPP_EINVAL, 4, 15, "empty list");
+  load_fails(HEAD "grid: {batch: [0]}\n", GPP_ERANGE, 4, 16, "batch");
+  load_fails(HEAD "grid: {batch: [8], batch: [9]}\n", GPP_EINVAL, 4, 20,
+             "batch");
+  load_fails(HEAD "grid: {batch: [8]}\nreplications: 3\n", GPP_EINVAL, 5,
+             15, "jitter");
+  load_fails(HEAD "grid: {batch: [8]}\njitter: profile\n", GPP_EINVAL, 5, 9,
+             "profile");
+  load_fails("name: t\nmodels: [configs/models/nope.yaml]\n"
+             "clusters: [configs/clusters/pcie-box.yaml]\ngrid: {batch: [8]}\n",
+             GPP_ENOENT, 2, 10, "nope.yaml");
+  load_fails("name: a b\nmodels: [configs/models/synthetic.yaml]\n"
+             "clusters: [configs/clusters/pcie-box.yaml]\ngrid: {batch: [8]}\n",
+             GPP_EINVAL, 1, 7, "letters");
+  load_fails("name: t\nmodels: [configs/models/synthetic.yaml, "
+             "configs/models/synthetic.yaml]\n"
+             "clusters: [configs/clusters/pcie-box.yaml]\ngrid: {batch: [8]}\n",
+             GPP_EINVAL, 2, 41, "label");
+}
+
+/* Runs the single point of text; its row in *row. */
+static int run_one(const char *text, gpp__sw_row *row, gpp_errctx *err) {
+  gpp_sweep *s;
+  gpp__sw_result r;
+  cr_assert_eq(gpp_sweep_load(write_exp("one.yaml", text), &s, err), 0, "%s",
+               err->msg);
+  cr_assert_eq(gpp_sweep_n_points(s), 1);
+  int rc = gpp__sweep_point_run(s, 0, &r, err);
+  if (rc == 0) *row = r.row;
+  gpp__sweep_result_free(&r);
+  gpp_sweep_destroy(s);
+  return rc;
+}
+
+Test(sweep, cluster_overrides_and_resizing) {
+  gpp__sw_row row;
+  gpp_errctx err = {0};
+  cr_assert_eq(run_one("name: t\nmodels: [configs/models/synthetic.yaml]\n"
+                       "clusters: [configs/clusters/dgx-a100.yaml]\n"
+                       "samples_to_train: 1e6\n"
+                       "grid: {gpus: [48], batch: [64], "
+                       "cluster.gpu: [h100-sxm-80gb], "
+                       "cluster.price_per_gpu_hour: [2.5]}\n", &row, &err),
+               0, "%s", err.msg);
+  cr_assert_str_eq(row.status, "ok");
+  cr_assert_str_eq(row.gpu, "h100-sxm-80gb");
+  cr_assert_eq(row.gpus, 48); /* 4 nodes of 8 grown to 6 */
+  cr_assert_gt(row.throughput, 0);
+  cr_assert_float_eq(row.throughput, row.batch / row.iteration_s, 1e-9);
+  double cost = 2.5 * 48 * row.iteration_s / 64 * 1e6 / 3600;
+  cr_assert_float_eq(row.cost_per_million_samples, cost, 1e-9 * cost);
+  cr_assert_float_eq(row.time_to_train_s, 1e6 / row.throughput, 1e-6);
+  cr_assert_eq(row.replications, 1);
+  cr_assert_eq(row.throughput_ci_lo, row.throughput);
+  cr_assert_gt(row.n_stages, 0);
+  cr_assert_geq(row.n_stages, row.depth);
+  cr_assert_gt(row.peak_mem_bytes, 0);
+}
+
+Test(sweep, bad_override_fails_with_the_point) {
+  gpp__sw_row row;
+  gpp_errctx err = {0};
+  int rc = run_one(HEAD "grid: {batch: [8], cluster.intra_node.bandwith: "
+                   "[1 GB/s]}\n", &row, &err);
+  cr_assert_eq(gpp_err_exit_status(rc), 2, "%s", err.msg);
+  cr_assert_not_null(strstr(err.msg, "point 0"), "%s", err.msg);
+  cr_assert_not_null(strstr(err.msg, "bandwith"), "%s", err.msg);
+  rc = run_one(HEAD "grid: {batch: [8], cluster.fabric.speed: [1]}\n", &row,
+               &err);
+  cr_assert_eq(rc, GPP_EINVAL, "%s", err.msg);
+  cr_assert_not_null(strstr(err.msg, ":4:"), "%s", err.msg);
+}
+
+Test(sweep, no_plan_is_a_row_not_a_failure) {
+  gpp__sw_row row;
+  gpp_errctx err = {0};
+  /* batch 3 on micro-batch 2: no micro-batch size divides the batch. */
+  cr_assert_eq(run_one(HEAD "grid: {batch: [3], micro_batch: [2], gpus: [2]}"
+                       "\n", &row, &err), 0, "%s", err.msg);
+  cr_assert_str_neq(row.status, "ok");
+  cr_assert(isnan(row.throughput));
+  cr_assert_str_eq(row.planner, "graphpipe");
+  cr_assert_neq(row.message[0], '\0');
+}
+
+static int read_rows(const gpp_sweep *s, const char *path,
+                     gpp__sw_result **rs, uint32_t *n) {
+  gpp_errctx err = {0};
+  int rc = gpp__sweep_h5_read(s, path, rs, n, &err);
+  cr_assert_eq(rc, 0, "%s", err.msg);
+  return rc;
+}
+
+static void free_rows(gpp__sw_result *rs, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) gpp__sweep_result_free(&rs[i]);
+  free(rs);
+}
+
+static void die_at_third(void *ctx, uint32_t done, uint32_t total,
+                         const char *label) {
+  (void)ctx, (void)total, (void)label;
+  if (done == 3) raise(SIGKILL);
+}
+
+static void counting(void *ctx, uint32_t done, uint32_t total,
+                     const char *label) {
+  (void)done, (void)total, (void)label;
+  ++*(int *)ctx;
+}
+
+Test(sweep, killed_then_resumed_equals_uninterrupted) {
+  gpp_sweep *s;
+  gpp_errctx err = {0};
+  char full[300], cut[300], partial[320];
+  snprintf(full, sizeof full, "%s/full.h5", dir);
+  snprintf(cut, sizeof cut, "%s/cut.h5", dir);
+  snprintf(partial, sizeof partial, "%s.partial", cut);
+  cr_assert_eq(gpp_sweep_load(repo_path("configs/experiments/sweeps/tiny.yaml"),
+                              &s, &err), 0, "%s", err.msg);
+  gpp_sweep_opts o = {0};
+  cr_assert_eq(gpp_sweep_run(s, full, &o, &err), 0, "%s", err.msg);
+  pid_t pid = fork();
+  if (pid == 0) {
+    gpp_sweep_opts k = {.progress = die_at_third};
+    gpp_sweep_run(s, cut, &k, &err);
+    _exit(0);
+  }
+  int status;
+  waitpid(pid, &status, 0);
+  cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  cr_assert_neq(access(cut, F_OK), 0, "no final file after a kill");
+  gpp__sw_result *rs;
+  uint32_t n;
+  read_rows(s, partial, &rs, &n);
+  cr_assert_eq(n, 3, "the killed run's file keeps its 3 points");
+  free_rows(rs, n);
+  int calls = 0;
+  gpp_sweep_opts r = {.resume = true, .progress = counting,
+                      .progress_ctx = &calls};
+  cr_assert_eq(gpp_sweep_run(s, cut, &r, &err), 0, "%s", err.msg);
+  cr_assert_eq(calls, 29, "only the 29 missing points run again");
+  cr_assert_neq(access(partial, F_OK), 0, "the working file is removed");
+  gpp__sw_result *a, *b;
+  uint32_t na, nb;
+  read_rows(s, full, &a, &na);
+  read_rows(s, cut, &b, &nb);
+  cr_assert_eq(na, 32);
+  cr_assert_eq(nb, 32);
+  for (uint32_t i = 0; i < na; i++) {
+    cr_assert_eq(b[i].row.point, i);
+    cr_assert_eq(memcmp(&a[i].row, &b[i].row, sizeof a[i].row), 0,
+                 "row %u differs", i);
+  }
+  free_rows(a, na);
+  free_rows(b, nb);
+  gpp_sweep_destroy(s);
+}
+
+Test(sweep, resume_refuses_another_experiment) {
+  gpp_sweep *s, *t;
+  gpp_errctx err = {0};
+  char out[300];
+  snprintf(out, sizeof out, "%s/r.h5", dir);
+  cr_assert_eq(gpp_sweep_load(write_exp("a.yaml", HEAD "grid: {batch: [8]}\n"),
+                              &s, &err), 0, "%s", err.msg);
+  gpp_sweep_opts o = {0};
+  cr_assert_eq(gpp_sweep_run(s, out, &o, &err), 0, "%s", err.msg);
+  cr_assert_eq(gpp_sweep_load(write_exp("b.yaml", HEAD "grid: {batch: [16]}\n"),
+                              &t, &err), 0, "%s", err.msg);
+  o.resume = true;
+  cr_assert_eq(gpp_sweep_run(t, out, &o, &err), GPP_EINVAL);
+  cr_assert_not_null(strstr(err.msg, "different experiment"), "%s", err.msg);
+  gpp_sweep_destroy(s);
+  gpp_sweep_destroy(t);
+}
+
+Test(sweep, cost_scale_hook_multiplies_op_times) {
+  gpp_model *m;
+  gpp_cluster *c;
+  gpp_costs *costs;
+  gpp_errctx err = {0};
+  cr_assert_eq(gpp_model_load(repo_path("configs/models/synthetic.yaml"),
+                              NULL, 0, &m, &err), 0, "%s", err.msg);
+  cr_assert_eq(gpp_cluster_load(repo_path("configs/clusters/pcie-box.yaml"),
+                                &c, &err), 0, "%s", err.msg);
+  cr_assert_eq(gpp_costs_create(m, &c->gpu, NULL, &costs, &err), 0);
+  double *scale = calloc(2 * m->n_ops, sizeof *scale);
+  for (uint32_t i = 0; i < 2 * m->n_ops; i++) scale[i] = 1 + 0.25 * (i % 3);
+  uint32_t op = m->n_ops / 2;
+  gpp_op_cost a = gpp_costs_op(costs, op, 4);
+  gpp_costs_set_scale(costs, scale);
+  gpp_op_cost b = gpp_costs_op(costs, op, 4);
+  gpp_costs_set_scale(costs, NULL);
+  gpp_op_cost c2 = gpp_costs_op(costs, op, 4);
+  cr_assert_float_eq(b.fwd, a.fwd * scale[2 * op], 1e-15);
+  cr_assert_float_eq(b.bwd, a.bwd * scale[2 * op + 1], 1e-15);
+  cr_assert_eq(c2.fwd, a.fwd);
+  free(scale);
+  gpp_costs_destroy(costs);
+  gpp_cluster_destroy(c);
+  gpp_model_destroy(m);
+}
