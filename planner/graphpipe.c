@@ -25,8 +25,11 @@
  * the best value found so far is skipped without solving its parts, and a
  * sub-problem whose bound says "no plan" is not solved at all.  Stages are
  * tried from the longest that fits t_max down, so a good value comes
- * first and the bound cuts the shorter ones.  Only choices that could not
- * have replaced the best are skipped, so the plan is the unpruned one.
+ * first and the bound cuts the shorter ones.  A sub-problem never does
+ * worse with more devices, so when a split leaves the rest alone unable to
+ * beat the best, splits giving the rest fewer devices are skipped too.
+ * Only choices that could not have replaced the best are skipped, so the
+ * plan is the unpruned one.
  *
  * The memo also lives across the probes of one binary search (off with
  * opt->exhaustive too).  Lowering t_max never lowers a value, so an entry
@@ -200,15 +203,18 @@ static uint32_t stage_ops(gp *g, uint32_t L, uint32_t H, tail T,
   return n;
 }
 
-static int range_bytes(gp *g, uint32_t L, uint32_t H, tail T, double *in,
-                       double *out) {
-  uint64_t k0 = (uint64_t)L << 32 | H, k1 = (uint64_t)T.L << 32 | T.H;
+/* Bytes per sample into and out of the set leaves [L, H) plus T, read or
+ * fed by all its ops, or by T's alone when tail_only (cached). */
+static int range_bytes(gp *g, uint32_t L, uint32_t H, tail T, bool tail_only,
+                       double *in, double *out) {
+  uint64_t k0 = (uint64_t)tail_only << 63 | (uint64_t)L << 32 | H;
+  uint64_t k1 = (uint64_t)T.L << 32 | T.H;
   uint64_t *v = gpp__hmap_get2(&g->bytes, k0, k1);
   if (v == NULL) {
     uint32_t tag = ++g->member_tag;
-    uint32_t n = stage_ops(g, L, H, T, tag);
-    gpp__boundary(g->c, g->ops, n, g->member, tag, in, out, g->seen,
-                  &g->seen_tag);
+    uint32_t n = stage_ops(g, L, H, T, tag), skip = tail_only ? H - L : 0;
+    gpp__boundary(g->c, g->ops + skip, n - skip, g->member, tag, in, out,
+                  g->seen, &g->seen_tag);
     v = gpp__hmap_put2(&g->bytes, k0, k1, g->c->err);
     if (v == NULL) return g->c->err->code;
     memcpy(&v[0], in, sizeof *in);
@@ -243,7 +249,7 @@ static int range_work(gp *g, uint32_t L, uint32_t H, tail T, uint32_t r,
 static int range_sums(gp *g, uint32_t L, uint32_t H, tail T, uint32_t r,
                       gpp__stage_sums *s) {
   GPP_TRY(range_work(g, L, H, T, r, s));
-  return range_bytes(g, L, H, T, &s->in_bytes, &s->out_bytes);
+  return range_bytes(g, L, H, T, false, &s->in_bytes, &s->out_bytes);
 }
 
 /* ---- lower bounds ----
@@ -369,12 +375,12 @@ static uint64_t sub_bound(const gp *g, uint32_t X, uint32_t i, uint32_t d,
  * error too (g->rc set). */
 static bool tail_stage_fits(gp *g, const sub *u) {
   const fnode *f = &g->nodes[u->X];
-  uint32_t L = g->nodes[g->kids[f->first + u->i]].L, tag = ++g->member_tag;
-  for (uint32_t q = L; q < f->H; q++) g->member[g->leaf[q]] = tag;
-  uint32_t n = stage_ops(g, 0, 0, u->T, tag), b = u->T.b;
+  uint32_t L = g->nodes[g->kids[f->first + u->i]].L, b = u->T.b;
   gpp__stage_sums s;
-  gpp__boundary(g->c, g->ops, n, g->member, tag, &s.in_bytes, &s.out_bytes,
-                g->seen, &g->seen_tag);
+  if (range_bytes(g, L, f->H, u->T, true, &s.in_bytes, &s.out_bytes) != 0) {
+    g->rc = g->c->err->code;
+    return false;
+  }
   for (uint32_t k = 1; k <= u->d && k <= b && k <= g->c->max_k; k *= 2) {
     if (range_work(g, 0, 0, u->T, gpp__ceil_div(b, k), &s) != 0) {
       g->rc = g->c->err->code;
@@ -624,7 +630,7 @@ static void try_stages(gp *g, const sub *u, best *bst) {
  * micro-batch tb (q == i + 1: none); in a parallel node it may take u's
  * tail.  Returns the value; *child and *rest get the sub-problems. */
 static uint32_t eval_recurse(gp *g, const sub *u, const choice *ch,
-                             sub *child, sub *rest) {
+                             sub *child, sub *rest, uint32_t *rv_out) {
   uint32_t i = u->i, q = is_series(g, u) ? ch->pq : i + 1;
   uint32_t X = g->kids[g->nodes[u->X].first + i];
   uint32_t d = u->d - ch->dev, s = u->s - ch->s1;
@@ -637,7 +643,7 @@ static uint32_t eval_recurse(gp *g, const sub *u, const choice *ch,
                    ch->take ? u->T : NO_TAIL};
     uint32_t cv = solve(g, *child);
     if (cv == GPP__INF_U32) return cv;
-    uint32_t rv = rest_of(g, u, q, d, s, rest_nout, rT);
+    uint32_t rv = *rv_out = rest_of(g, u, q, d, s, rest_nout, rT);
     return rv == GPP__INF_U32 ? rv : max_u32(cv, rv);
   }
   tail N = NO_TAIL;
@@ -651,20 +657,26 @@ static uint32_t eval_recurse(gp *g, const sub *u, const choice *ch,
     rT = NO_TAIL;
   }
   *rest = (sub){u->X, q, d, s, u->nout, rT};
-  uint32_t rv = rest_of(g, u, q, d, s, u->nout, rT);
+  uint32_t rv = *rv_out = rest_of(g, u, q, d, s, u->nout, rT);
   if (rv == GPP__INF_U32) return rv;
   *child = (sub){X, 0, ch->dev, ch->s1, rv, N};
   return solve(g, *child);
 }
 
-static void try_recurse(gp *g, const sub *u, choice ch, best *bst) {
+/* Tries one split; returns a bound on the value of every split giving the
+ * child more devices (the rest, which gets fewer, only gets worse), or 0
+ * when unknown. */
+static uint64_t try_recurse(gp *g, const sub *u, choice ch, best *bst) {
   sub child, rest;
-  uint32_t v = eval_recurse(g, u, &ch, &child, &rest);
+  uint32_t rv = 0, v = eval_recurse(g, u, &ch, &child, &rest, &rv);
   if (v < bst->val) {
     bst->val = v;
     bst->choice = pack(CH_RECURSE, ch.take, ch.pq, ch.dev, ch.s1, ch.lb);
     bst->tstar = max_dbl(tstar_of(g, &child), tstar_of(g, &rest));
   }
+  if (!g->prune || rv == 0 || rv == GPP__INF_U32 || !is_series(g, u))
+    return rv;
+  return rv + (uint64_t)g->bmin * g->dl[g->nodes[child.X].sfx];
 }
 
 /* A bound on decomposing child i (with q for a series node); the child's
@@ -694,7 +706,7 @@ static void try_splits(gp *g, const sub *u, choice ch, bool last,
     ch.dev = d1;
     if (!g->limited) {
       ch.s1 = 0;
-      try_recurse(g, u, ch, bst);
+      if (try_recurse(g, u, ch, bst) >= bst->val && g->prune) break;
       continue;
     }
     for (uint32_t s1 = last ? u->s : 1; s1 <= u->s - !last; s1++) {
@@ -722,13 +734,13 @@ static void try_children(gp *g, const sub *u, best *bst) {
 static uint32_t solve(gp *g, sub u) {
   if (u.d == 0 || (g->limited && u.s == 0) || u.nout >= (1u << 20) || g->rc)
     return GPP__INF_U32;
-  uint64_t lb = sub_bound(g, u.X, u.i, u.d, u.s, u.nout, u.T);
-  if (lb >= GPP__INF_U32) return GPP__INF_U32;
   uint64_t k0 = key0(g, &u), k1 = key1(&u);
   uint64_t *v = gpp__hmap_get2(&g->memo, k0, k1);
   if (v && entry_valid(v, g->tmax)) return (uint32_t)v[0];
+  uint64_t lb = sub_bound(g, u.X, u.i, u.d, u.s, u.nout, u.T);
   best bst = {GPP__INF_U32, 0, 0};
-  if (!g->prune || !has_tail(u.T) || tail_stage_fits(g, &u)) {
+  if (lb < GPP__INF_U32 &&
+      (!g->prune || !has_tail(u.T) || tail_stage_fits(g, &u))) {
     try_stages(g, &u, &bst);
     if (bst.val > lb) try_children(g, &u, &bst);
     g->c->states++;
@@ -782,7 +794,8 @@ static int extract(gp *g, sub u, specs *sp) {
   choice ch = unpack(v[1]);
   sub child, rest;
   if (ch.kind == CH_RECURSE) {
-    if (eval_recurse(g, &u, &ch, &child, &rest) == GPP__INF_U32)
+    uint32_t rv;
+    if (eval_recurse(g, &u, &ch, &child, &rest, &rv) == GPP__INF_U32)
       GPP_RAISE(g->c->err, GPP_EINTERNAL, "GraphPipe DP choice lost");
     GPP_TRY(extract(g, child, sp));
     return extract(g, rest, sp);

@@ -81,9 +81,7 @@ const double *gpp__times(gpp__pctx *c, uint32_t r) {
 }
 
 uint32_t gpp__log2(uint32_t x) {
-  uint32_t l = 0;
-  while ((1u << (l + 1)) <= x && l + 1 < 32) l++;
-  return l;
+  return x > 1 ? 31u - (uint32_t)__builtin_clz(x) : 0;
 }
 
 /* Ring all-reduce: 2(k-1)/k * S * beta + 2(k-1) * alpha, with the

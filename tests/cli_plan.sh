@@ -1,7 +1,7 @@
 #!/bin/sh
 # cli_plan.sh -- whole-program checks of `gppsim plan`: plans for the
-# synthetic 2-branch model and MMT at 8 GPUs (the first 8 GPUs of
-# summit.yaml, i.e. 2 nodes) with each planner, each replayed by
+# synthetic 2-branch model and MMT at 8, 16 and 32 GPUs (the first nodes of
+# summit.yaml, 4 GPUs each) with each planner, each replayed by
 # `gppsim simulate` within memory; GraphPipe's stage graph is shallower
 # than PipeDream's and its simulated throughput higher; --refine runs the
 # engine; Piper refuses DLRM (exit 3); bad arguments exit 2.
@@ -26,30 +26,33 @@ json() {
     "$1" "$2"
 }
 
-# plan MODEL PLANNER [ARGS...]: writes $TMP/MODEL-PLANNER.{yaml,json,sim}.
+# plan MODEL PLANNER [ARGS...]: writes $TMP/MODEL-PLANNER.{yaml,json,sim},
+# on $G GPUs.
+G=8
 plan() {
   m=$1; p=$2; shift 2
   out="$TMP/$m-$p"
   "$GPPSIM" plan --model "$SRC/configs/models/$m.yaml" --cluster "$CL" \
-    --batch 128 --gpus 8 --planner "$p" --out "$out.yaml" --json "$@" \
-    > "$out.json" 2> "$out.err" || { fail "$m/$p: plan exited $?: $(cat "$out.err")"; return; }
+    --batch 128 --gpus $G --planner "$p" --out "$out.yaml" --json "$@" \
+    > "$out.json" 2> "$out.err" || { fail "$m/$p ($G GPUs): plan exited $?: $(cat "$out.err")"; return; }
   "$GPPSIM" simulate --plan "$out.yaml" --cluster "$CL" --json \
     > "$out.sim" 2> "$out.serr" ||
-    fail "$m/$p: simulate exited $?: $(cat "$out.serr")"
-  [ "$(json "$out.sim" oom)" = "False" ] || fail "$m/$p: plan exceeds memory"
+    fail "$m/$p ($G GPUs): simulate exited $?: $(cat "$out.serr")"
+  [ "$(json "$out.sim" oom)" = "False" ] || fail "$m/$p ($G GPUs): plan exceeds memory"
 }
 
-for m in synthetic mmt; do
+for G in 8 16 32; do for m in synthetic mmt; do
   for p in graphpipe pipedream; do plan $m $p; done
   gd=$(json "$TMP/$m-graphpipe.json" depth)
   pd=$(json "$TMP/$m-pipedream.json" depth)
-  [ "$gd" -lt "$pd" ] || fail "$m: graphpipe depth $gd not below pipedream's $pd"
+  [ "$gd" -lt "$pd" ] || fail "$m ($G GPUs): graphpipe depth $gd not below pipedream's $pd"
   gs=$(json "$TMP/$m-graphpipe.sim" samples_per_s)
   ps=$(json "$TMP/$m-pipedream.sim" samples_per_s)
   "$PY" -c "import sys; sys.exit(0 if $gs > $ps else 1)" ||
-    fail "$m: graphpipe $gs samples/s not above pipedream $ps"
-  echo "$m: graphpipe depth $gd, $gs samples/s; pipedream depth $pd, $ps samples/s"
-done
+    fail "$m ($G GPUs): graphpipe $gs samples/s not above pipedream $ps"
+  echo "$m on $G GPUs: graphpipe depth $gd, $gs samples/s; pipedream depth $pd, $ps samples/s"
+done; done
+G=8
 # Piper: the synthetic model has few enough ideals; MMT's 4 x 65-op
 # branches have about 1.9e7 and are refused like DLRM's.
 plan synthetic piper
