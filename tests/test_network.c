@@ -191,6 +191,12 @@ Test(flows, a_leaving_flow_reshares_only_the_flows_it_bound) {
   cr_assert_eq(touched, 4, "2 at the start, 1 for flow 2, 1 when flow 1 "
                "ends (flow 0), none when flows 2 and 0 end; got %llu",
                (unsigned long long)touched);
+  gpp_net_reshare_stats how;
+  gpp_net_reshare_stats_get(r.net, &how);
+  cr_assert_eq(how.fast, 3, "flow 2 starting, flows 2 and 0 ending");
+  cr_assert_eq(how.local, 2);
+  cr_assert_eq(how.closed, 0);
+  cr_assert_eq(how.max_touched, 2);
   teardown(&r);
 }
 
@@ -400,7 +406,8 @@ static uint32_t check_rates(const gpp_net *net) {
  * after every instant the network handles, the rates of all active flows
  * must be the max-min rates computed from scratch. */
 static void random_vs_scratch(const char *yaml, uint32_t n_gpus,
-                              uint32_t n_flows, uint64_t seed) {
+                              uint32_t n_flows, uint64_t seed,
+                              gpp_net_reshare_stats *how) {
   run r;
   setup(&r, yaml);
   uint64_t x = seed;
@@ -423,12 +430,26 @@ static void random_vs_scratch(const char *yaml, uint32_t n_gpus,
   cr_assert_eq(r.done, (int)n_flows);
   cr_assert_gt(checks, n_flows, "an instant per start and finish");
   cr_assert_gt(peak, n_flows / 4, "flows overlap: %u at most", peak);
+  gpp_net_reshare_stats h;
+  gpp_net_reshare_stats_get(r.net, &h);
+  how->fast += h.fast;
+  how->local += h.local;
+  how->closed += h.closed;
   teardown(&r);
 }
 
+/* Every way of re-sharing must have been taken, and checked. */
+static void expect_all_ways(const gpp_net_reshare_stats *how) {
+  cr_assert_gt(how->fast, 0);
+  cr_assert_gt(how->local, 0);
+  cr_assert_gt(how->closed, 0);
+}
+
 Test(flows, incremental_rates_match_filling_from_scratch) {
+  gpp_net_reshare_stats how = {0};
   for (uint64_t seed = 1; seed <= 4; seed++)
-    random_vs_scratch(fat, 64, 400, seed);
+    random_vs_scratch(fat, 64, 400, seed, &how);
+  expect_all_ways(&how);
 }
 
 static const char *fat_thin =
@@ -439,8 +460,10 @@ static const char *fat_thin =
     "oversubscription: 4}\n";
 
 Test(flows, incremental_rates_match_on_oversubscribed_fat_tree) {
+  gpp_net_reshare_stats how = {0};
   for (uint64_t seed = 7; seed <= 9; seed++)
-    random_vs_scratch(fat_thin, 64, 600, seed);
+    random_vs_scratch(fat_thin, 64, 600, seed, &how);
+  expect_all_ways(&how);
 }
 
 static void expect_err(int rc, gpp_errctx *e, int code, const char *part) {

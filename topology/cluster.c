@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "sim/common/arena.h"
+#include "sim/common/bundle.h"
 #include "sim/common/yaml.h"
 #include "topology/internal.h"
 #include "topology/topology.h"
@@ -179,24 +179,15 @@ int gpp_cluster_from_string(const char *name, const char *yaml,
   return from_doc(doc, out, err);
 }
 
-static bool is_file(const char *path) {
-  struct stat st;
-  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* A relative reference: as given, next to the referring file, or a
- * bundled configs/clusters name. */
+/* A relative reference: as given, next to the referring file, under the
+ * source tree or embedded, or a bundled configs/clusters name. */
 static int resolve_ref(const char *ref, const char *from, char *buf,
                        size_t len) {
-  if (ref[0] == '/' || is_file(ref))
-    return snprintf(buf, len, "%s", ref) < (int)len ? 0 : -1;
-  const char *slash = from ? strrchr(from, '/') : NULL;
-  if (slash != NULL) {
-    snprintf(buf, len, "%.*s/%s", (int)(slash - from), from, ref);
-    if (is_file(buf)) return 0;
-  }
+  if (gpp_input_near(ref, from, buf, len) == 0) return 0;
+  gpp_input_loc loc;
   if (strchr(ref, '/') == NULL && strchr(ref, '.') == NULL &&
-      gpp__config_path("clusters", ref, buf, len) == 0 && is_file(buf))
+      gpp__config_path("clusters", ref, buf, len) == 0 &&
+      gpp_input_locate(buf, &loc) != GPP_INPUT_NONE)
     return 0;
   return -1;
 }

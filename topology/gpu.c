@@ -10,13 +10,10 @@
 #include <string.h>
 
 #include "sim/common/arena.h"
+#include "sim/common/bundle.h"
 #include "sim/common/yaml.h"
 #include "topology/internal.h"
 #include "topology/topology.h"
-
-#ifndef GPP_SOURCE_DIR
-#define GPP_SOURCE_DIR "."
-#endif
 
 typedef struct gpu_fields {
   const char *name;
@@ -49,9 +46,8 @@ static const gpp_yfield gpu_table[] = {
 
 int gpp__config_path(const char *sub, const char *name, char *buf,
                      size_t len) {
-  const char *root = getenv("GPP_SOURCE_DIR");
-  if (root == NULL || root[0] == '\0') root = GPP_SOURCE_DIR;
-  int n = snprintf(buf, len, "%s/configs/%s/%s.yaml", root, sub, name);
+  int n = snprintf(buf, len, "%s/configs/%s/%s.yaml", gpp_source_root(), sub,
+                   name);
   return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
@@ -59,23 +55,55 @@ static int by_name(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-size_t gpp__config_names(const char *sub, const char **names, size_t max,
-                         gpp_arena *arena) {
+/* Appends file less ".yaml" unless it is no YAML file or already listed;
+ * -1 when out of memory. */
+static int add_name(const char *file, const char **names, size_t *n,
+                    size_t max, gpp_arena *arena) {
+  size_t len = strlen(file);
+  if (*n >= max || len <= 5 || strcmp(file + len - 5, ".yaml") != 0)
+    return 0;
+  for (size_t i = 0; i < *n; i++)
+    if (strncmp(names[i], file, len - 5) == 0 && names[i][len - 5] == '\0')
+      return 0;
+  char *s = gpp_arena_strdup(arena, file, NULL);
+  if (s == NULL) return -1;
+  s[len - 5] = '\0';
+  names[(*n)++] = s;
+  return 0;
+}
+
+/* The files in the source tree's configs/<sub>, if it is there. */
+static void add_tree_names(const char *sub, const char **names, size_t *n,
+                           size_t max, gpp_arena *arena) {
   char dir[4096];
-  if (gpp__config_path(sub, "x", dir, sizeof dir) != 0) return 0;
+  if (gpp__config_path(sub, "x", dir, sizeof dir) != 0) return;
   *strrchr(dir, '/') = '\0';
   DIR *d = opendir(dir);
-  if (d == NULL) return 0;
-  size_t n = 0;
-  for (struct dirent *e; n < max && (e = readdir(d)) != NULL;) {
-    size_t len = strlen(e->d_name);
-    if (len <= 5 || strcmp(e->d_name + len - 5, ".yaml") != 0) continue;
-    char *s = gpp_arena_strdup(arena, e->d_name, NULL);
-    if (s == NULL) break;
-    s[len - 5] = '\0';
-    names[n++] = s;
-  }
+  if (d == NULL) return;
+  for (struct dirent *e; (e = readdir(d)) != NULL;)
+    if (add_name(e->d_name, names, n, max, arena) != 0) break;
   closedir(d);
+}
+
+/* The files embedded as configs/<sub>/NAME.yaml. */
+static void add_bundled_names(const char *sub, const char **names, size_t *n,
+                              size_t max, gpp_arena *arena) {
+  char prefix[256];
+  int len = snprintf(prefix, sizeof prefix, "configs/%s/", sub);
+  if (len < 0 || (size_t)len >= sizeof prefix) return;
+  const gpp_bundled_file *f;
+  for (size_t i = 0; (f = gpp_bundle_at(i)) != NULL; i++)
+    if (strncmp(f->path, prefix, (size_t)len) == 0 &&
+        strchr(f->path + len, '/') == NULL &&
+        add_name(f->path + len, names, n, max, arena) != 0)
+      break;
+}
+
+size_t gpp__config_names(const char *sub, const char **names, size_t max,
+                         gpp_arena *arena) {
+  size_t n = 0;
+  add_tree_names(sub, names, &n, max, arena);
+  add_bundled_names(sub, names, &n, max, arena);
   qsort(names, n, sizeof *names, by_name);
   return n;
 }

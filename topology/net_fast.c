@@ -1,7 +1,7 @@
 /* net_fast.c -- the exact check that lets a batch of flow arrivals and
  * departures skip re-sharing, so that flows on lightly loaded paths, and
  * collective steps whose flows use disjoint links, cost a few link visits
- * instead of a progressive filling over their whole component.
+ * instead of a progressive filling.
  *
  * A feasible allocation is the max-min fair one exactly when every flow has
  * a bottleneck: a saturated link on its route where no flow is faster.
@@ -11,8 +11,8 @@
  * max-min.  Each arrival, in order, then takes the smallest spare capacity
  * on its route; the link giving it becomes saturated, and is the arrival's
  * bottleneck when no flow there is faster.  If any of this fails, the batch
- * falls back to a full re-sharing (net_share.c), which recomputes every
- * rate and load the attempt may have set.
+ * falls back to the re-sharing of net_share.c, whose component holds every
+ * arrival, so it recomputes every rate and load the attempt may have set.
  */
 #include <math.h>
 
@@ -92,7 +92,8 @@ int gpp__net_fast_reshare(gpp_net *net, double t, bool *done,
   if (!old_bottlenecks_kept(net) || !admit_all(net)) return 0;
   GPP_TRY(schedule_all(net, t, err));
   gpp__net_clear_dirty(net);
-  net->flows_touched += net->n_arrivals;
+  gpp__net_note_touched(net, net->n_arrivals);
+  net->how.fast++;
   *done = true;
   return 0;
 }

@@ -21,26 +21,29 @@
 typedef enum { FLOW_FREE, FLOW_LATENCY, FLOW_ACTIVE } gpp__flow_state;
 
 typedef struct gpp__flow {
-  double bytes, remaining, rate;
+  /* Read by every filling: the first 64 bytes. */
+  double rate;
   double old_rate; /* rate before the current re-sharing */
   double ub;       /* route bottleneck: no rate can exceed it */
-  double t_last;   /* remaining is exact at t_last */
-  double ev_time; /* key of its pending event, with seq */
-  uint64_t seq, tag;
   const uint32_t *links;
   uint32_t n_links;
-  uint32_t *slot; /* slot[k]: index of this flow in links[k]'s list */
-  uint32_t slot_cap;
-  uint32_t heap_pos; /* GPP__NONE when not queued */
-  uint32_t coll;     /* owning collective or GPP__NONE */
-  uint32_t next_free;
   uint32_t mark;     /* component epoch */
   uint32_t bneck;    /* a saturated link where this flow's rate is the
                         largest (its max-min bottleneck); GPP__NONE until
                         the flow has a rate */
-  uint32_t ub_link;  /* the first link of the route with capacity ub */
-  uint8_t state;
+  uint32_t heap_pos; /* GPP__NONE when not queued */
   bool fixed; /* rate settled in the current filling */
+  uint8_t state;
+  /* The rest. */
+  double bytes, remaining;
+  double t_last;  /* remaining is exact at t_last */
+  double ev_time; /* key of its pending event, with seq */
+  uint64_t seq, tag;
+  uint32_t *slot; /* slot[k]: index of this flow in links[k]'s list */
+  uint32_t slot_cap;
+  uint32_t coll;     /* owning collective or GPP__NONE */
+  uint32_t next_free;
+  uint32_t ub_link;  /* the first link of the route with capacity ub */
 } gpp__flow;
 
 typedef struct gpp__link_entry {
@@ -130,6 +133,7 @@ struct gpp_net {
   uint32_t *node_scratch; /* per node scratch for grouping ranks */
   uint32_t epoch;
   uint64_t reshares, flows_touched;
+  gpp_net_reshare_stats how;
   gpp_net_class_stats stats[GPP_LINK__NCLASSES];
 };
 
@@ -168,6 +172,8 @@ int gpp__net_links_init(gpp_net *net, gpp_errctx *err);
  * *done false and nothing that a full re-sharing would not redo. */
 int gpp__net_fast_reshare(gpp_net *net, double t, bool *done,
                           gpp_errctx *err);
+/* Counts a re-sharing's touched flows in the totals and the maximum. */
+void gpp__net_note_touched(gpp_net *net, uint32_t n);
 /* Records the utilisation of link l at its current load. */
 void gpp__net_note_utilisation(gpp_net *net, uint32_t l, double load);
 

@@ -236,6 +236,11 @@ void gpp__net_note_utilisation(gpp_net *net, uint32_t l, double load) {
   if (nl->n > 0 && u > s->peak_utilisation) s->peak_utilisation = u;
 }
 
+void gpp__net_note_touched(gpp_net *net, uint32_t n) {
+  net->flows_touched += n;
+  if (n > net->how.max_touched) net->how.max_touched = n;
+}
+
 /* Each filled link's load is exact: the capacity its residual lacks. */
 static void note_loads(gpp_net *net) {
   for (uint32_t i = 0; i < net->n_comp_links; i++) {
@@ -246,21 +251,30 @@ static void note_loads(gpp_net *net) {
   }
 }
 
-static int component_reshare(gpp_net *net, double t, gpp_errctx *err) {
-  bool done = false;
+/* Fills the component by checked rounds, else closed; *local says the
+ * checks passed. */
+static int fill_component(gpp_net *net, double t, bool *local,
+                          gpp_errctx *err) {
   uint32_t from = 0;
+  *local = false;
   GPP_TRY(seed(net, err));
-  for (uint32_t round = 0; !done && round < LOCAL_ROUNDS &&
+  for (uint32_t round = 0; !*local && round < LOCAL_ROUNDS &&
                            net->n_comp_flows <= LOCAL_FLOWS; round++)
-    GPP_TRY(local_round(net, t, &from, &done, err));
-  if (!done) {
-    GPP_TRY(close_component(net, err));
-    progress(net, t, from);
-    GPP_TRY(gpp__net_fill(net, err));
-  }
+    GPP_TRY(local_round(net, t, &from, local, err));
+  if (*local) return 0;
+  GPP_TRY(close_component(net, err));
+  progress(net, t, from);
+  return gpp__net_fill(net, err);
+}
+
+static int component_reshare(gpp_net *net, double t, gpp_errctx *err) {
+  bool local;
+  GPP_TRY(fill_component(net, t, &local, err));
   note_loads(net);
   GPP_TRY(reschedule(net, t, err));
-  net->flows_touched += net->n_comp_flows;
+  gpp__net_note_touched(net, net->n_comp_flows);
+  if (local) net->how.local++;
+  else net->how.closed++;
   return 0;
 }
 

@@ -241,6 +241,11 @@ void gpp_net_class_stats_get(const gpp_net *net,
   memcpy(out, net->stats, sizeof net->stats);
 }
 
+void gpp_net_reshare_stats_get(const gpp_net *net,
+                               gpp_net_reshare_stats *out) {
+  *out = net->how;
+}
+
 void gpp_net_counters(const gpp_net *net, uint64_t *reshares,
                       uint64_t *flows_touched) {
   if (reshares) *reshares = net->reshares;

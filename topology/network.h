@@ -85,5 +85,14 @@ void gpp_net_class_stats_get(const gpp_net *net,
 /* Number of rate re-sharings performed, and flows touched by them. */
 void gpp_net_counters(const gpp_net *net, uint64_t *reshares,
                       uint64_t *flows_touched);
+/* How the re-sharings went: settled by the exact shortcut without a
+ * filling (fast), by a checked filling of the flows near the change
+ * (local), or by filling their whole closed component (closed); and the
+ * most flows one re-sharing touched. */
+typedef struct gpp_net_reshare_stats {
+  uint64_t fast, local, closed, max_touched;
+} gpp_net_reshare_stats;
+void gpp_net_reshare_stats_get(const gpp_net *net,
+                               gpp_net_reshare_stats *out);
 
 #endif
