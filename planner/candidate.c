@@ -137,12 +137,70 @@ static int stage_sums(gpp__pctx *c, const sgraph *g, const gpp__stage_spec *sp,
   return 0;
 }
 
+/* First devices of the stages: in stage order (neighbours in the stage
+ * graph stay on nearby GPUs), each at the lowest free GPU that is a
+ * multiple of its group size when that is a power of two, as the
+ * all-reduce model assumes (planner/comm.c): a group of 4 on a 4-GPU node
+ * stays inside the node rather than straddling two, which would move its
+ * all-reduce onto the inter-node network.  Returns false when the gaps
+ * left leave no room. */
+static bool first_fit(const gpp__stage_spec *sp, uint32_t n, bool *used,
+                      uint32_t G, uint32_t *first) {
+  for (uint32_t s = 0; s < n; s++) {
+    uint32_t k = sp[s].k, step = (k & (k - 1)) == 0 ? k : 1, o = 0;
+    for (; o + k <= G; o += step) {
+      uint32_t f = 0;
+      while (f < k && !used[o + f]) f++;
+      if (f == k) break;
+    }
+    if (o + k > G) return false;
+    for (uint32_t f = 0; f < k; f++) used[o + f] = true;
+    first[s] = o;
+  }
+  return true;
+}
+
+/* The fallback: the largest groups first (ties in stage order), which
+ * always aligns power-of-two groups. */
+static void by_size(const gpp__stage_spec *sp, uint32_t n, uint32_t *first) {
+  uint32_t dev = 0, k = UINT32_MAX;
+  for (;;) {
+    uint32_t next = 0;
+    for (uint32_t s = 0; s < n; s++)
+      if (sp[s].k < k && sp[s].k > next) next = sp[s].k;
+    if (next == 0) return;
+    for (uint32_t s = 0; s < n; s++)
+      if (sp[s].k == next) {
+        first[s] = dev;
+        dev += next;
+      }
+    k = next;
+  }
+}
+
+static int place_stages(gpp__pctx *c, const gpp__stage_spec *sp, uint32_t n,
+                        uint32_t *first) {
+  uint32_t G = 0;
+  for (uint32_t s = 0; s < n; s++) G += sp[s].k;
+  if (G < c->G) G = c->G;
+  bool *used = gpp_calloc(c->err, G ? G : 1, sizeof *used);
+  if (used == NULL) return c->err->code;
+  if (!first_fit(sp, n, used, G, first)) by_size(sp, n, first);
+  free(used);
+  return 0;
+}
+
 static int fill_stages(gpp__pctx *c, const sgraph *g, gpp__stage_spec *sp,
                        const double *samples, gpp_planner_candidate *out) {
   uint32_t *seen = gpp_calloc(c->err, c->n, sizeof *seen), tag = 0;
-  if (seen == NULL) return c->err->code;
+  uint32_t *first = gpp_calloc(c->err, g->n ? g->n : 1, sizeof *first);
+  if (seen == NULL || first == NULL) {
+    free(seen);
+    free(first);
+    return c->err->code;
+  }
   uint32_t dev = 0;
-  int rc = 0;
+  int rc = place_stages(c, sp, g->n, first);
   for (uint32_t s = 0; s < g->n && rc == 0; s++) {
     gpp_planner_stage *st = &out->stages[s];
     gpp__stage_sums sums;
@@ -151,7 +209,7 @@ static int fill_stages(gpp__pctx *c, const sgraph *g, gpp__stage_spec *sp,
     st->ops = sp[s].ops;
     st->n_ops = sp[s].n_ops;
     sp[s].ops = NULL;
-    st->first_device = dev;
+    st->first_device = first[s];
     st->n_devices = sp[s].k;
     st->micro_batch = sp[s].b;
     st->inflight = (uint32_t)gpp__ceil_div((uint32_t)samples[s], sp[s].b);
@@ -163,6 +221,7 @@ static int fill_stages(gpp__pctx *c, const sgraph *g, gpp__stage_spec *sp,
   }
   out->devices_used = dev;
   free(seen);
+  free(first);
   return rc;
 }
 

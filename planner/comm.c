@@ -43,16 +43,22 @@ static int fit_p2p(gpp_cluster *c, gpp_planner_comm *out, gpp_errctx *err) {
   return rc;
 }
 
+/* The slowest ring hop of any aligned group of k consecutive GPUs (first
+ * GPU a multiple of k): the planners place data-parallel groups so
+ * (planner/candidate.c), and on a cluster whose node size is not a
+ * multiple of k some aligned groups straddle nodes. */
 static int fit_ring(gpp_cluster *c, uint32_t k, double *lat, double *spb,
                     gpp_errctx *err) {
   *lat = 0;
   *spb = 0;
-  for (uint32_t i = 0; i < k; i++) {
-    double l, bw;
-    GPP_TRY(gpp_cluster_route_cost(c, i, (i + 1) % k, &l, &bw, err));
-    if (l > *lat) *lat = l;
-    if (1.0 / bw > *spb) *spb = 1.0 / bw;
-  }
+  for (uint32_t g = 0; g + k <= c->n_gpus; g += k)
+    for (uint32_t i = 0; i < k; i++) {
+      double l, bw;
+      GPP_TRY(gpp_cluster_route_cost(c, g + i, g + (i + 1) % k, &l, &bw,
+                                     err));
+      if (l > *lat) *lat = l;
+      if (1.0 / bw > *spb) *spb = 1.0 / bw;
+    }
   return 0;
 }
 

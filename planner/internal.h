@@ -118,11 +118,35 @@ void gpp__candidate_free(gpp_planner_candidate *cand);
 int gpp__result_add(gpp_planner_result *r, gpp_planner_candidate *cand,
                     gpp_errctx *err);
 
+/* The sequential baselines' DP order (PipeDream, Piper): a suffix plan of
+ * bottleneck val and `stages` stages beats (cur, cur_stages) by the least
+ * bottleneck then the fewest stages, or, in the second pass that keeps
+ * every stage within a cap (stages_first), by the fewest stages then the
+ * least bottleneck. */
+static inline bool gpp__seq_better(double val, uint32_t stages, double cur,
+                                   uint32_t cur_stages, bool stages_first) {
+  if (stages_first && stages != cur_stages) return stages < cur_stages;
+  return val < cur || (val == cur && stages < cur_stages);
+}
+
 /* The micro-batch sizes to try: opt->micro_batch, or every power of two
  * dividing the batch.  Returns their number (<= 32). */
 uint32_t gpp__micro_batches(const gpp__pctx *c, uint32_t out[32]);
 uint32_t gpp__log2(uint32_t x);
 
 void gpp__progress(const gpp__pctx *c, const char *who, double fraction);
+
+/* The layer graph (planner/layers.c): ops grouped into layers by the
+ * model generators' names; edges from[e] -> to[e] are distinct and sorted
+ * by consumer, layer b's inputs are from[in_off[b] .. in_off[b + 1]). */
+typedef struct gpp__layers {
+  uint32_t n;       /* layers */
+  uint32_t *of;     /* per op: its layer */
+  uint32_t *from, *to, *in_off;
+  size_t n_edges;
+} gpp__layers;
+
+int gpp__layers_build(const gpp_model *m, gpp__layers *L, gpp_errctx *err);
+void gpp__layers_free(gpp__layers *L);
 
 #endif

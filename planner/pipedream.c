@@ -5,12 +5,19 @@
  * PipeDream's recurrence is A(j, m) = min over i < j, m' < m of
  * max(A(i, m - m'), 2 C_i, T(i+1 -> j, m')) over prefixes.  It is run here
  * over suffixes, which is the same recursion read from the other end and
- * lets the memory check use PipeDream's in-flight count NOAM = ceil(machines
- * from this stage to the end / m'):
+ * lets a stage's memory check see the stages after it:
  *   A(i, m) = min over j > i, m' <= m of max(T(i -> j, m'), A(j, m - m'))
  * where T is the shared stage cost (planner/internal.h): compute plus
  * amortised gradient sync, and the boundary transfers C_i (activations one
  * way, gradients the other: PipeDream's 2 C_i) as the communication term.
+ * The plan is replayed with the synchronous 1F1B schedule (as the paper's
+ * baselines ran on GraphPipe's runtime), where a pipeline's depth costs
+ * warm-up time and stashed activations, so a second pass keeps the fewest
+ * stages that meet the least bottleneck (fill_table), and a stage's
+ * memory is checked with 1F1B's in-flight count, 1 + the stages after it
+ * (NOAM counts PipeDream's asynchronous round-robin replicas instead).  On
+ * a chain this is GraphPipe's objective too: least bottleneck, then least
+ * depth.
  * Boundary bytes are the chain cut: every op before the cut with a consumer
  * after it, as PipeDream's activation sizes on its linearised graph.
  * Values are seconds per micro-batch; the DP runs once per power-of-two
@@ -29,6 +36,8 @@ typedef struct pd {
   double **pre_time;     /* by replica sample count r, lazily */
   double *A;             /* (n + 1) x (G + 1) */
   uint32_t *next, *reps; /* choice: end of the first stage, its replicas */
+  uint32_t *nst;         /* stages of A's suffix plan */
+  double cap;            /* second pass: the stage time allowed */
 } pd;
 
 #define AT(p, i, m) ((size_t)(i) * ((p)->G + 1) + (m))
@@ -66,20 +75,27 @@ static int stage_sums(pd *p, uint32_t i, uint32_t j, uint32_t k,
   return 0;
 }
 
+static bool better(const pd *p, size_t at, double val, uint32_t stages) {
+  return gpp__seq_better(val, stages, p->A[at], p->nst[at],
+                         p->cap < INFINITY);
+}
+
 /* Stage [i, j) on k of the m machines left; updates A(i, m). */
 static int relax(pd *p, uint32_t i, uint32_t j, uint32_t m, uint32_t k) {
+  size_t at = AT(p, i, m);
   double rest = j == p->n ? 0 : p->A[AT(p, j, m - k)];
-  if (rest == INFINITY || rest >= p->A[AT(p, i, m)]) return 0;
+  uint32_t stages = 1 + (j == p->n ? 0 : p->nst[AT(p, j, m - k)]);
+  if (rest == INFINITY || !better(p, at, rest, stages)) return 0;
   gpp__stage_sums s;
   GPP_TRY(stage_sums(p, i, j, k, &s));
   double t = gpp__stage_tps(p->c, &s, p->b, k) * p->b;
   double val = t > rest ? t : rest;
-  double noam = gpp__ceil_div(m, k);
-  if (val < p->A[AT(p, i, m)] &&
-      gpp__stage_fits(p->c, &s, p->b, k, noam * p->b)) {
-    p->A[AT(p, i, m)] = val;
-    p->next[AT(p, i, m)] = j;
-    p->reps[AT(p, i, m)] = k;
+  if (t <= p->cap && better(p, at, val, stages) &&
+      gpp__stage_fits(p->c, &s, p->b, k, (double)stages * p->b)) {
+    p->A[at] = val;
+    p->nst[at] = stages;
+    p->next[at] = j;
+    p->reps[at] = k;
   }
   return 0;
 }
@@ -87,6 +103,7 @@ static int relax(pd *p, uint32_t i, uint32_t j, uint32_t m, uint32_t k) {
 static int fill_row(pd *p, uint32_t i) {
   for (uint32_t m = 1; m <= p->G; m++) {
     p->A[AT(p, i, m)] = INFINITY;
+    p->nst[AT(p, i, m)] = UINT32_MAX;
     p->c->states++;
     for (uint32_t j = i + 1; j <= p->n; j++)
       for (uint32_t k = 1; k <= m && k <= p->b && k <= p->c->max_k; k++) {
@@ -95,6 +112,22 @@ static int fill_row(pd *p, uint32_t i) {
       }
   }
   p->A[AT(p, i, 0)] = INFINITY;
+  return 0;
+}
+
+/* Two passes: the least bottleneck A(0, G), then the fewest stages with
+ * every stage within the planners' TPS tolerance of it (what GraphPipe's
+ * binary search settles on), so that the pipeline is no deeper than the
+ * bottleneck needs.  The greedy tie-break of the first pass alone is not
+ * enough: a suffix prefers a lower bottleneck of its own over fewer
+ * stages, even where another stage bounds the whole plan. */
+static int fill_table(pd *p) {
+  p->cap = INFINITY;
+  for (uint32_t i = p->n; i-- > 0;) GPP_TRY(fill_row(p, i));
+  double best = p->A[AT(p, 0, p->G)];
+  if (best == INFINITY) return 0;
+  p->cap = best * (1 + p->c->opt->tps_tolerance);
+  for (uint32_t i = p->n; i-- > 0;) GPP_TRY(fill_row(p, i));
   return 0;
 }
 
@@ -135,8 +168,9 @@ static int pd_alloc(pd *p, gpp__pctx *c) {
   p->A = gpp_calloc(c->err, cells, sizeof *p->A);
   p->next = gpp_calloc(c->err, cells, sizeof *p->next);
   p->reps = gpp_calloc(c->err, cells, sizeof *p->reps);
+  p->nst = gpp_calloc(c->err, cells, sizeof *p->nst);
   if (!(p->cut && p->pre_stat && p->pre_saved && p->pre_param &&
-        p->pre_time && p->A && p->next && p->reps))
+        p->pre_time && p->A && p->next && p->reps && p->nst))
     return c->err->code;
   for (uint32_t v = 0; v < p->n; v++) {
     p->pre_stat[v + 1] = p->pre_stat[v] + c->stat[v];
@@ -158,13 +192,14 @@ static void pd_free(pd *p) {
   free(p->A);
   free(p->next);
   free(p->reps);
+  free(p->nst);
 }
 
 static int pd_sizes(pd *p, gpp_planner_result *out) {
   uint32_t bs[32], nb = gpp__micro_batches(p->c, bs);
   for (uint32_t q = 0; q < nb; q++) {
     p->b = bs[q];
-    for (uint32_t i = p->n; i-- > 0;) GPP_TRY(fill_row(p, i));
+    GPP_TRY(fill_table(p));
     gpp_planner_candidate cand = {0};
     bool found;
     int rc = read_plan(p, &cand, &found);

@@ -1,15 +1,20 @@
 /* piper.c -- Piper's partitioner (NeurIPS'21), the second sequential
- * baseline: a DP over the downsets (ideals) of the op DAG.  Every stage is
+ * baseline: a DP over the downsets (ideals) of the layer DAG.  Every stage is
  * the difference J \ I of two nested ideals, so stages are convex and run
  * in a line (schedule 1f1b).  Over suffixes, with I the ops already placed:
  *   g(I, k) = min over ideals J > I, d | d <= k of
  *             max(TPS(J \ I, d), g(J, k - d)),      g(V, k) = 0,
- * memory checked with the in-flight count ceil(k / d) (machines from this
- * stage on over its replicas, as Piper's s / d).  Data-parallel degrees are
- * powers of two (as GraphPipe's); tensor parallelism is not modelled.
+ * memory checked with the in-flight count of the synchronous 1F1B schedule
+ * the plan is replayed with, 1 + the stages after it (Piper's s / d
+ * counts round-robin replicas), and, as in PipeDream (pipedream.c), a
+ * second pass keeping the fewest stages within the TPS tolerance of the
+ * least bottleneck.  Data-parallel degrees are powers of two (as
+ * GraphPipe's); tensor parallelism is not modelled.
  * Stage boundary bytes are the cuts of I and J (what leaves I, what leaves
- * J), exact for chains.  Like Piper, the planner refuses graphs with more
- * than IDEALS_LIMIT (40,000) ideals: "no plan found (N ideals > limit)",
+ * J), exact for chains.  Like Piper, the DP runs on the layer graph
+ * (planner/layers.c: a Transformer layer, an MLP layer, ...), so ideals
+ * are sets of layers, and the planner refuses graphs with more than
+ * IDEALS_LIMIT (40,000) of them: "no plan found (N ideals > limit)",
  * GPP_ENOPLAN.
  */
 #include <stdlib.h>
@@ -19,6 +24,7 @@
 #include "planner/sp.h"
 
 typedef struct ideals {
+  const gpp__layers *L;    /* ideals are sets of layers */
   uint32_t n, W, cap, limit;
   uint64_t *bits;          /* n x W */
   uint32_t *size;
@@ -72,23 +78,26 @@ static int add_ideal(ideals *s, const uint64_t *b, uint32_t size,
   return 0;
 }
 
-static bool addable(const gpp_model *m, const uint64_t *b, uint32_t v) {
-  if ((b[v / 64] >> (v % 64)) & 1u) return false;
-  for (uint32_t j = 0; j < m->ops[v].n_inputs; j++) {
-    uint32_t u = m->ops[v].inputs[j];
-    if (!((b[u / 64] >> (u % 64)) & 1u)) return false;
-  }
+static bool has(const uint64_t *b, uint32_t v) {
+  return (b[v / 64] >> (v % 64)) & 1u;
+}
+
+static bool addable(const gpp__layers *L, const uint64_t *b, uint32_t v) {
+  if (has(b, v)) return false;
+  for (uint32_t e = L->in_off[v]; e < L->in_off[v + 1]; e++)
+    if (!has(b, L->from[e])) return false;
   return true;
 }
 
-/* Breadth-first: each ideal grows by one op whose inputs are all in it. */
-static int enumerate(ideals *s, const gpp_model *m, gpp_errctx *err) {
+/* Breadth-first: each ideal grows by one layer whose inputs are all in
+ * it. */
+static int enumerate(ideals *s, gpp_errctx *err) {
   uint64_t *tmp = gpp_calloc(err, s->W, 8);
   if (tmp == NULL) return err->code;
   int rc = add_ideal(s, tmp, 0, err);
   for (uint32_t i = 0; rc == 0 && i < s->n && s->n <= s->limit; i++)
-    for (uint32_t v = 0; rc == 0 && v < m->n_ops && s->n <= s->limit; v++) {
-      if (!addable(m, bits_of(s, i), v)) continue;
+    for (uint32_t v = 0; rc == 0 && v < s->L->n && s->n <= s->limit; v++) {
+      if (!addable(s->L, bits_of(s, i), v)) continue;
       memcpy(tmp, bits_of(s, i), s->W * 8);
       tmp[v / 64] |= 1ull << (v % 64);
       rc = add_ideal(s, tmp, s->size[i] + 1, err);
@@ -97,18 +106,20 @@ static int enumerate(ideals *s, const gpp_model *m, gpp_errctx *err) {
   return rc;
 }
 
-static int too_many(const ideals *s, const gpp_model *m, gpp_errctx *err) {
+static int too_many(const ideals *s, gpp_errctx *err) {
   gpp_sp_tree *t = NULL;
   double total = -1;
   gpp_errctx quiet = {0};
-  if (gpp_sp_decompose_model(m, &t, &quiet) == 0 && t->was_sp)
+  const gpp__layers *L = s->L;
+  if (gpp_sp_decompose(L->n, L->from, L->to, L->n_edges, &t, &quiet) == 0 &&
+      t->was_sp)
     total = gpp_sp_count_ideals(t);
   gpp_sp_tree_destroy(t);
   if (total > 0)
-    GPP_RAISE(err, GPP_ENOPLAN, "no plan found (%.0f ideals > limit %u)",
-              total, s->limit);
-  GPP_RAISE(err, GPP_ENOPLAN, "no plan found (more than %u ideals > limit "
-            "%u)", s->limit, s->limit);
+    GPP_RAISE(err, GPP_ENOPLAN, "no plan found (%.0f ideals of %u layers > "
+              "limit %u)", total, L->n, s->limit);
+  GPP_RAISE(err, GPP_ENOPLAN, "no plan found (more than %u ideals of %u "
+            "layers > limit %u)", s->limit, L->n, s->limit);
 }
 
 /* ---- the DP ---- */
@@ -120,7 +131,8 @@ typedef struct pp {
   uint32_t *order;         /* ideals by decreasing size */
   double *sum;             /* per ideal: [nr times, stat, saved, param, cut] */
   double *g;               /* ideals x (G + 1) */
-  uint32_t *nxt, *reps;
+  uint32_t *nxt, *reps, *nst; /* choice; stages of g's suffix plan */
+  double cap;              /* second pass: the stage TPS allowed */
 } pp;
 
 #define NS(p) ((p)->nr + 4)
@@ -131,8 +143,9 @@ static int ideal_sums(pp *p, uint32_t i) {
   const uint64_t *b = bits_of(p->s, i);
   double *sm = p->sum + (size_t)i * NS(p);
   memset(sm, 0, NS(p) * sizeof *sm);
+  const uint32_t *of = p->s->L->of;
   for (uint32_t v = 0; v < c->n; v++) {
-    if (!((b[v / 64] >> (v % 64)) & 1u)) continue;
+    if (!has(b, of[v])) continue;
     for (uint32_t q = 0; q < p->nr; q++) {
       const double *t = gpp__times(c, gpp__ceil_div(p->b, 1u << q));
       if (t == NULL) return c->err->code;
@@ -143,7 +156,7 @@ static int ideal_sums(pp *p, uint32_t i) {
     sm[p->nr + 2] += c->param[v];
     for (uint32_t j = 0; j < c->m->ops[v].n_outputs; j++) {
       uint32_t u = c->m->ops[v].outputs[j];
-      if ((b[u / 64] >> (u % 64)) & 1u) continue;
+      if (has(b, of[u])) continue;
       sm[p->nr + 3] += c->outb[v];
       break;
     }
@@ -177,26 +190,31 @@ static void relax_pair(pp *p, uint32_t i, uint32_t j) {
     gpp__stage_sums s;
     pair_sums(p, i, j, q, &s);
     double t = gpp__stage_tps(p->c, &s, p->b, d);
+    if (t > p->cap) continue;
     for (uint32_t k = d; k <= p->G; k++) {
+      size_t at = GI(p, i, k);
       double rest = j == p->full ? 0 : p->g[GI(p, j, k - d)];
+      uint32_t st = 1 + (j == p->full ? 0 : p->nst[GI(p, j, k - d)]);
       double val = t > rest ? t : rest;
-      if (val >= p->g[GI(p, i, k)]) continue;
-      if (!gpp__stage_fits(p->c, &s, p->b, d,
-                           (double)gpp__ceil_div(k, d) * p->b))
+      if (rest == INFINITY ||
+          !gpp__seq_better(val, st, p->g[at], p->nst[at], p->cap < INFINITY))
         continue;
-      p->g[GI(p, i, k)] = val;
-      p->nxt[GI(p, i, k)] = j;
-      p->reps[GI(p, i, k)] = d;
+      if (!gpp__stage_fits(p->c, &s, p->b, d, (double)st * p->b)) continue;
+      p->g[at] = val;
+      p->nst[at] = st;
+      p->nxt[at] = j;
+      p->reps[at] = d;
     }
   }
 }
 
 static void solve_ideal(pp *p, uint32_t i) {
-  for (uint32_t k = 0; k <= p->G; k++) p->g[GI(p, i, k)] = INFINITY;
-  if (i == p->full) {
-    for (uint32_t k = 0; k <= p->G; k++) p->g[GI(p, i, k)] = 0;
-    return;
+  bool full = i == p->full;
+  for (uint32_t k = 0; k <= p->G; k++) {
+    p->g[GI(p, i, k)] = full ? 0 : INFINITY;
+    p->nst[GI(p, i, k)] = full ? 0 : UINT32_MAX;
   }
+  if (full) return;
   p->c->states += p->G;
   for (uint32_t q = 0; q < p->s->n; q++) {
     uint32_t j = p->order[q];
@@ -218,7 +236,7 @@ static int read_plan(pp *p, gpp_planner_candidate *cand, bool *found) {
     sp[n] = (gpp__stage_spec){gpp_calloc(p->c->err, p->c->n, 4), 0, d, p->b};
     if (sp[n].ops == NULL) rc = p->c->err->code;
     for (uint32_t v = 0; rc == 0 && v < p->c->n; v++)
-      if (((b[v / 64] & ~a[v / 64]) >> (v % 64)) & 1u)
+      if (has(b, p->s->L->of[v]) && !has(a, p->s->L->of[v]))
         sp[n].ops[sp[n].n_ops++] = v;
     n++;
     i = j;
@@ -236,7 +254,12 @@ static int pp_one_size(pp *p, gpp_planner_result *out) {
   p->sum = gpp_calloc(p->c->err, (size_t)p->s->n * NS(p), sizeof *p->sum);
   if (p->sum == NULL) return p->c->err->code;
   for (uint32_t i = 0; i < p->s->n; i++) GPP_TRY(ideal_sums(p, i));
+  p->cap = INFINITY;
   for (uint32_t q = 0; q < p->s->n; q++) solve_ideal(p, p->order[q]);
+  double best = p->g[GI(p, p->empty, p->G)];
+  p->cap = best * (1 + p->c->opt->tps_tolerance);
+  for (uint32_t q = 0; best < INFINITY && q < p->s->n; q++)
+    solve_ideal(p, p->order[q]);
   gpp_planner_candidate cand = {0};
   bool found;
   int rc = read_plan(p, &cand, &found);
@@ -247,7 +270,7 @@ static int pp_one_size(pp *p, gpp_planner_result *out) {
 /* Counting sort of the ideals by decreasing size. */
 static int order_by_size(pp *p) {
   const ideals *s = p->s;
-  uint32_t n = p->c->n;
+  uint32_t n = s->L->n;
   uint32_t *at = gpp_calloc(p->c->err, (size_t)n + 2, sizeof *at);
   if (at == NULL) return p->c->err->code;
   for (uint32_t i = 0; i < s->n; i++) at[n - s->size[i] + 1]++;
@@ -263,9 +286,11 @@ static int pp_run(pp *p, gpp_planner_result *out) {
   p->g = gpp_calloc(p->c->err, (size_t)s->n * (p->G + 1), sizeof *p->g);
   p->nxt = gpp_calloc(p->c->err, (size_t)s->n * (p->G + 1), sizeof *p->nxt);
   p->reps = gpp_calloc(p->c->err, (size_t)s->n * (p->G + 1), sizeof *p->reps);
-  if (!(p->order && p->g && p->nxt && p->reps)) return p->c->err->code;
+  p->nst = gpp_calloc(p->c->err, (size_t)s->n * (p->G + 1), sizeof *p->nst);
+  if (!(p->order && p->g && p->nxt && p->reps && p->nst))
+    return p->c->err->code;
   for (uint32_t i = 0; i < s->n; i++) {
-    if (s->size[i] == p->c->n) p->full = i;
+    if (s->size[i] == s->L->n) p->full = i;
     if (s->size[i] == 0) p->empty = i;
   }
   GPP_TRY(order_by_size(p));
@@ -281,12 +306,14 @@ static int pp_run(pp *p, gpp_planner_result *out) {
 static int piper_run(const gpp_planner_input *in,
                      const gpp_planner_options *opt, gpp_planner_result *out,
                      gpp_errctx *err) {
-  ideals s = {0};
-  s.W = (in->model->n_ops + 63) / 64;
+  gpp__layers L;
+  GPP_TRY(gpp__layers_build(in->model, &L, err));
+  ideals s = {.L = &L};
+  s.W = (L.n + 63) / 64;
   s.limit = opt->ideals_limit ? opt->ideals_limit : GPP_PIPER_IDEALS_LIMIT;
-  GPP_TRY(gpp__hmap_init(&s.index, 1024, err));
-  int rc = enumerate(&s, in->model, err);
-  if (rc == 0 && s.n > s.limit) rc = too_many(&s, in->model, err);
+  int rc = gpp__hmap_init(&s.index, 1024, err);
+  if (rc == 0) rc = enumerate(&s, err);
+  if (rc == 0 && s.n > s.limit) rc = too_many(&s, err);
   gpp__pctx c;
   pp p = {0};
   if (rc == 0) rc = gpp__pctx_init(&c, in, opt, err);
@@ -297,11 +324,13 @@ static int piper_run(const gpp_planner_input *in,
     gpp__pctx_free(&c);
   }
   free(p.order); free(p.sum); free(p.g); free(p.nxt); free(p.reps);
+  free(p.nst);
   free(s.bits);
   free(s.size);
   gpp__hmap_free(&s.index);
+  gpp__layers_free(&L);
   return rc;
 }
 
 const gpp_planner_type gpp_planner_piper = {
-    "piper", "Piper: DP over downsets (ideals) of the op DAG, 1f1b", piper_run};
+    "piper", "Piper: DP over downsets (ideals) of the layer graph, 1f1b", piper_run};

@@ -19,6 +19,7 @@
 #include "planner/study.h"
 #include "sim/cli.h"
 #include "sim/common/arena.h"
+#include "sim/common/bundle.h"
 #include "sim/common/yaml.h"
 #include "sim/engine.h"
 #include "sim/plan.h"
@@ -79,7 +80,8 @@ static void usage(FILE *f) {
       "  --cluster C    a cluster file, or a bundled name (default summit)\n"
       "  --batch B      samples per iteration (default 128)\n\n"
       "Bundled names are files in configs/models and configs/clusters of\n"
-      "the source tree (GPP_SOURCE_DIR).  Progress goes to stderr.\n"
+      "the source tree (GPP_SOURCE_DIR), else the copies built into gppsim,\n"
+      "which also holds the plot scripts.  Progress goes to stderr.\n"
       "Exit status: 0 success, 1 internal failure, 2 bad input, 3 no\n"
       "planner found a plan.\n");
 }
@@ -137,26 +139,25 @@ static void bundled_names(const char *sub, char *list, size_t len) {
   gpp_arena_destroy(arena);
 }
 
-/* A file as given, else a bundled configs/<sub>/<arg>.yaml. */
+/* A file as given, else a bundled configs/<sub>/<arg>.yaml: the source
+ * tree's, or the embedded copy by its repo-relative name. */
 static int resolve(const char *sub, const char *arg, char *buf,
                    gpp_errctx *err) {
   if (access(arg, R_OK) == 0 || strchr(arg, '/') != NULL) {
     snprintf(buf, DEMO_PATH_MAX, "%s", arg);
     return 0;
   }
+  gpp_input_loc loc;
   if (gpp__config_path(sub, arg, buf, DEMO_PATH_MAX) == 0 &&
-      access(buf, R_OK) == 0)
+      gpp_input_locate(buf, &loc) != GPP_INPUT_NONE) {
+    if (loc.where == GPP_INPUT_BUNDLED)
+      snprintf(buf, DEMO_PATH_MAX, "%s", loc.path);
     return 0;
+  }
   char list[1024];
   bundled_names(sub, list, sizeof list);
   GPP_RAISE(err, GPP_ENOENT, "'%s' is neither a file nor a bundled name "
             "(bundled %s: %s)", arg, sub, list);
-}
-
-/* The source tree: GPP_SOURCE_DIR from the environment, else built in. */
-static const char *source_root(void) {
-  const char *root = getenv("GPP_SOURCE_DIR");
-  return root != NULL && root[0] != '\0' ? root : GPP_SOURCE_DIR;
 }
 
 static void out_path(const demo_run *r, const char *planner,
@@ -288,7 +289,9 @@ static int plot(demo_run *r, const char *script, const char *opt,
   char h5[DEMO_MAX_PLANNERS][DEMO_PATH_MAX];
   const char *args[DEMO_MAX_PLANNERS + 6];
   int n = 0;
-  snprintf(py, sizeof py, "%s/plots/%s.py", source_root(), script);
+  char name[64];
+  snprintf(name, sizeof name, "%s.py", script);
+  GPP_TRY(gpp_python_script(name, py, sizeof py, &r->err));
   snprintf(png, sizeof png, "%s/%s.png", r->a.out, script);
   args[n++] = py;
   for (uint32_t i = 0; i < r->n_rows; i++)

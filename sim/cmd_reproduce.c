@@ -162,13 +162,7 @@ static int make_dir(const char *dir, gpp_errctx *err) {
 }
 
 static int write_text(const char *path, const char *text, gpp_errctx *err) {
-  gpp_outfile o;
-  GPP_TRY(gpp_outfile_begin(&o, path, 1, err));
-  if (fputs(text, o.f) < 0) {
-    gpp_outfile_abort(&o);
-    GPP_RAISE(err, GPP_EIO, "cannot write %s", path);
-  }
-  return gpp_outfile_commit(&o, err);
+  return gpp_outfile_write_text(path, text, strlen(text), err);
 }
 
 /* DIR/NAME<suffix>. */
@@ -180,7 +174,7 @@ static void out_path(const rep_run *r, const char *name, const char *suffix,
 static int run_plot(const char *script, const char *in, const char *out,
                     gpp_errctx *err) {
   char py[REP_PATH];
-  snprintf(py, sizeof py, "%s/plots/%s", GPP_SOURCE_DIR, script);
+  GPP_TRY(gpp_python_script(script, py, sizeof py, err));
   const char *args[] = {py, in, "--out", out, NULL};
   fprintf(stderr, "reproduce: drawing %s\n", out);
   return gpp_python_run(args, err);
@@ -203,11 +197,9 @@ static int trace_point(const rep_run *r, const gpp_sweep *s,
   free(cluster_text);
   if (rc == 0) rc = write_text(plan, res->plan, err);
   if (rc == 0) rc = gpp_simulate_files(plan, cl, h5, tr, err);
-  char timeline[REP_PATH], png[REP_PATH];
-  snprintf(timeline, sizeof timeline, "%s/plots/timeline.py", GPP_SOURCE_DIR);
+  char png[REP_PATH];
   out_path(r, base, "-timeline.png", png);
-  if (rc == 0 && !r->a.no_plots && access(timeline, R_OK) == 0)
-    rc = run_plot("timeline.py", h5, png, err);
+  if (rc == 0 && !r->a.no_plots) rc = run_plot("timeline.py", h5, png, err);
   return rc;
 }
 

@@ -4,9 +4,9 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "sim/common/arena.h"
+#include "sim/common/bundle.h"
 #include "sim/plan_internal.h"
 #include "sim/sched.h"
 
@@ -178,29 +178,16 @@ static int read_stages(gpp_plan *p, gpp_ynode seq, gpp_errctx *err) {
   return 0;
 }
 
-/* Tries dir/rel for the model file; returns the arena copy or NULL. */
-static const char *try_path(gpp_plan *p, const char *dir, size_t dir_len,
-                            const char *rel, gpp_errctx *err) {
-  char *path = dir_len ? gpp_arena_printf(p->arena, err, "%.*s/%s",
-                                          (int)dir_len, dir, rel)
-                       : gpp_arena_strdup(p->arena, rel, err);
-  return path != NULL && access(path, R_OK) == 0 ? path : NULL;
-}
-
 static int resolve_model(gpp_plan *p, const char *rel, gpp_ynode at_node,
                          gpp_errctx *err) {
-  const char *slash = strrchr(p->path, '/');
-  const char *found = try_path(p, "", 0, rel, err);
-  if (found == NULL && rel[0] != '/' && slash != NULL)
-    found = try_path(p, p->path, (size_t)(slash - p->path), rel, err);
-  if (found == NULL && rel[0] != '/')
-    found = try_path(p, GPP_SOURCE_DIR, strlen(GPP_SOURCE_DIR), rel, err);
-  if (err->code != 0) return err->code;
+  char path[GPP_INPUT_PATH_MAX];
   gpp_mark at = gpp_ynode_mark(at_node);
-  if (found == NULL)
+  if (gpp_input_near(rel, p->path, path, sizeof path) != 0)
     GPP_RAISE_AT(err, GPP_ENOENT, &at, "model file '%s' not found (tried "
-                 "the working directory, the plan's directory and %s)", rel,
-                 GPP_SOURCE_DIR);
+                 "the working directory, the plan's directory, %s and the "
+                 "models built into gppsim)", rel, gpp_source_root());
+  const char *found = gpp_arena_strdup(p->arena, path, err);
+  if (found == NULL) return GPP_ENOMEM;
   p->model_path = found;
   int rc = gpp_model_load(found, NULL, 0, &p->own_model, err);
   if (rc != 0) gpp_error_prefix(err, "model of plan %s", p->path);

@@ -1,4 +1,4 @@
-/* python.h -- running the matplotlib scripts under plots/ from the CLI.
+/* python.h -- finding and running the matplotlib scripts of plots/.
  * The interpreter is /usr/bin/python3 (the first python3 on PATH may lack
  * matplotlib and h5py), or $GPP_PYTHON when set. */
 #ifndef GPP_SIM_PYTHON_H
@@ -6,6 +6,11 @@
 
 #include "sim/common/err.h"
 
+/* The path of plots/NAME (e.g. "timeline.py") into buf: under the source
+ * tree when it is there, else the copy built into the binary, written with
+ * the other plot scripts into a temporary folder removed at exit. */
+int gpp_python_script(const char *name, char *buf, size_t len,
+                      gpp_errctx *err);
 /* The interpreter's path. */
 const char *gpp_python_path(void);
 /* Checks that the interpreter runs and imports matplotlib and h5py;

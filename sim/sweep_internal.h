@@ -8,9 +8,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <gsl/gsl_rng.h>
+
 #include "kernels_profile/profile_db.h"
 #include "sim/common/yaml.h"
 #include "sim/sweep.h"
+
+struct gpp_cluster;
+struct gpp_costs;
+struct gpp_model;
 
 #define GPP__SW_NAME 64
 #define GPP__SW_PARAMS 256
@@ -107,19 +113,21 @@ void gpp__sweep_result_free(gpp__sw_result *r);
 /* The cluster of point i: the base cluster's YAML with the point's
  * cluster.<key> overrides and, when the point asks for more GPUs than that
  * has, `nodes` raised to ceil(gpus / gpus_per_node) (sweep_cluster.c). */
-struct gpp_cluster;
 int gpp__sweep_cluster(const gpp_sweep *s, uint32_t i,
                        struct gpp_cluster **out, gpp_errctx *err);
 /* The same cluster's YAML text (malloc'd), loadable as a cluster file. */
 int gpp__sweep_cluster_text(const gpp_sweep *s, uint32_t i, char **out,
                             gpp_errctx *err);
 
+/* One replication's factors: scale[2i], scale[2i+1] for op i's forward
+ * and backward (1 for ops without a measured spread). */
+void gpp__sweep_jitter_draw(const struct gpp_costs *c, gsl_rng *rng,
+                            double *scale);
+
 /* Replications with kernel-time jitter (sweep_jitter.c): the chosen plan
  * simulated s->replications times, each op's forward and backward times
  * scaled by a draw matching its profile's p10 / median / p90; sets the
  * row's throughput (mean), iteration_s (mean), CI and replications. */
-struct gpp_model;
-struct gpp_costs;
 int gpp__sweep_replicate(const gpp_sweep *s, uint32_t i, const char *plan,
                          const struct gpp_model *model,
                          struct gpp_cluster *cluster, struct gpp_costs *costs,

@@ -47,7 +47,8 @@ static double draw(gsl_rng *rng, double lo, double hi) {
   return f > 0 ? f : 0; /* a duration is never negative */
 }
 
-static void draw_scales(const gpp_costs *c, gsl_rng *rng, double *scale) {
+void gpp__sweep_jitter_draw(const gpp_costs *c, gsl_rng *rng,
+                            double *scale) {
   double q[4];
   for (uint32_t op = 0; op < c->model->n_ops; op++) {
     bool m = spread(c, op, q);
@@ -98,7 +99,7 @@ static int run_all(const gpp_sweep *s, uint32_t i, gsl_rng *rng,
                    gpp_costs *costs, double *scale, double *tput,
                    double *iter, gpp_errctx *err) {
   for (uint32_t k = 0; k < s->replications; k++) {
-    draw_scales(costs, rng, scale);
+    gpp__sweep_jitter_draw(costs, rng, scale);
     gpp_costs_set_scale(costs, scale);
     int rc = replay(plan, model, cluster, costs, &iter[k], err);
     gpp_costs_set_scale(costs, NULL);

@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "kernels_profile/cost.h"
 #include "sim/common/arena.h"
+#include "sim/common/bundle.h"
 #include "sim/sweep_internal.h"
 #include "topology/topology.h"
 
@@ -42,25 +42,17 @@ static const gpp_yfield top_table[] = {
 };
 #undef F
 
-static bool readable(const char *path) { return access(path, R_OK) == 0; }
-
 int gpp__sweep_path(gpp_sweep *s, gpp_ynode at, const char *given,
                     const char **out, gpp_errctx *err) {
-  const char *exp = gpp_ydoc_path(s->doc), *slash = strrchr(exp, '/');
+  char path[GPP_INPUT_PATH_MAX];
   gpp_mark m = gpp_ynode_mark(at);
-  *out = given[0] == '/' ? gpp_arena_strdup(s->arena, given, err)
-         : slash ? gpp_arena_printf(s->arena, err, "%.*s/%s",
-                                    (int)(slash - exp), exp, given)
-                 : gpp_arena_strdup(s->arena, given, err);
-  if (*out == NULL) return GPP_ENOMEM;
-  if (readable(*out)) return 0;
-  if (given[0] != '/') {
-    *out = gpp_arena_printf(s->arena, err, "%s/%s", GPP_SOURCE_DIR, given);
-    if (*out == NULL) return GPP_ENOMEM;
-    if (readable(*out)) return 0;
-  }
-  GPP_RAISE_AT(err, GPP_ENOENT, &m, "file '%s' not found (tried next to the "
-               "experiment file and under %s)", given, GPP_SOURCE_DIR);
+  if (gpp_input_near(given, gpp_ydoc_path(s->doc), path, sizeof path) != 0)
+    GPP_RAISE_AT(err, GPP_ENOENT, &m, "file '%s' not found (tried the "
+                 "working directory, next to the experiment file, under %s "
+                 "and the files built into gppsim)", given,
+                 gpp_source_root());
+  *out = gpp_arena_strdup(s->arena, path, err);
+  return *out != NULL ? 0 : GPP_ENOMEM;
 }
 
 /* ---- models ---- */
@@ -233,18 +225,12 @@ static int expand_all(gpp_sweep *s, const top_fields *t, gpp_errctx *err) {
 }
 
 static int read_text(gpp_sweep *s, const char *path, gpp_errctx *err) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) GPP_RAISE(err, GPP_ENOENT, "cannot open %s", path);
-  long len = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-  rewind(f);
-  if (len < 0 || len > GPP_YAML_MAX_BYTES) len = GPP_YAML_MAX_BYTES;
-  char *buf = gpp_arena_alloc(s->arena, (size_t)len + 1, err);
-  size_t n = buf ? fread(buf, 1, (size_t)len, f) : 0;
-  fclose(f);
-  if (buf == NULL) return GPP_ENOMEM;
-  buf[n] = '\0';
-  s->text = buf;
-  return 0;
+  char *text = NULL;
+  size_t len = 0;
+  GPP_TRY(gpp_read_input_file(path, &text, &len, err));
+  s->text = gpp_arena_strdup(s->arena, text, err);
+  free(text);
+  return s->text != NULL ? 0 : GPP_ENOMEM;
 }
 
 static int load(gpp_sweep *s, const char *path, gpp_errctx *err) {

@@ -4,7 +4,8 @@
 # summit.yaml, 4 GPUs each) with each planner, each replayed by
 # `gppsim simulate` within memory; GraphPipe's stage graph is shallower
 # than PipeDream's and its simulated throughput higher; --refine runs the
-# engine; Piper refuses DLRM (exit 3); bad arguments exit 2.
+# engine; Piper plans MMT on layers and refuses DLRM and CANDLE-Uno (exit
+# 3); bad arguments exit 2.
 # Usage: cli_plan.sh GPPSIM SOURCE_DIR
 set -u
 GPPSIM=$1
@@ -53,26 +54,28 @@ for G in 8 16 32; do for m in synthetic mmt; do
   echo "$m on $G GPUs: graphpipe depth $gd, $gs samples/s; pipedream depth $pd, $ps samples/s"
 done; done
 G=8
-# Piper: the synthetic model has few enough ideals; MMT's 4 x 65-op
-# branches have about 1.9e7 and are refused like DLRM's.
+# Piper plans on layers: the synthetic model, and MMT (4 branches of 8
+# Transformer layers: 10,002 ideals, under the limit; one micro-batch size
+# keeps the test short).
 plan synthetic piper
-"$GPPSIM" plan --model "$SRC/configs/models/mmt.yaml" --cluster "$CL" \
-  --batch 128 --gpus 8 --planner piper > /dev/null 2> "$TMP/piper.err"
-rc=$?
-[ $rc -eq 3 ] || fail "piper on mmt: exit $rc, expected 3"
+plan mmt piper --micro-batch 4
 
 # --refine: the best of K candidates by simulation, reported in the JSON.
 plan synthetic graphpipe --refine 3
 "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["iteration_simulated"] > 0 else 1)' \
   "$TMP/synthetic-graphpipe.json" || fail "--refine: no simulated time"
 
-# Piper refuses DLRM: "no plan found (N ideals > limit)", exit 3.
-"$GPPSIM" plan --model "$SRC/configs/models/dlrm.yaml" --cluster "$CL" \
-  --batch 128 --gpus 8 --planner piper > /dev/null 2> "$TMP/dlrm.err"
-rc=$?
-[ $rc -eq 3 ] || fail "piper on dlrm: exit $rc, expected 3"
-grep -Eq 'no plan found \([0-9]+ ideals > limit [0-9]+\)' "$TMP/dlrm.err" ||
-  fail "piper on dlrm: message '$(cat "$TMP/dlrm.err")'"
+# Piper refuses DLRM and CANDLE-Uno: "no plan found (N ideals of L layers
+# > limit 40000)", exit 3.
+for m in dlrm:1801088548:63 candle_uno:279943:42; do
+  name=${m%%:*}; rest=${m#*:}; n=${rest%%:*}; l=${rest#*:}
+  "$GPPSIM" plan --model "$SRC/configs/models/$name.yaml" --cluster "$CL" \
+    --batch 128 --gpus 8 --planner piper > /dev/null 2> "$TMP/$name.err"
+  rc=$?
+  [ $rc -eq 3 ] || fail "piper on $name: exit $rc, expected 3"
+  grep -q "no plan found ($n ideals of $l layers > limit 40000)" "$TMP/$name.err" ||
+    fail "piper on $name: message '$(cat "$TMP/$name.err")'"
+done
 
 # Bad arguments: exit 2 with a message.
 bad() {

@@ -65,7 +65,7 @@ cat > "$KILL" <<EOF
 name: kill
 models: [$SRC/configs/models/mmt.yaml]
 clusters: [$SRC/configs/clusters/dgx-a100.yaml]
-grid: {gpus: [8, 16, 32], batch: [64, 128, 256], planner: [graphpipe, pipedream]}
+grid: {gpus: [8, 16], batch: [64, 128, 256], planner: [graphpipe, pipedream]}
 EOF
 "$GPPSIM" sweep "$KILL" --out "$TMP/k-full.h5" --quiet > /dev/null ||
   fail "kill experiment, uninterrupted"

@@ -1,8 +1,14 @@
-/* test_common.c -- errors, units and the typed YAML layer. */
+/* test_common.c -- errors, units, the typed YAML layer and the lookup of
+ * input files (as given, source tree, embedded copy). */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "sim/common/bundle.h"
 #include "sim/common/err.h"
 #include "sim/common/units.h"
 #include "sim/common/yaml.h"
@@ -201,4 +207,170 @@ Test(yaml, file_errors) {
   cr_assert_eq(gpp_ydoc_load_file("/nonexistent/x.yaml", &d, &e), GPP_ENOENT);
   cr_assert(strstr(e.msg, "/nonexistent/x.yaml:1:1:") != NULL);
   cr_assert_eq(gpp_ydoc_load_file("/tmp", &d, &e), GPP_EINVAL);
+}
+
+/* ---- bundle: embedded files and the resolver ---- */
+
+Test(bundle, embedded_copies_match_the_tree) {
+  const gpp_bundled_file *f, *prev = NULL;
+  size_t n = 0, yaml = 0, py = 0;
+  for (; (f = gpp_bundle_at(n)) != NULL; prev = f, n++) {
+    cr_assert(prev == NULL || strcmp(prev->path, f->path) < 0, "%s", f->path);
+    cr_assert_eq(gpp_bundle_find(f->path), f);
+    cr_assert_eq(strlen(f->text), f->len, "%s has a NUL", f->path);
+    char path[4096], *text = NULL;
+    size_t len = 0;
+    gpp_errctx e = {0};
+    snprintf(path, sizeof path, "%s/%s", GPP_SOURCE_DIR, f->path);
+    cr_assert_eq(gpp_read_input_file(path, &text, &len, &e), 0, "%s", e.msg);
+    cr_assert_eq(len, f->len, "%s", f->path);
+    cr_assert_eq(memcmp(text, f->text, len), 0, "%s differs", f->path);
+    free(text);
+    yaml += strstr(f->path, "configs/") == f->path;
+    py += strstr(f->path, "plots/") == f->path;
+  }
+  cr_assert_eq(n, gpp__bundle_count);
+  cr_assert_eq(yaml + py, n);
+  cr_assert_geq(yaml, 20);
+  cr_assert_geq(py, 5);
+  cr_assert_not_null(gpp_bundle_find("configs/hardware/v100-sxm2-16gb.yaml"));
+  cr_assert_not_null(gpp_bundle_find("configs/experiments/sweeps/tiny.yaml"));
+  cr_assert_not_null(gpp_bundle_find("plots/timeline.py"));
+  cr_assert_null(gpp_bundle_find("configs/models/README.md"));
+  cr_assert_null(gpp_bundle_find("configs/experiments/paper/results/a3.h5"));
+  cr_assert_null(gpp_bundle_find("configs/models/mmt"));
+  cr_assert_null(gpp_bundle_at(n));
+}
+
+static char tmp_root[256];
+
+/* tmp_root/rel with the given text, parents created. */
+static void put_file(const char *rel, const char *text) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", tmp_root, rel);
+  for (char *p = path + strlen(tmp_root) + 1; (p = strchr(p, '/')); p++) {
+    *p = '\0';
+    mkdir(path, 0777);
+    *p = '/';
+  }
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f, "%s", path);
+  fputs(text, f);
+  fclose(f);
+}
+
+static void enter(const char *dir) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", tmp_root, dir);
+  mkdir(path, 0777);
+  cr_assert_eq(chdir(path), 0, "%s", path);
+}
+
+static void set_root(const char *dir) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", tmp_root, dir);
+  setenv("GPP_SOURCE_DIR", path, 1);
+}
+
+/* The `name:` of the document gpp_ydoc_load_file reads for path; *where
+ * is the name its messages use. */
+static const char *loaded_name(const char *path, char *where) {
+  static char name[64];
+  gpp_errctx e = {0};
+  gpp_ydoc *d = NULL;
+  cr_assert_eq(gpp_ydoc_load_file(path, &d, &e), 0, "%s", e.msg);
+  const char *v = gpp_ynode_scalar(gpp_ymap_find(gpp_ydoc_root(d), "name"));
+  snprintf(name, sizeof name, "%s", v ? v : "");
+  strcpy(where, gpp_ydoc_path(d));
+  gpp_ydoc_destroy(d);
+  return name;
+}
+
+static void bundle_setup(void) {
+  snprintf(tmp_root, sizeof tmp_root, "/tmp/gpp_bundle_XXXXXX");
+  cr_assert_not_null(mkdtemp(tmp_root));
+  put_file("cwd/configs/models/mmt.yaml", "name: cwd-copy\n");
+  put_file("tree/configs/models/mmt.yaml", "name: tree-copy\n");
+  put_file("cwd/plans/near.yaml", "name: near\n");
+  put_file("cwd/plans/configs/models/mmt.yaml", "name: near-copy\n");
+}
+
+static void bundle_teardown(void) {
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", tmp_root);
+  cr_assert_eq(system(cmd), 0);
+}
+
+static const char *const mmt = "configs/models/mmt.yaml";
+
+Test(bundle, resolver_order_given_tree_embedded, .init = bundle_setup,
+     .fini = bundle_teardown) {
+  gpp_input_loc loc;
+  char where[4096], tree[512];
+  set_root("tree");
+  enter("cwd"); /* (1) as given, relative to the working directory */
+  cr_assert_eq(gpp_input_locate(mmt, &loc), GPP_INPUT_AS_GIVEN);
+  cr_assert_str_eq(loc.path, mmt);
+  cr_assert_str_eq(loaded_name(mmt, where), "cwd-copy");
+  enter("empty"); /* (2) under $GPP_SOURCE_DIR */
+  snprintf(tree, sizeof tree, "%s/tree/%s", tmp_root, mmt);
+  cr_assert_eq(gpp_input_locate(mmt, &loc), GPP_INPUT_TREE);
+  cr_assert_str_eq(loc.path, tree);
+  cr_assert_str_eq(loaded_name(mmt, where), "tree-copy");
+  cr_assert_str_eq(where, tree);
+  set_root("empty"); /* (3) the embedded copy, named by its key */
+  cr_assert_eq(gpp_input_locate(mmt, &loc), GPP_INPUT_BUNDLED);
+  cr_assert_eq(loc.bundled, gpp_bundle_find(mmt));
+  cr_assert_str_eq(loaded_name(mmt, where), "mmt");
+  cr_assert_str_eq(where, mmt);
+  cr_assert_eq(gpp_input_locate("./configs/models/mmt.yaml", &loc),
+               GPP_INPUT_BUNDLED);
+  cr_assert_str_eq(loc.path, mmt);
+  snprintf(tree, sizeof tree, "%s/empty//%s", tmp_root, mmt);
+  cr_assert_eq(gpp_input_locate(tree, &loc), GPP_INPUT_BUNDLED);
+  cr_assert_str_eq(loc.path, mmt);
+}
+
+Test(bundle, resolver_misses_and_errors, .init = bundle_setup,
+     .fini = bundle_teardown) {
+  gpp_input_loc loc;
+  set_root("empty");
+  enter("empty");
+  cr_assert_eq(gpp_input_locate("configs/models/nosuch.yaml", &loc),
+               GPP_INPUT_NONE);
+  cr_assert_str_eq(loc.path, "configs/models/nosuch.yaml");
+  cr_assert_eq(gpp_input_locate("", &loc), GPP_INPUT_NONE);
+  cr_assert_eq(gpp_input_locate("/elsewhere/configs/models/mmt.yaml", &loc),
+               GPP_INPUT_NONE);
+  gpp_errctx e = {0};
+  gpp_ydoc *d = NULL;
+  cr_assert_eq(gpp_ydoc_load_file("configs/models/nosuch.yaml", &d, &e),
+               GPP_ENOENT);
+  cr_assert(strstr(e.msg, "configs/models/nosuch.yaml:1:1: cannot open") ==
+            e.msg, "%s", e.msg);
+  /* An error in an embedded file names it by its repo-relative path. */
+  cr_assert_eq(gpp_ydoc_load_file(mmt, &d, &e), 0, "%s", e.msg);
+  static const char *const keys[] = {"name"};
+  cr_assert_eq(gpp_ymap_check_keys(gpp_ydoc_root(d), keys, 1, &e),
+               GPP_EPARSE);
+  cr_assert(strstr(e.msg, "configs/models/mmt.yaml:") == e.msg, "%s", e.msg);
+  gpp_ydoc_destroy(d);
+}
+
+Test(bundle, near_a_referring_file, .init = bundle_setup,
+     .fini = bundle_teardown) {
+  char buf[4096], from[512], want[512];
+  set_root("empty");
+  enter("cwd");
+  snprintf(from, sizeof from, "%s/cwd/plans/near.yaml", tmp_root);
+  cr_assert_eq(gpp_input_near(mmt, from, buf, sizeof buf), 0);
+  cr_assert_str_eq(buf, mmt); /* the working directory comes first */
+  enter("empty");
+  snprintf(want, sizeof want, "%s/cwd/plans/%s", tmp_root, mmt);
+  cr_assert_eq(gpp_input_near(mmt, from, buf, sizeof buf), 0);
+  cr_assert_str_eq(buf, want); /* then next to the referring file */
+  cr_assert_eq(gpp_input_near(mmt, NULL, buf, sizeof buf), 0);
+  cr_assert_str_eq(buf, mmt); /* then the embedded copy */
+  cr_assert_eq(gpp_input_near("nosuch.yaml", from, buf, sizeof buf), -1);
+  cr_assert_eq(gpp_input_near(mmt, NULL, buf, 8), -1);
 }

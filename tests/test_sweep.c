@@ -4,6 +4,7 @@
  * killed with SIGKILL after its third point then resumed giving exactly
  * the rows of an uninterrupted run, and the cost-scaling hook. */
 #include <criterion/criterion.h>
+#include <gsl/gsl_rng.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -317,6 +318,84 @@ Test(sweep, cost_scale_hook_multiplies_op_times) {
   cr_assert_eq(c2.fwd, a.fwd);
   free(scale);
   gpp_costs_destroy(costs);
+  gpp_cluster_destroy(c);
+  gpp_model_destroy(m);
+}
+
+/* A profile of every op of the synthetic model with p10 = 0.9 and
+ * p90 = 1.2 times the median, one row per distinct signature. */
+static void spread_profile(const gpp_model *m, const char *path) {
+  gpp_profile_row *rows = calloc(m->n_ops, sizeof *rows);
+  size_t n = 0;
+  for (uint32_t i = 0; i < m->n_ops; i++) {
+    char sig[GPP_SIG_MAX];
+    if (m->ops[i].kind == GPP_OP_INPUT ||
+        gpp_op_signature(&m->ops[i], sig, sizeof sig) != 0)
+      continue;
+    bool seen = false;
+    for (size_t j = 0; j < n; j++) seen |= strcmp(rows[j].signature, sig) == 0;
+    if (seen) continue;
+    gpp_profile_row *r = &rows[n++];
+    snprintf(r->signature, sizeof r->signature, "%s", sig);
+    r->micro_batch = 4;
+    r->fwd = (gpp_profile_stat){1e-3, 0.9e-3, 1.2e-3};
+    r->bwd = (gpp_profile_stat){2e-3, 1.8e-3, 2.4e-3};
+  }
+  gpp_profile_meta meta = {.gpu_name = "a100-sxm-40gb", .repetitions = 10};
+  gpp_errctx err = {0};
+  cr_assert_eq(gpp_profile_db_write(path, &meta, rows, n, &err), 0, "%s",
+               err.msg);
+  free(rows);
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+Test(sweep, jitter_draws_match_the_profile_percentiles) {
+  gpp_model *m;
+  gpp_cluster *c;
+  gpp_costs *costs;
+  gpp_profile_db *db;
+  gpp_errctx err = {0};
+  char path[300];
+  snprintf(path, sizeof path, "%s/spread.h5", dir);
+  cr_assert_eq(gpp_model_load(repo_path("configs/models/synthetic.yaml"),
+                              NULL, 0, &m, &err), 0, "%s", err.msg);
+  cr_assert_eq(gpp_cluster_load(repo_path("configs/clusters/pcie-box.yaml"),
+                                &c, &err), 0, "%s", err.msg);
+  spread_profile(m, path);
+  cr_assert_eq(gpp_profile_db_open(path, &db, &err), 0, "%s", err.msg);
+  cr_assert_eq(gpp_costs_create(m, &c->gpu, db, &costs, &err), 0, "%s",
+               err.msg);
+  enum { N = 20000 };
+  uint32_t op = 1; /* the first profiled op after the input */
+  cr_assert_eq(costs->source[op], GPP_COST_PROFILE);
+  cr_assert_eq(costs->source[0], GPP_COST_ROOFLINE); /* an input */
+  double *scale = calloc(2 * m->n_ops, sizeof *scale);
+  double *f = calloc(N, sizeof *f), *b = calloc(N, sizeof *b);
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(rng, 11);
+  for (int k = 0; k < N; k++) {
+    gpp__sweep_jitter_draw(costs, rng, scale);
+    f[k] = scale[2 * op];
+    b[k] = scale[2 * op + 1];
+    cr_assert_eq(scale[0], 1); /* unmeasured ops keep their time */
+  }
+  qsort(f, N, sizeof *f, cmp_double);
+  qsort(b, N, sizeof *b, cmp_double);
+  cr_assert_float_eq(f[N / 10], 0.9, 0.01);
+  cr_assert_float_eq(f[N / 2], 1.0, 0.01);
+  cr_assert_float_eq(f[9 * N / 10], 1.2, 0.01);
+  cr_assert_float_eq(b[N / 10], 0.9, 0.01); /* the same ratios */
+  cr_assert_float_eq(b[9 * N / 10], 1.2, 0.01);
+  gsl_rng_free(rng);
+  free(scale);
+  free(f);
+  free(b);
+  gpp_costs_destroy(costs);
+  gpp_profile_db_destroy(db);
   gpp_cluster_destroy(c);
   gpp_model_destroy(m);
 }

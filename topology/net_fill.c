@@ -29,7 +29,9 @@ static bool share_before(const gpp__share *a, const gpp__share *b) {
   return a->share < b->share || (a->share == b->share && a->id < b->id);
 }
 
+unsigned long long dbg_push, dbg_stale, dbg_fills, dbg_links, dbg_cand, dbg_caps, dbg_flows, dbg_ub;
 static int share_push(gpp_net *net, gpp__share s, gpp_errctx *err) {
+  dbg_push++;
   GPP_TRY(gpp__grow((void **)&net->shares, &net->cap_shares,
                     net->n_shares + 1, sizeof *net->shares, err));
   uint32_t i = net->n_shares++;
@@ -105,6 +107,8 @@ static int bound_flow(gpp_net *net, uint32_t id, gpp_errctx *err) {
     any = any || l->cand;
     tight = tight || (l->cand && l->bw == f->ub);
   }
+  if (!any) dbg_ub++;
+  if (!tight && any) dbg_caps++;
   if (!any) settle(net, id, f->ub, f->ub_link);
   else if (!tight)
     GPP_TRY(share_push(net, (gpp__share){f->ub, id | GPP__CAP_BIT}, err));
@@ -134,6 +138,7 @@ static int fill_link(gpp_net *net, gpp__share s, double *level,
   const gpp__nlink *l = &net->links[s.id];
   if (l->unfixed == 0) return 0;
   double share = link_share(l);
+  if (share > s.share) dbg_stale++;
   if (share > s.share) return share_push(net, (gpp__share){share, s.id}, err);
   *level = fmax(share, *level);
   for (uint32_t j = 0; j < l->n; j++) {
@@ -153,6 +158,7 @@ static void fill_cap(gpp_net *net, uint32_t id, double *level) {
 
 int gpp__net_fill(gpp_net *net, gpp_errctx *err) {
   GPP_TRY(fill_init(net, err));
+  dbg_fills++; dbg_links += net->n_comp_links; dbg_flows += net->n_comp_flows; for (uint32_t i=0;i<net->n_comp_links;i++) dbg_cand += net->links[net->comp_links[i]].cand;
   double level = 0;
   while (net->n_shares > 0) {
     gpp__share s = share_pop(net);

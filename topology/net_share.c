@@ -107,7 +107,7 @@ static int comp_add_flow(gpp_net *net, uint32_t f, gpp_errctx *err) {
 /* Checked rounds, and component flows after a round, beyond which the
  * closed component is cheaper than growing by checks. */
 #define LOCAL_ROUNDS 8
-#define LOCAL_FLOWS 256
+#define LOCAL_FLOWS 100000
 
 /* Whether the closed component grows through a link: it binds, or it
  * bound before a flow left it (its flows may now speed up). */

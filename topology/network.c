@@ -9,6 +9,7 @@
  * inside the batch and may start new flows at that instant.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +40,11 @@ int gpp_net_create(gpp_cluster *c, gpp_net **out, gpp_errctx *err) {
 
 void gpp_net_destroy(gpp_net *net) {
   if (net == NULL) return;
+  extern unsigned long long dbg_push, dbg_stale, dbg_fills, dbg_links, dbg_cand, dbg_caps, dbg_flows, dbg_ub;
+  extern unsigned long long dbg_rget, dbg_probe, dbg_build, dbg_dist;
+  if (getenv("GPP_NETDBG")) fprintf(stderr, "ROUTE get %llu probe %llu build %llu dist %llu\n", dbg_rget, dbg_probe, dbg_build, dbg_dist);
+  if (getenv("GPP_NETDBG")) fprintf(stderr, "FILL fills %llu links %llu cand %llu flows %llu caps %llu ub %llu push %llu stale %llu\n", dbg_fills, dbg_links, dbg_cand, dbg_flows, dbg_caps, dbg_ub, dbg_push, dbg_stale);
+  if (getenv("GPP_NETDBG")) fprintf(stderr, "NETDBG reshares %llu touched %llu fast %llu local %llu closed %llu max %llu flows %u\n", (unsigned long long)net->reshares, (unsigned long long)net->flows_touched, (unsigned long long)net->how.fast, (unsigned long long)net->how.local, (unsigned long long)net->how.closed, (unsigned long long)net->how.max_touched, net->n_flows);
   for (uint32_t i = 0; net->links && i < net->cluster->n_links; i++)
     free(net->links[i].flows);
   for (uint32_t i = 0; i < net->n_flows; i++) free(net->flows[i].slot);

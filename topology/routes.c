@@ -37,6 +37,7 @@ struct gpp__routes {
   size_t cap, used;
 };
 
+unsigned long long dbg_rget, dbg_probe, dbg_build, dbg_dist;
 static uint64_t mix64(uint64_t x) {
   x ^= x >> 30;
   x *= 0xbf58476d1ce4e5b9ULL;
@@ -118,6 +119,7 @@ static void bfs_expand(const gpp_cluster *c, dist_table *d, uint32_t u,
 static int dist_compute(gpp_cluster *c, uint32_t dst, gpp_errctx *err) {
   dist_table *d = &c->routes->by_dst[dst];
   if (d->hops != NULL) return 0;
+  dbg_dist++;
   d->hops = gpp_arena_array(c->arena, c->n_vertices, sizeof *d->hops, err);
   d->lat = gpp_arena_array(c->arena, c->n_vertices, sizeof *d->lat, err);
   if (d->hops == NULL || d->lat == NULL) return GPP_ENOMEM;
@@ -202,6 +204,7 @@ static int cache_grow(struct gpp__routes *r, gpp_errctx *err) {
 
 int gpp__route_get(gpp_cluster *c, uint32_t src, uint32_t dst,
                    const gpp__route **out, gpp_errctx *err) {
+  dbg_rget++;
   if (src >= c->n_gpus || dst >= c->n_gpus)
     GPP_RAISE(err, GPP_ERANGE, "GPU %u is out of range; the cluster has %u "
               "GPUs (0..%u)", src >= c->n_gpus ? src : dst, c->n_gpus,
@@ -212,12 +215,13 @@ int gpp__route_get(gpp_cluster *c, uint32_t src, uint32_t dst,
   if (2 * (r->used + 1) > r->cap) GPP_TRY(cache_grow(r, err));
   uint64_t key = (uint64_t)src * c->n_gpus + dst + 1;
   size_t j = mix64(key) & (r->cap - 1);
-  for (; r->keys[j] != 0; j = (j + 1) & (r->cap - 1))
+  for (; r->keys[j] != 0; j = (j + 1) & (r->cap - 1), dbg_probe++)
     if (r->keys[j] == key) {
       *out = r->vals[j];
       return 0;
     }
   gpp__route *rt;
+  dbg_build++;
   GPP_TRY(route_build(c, src, dst, &rt, err));
   r->keys[j] = key;
   r->vals[j] = rt;

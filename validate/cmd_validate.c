@@ -137,10 +137,9 @@ static int compare_files(const char *mpath, const char *spath,
 }
 
 static int run_scatter(const val_args *a, gpp_errctx *err) {
-  const char *src = getenv("GPP_SOURCE_DIR");
   char script[4200];
-  snprintf(script, sizeof script, "%s/plots/validate_scatter.py",
-           src && *src ? src : GPP_SOURCE_DIR);
+  GPP_TRY(gpp_python_script("validate_scatter.py", script, sizeof script,
+                            err));
   const char *args[] = {script, a->a, a->b, "--out", a->scatter, NULL};
   return gpp_python_run(args, err);
 }

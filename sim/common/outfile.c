@@ -45,3 +45,14 @@ void gpp_outfile_abort(gpp_outfile *o) {
   if (o->tmp[0] != '\0') remove(o->tmp);
   o->tmp[0] = '\0';
 }
+
+int gpp_outfile_write_text(const char *path, const char *text, size_t len,
+                           gpp_errctx *err) {
+  gpp_outfile o;
+  GPP_TRY(gpp_outfile_begin(&o, path, 1, err));
+  if (fwrite(text, 1, len, o.f) != len) {
+    gpp_outfile_abort(&o);
+    GPP_RAISE(err, GPP_EIO, "cannot write %s", path);
+  }
+  return gpp_outfile_commit(&o, err);
+}

@@ -21,5 +21,8 @@ int gpp_outfile_begin(gpp_outfile *o, const char *path, int open_stream,
 int gpp_outfile_commit(gpp_outfile *o, gpp_errctx *err);
 /* Closes and removes the temporary; safe to call twice. */
 void gpp_outfile_abort(gpp_outfile *o);
+/* Writes len bytes of text as the whole file path, through a temporary. */
+int gpp_outfile_write_text(const char *path, const char *text, size_t len,
+                           gpp_errctx *err);
 
 #endif

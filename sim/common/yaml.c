@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "sim/common/bundle.h"
+
 struct gpp_ydoc {
   char *path;
   yaml_document_t doc;
@@ -82,8 +84,8 @@ int gpp_ydoc_load_string(const char *name, const char *text, size_t len,
   return 0;
 }
 
-int gpp_read_input_file(const char *path, char **buf, size_t *len,
-                        gpp_errctx *err) {
+static int read_file(const char *path, char **buf, size_t *len,
+                     gpp_errctx *err) {
   gpp_mark at = {path, 1, 1};
   FILE *f = fopen(path, "rb");
   if (f == NULL)
@@ -117,12 +119,31 @@ int gpp_read_input_file(const char *path, char **buf, size_t *len,
   return 0;
 }
 
+/* Reads path as gpp_input_locate finds it: a file, or the embedded copy. */
+static int read_located(const char *path, gpp_input_loc *loc, char **buf,
+                        size_t *len, gpp_errctx *err) {
+  if (gpp_input_locate(path, loc) != GPP_INPUT_BUNDLED)
+    return read_file(loc->path, buf, len, err);
+  *buf = gpp_calloc(err, loc->bundled->len + 1, 1);
+  if (*buf == NULL) return GPP_ENOMEM;
+  memcpy(*buf, loc->bundled->text, loc->bundled->len);
+  *len = loc->bundled->len;
+  return 0;
+}
+
+int gpp_read_input_file(const char *path, char **buf, size_t *len,
+                        gpp_errctx *err) {
+  gpp_input_loc loc;
+  return read_located(path, &loc, buf, len, err);
+}
+
 int gpp_ydoc_load_file(const char *path, gpp_ydoc **out, gpp_errctx *err) {
   char *buf = NULL;
   size_t len = 0;
+  gpp_input_loc loc;
   *out = NULL;
-  GPP_TRY(gpp_read_input_file(path, &buf, &len, err));
-  int rc = gpp_ydoc_load_string(path, buf, len, out, err);
+  GPP_TRY(read_located(path, &loc, &buf, &len, err));
+  int rc = gpp_ydoc_load_string(loc.path, buf, len, out, err);
   free(buf);
   return rc;
 }

@@ -30,7 +30,10 @@ typedef struct gpp_ynode {
 typedef enum { GPP_Y_NONE, GPP_Y_SCALAR, GPP_Y_SEQ, GPP_Y_MAP } gpp_ytype;
 
 /* Reads a whole regular input file of at most GPP_YAML_MAX_BYTES into a
- * NUL-terminated buffer (*buf, caller frees). */
+ * NUL-terminated buffer (*buf, caller frees).  Both loaders find path
+ * through gpp_input_locate (sim/common/bundle.h): as given, under the
+ * source tree, or the copy embedded in the binary; messages name the file
+ * found (an embedded one by its repo-relative path). */
 int gpp_read_input_file(const char *path, char **buf, size_t *len,
                         gpp_errctx *err);
 int gpp_ydoc_load_file(const char *path, gpp_ydoc **out, gpp_errctx *err);
