@@ -13,16 +13,9 @@
 set -u
 SRC=$(cd "$2" && pwd)
 PY=/usr/bin/python3
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
+. "$(dirname "$0")/lib.sh"
 mkdir -p "$TMP/bin" "$TMP/run" "$TMP/notree" "$TMP/tree" "$TMP/tmp"
 cp "$1" "$TMP/bin/gppsim"
-
-fail() {
-  echo "FAIL: $*"
-  fails=$((fails + 1))
-}
 
 # away ARGS...: the copied binary, from $TMP/run, source tree hidden.
 away() {
@@ -132,5 +125,4 @@ printf 'model: configs/models/mmt.yaml\nbatch: 8\nmicro_batch: 1\nschedule: gpp\
   > "$TMP/run/p.yaml"
 bad "p.yaml:6:" simulate --plan p.yaml --cluster configs/clusters/summit.yaml
 
-[ $fails -eq 0 ] && echo "cli_bundle: all passed"
-exit $fails
+finish cli_bundle

@@ -13,14 +13,7 @@ set -u
 GPPSIM=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 PY=/usr/bin/python3
 unset GPP_SOURCE_DIR GPP_PYTHON
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-
-fail() {
-  echo "FAIL: $*"
-  fails=$((fails + 1))
-}
+. "$(dirname "$0")/lib.sh"
 
 # demo DIR ARGS...: runs `gppsim demo --out out ARGS` in $TMP/DIR.
 demo() {
@@ -145,5 +138,4 @@ bad "expects an integer" --batch 1x
 [ ! -e "$TMP/gppsim-demo" ] || fail "a failed demo left an output folder"
 "$GPPSIM" demo --help | grep -q '^usage: gppsim demo' || fail "--help"
 
-[ $fails -eq 0 ] && echo "cli_demo: all passed"
-exit $fails
+finish cli_demo

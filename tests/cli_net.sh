@@ -6,14 +6,7 @@ set -u
 GPPSIM=$1
 SRC=$2
 export GPP_SOURCE_DIR="$SRC"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-
-fail() {
-  echo "FAIL: $*"
-  fails=$((fails + 1))
-}
+. "$(dirname "$0")/lib.sh"
 
 for f in "$SRC"/configs/experiments/net/*.yaml; do
   "$GPPSIM" net "$f" > "$TMP/out.txt" 2>&1 || fail "$f exited $?"
@@ -63,8 +56,4 @@ bad bad_range "range" "cluster: $TPL
 collectives: [{name: y, op: allreduce, ranks: 3-1, bytes: 1 MB}]"
 bad no_cluster "no such file" "cluster: nowhere.yaml"
 
-if [ $fails -ne 0 ]; then
-  echo "cli_net: $fails failure(s)"
-  exit 1
-fi
-echo "cli_net: all passed"
+finish cli_net

@@ -15,14 +15,7 @@ GPPSIM=$1
 SRC=$2
 MODE=${3:-fast}
 PY=/usr/bin/python3
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-
-fail() {
-  echo "FAIL: $*"
-  fails=$((fails + 1))
-}
+. "$(dirname "$0")/lib.sh"
 
 nonempty() {
   [ -s "$1" ] || fail "missing or empty: $1"
@@ -38,8 +31,7 @@ if [ "$MODE" = all ]; then
   done
   nonempty "$TMP/all/REPRODUCTION.md"
   echo "reproduce all: $(( $(date +%s) - start )) s"
-  [ $fails -eq 0 ] && echo "cli_reproduce all: ok"
-  exit $((fails != 0))
+  finish "cli_reproduce all"
 fi
 
 "$GPPSIM" reproduce --help | grep -q "usage: gppsim reproduce" || fail "--help"
@@ -104,5 +96,4 @@ mkdir "$TMP/exps" && cp "$TMP/broken.yaml" "$TMP/exps/"
 bad "broken.yaml:4:.*did you mean 'gpus'" 2 "$GPPSIM" reproduce --list --experiments "$TMP/exps"
 bad "cannot import matplotlib and h5py" 1 env GPP_PYTHON=/bin/false "$GPPSIM" reproduce s75 --out "$TMP/y"
 
-[ $fails -eq 0 ] && echo "cli_reproduce: ok"
-exit $((fails != 0))
+finish cli_reproduce

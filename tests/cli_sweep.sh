@@ -14,14 +14,7 @@ SYNTH=$2
 SRC=$3
 PY=/usr/bin/python3
 TINY="$SRC/configs/experiments/sweeps/tiny.yaml"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-
-fail() {
-  echo "FAIL: $*"
-  fails=$((fails + 1))
-}
+. "$(dirname "$0")/lib.sh"
 
 # same_points A.h5 B.h5: the /points tables hold the same bytes.
 same_points() {
@@ -137,5 +130,4 @@ printf 'name: t\nmodels: [configs/models/synthetic.yaml]\nclusters: [configs/clu
 grep -q "bad.yaml:4:20: unknown key 'gpu'; did you mean 'gpus'" "$TMP/bad.err" ||
   fail "bad experiment message: $(cat "$TMP/bad.err")"
 
-[ $fails -eq 0 ] && echo "cli_sweep: all passed"
-exit $fails
+finish cli_sweep

@@ -14,14 +14,7 @@ SRC=$2
 PY=/usr/bin/python3
 CL="$SRC/configs/clusters/h100-1gpu.yaml"
 DIR="$SRC/configs/experiments/validation"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-
-fail() {
-  echo "FAIL: $*"
-  fails=$((fails + 1))
-}
+. "$(dirname "$0")/lib.sh"
 
 # json FILE EXPR: a Python expression over the JSON document d.
 json() {
@@ -123,5 +116,4 @@ fi
 
 "$GPPSIM" validate --help | grep -q "usage: gppsim validate compare" || fail "--help"
 
-[ $fails -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
-echo "cli_validate: all checks passed"
+finish cli_validate

@@ -9,13 +9,7 @@ MPIEXEC=$2
 SRC=$3
 PY=/usr/bin/python3
 TINY="$SRC/configs/experiments/sweeps/tiny.yaml"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-fail() {
-  echo "FAIL: $*"
-  fails=$((fails + 1))
-}
+. "$(dirname "$0")/lib.sh"
 same_points() {
   "$PY" - "$1" "$2" <<'PYEOF'
 import sys, h5py
@@ -47,5 +41,4 @@ PYEOF
 mpi 3 --out "$TMP/three.h5" --resume > /dev/null 2> "$TMP/three.err" ||
   fail "3 ranks resume exited $?: $(tail -3 "$TMP/three.err")"
 same_points "$TMP/one.h5" "$TMP/three.h5" || fail "3 ranks resume: /points differ"
-[ $fails -eq 0 ] && echo "mpi_sweep: all passed"
-exit $fails
+finish mpi_sweep
