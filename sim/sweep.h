@@ -100,8 +100,9 @@ typedef struct gpp_sweep_opts {
 } gpp_sweep_opts;
 
 /* Runs every point not yet in `out` and appends its row.  Under MPI
- * (several ranks) rank 0 hands out points dynamically and writes the file;
- * the call is collective. */
+ * (several ranks) every rank takes points dynamically from a shared counter
+ * and rank 0 writes the file; the call is collective, and every rank
+ * returns rank 0's status and message. */
 int gpp_sweep_run(gpp_sweep *s, const char *out, const gpp_sweep_opts *o,
                   gpp_errctx *err);
 

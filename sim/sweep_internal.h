@@ -1,7 +1,7 @@
 /* sweep_internal.h -- the expanded experiment, the row of /points and the
  * parts of a sweep shared by sweep_load.c (experiment file), sweep_point.c
  * (one point: plan and simulate), sweep_h5.c (results file), sweep_run.c
- * (the serial driver) and sweep_mpi.c (the MPI master and workers). */
+ * (the serial driver) and sweep_mpi.c (the same over MPI ranks). */
 #ifndef GPP_SIM_SWEEP_INTERNAL_H
 #define GPP_SIM_SWEEP_INTERNAL_H
 
