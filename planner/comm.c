@@ -1,9 +1,10 @@
 /* comm.c -- the planners' affine communication model, fitted from a
  * cluster's routes (GraphPipe extrapolates communication "by affine
  * functions"): point-to-point alpha + beta * bytes by least squares over
- * GPU pairs and message sizes; all-reduce per power-of-two group of
- * consecutive GPUs from its slowest ring hop.  Kept apart from the DPs so
- * that they can be tested without a cluster. */
+ * the routes from GPU 0 and message sizes; all-reduce per power-of-two
+ * group of consecutive GPUs from its slowest ring hop, or from its intra-
+ * and inter-node hops where the engine runs it hierarchically.  Kept apart
+ * from the DPs so that they can be tested without a cluster. */
 #include <gsl/gsl_fit.h>
 #include <math.h>
 #include <stdlib.h>
@@ -14,24 +15,25 @@
 /* Message sizes sampled: 1 KiB, 4 KiB, ... 1 GiB. */
 #define N_SIZES 11
 
-/* Pairs (0, j) and (j, j+1): every hop class from GPU 0 and every
- * neighbour, without the n^2 pairs of a large cluster. */
+/* Least squares over the routes from GPU 0 to every other GPU and message
+ * sizes: the DP does not know where a stage's neighbours will sit, so a
+ * boundary costs the average route, which once a plan spans many nodes is
+ * the inter-node one (most stage boundaries cross nodes).  Sampling
+ * neighbours (j, j + 1) instead would weight the intra-node routes far
+ * above their share and favour deep plans whose transfers then dominate. */
 static int fit_p2p(gpp_cluster *c, gpp_planner_comm *out, gpp_errctx *err) {
-  size_t cap = (size_t)2 * c->n_gpus * N_SIZES, n = 0;
-  double *x = gpp_calloc(err, cap, sizeof *x), *y = gpp_calloc(err, cap, sizeof *y);
+  size_t cap = (size_t)c->n_gpus * N_SIZES, n = 0;
+  double *x = gpp_calloc(err, cap, sizeof *x);
+  double *y = gpp_calloc(err, cap, sizeof *y);
   int rc = (x && y) ? 0 : err->code;
-  for (uint32_t j = 1; rc == 0 && j < c->n_gpus; j++)
-    for (int pair = 0; pair < 2 && rc == 0; pair++) {
-      uint32_t a = pair ? j - 1 : 0;
-      if (pair && a == 0) continue;
-      double lat, bw;
-      rc = gpp_cluster_route_cost(c, a, j, &lat, &bw, err);
-      for (int q = 0; rc == 0 && q < N_SIZES; q++) {
-        x[n] = ldexp(1024.0, 2 * q);
-        y[n] = lat + x[n] / bw;
-        n++;
-      }
+  for (uint32_t j = 1; rc == 0 && j < c->n_gpus; j++) {
+    double lat, bw;
+    rc = gpp_cluster_route_cost(c, 0, j, &lat, &bw, err);
+    for (int q = 0; rc == 0 && q < N_SIZES; q++, n++) {
+      x[n] = ldexp(1024.0, 2 * q);
+      y[n] = lat + x[n] / bw;
     }
+  }
   if (rc == 0 && n >= 2) {
     double c0, c1, cov00, cov01, cov11, sumsq;
     gsl_fit_linear(x, 1, y, 1, n, &c0, &c1, &cov00, &cov01, &cov11, &sumsq);
@@ -43,22 +45,53 @@ static int fit_p2p(gpp_cluster *c, gpp_planner_comm *out, gpp_errctx *err) {
   return rc;
 }
 
-/* The slowest ring hop of any aligned group of k consecutive GPUs (first
+/* The slowest hop (latency and seconds per byte each at their worst) of
+ * the ring over GPUs first + i * stride, i < n. */
+static int slowest_hop(gpp_cluster *c, uint32_t first, uint32_t stride,
+                       uint32_t n, double *lat, double *spb,
+                       gpp_errctx *err) {
+  for (uint32_t i = 0; i < n; i++) {
+    double l, bw;
+    GPP_TRY(gpp_cluster_route_cost(c, first + i * stride,
+                                   first + (i + 1) % n * stride, &l, &bw,
+                                   err));
+    if (l > *lat) *lat = l;
+    if (1.0 / bw > *spb) *spb = 1.0 / bw;
+  }
+  return 0;
+}
+
+/* Ring: the slowest hop of any aligned group of k consecutive GPUs (first
  * GPU a multiple of k): the planners place data-parallel groups so
  * (planner/candidate.c), and on a cluster whose node size is not a
  * multiple of k some aligned groups straddle nodes. */
 static int fit_ring(gpp_cluster *c, uint32_t k, double *lat, double *spb,
                     gpp_errctx *err) {
-  *lat = 0;
-  *spb = 0;
   for (uint32_t g = 0; g + k <= c->n_gpus; g += k)
-    for (uint32_t i = 0; i < k; i++) {
-      double l, bw;
-      GPP_TRY(gpp_cluster_route_cost(c, g + i, g + (i + 1) % k, &l, &bw,
-                                     err));
-      if (l > *lat) *lat = l;
-      if (1.0 / bw > *spb) *spb = 1.0 / bw;
-    }
+    GPP_TRY(slowest_hop(c, g, 1, k, lat, spb, err));
+  return 0;
+}
+
+/* Hierarchical, which the engine's `auto` picks for a group of N whole
+ * nodes of g GPUs (topology/coll_run.c): a reduce-scatter and an
+ * all-gather in each node (g - 1 steps of S / g each) around a ring
+ * all-reduce of S / g across the nodes (2(N - 1) steps of S / (g N)).  Its
+ * time, a_i 2(g-1) + a_n 2(N-1) + S (b_i 2(g-1)/g + b_n 2(N-1)/(g N)),
+ * is written as the ring formula's 2(k-1) alpha + 2(k-1)/k S beta. */
+static int fit_hier(gpp_cluster *c, uint32_t k, double *lat, double *spb,
+                    gpp_errctx *err) {
+  uint32_t g = c->gpus_per_node, N = k / g;
+  double li = 0, bi = 0, ln = 0, bn = 0;
+  for (uint32_t first = 0; first + k <= c->n_gpus; first += k) {
+    for (uint32_t node = 0; node < N; node++)
+      GPP_TRY(slowest_hop(c, first + node * g, 1, g, &li, &bi, err));
+    for (uint32_t local = 0; local < g; local++)
+      GPP_TRY(slowest_hop(c, first + local, g, N, &ln, &bn, err));
+  }
+  double t_lat = 2.0 * (g - 1) * li + 2.0 * (N - 1) * ln;
+  double t_byte = 2.0 * (g - 1) / g * bi + 2.0 * (N - 1) / ((double)g * N) * bn;
+  *lat = t_lat / (2.0 * (k - 1));
+  *spb = t_byte / (2.0 * (k - 1) / k);
   return 0;
 }
 
@@ -66,14 +99,18 @@ int gpp_planner_comm_fit(gpp_cluster *c, gpp_planner_comm *out,
                          gpp_errctx *err) {
   *out = (gpp_planner_comm){0};
   GPP_TRY(fit_p2p(c, out, err));
+  uint32_t g = c->gpus_per_node;
   for (uint32_t j = 1; j < GPP_PLANNER_MAX_LOG2; j++) {
     uint32_t k = 1u << j;
+    double *lat = &out->ar_latency[j], *spb = &out->ar_sec_per_byte[j];
     if (k > c->n_gpus) {
-      out->ar_latency[j] = out->ar_latency[j - 1];
-      out->ar_sec_per_byte[j] = out->ar_sec_per_byte[j - 1];
-      continue;
+      *lat = out->ar_latency[j - 1];
+      *spb = out->ar_sec_per_byte[j - 1];
+    } else if (g > 1 && k > g && k % g == 0) {
+      GPP_TRY(fit_hier(c, k, lat, spb, err));
+    } else {
+      GPP_TRY(fit_ring(c, k, lat, spb, err));
     }
-    GPP_TRY(fit_ring(c, k, &out->ar_latency[j], &out->ar_sec_per_byte[j], err));
   }
   return 0;
 }

@@ -5,13 +5,14 @@
  * Stage cost model, for a stage with ops O on k replicas at micro-batch b
  * (each replica runs r = ceil(b / k) samples; m = batch / b micro-batches):
  *   compute  = sum over O of fwd + bwd at r samples
- *   sync     = ring all-reduce of O's weight bytes over k GPUs, once per
- *              iteration, so sync / m per micro-batch
- *   comm     = max(C(in), C(out)), C(x) = latency + x * r * sec_per_byte:
- *              each stage-graph link carries activations one way and
- *              gradients the other (full duplex), so a boundary costs its
- *              larger direction and overlaps compute
- *   TPS      = max(compute + sync / m, comm) / b
+ *   sync     = all-reduce of O's weight bytes over k GPUs (ring, or
+ *              hierarchical over whole nodes as the engine runs it), once
+ *              per iteration, so sync / m per micro-batch
+ *   comm     = C(in) + C(out), C(x) = latency + x * r * sec_per_byte:
+ *              with the in-flight counts 1F1B allows, every transfer lies
+ *              on a round trip that bounds the stage's period, so it is
+ *              not hidden behind compute
+ *   TPS      = (compute + sync / m + comm) / b
  *   memory   = static(O) + min(batch, inflight samples) / k * saved(O)
  *              + workspace, static as the engine counts it (sim/memory.c:
  *              2 x param bytes, Adam 8 B/param, mixed precision 4 B/param),
@@ -128,6 +129,11 @@ static inline bool gpp__seq_better(double val, uint32_t stages, double cur,
   if (stages_first && stages != cur_stages) return stages < cur_stages;
   return val < cur || (val == cur && stages < cur_stages);
 }
+
+/* Whether stage costs only grow with the stage (no negative memory,
+ * weight bytes or communication parameter), as the baselines' cuts need
+ * (pipedream.c). */
+bool gpp__costs_grow(const gpp__pctx *c);
 
 /* The micro-batch sizes to try: opt->micro_batch, or every power of two
  * dividing the batch.  Returns their number (<= 32). */

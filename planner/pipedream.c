@@ -22,6 +22,13 @@
  * after it, as PipeDream's activation sizes on its linearised graph.
  * Values are seconds per micro-batch; the DP runs once per power-of-two
  * micro-batch size dividing the batch.
+ * Search: opt->exhaustive tries every (j, m') of every cell (the
+ * reference).  By default a cell drops a replica count m' once the stage's
+ * work alone (a lower bound growing with j) exceeds the cell's value (first
+ * pass) or the cap (second pass), or its memory with one micro-batch in
+ * flight does not fit, and in the first pass leaves the m' for this j once
+ * every rest A(j, m'' <= m - m') exceeds the cell's value.  The order of
+ * the candidates tried is the reference's, so both keep the same plan.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +45,10 @@ typedef struct pd {
   uint32_t *next, *reps; /* choice: end of the first stage, its replicas */
   uint32_t *nst;         /* stages of A's suffix plan */
   double cap;            /* second pass: the stage time allowed */
+  bool prune;            /* cuts on (not exhaustive, costs that grow) */
+  bool times_ok;         /* no op time read is negative */
+  double *pm;            /* pm(j, m) = min over m'' <= m of A(j, m'') */
+  uint32_t *alive;       /* a cell's replica counts still tried */
 } pd;
 
 #define AT(p, i, m) ((size_t)(i) * ((p)->G + 1) + (m))
@@ -58,8 +69,24 @@ static const double *pre_time(pd *p, uint32_t r) {
   const double *t = gpp__times(p->c, r);
   double *q = t ? gpp_calloc(p->c->err, p->n + 1, sizeof *q) : NULL;
   if (q == NULL) return NULL;
-  for (uint32_t v = 0; v < p->n; v++) q[v + 1] = q[v] + t[v];
+  for (uint32_t v = 0; v < p->n; v++) {
+    q[v + 1] = q[v] + t[v];
+    p->times_ok = p->times_ok && t[v] >= 0;
+  }
   return p->pre_time[r] = q;
+}
+
+/* The cuts (pipedream.c, piper.c) need stage costs that only grow with
+ * the stage: no negative (or NaN) memory, weight bytes or communication
+ * parameter; op times are checked by each planner as it reads them. */
+bool gpp__costs_grow(const gpp__pctx *c) {
+  bool ok = c->in->comm.p2p_latency >= 0 && c->in->comm.p2p_sec_per_byte >= 0;
+  for (uint32_t j = 0; j < GPP_PLANNER_MAX_LOG2; j++)
+    ok = ok && c->in->comm.ar_latency[j] >= 0 &&
+         c->in->comm.ar_sec_per_byte[j] >= 0;
+  for (uint32_t v = 0; v < c->n; v++)
+    ok = ok && c->stat[v] >= 0 && c->saved[v] >= 0 && c->param[v] >= 0;
+  return ok;
 }
 
 static int stage_sums(pd *p, uint32_t i, uint32_t j, uint32_t k,
@@ -80,38 +107,92 @@ static bool better(const pd *p, size_t at, double val, uint32_t stages) {
                          p->cap < INFINITY);
 }
 
-/* Stage [i, j) on k of the m machines left; updates A(i, m). */
-static int relax(pd *p, uint32_t i, uint32_t j, uint32_t m, uint32_t k) {
+/* Stage [i, j) on k of the m machines left, of sums s; updates A(i, m). */
+static void relax(pd *p, uint32_t i, uint32_t j, uint32_t m, uint32_t k,
+                  const gpp__stage_sums *s) {
   size_t at = AT(p, i, m);
   double rest = j == p->n ? 0 : p->A[AT(p, j, m - k)];
   uint32_t stages = 1 + (j == p->n ? 0 : p->nst[AT(p, j, m - k)]);
-  if (rest == INFINITY || !better(p, at, rest, stages)) return 0;
-  gpp__stage_sums s;
-  GPP_TRY(stage_sums(p, i, j, k, &s));
-  double t = gpp__stage_tps(p->c, &s, p->b, k) * p->b;
+  if (rest == INFINITY || !better(p, at, rest, stages)) return;
+  double t = gpp__stage_tps(p->c, s, p->b, k) * p->b;
   double val = t > rest ? t : rest;
   if (t <= p->cap && better(p, at, val, stages) &&
-      gpp__stage_fits(p->c, &s, p->b, k, (double)stages * p->b)) {
+      gpp__stage_fits(p->c, s, p->b, k, (double)stages * p->b)) {
     p->A[at] = val;
     p->nst[at] = stages;
     p->next[at] = j;
     p->reps[at] = k;
   }
+}
+
+static int fill_cell_all(pd *p, uint32_t i, uint32_t m) {
+  for (uint32_t j = i + 1; j <= p->n; j++)
+    for (uint32_t k = 1; k <= m && k <= p->b && k <= p->c->max_k; k++) {
+      if (j < p->n && k == m) break;
+      gpp__stage_sums s;
+      GPP_TRY(stage_sums(p, i, j, k, &s));
+      relax(p, i, j, m, k, &s);
+    }
   return 0;
 }
 
+/* Tries stage [i, j) on k for cell (i, m); *alive: whether a longer stage
+ * on k may still do (its work, growing with j, within the cell's value in
+ * the first pass or the cap in the second; its memory at one micro-batch
+ * in flight fitting). */
+static int try_stage(pd *p, uint32_t i, uint32_t j, uint32_t m, uint32_t k,
+                     bool *alive) {
+  gpp__stage_sums s;
+  GPP_TRY(stage_sums(p, i, j, k, &s));
+  double bound = p->cap < INFINITY ? p->cap : p->A[AT(p, i, m)];
+  *alive = s.time / p->b * p->b <= bound &&
+           gpp__stage_fits(p->c, &s, p->b, k, p->b);
+  if (*alive && (j == p->n || k < m)) relax(p, i, j, m, k, &s);
+  return 0;
+}
+
+/* First pass: every rest A(j, m - k') for k' >= k above the cell's value. */
+static bool rests_too_high(const pd *p, uint32_t i, uint32_t j, uint32_t m,
+                           uint32_t k) {
+  return p->cap == INFINITY && j < p->n && k < m &&
+         p->pm[AT(p, j, m - k)] > p->A[AT(p, i, m)];
+}
+
+/* The reference's order (j, then k), over the replica counts alive. */
+static int fill_cell_cut(pd *p, uint32_t i, uint32_t m) {
+  uint32_t n_alive = 0;
+  for (uint32_t k = 1; k <= m && k <= p->b && k <= p->c->max_k; k++)
+    p->alive[n_alive++] = k;
+  for (uint32_t j = i + 1; j <= p->n && n_alive > 0; j++) {
+    uint32_t w = 0, a = 0;
+    for (; a < n_alive && !rests_too_high(p, i, j, m, p->alive[a]); a++) {
+      bool alive;
+      GPP_TRY(try_stage(p, i, j, m, p->alive[a], &alive));
+      if (alive) p->alive[w++] = p->alive[a];
+    }
+    while (a < n_alive) p->alive[w++] = p->alive[a++];
+    n_alive = w;
+  }
+  return 0;
+}
+
+static void fill_pm(pd *p, uint32_t i) {
+  p->pm[AT(p, i, 0)] = p->A[AT(p, i, 0)];
+  for (uint32_t m = 1; m <= p->G; m++) {
+    double a = p->A[AT(p, i, m)], b = p->pm[AT(p, i, m - 1)];
+    p->pm[AT(p, i, m)] = a < b ? a : b;
+  }
+}
+
 static int fill_row(pd *p, uint32_t i) {
+  p->A[AT(p, i, 0)] = INFINITY;
   for (uint32_t m = 1; m <= p->G; m++) {
     p->A[AT(p, i, m)] = INFINITY;
     p->nst[AT(p, i, m)] = UINT32_MAX;
     p->c->states++;
-    for (uint32_t j = i + 1; j <= p->n; j++)
-      for (uint32_t k = 1; k <= m && k <= p->b && k <= p->c->max_k; k++) {
-        if (j < p->n && k == m) break;
-        GPP_TRY(relax(p, i, j, m, k));
-      }
+    GPP_TRY(p->prune ? fill_cell_cut(p, i, m) : fill_cell_all(p, i, m));
   }
-  p->A[AT(p, i, 0)] = INFINITY;
+  fill_pm(p, i);
   return 0;
 }
 
@@ -122,6 +203,9 @@ static int fill_row(pd *p, uint32_t i) {
  * enough: a suffix prefers a lower bottleneck of its own over fewer
  * stages, even where another stage bounds the whole plan. */
 static int fill_table(pd *p) {
+  for (uint32_t k = 1; k <= p->b && k <= p->G && k <= p->c->max_k; k++)
+    if (pre_time(p, gpp__ceil_div(p->b, k)) == NULL) return p->c->err->code;
+  p->prune = !p->c->opt->exhaustive && p->times_ok && gpp__costs_grow(p->c);
   p->cap = INFINITY;
   for (uint32_t i = p->n; i-- > 0;) GPP_TRY(fill_row(p, i));
   double best = p->A[AT(p, 0, p->G)];
@@ -157,6 +241,7 @@ static int read_plan(pd *p, gpp_planner_candidate *cand, bool *found) {
 static int pd_alloc(pd *p, gpp__pctx *c) {
   memset(p, 0, sizeof *p);
   p->c = c;
+  p->times_ok = true;
   p->n = c->n;
   p->G = c->G;
   size_t cells = (size_t)(p->n + 1) * (p->G + 1);
@@ -169,8 +254,11 @@ static int pd_alloc(pd *p, gpp__pctx *c) {
   p->next = gpp_calloc(c->err, cells, sizeof *p->next);
   p->reps = gpp_calloc(c->err, cells, sizeof *p->reps);
   p->nst = gpp_calloc(c->err, cells, sizeof *p->nst);
+  p->pm = gpp_calloc(c->err, cells, sizeof *p->pm);
+  p->alive = gpp_calloc(c->err, (size_t)p->G + 1, sizeof *p->alive);
   if (!(p->cut && p->pre_stat && p->pre_saved && p->pre_param &&
-        p->pre_time && p->A && p->next && p->reps && p->nst))
+        p->pre_time && p->A && p->next && p->reps && p->nst && p->pm &&
+        p->alive))
     return c->err->code;
   for (uint32_t v = 0; v < p->n; v++) {
     p->pre_stat[v + 1] = p->pre_stat[v] + c->stat[v];
@@ -193,6 +281,8 @@ static void pd_free(pd *p) {
   free(p->next);
   free(p->reps);
   free(p->nst);
+  free(p->pm);
+  free(p->alive);
 }
 
 static int pd_sizes(pd *p, gpp_planner_result *out) {

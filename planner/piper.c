@@ -16,6 +16,17 @@
  * are sets of layers, and the planner refuses graphs with more than
  * IDEALS_LIMIT (40,000) of them: "no plan found (N ideals > limit)",
  * GPP_ENOPLAN.
+ * Search: opt->exhaustive (and more than ON_DEMAND_MAX_GPUS GPUs) solves
+ * every cell, scanning every ideal J > I (the reference).  Otherwise only
+ * the cells the answer reads are solved, on demand: the whole suffix as
+ * one stage first, then the supersets of I walked depth-first through the
+ * cover relation (each J once: layers added in increasing order), a
+ * branch cut for a replica count d once the stage's work (a lower bound
+ * of its TPS growing with J) exceeds the cap or, in the first pass, the
+ * cell's value, or its memory at one micro-batch in flight does not fit;
+ * a stage whose rest exceeds the cell's value is not priced.  Ties are
+ * broken as the reference scan meets them (earlier J in size order, then
+ * fewer replicas), so both give the same plan.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +40,10 @@ typedef struct ideals {
   uint64_t *bits;          /* n x W */
   uint32_t *size;
   gpp__hmap index;         /* hash of bits -> ideal ids (chained by probe) */
+  /* Covers: ideal i plus layer cov_v[e] is ideal cov_id[e], for e in
+   * cov_off[i] .. cov_off[i + 1], layers ascending. */
+  uint32_t *cov_off, *cov_v, *cov_id;
+  size_t n_cov, cov_cap;
 } ideals;
 
 static uint64_t *bits_of(const ideals *s, uint32_t i) {
@@ -41,40 +56,67 @@ static uint64_t hash_bits(const uint64_t *b, uint32_t W) {
   return h == UINT64_MAX ? 0 : h;
 }
 
-/* Ideals sharing a hash are chained by probing key, key+1, ... */
-static bool find_ideal(const ideals *s, const uint64_t *b, uint64_t *key) {
+/* Ideals sharing a hash are chained by probing key, key+1, ...; the id
+ * of b, or UINT32_MAX with *key its free slot. */
+static uint32_t find_ideal(const ideals *s, const uint64_t *b,
+                           uint64_t *key) {
   for (*key = hash_bits(b, s->W);; (*key)++) {
     if (*key == UINT64_MAX) *key = 0;
     uint64_t *v = gpp__hmap_get(&s->index, *key);
-    if (v == NULL) return false;
-    if (memcmp(bits_of(s, (uint32_t)v[0]), b, s->W * 8) == 0) return true;
+    if (v == NULL) return UINT32_MAX;
+    if (memcmp(bits_of(s, (uint32_t)v[0]), b, s->W * 8) == 0)
+      return (uint32_t)v[0];
   }
 }
 
+static int grow_ideals(ideals *s, gpp_errctx *err) {
+  uint32_t cap = s->cap ? 2 * s->cap : 64;
+  if (cap > s->limit) cap = s->limit;
+  uint64_t *nb = gpp_realloc_array(err, s->bits, (size_t)cap * s->W, 8);
+  if (nb == NULL) return err->code;
+  s->bits = nb;
+  uint32_t *ns = gpp_realloc_array(err, s->size, cap, sizeof *ns);
+  if (ns == NULL) return err->code;
+  s->size = ns;
+  uint32_t *no = gpp_realloc_array(err, s->cov_off, (size_t)cap + 1,
+                                   sizeof *no);
+  if (no == NULL) return err->code;
+  s->cov_off = no;
+  s->cap = cap;
+  return 0;
+}
+
+/* *id gets b's id, or UINT32_MAX once over the limit. */
 static int add_ideal(ideals *s, const uint64_t *b, uint32_t size,
-                     gpp_errctx *err) {
+                     uint32_t *id, gpp_errctx *err) {
   uint64_t key;
-  if (find_ideal(s, b, &key)) return 0;
+  if ((*id = find_ideal(s, b, &key)) != UINT32_MAX) return 0;
   if (s->n == s->limit) {
     s->n++; /* over the limit: stop */
     return 0;
   }
-  if (s->n == s->cap) {
-    uint32_t cap = s->cap ? 2 * s->cap : 64;
-    if (cap > s->limit) cap = s->limit;
-    uint64_t *nb = gpp_realloc_array(err, s->bits, (size_t)cap * s->W, 8);
-    if (nb == NULL) return err->code;
-    s->bits = nb;
-    uint32_t *ns = gpp_realloc_array(err, s->size, cap, sizeof *ns);
-    if (ns == NULL) return err->code;
-    s->size = ns;
-    s->cap = cap;
-  }
+  if (s->n == s->cap) GPP_TRY(grow_ideals(s, err));
   memcpy(bits_of(s, s->n), b, s->W * 8);
   s->size[s->n] = size;
   uint64_t *v = gpp__hmap_put(&s->index, key, err);
   if (v == NULL) return err->code;
-  v[0] = s->n++;
+  v[0] = *id = s->n++;
+  return 0;
+}
+
+static int add_cover(ideals *s, uint32_t v, uint32_t id, gpp_errctx *err) {
+  if (s->n_cov == s->cov_cap) {
+    size_t cap = s->cov_cap ? 2 * s->cov_cap : 256;
+    uint32_t *nv = gpp_realloc_array(err, s->cov_v, cap, sizeof *nv);
+    if (nv == NULL) return err->code;
+    s->cov_v = nv;
+    uint32_t *ni = gpp_realloc_array(err, s->cov_id, cap, sizeof *ni);
+    if (ni == NULL) return err->code;
+    s->cov_id = ni;
+    s->cov_cap = cap;
+  }
+  s->cov_v[s->n_cov] = v;
+  s->cov_id[s->n_cov++] = id;
   return 0;
 }
 
@@ -90,18 +132,23 @@ static bool addable(const gpp__layers *L, const uint64_t *b, uint32_t v) {
 }
 
 /* Breadth-first: each ideal grows by one layer whose inputs are all in
- * it. */
+ * it, recording the covers. */
 static int enumerate(ideals *s, gpp_errctx *err) {
   uint64_t *tmp = gpp_calloc(err, s->W, 8);
   if (tmp == NULL) return err->code;
-  int rc = add_ideal(s, tmp, 0, err);
-  for (uint32_t i = 0; rc == 0 && i < s->n && s->n <= s->limit; i++)
+  uint32_t id;
+  int rc = add_ideal(s, tmp, 0, &id, err);
+  for (uint32_t i = 0; rc == 0 && i < s->n && s->n <= s->limit; i++) {
+    s->cov_off[i] = (uint32_t)s->n_cov;
     for (uint32_t v = 0; rc == 0 && v < s->L->n && s->n <= s->limit; v++) {
       if (!addable(s->L, bits_of(s, i), v)) continue;
       memcpy(tmp, bits_of(s, i), s->W * 8);
       tmp[v / 64] |= 1ull << (v % 64);
-      rc = add_ideal(s, tmp, s->size[i] + 1, err);
+      rc = add_ideal(s, tmp, s->size[i] + 1, &id, err);
+      if (rc == 0 && id != UINT32_MAX) rc = add_cover(s, v, id, err);
     }
+  }
+  if (rc == 0 && s->n <= s->limit) s->cov_off[s->n] = (uint32_t)s->n_cov;
   free(tmp);
   return rc;
 }
@@ -124,15 +171,29 @@ static int too_many(const ideals *s, gpp_errctx *err) {
 
 /* ---- the DP ---- */
 
+/* On demand pays off while few cells are read: on MMT (summit, batch 128)
+ * 17 s against 30 s at 8 GPUs, but 42 s against 27 s at 16, where the
+ * per-cell walks cost more than the reference's shared scan. */
+#define ON_DEMAND_MAX_GPUS 8u
+
+typedef struct dfs_item {
+  uint32_t j, from, mask; /* ideal, least layer to add, replica counts */
+} dfs_item;
+
 typedef struct pp {
   gpp__pctx *c;
   ideals *s;
   uint32_t G, b, full, empty, nr;
   uint32_t *order;         /* ideals by decreasing size */
+  uint32_t *rank;          /* an ideal's place in order */
   double *sum;             /* per ideal: [nr times, stat, saved, param, cut] */
   double *g;               /* ideals x (G + 1) */
   uint32_t *nxt, *reps, *nst; /* choice; stages of g's suffix plan */
   double cap;              /* second pass: the stage TPS allowed */
+  bool prune;              /* on demand with cuts (not exhaustive) */
+  uint32_t pass, *stamp;   /* a cell is solved in this pass when equal */
+  dfs_item *stack;
+  size_t top, stack_cap;
 } pp;
 
 #define NS(p) ((p)->nr + 4)
@@ -150,6 +211,7 @@ static int ideal_sums(pp *p, uint32_t i) {
       const double *t = gpp__times(c, gpp__ceil_div(p->b, 1u << q));
       if (t == NULL) return c->err->code;
       sm[q] += t[v];
+      p->prune = p->prune && t[v] >= 0;
     }
     sm[p->nr] += c->stat[v];
     sm[p->nr + 1] += c->saved[v];
@@ -182,45 +244,161 @@ static void pair_sums(const pp *p, uint32_t i, uint32_t j, uint32_t q,
   s->out_bytes = b[p->nr + 3];
 }
 
-/* Stage J \ I for every k and power-of-two d. */
+/* Whether the suffix plan (val, st) through ideal j on d replicas beats
+ * cell at; equal ones keep what the reference scan meets first: the
+ * earlier j in order, then the fewer replicas. */
+static bool beats(const pp *p, size_t at, double val, uint32_t st,
+                  uint32_t j, uint32_t d) {
+  bool stages_first = p->cap < INFINITY;
+  if (gpp__seq_better(val, st, p->g[at], p->nst[at], stages_first))
+    return true;
+  if (val != p->g[at] || st != p->nst[at]) return false;
+  uint32_t rj = p->rank[j], rc = p->rank[p->nxt[at]];
+  return rj < rc || (rj == rc && d < p->reps[at]);
+}
+
+/* Offers stage J \ I on d replicas, of TPS t, to cell (i, k). */
+static void offer(pp *p, uint32_t i, uint32_t k, uint32_t j, uint32_t d,
+                  double t, const gpp__stage_sums *s) {
+  size_t at = GI(p, i, k);
+  double rest = j == p->full ? 0 : p->g[GI(p, j, k - d)];
+  uint32_t st = 1 + (j == p->full ? 0 : p->nst[GI(p, j, k - d)]);
+  double val = t > rest ? t : rest;
+  if (rest == INFINITY || !beats(p, at, val, st, j, d)) return;
+  if (!gpp__stage_fits(p->c, s, p->b, d, (double)st * p->b)) return;
+  p->g[at] = val;
+  p->nst[at] = st;
+  p->nxt[at] = j;
+  p->reps[at] = d;
+}
+
+static bool use_d(const pp *p, uint32_t q) {
+  return q < p->nr && (1u << q) <= p->c->max_k;
+}
+
+/* ---- the reference: every cell, every ideal J > I ---- */
+
 static void relax_pair(pp *p, uint32_t i, uint32_t j) {
-  for (uint32_t q = 0; q < p->nr; q++) {
+  for (uint32_t q = 0; use_d(p, q); q++) {
     uint32_t d = 1u << q;
-    if (d > p->c->max_k) break;
     gpp__stage_sums s;
     pair_sums(p, i, j, q, &s);
     double t = gpp__stage_tps(p->c, &s, p->b, d);
-    if (t > p->cap) continue;
-    for (uint32_t k = d; k <= p->G; k++) {
-      size_t at = GI(p, i, k);
-      double rest = j == p->full ? 0 : p->g[GI(p, j, k - d)];
-      uint32_t st = 1 + (j == p->full ? 0 : p->nst[GI(p, j, k - d)]);
-      double val = t > rest ? t : rest;
-      if (rest == INFINITY ||
-          !gpp__seq_better(val, st, p->g[at], p->nst[at], p->cap < INFINITY))
-        continue;
-      if (!gpp__stage_fits(p->c, &s, p->b, d, (double)st * p->b)) continue;
-      p->g[at] = val;
-      p->nst[at] = st;
-      p->nxt[at] = j;
-      p->reps[at] = d;
-    }
+    for (uint32_t k = d; t <= p->cap && k <= p->G; k++)
+      offer(p, i, k, j, d, t, &s);
   }
 }
 
+static void init_cell(pp *p, uint32_t i, uint32_t k) {
+  p->g[GI(p, i, k)] = i == p->full ? 0 : INFINITY;
+  p->nst[GI(p, i, k)] = i == p->full ? 0 : UINT32_MAX;
+}
+
 static void solve_ideal(pp *p, uint32_t i) {
-  bool full = i == p->full;
-  for (uint32_t k = 0; k <= p->G; k++) {
-    p->g[GI(p, i, k)] = full ? 0 : INFINITY;
-    p->nst[GI(p, i, k)] = full ? 0 : UINT32_MAX;
-  }
-  if (full) return;
+  for (uint32_t k = 0; k <= p->G; k++) init_cell(p, i, k);
+  if (i == p->full) return;
   p->c->states += p->G;
   for (uint32_t q = 0; q < p->s->n; q++) {
     uint32_t j = p->order[q];
     if (p->s->size[j] <= p->s->size[i]) break;
     if (subset(p, i, j)) relax_pair(p, i, j);
   }
+}
+
+/* ---- on demand: the cells the answer reads, supersets walked with cuts */
+
+static int push(pp *p, dfs_item it) {
+  if (p->top == p->stack_cap) {
+    size_t cap = p->stack_cap ? 2 * p->stack_cap : 256;
+    dfs_item *ns = gpp_realloc_array(p->c->err, p->stack, cap, sizeof *ns);
+    if (ns == NULL) return p->c->err->code;
+    p->stack = ns;
+    p->stack_cap = cap;
+  }
+  p->stack[p->top++] = it;
+  return 0;
+}
+
+/* Pushes the covers of j by layers from `from` on (not the full set). */
+static int push_covers(pp *p, uint32_t j, uint32_t from, uint32_t mask) {
+  const ideals *s = p->s;
+  for (uint32_t e = s->cov_off[j]; e < s->cov_off[j + 1]; e++)
+    if (s->cov_v[e] >= from && s->cov_id[e] != p->full)
+      GPP_TRY(push(p, (dfs_item){s->cov_id[e], s->cov_v[e] + 1, mask}));
+  return 0;
+}
+
+static int solve_cell(pp *p, uint32_t i, uint32_t k);
+
+/* Tries stage J \ I on d replicas for cell (i, k), solving its rest;
+ * *deeper: whether a superset of J may still do (its work-only TPS, a lower
+ * bound growing with J, within the cap and in the first pass within the
+ * cell's value; its memory at one micro-batch in flight fitting). */
+static int try_stage(pp *p, uint32_t i, uint32_t k, uint32_t j, uint32_t q,
+                     bool *deeper) {
+  uint32_t d = 1u << q;
+  double cur = p->cap < INFINITY ? INFINITY : p->g[GI(p, i, k)];
+  gpp__stage_sums s;
+  pair_sums(p, i, j, q, &s);
+  double lb = s.time / p->b;
+  *deeper = lb <= p->cap && lb <= cur &&
+            gpp__stage_fits(p->c, &s, p->b, d, p->b);
+  if (!*deeper) return 0;
+  GPP_TRY(solve_cell(p, j, k - d));
+  if (p->g[GI(p, j, k - d)] > cur) return 0;
+  double t = gpp__stage_tps(p->c, &s, p->b, d);
+  if (t <= p->cap) offer(p, i, k, j, d, t, &s);
+  return 0;
+}
+
+static int walk_supersets(pp *p, uint32_t i, uint32_t k, uint32_t mask) {
+  size_t base = p->top;
+  GPP_TRY(push_covers(p, i, 0, mask));
+  while (p->top > base) {
+    dfs_item it = p->stack[--p->top];
+    uint32_t keep = 0;
+    for (uint32_t q = 0; (1u << q) <= it.mask; q++) {
+      bool deeper = false;
+      if (it.mask & (1u << q))
+        GPP_TRY(try_stage(p, i, k, it.j, q, &deeper));
+      if (deeper) keep |= 1u << q;
+    }
+    if (keep) GPP_TRY(push_covers(p, it.j, it.from, keep));
+  }
+  return 0;
+}
+
+/* Cell (i, k): the whole suffix as one stage first (a bound for the
+ * walk), then the supersets with d < k replicas (d = k leaves no GPU for
+ * a rest). */
+static int solve_cell(pp *p, uint32_t i, uint32_t k) {
+  size_t at = GI(p, i, k);
+  if (p->stamp[at] == p->pass) return 0;
+  p->stamp[at] = p->pass;
+  init_cell(p, i, k);
+  if (i == p->full || k == 0) return 0;
+  p->c->states++;
+  uint32_t mask = 0;
+  for (uint32_t q = 0; use_d(p, q) && (1u << q) <= k; q++) {
+    uint32_t d = 1u << q;
+    gpp__stage_sums s;
+    pair_sums(p, i, p->full, q, &s);
+    double t = gpp__stage_tps(p->c, &s, p->b, d);
+    if (t <= p->cap) offer(p, i, k, p->full, d, t, &s);
+    if (d < k) mask |= d;
+  }
+  if (mask == 0) return 0;
+  return walk_supersets(p, i, k, mask);
+}
+
+/* One pass: the value g(empty, G) and the choices leading to it. */
+static int solve_pass(pp *p) {
+  if (p->prune) {
+    p->pass++;
+    return solve_cell(p, p->empty, p->G);
+  }
+  for (uint32_t q = 0; q < p->s->n; q++) solve_ideal(p, p->order[q]);
+  return 0;
 }
 
 static int read_plan(pp *p, gpp_planner_candidate *cand, bool *found) {
@@ -253,13 +431,14 @@ static int pp_one_size(pp *p, gpp_planner_result *out) {
   free(p->sum);
   p->sum = gpp_calloc(p->c->err, (size_t)p->s->n * NS(p), sizeof *p->sum);
   if (p->sum == NULL) return p->c->err->code;
+  p->prune = !p->c->opt->exhaustive && p->G <= ON_DEMAND_MAX_GPUS &&
+             gpp__costs_grow(p->c);
   for (uint32_t i = 0; i < p->s->n; i++) GPP_TRY(ideal_sums(p, i));
   p->cap = INFINITY;
-  for (uint32_t q = 0; q < p->s->n; q++) solve_ideal(p, p->order[q]);
+  GPP_TRY(solve_pass(p));
   double best = p->g[GI(p, p->empty, p->G)];
   p->cap = best * (1 + p->c->opt->tps_tolerance);
-  for (uint32_t q = 0; best < INFINITY && q < p->s->n; q++)
-    solve_ideal(p, p->order[q]);
+  if (best < INFINITY) GPP_TRY(solve_pass(p));
   gpp_planner_candidate cand = {0};
   bool found;
   int rc = read_plan(p, &cand, &found);
@@ -280,6 +459,16 @@ static int order_by_size(pp *p) {
   return 0;
 }
 
+static int alloc_walk(pp *p) {
+  const ideals *s = p->s;
+  p->stamp = gpp_calloc(p->c->err, (size_t)s->n * (p->G + 1),
+                        sizeof *p->stamp);
+  p->rank = gpp_calloc(p->c->err, s->n, sizeof *p->rank);
+  if (!(p->stamp && p->rank)) return p->c->err->code;
+  for (uint32_t q = 0; q < s->n; q++) p->rank[p->order[q]] = q;
+  return 0;
+}
+
 static int pp_run(pp *p, gpp_planner_result *out) {
   ideals *s = p->s;
   p->order = gpp_calloc(p->c->err, s->n, sizeof *p->order);
@@ -294,6 +483,7 @@ static int pp_run(pp *p, gpp_planner_result *out) {
     if (s->size[i] == 0) p->empty = i;
   }
   GPP_TRY(order_by_size(p));
+  GPP_TRY(alloc_walk(p));
   uint32_t bs[32], nb = gpp__micro_batches(p->c, bs);
   for (uint32_t q = 0; q < nb; q++) {
     p->b = bs[q];
@@ -324,9 +514,8 @@ static int piper_run(const gpp_planner_input *in,
     gpp__pctx_free(&c);
   }
   free(p.order); free(p.sum); free(p.g); free(p.nxt); free(p.reps);
-  free(p.nst);
-  free(s.bits);
-  free(s.size);
+  free(p.nst); free(p.rank); free(p.stamp); free(p.stack);
+  free(s.bits); free(s.size); free(s.cov_off); free(s.cov_v); free(s.cov_id);
   gpp__hmap_free(&s.index);
   gpp__layers_free(&L);
   return rc;

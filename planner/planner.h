@@ -63,7 +63,8 @@ typedef struct gpp_planner_options {
   gpp_precision precision;
   double tps_tolerance;       /* binary search stops at hi-lo <= tol*hi */
   uint32_t ideals_limit;      /* Piper */
-  bool exhaustive;            /* GraphPipe: no pruning, memo per probe */
+  bool exhaustive;            /* no pruning (GraphPipe: memo per probe;
+                                 PipeDream, Piper: the reference DP) */
   gpp_planner_progress_fn progress;
   void *progress_ctx;
 } gpp_planner_options;

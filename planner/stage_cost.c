@@ -100,15 +100,19 @@ static double transfer(const gpp__pctx *c, double bytes) {
   return c->in->comm.p2p_latency + bytes * c->in->comm.p2p_sec_per_byte;
 }
 
+/* The transfers are charged in full, not overlapped with compute: under
+ * 1F1B-style in-flight limits a stage's period is its round trip (the
+ * work and both transfers of every hop downstream) over its in-flight
+ * micro-batches, i.e. the path's average of work + C(in) + C(out).  Its
+ * GPU's link also carries the activations out and the gradients back in
+ * the same direction, (in + out) bytes, which this sum covers. */
 double gpp__stage_tps(const gpp__pctx *c, const gpp__stage_sums *s,
                       uint32_t b, uint32_t k) {
   uint32_t r = gpp__ceil_div(b, k);
   double m = (double)c->B / b;
   double work = s->time + gpp__allreduce(c, s->param, k) / m;
-  double cin = transfer(c, s->in_bytes * r), cout = transfer(c,
-                                                             s->out_bytes * r);
-  double comm = cin > cout ? cin : cout;
-  return (work > comm ? work : comm) / b;
+  double comm = transfer(c, s->in_bytes * r) + transfer(c, s->out_bytes * r);
+  return (work + comm) / b;
 }
 
 double gpp__stage_mem(const gpp__pctx *c, const gpp__stage_sums *s,

@@ -31,7 +31,7 @@ grep -q '^planner .*throughput.*iteration.*bubble.*peak mem.*search.*speed-up' "
 grep -q '(samples/s).*(ms).*(GiB).*(s)' "$T" || fail "no units in the header"
 grep -Eq '^graphpipe +[0-9]+/[0-9]+ +[0-9]+ +[0-9.]+ +[0-9.]+ +0\.[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+x$' "$T" ||
   fail "no graphpipe row: $(grep graphpipe "$T")"
-grep -Eq '^pipedream +16/16 +[0-9]+ .* 1\.000x$' "$T" ||
+grep -Eq '^pipedream +([0-9]+)/\1 +[0-9]+ .* 1\.000x$' "$T" ||
   fail "no pipedream row: $(grep pipedream "$T")"
 grep -Eq '^piper +[0-9]+/[0-9]+ +[0-9]+ ' "$T" ||
   fail "no piper row: $(grep piper "$T")"
@@ -74,7 +74,7 @@ assert (doc["model"], doc["cluster"], doc["gpus"], doc["batch"]) == \
 assert doc["device_memory_bytes"] == 16 * 2**30 and doc["plots"]
 g, p, q = rows["graphpipe"], rows["pipedream"], rows["piper"]
 assert q["found"] and q["depth"] == q["stages"], q
-assert g["depth"] < p["depth"] == p["stages"] == 16, (g["depth"], p["depth"])
+assert g["depth"] < p["depth"] == p["stages"], (g["depth"], p["depth"])
 assert g["samples_per_s"] > p["samples_per_s"]
 assert abs(g["speedup_vs_pipedream"] - g["samples_per_s"] / p["samples_per_s"]) < 1e-12
 assert abs(g["samples_per_s"] * g["iteration_time"] - 128) < 1e-6
