@@ -1,7 +1,8 @@
 /* test_network.c -- the flow network against textbook results: latency
  * plus bytes over the bottleneck, C/k on a shared bottleneck, the
  * parking-lot max-min example with a re-share, the ring all-reduce closed
- * form, rail-optimized NIC bandwidth, incremental re-sharing counts,
+ * form, rail-optimized NIC bandwidth, incremental re-sharing counts (and
+ * the equal split of a collective step), routes through wide switches,
  * determinism, and every error path. */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -193,8 +194,10 @@ Test(flows, a_leaving_flow_reshares_only_the_flows_it_bound) {
                (unsigned long long)touched);
   gpp_net_reshare_stats how;
   gpp_net_reshare_stats_get(r.net, &how);
-  cr_assert_eq(how.fast, 3, "flow 2 starting, flows 2 and 0 ending");
-  cr_assert_eq(how.local, 2);
+  cr_assert_eq(how.fast, 4, "flows 0 and 1 starting together (an equal "
+               "split of gpu0's link), flow 2 starting, flows 2 and 0 "
+               "ending");
+  cr_assert_eq(how.local, 1, "flow 1 ending (flow 0 speeds up)");
   cr_assert_eq(how.closed, 0);
   cr_assert_eq(how.max_touched, 2);
   teardown(&r);
@@ -287,6 +290,82 @@ Test(flows, rail_optimized_eight_flows_get_a_nic_each) {
   drain(&r);
   for (uint32_t i = 0; i < 8; i++) rel_eq(r.finish[i], 5e-6 + 4.4e9 / 25e9,
                                           1e-12);
+  teardown(&r);
+}
+
+/* Two GPUs on each node's one NIC: flows of both GPUs that start together
+ * (a collective's step) pair up on the NICs and get half a NIC each, which
+ * the equal split settles without a filling. */
+static const char *shared_nic =
+    "gpu: v100-sxm2-16gb\nnodes: 2\ngpus_per_node: 2\n"
+    "intra_node: {kind: nvlink-mesh, bandwidth: 150 GB/s, latency: 2 us}\n"
+    "inter_node: {kind: fat-tree, nics_per_node: 1, nic_bandwidth: "
+    "100 Gb/s, latency: 5 us}\n";
+
+Test(flows, flows_starting_together_split_a_shared_nic) {
+  run r;
+  setup(&r, shared_nic);
+  flow(&r, 0, 0, 2, 3.1e9, 0);
+  flow(&r, 0, 1, 3, 3.1e9, 1);
+  drain(&r);
+  const gpp__route *rt;
+  gpp_errctx e = {0};
+  cr_assert_eq(gpp__route_get(r.c, 0, 2, &rt, &e), 0, "%s", e.msg);
+  for (int i = 0; i < 2; i++)
+    rel_eq(r.finish[i], rt->latency + 3.1e9 / (12.5e9 / 2), 1e-12);
+  gpp_net_reshare_stats how;
+  gpp_net_reshare_stats_get(r.net, &how);
+  cr_assert_eq(how.fast, 2, "the start and the end of the pair");
+  cr_assert_eq(how.local + how.closed, 0);
+  teardown(&r);
+}
+
+/* 80-port leaves (more ports than a route step scans one by one) under 4
+ * spines: routes between leaves take 6 links through a spine, and spread
+ * over all the spines; routes within a leaf take 4.  Each route's cost is
+ * its links' latency sum and smallest bandwidth. */
+static const char *wide_leaves =
+    "gpu: h100-sxm-80gb\nnodes: 80\ngpus_per_node: 2\n"
+    "intra_node: {kind: nvswitch, bandwidth: 450 GB/s, latency: 2 us}\n"
+    "inter_node: {kind: fat-tree, nics_per_node: 2, nic_bandwidth: "
+    "400 Gb/s, latency: 5 us, nodes_per_leaf: 40, spines: 4}\n";
+
+static uint32_t route_check(gpp_cluster *c, uint32_t s, uint32_t d,
+                            const char **via) {
+  const uint32_t *links;
+  uint32_t n;
+  double lat, bw, sum = 0, min = INFINITY;
+  gpp_errctx e = {0};
+  cr_assert_eq(gpp_cluster_route(c, s, d, &links, &n, &e), 0, "%s", e.msg);
+  cr_assert_eq(gpp_cluster_route_cost(c, s, d, &lat, &bw, &e), 0);
+  cr_assert_eq(c->links[links[0]].from, s);
+  cr_assert_eq(c->links[links[n - 1]].to, d);
+  for (uint32_t k = 0; k < n; k++) {
+    if (k > 0) cr_assert_eq(c->links[links[k]].from, c->links[links[k - 1]].to);
+    sum += c->links[links[k]].latency;
+    min = fmin(min, c->links[links[k]].bandwidth);
+  }
+  cr_assert_float_eq(lat, sum, 1e-18);
+  cr_assert_eq(bw, min);
+  *via = n > 2 ? c->vertex_names[c->links[links[2]].to] : "";
+  return n;
+}
+
+Test(routes, wide_leaves_spread_over_spines) {
+  run r;
+  setup(&r, wide_leaves);
+  bool used[4] = {false};
+  const char *via;
+  for (uint32_t s = 0; s < 80; s++) { /* leaf 0 to leaf 1 */
+    cr_assert_eq(route_check(r.c, s, 80 + (s * 7) % 80, &via), 6);
+    unsigned k;
+    cr_assert_eq(sscanf(via, "spine%u", &k), 1, "third hop to %s", via);
+    cr_assert_lt(k, 4);
+    used[k] = true;
+  }
+  for (int k = 0; k < 4; k++) cr_assert(used[k], "spine%d unused", k);
+  cr_assert_eq(route_check(r.c, 3, 70, &via), 4); /* one leaf */
+  cr_assert_eq(route_check(r.c, 150, 81, &via), 4);
   teardown(&r);
 }
 

@@ -15,7 +15,9 @@
  * Only links that can bind enter the heap: not a link whose component
  * flows' route bottlenecks (ub) sum to no more than its residual capacity,
  * nor a "shadow", a link that carries exactly the flows of a neighbour
- * with no less capacity (the two links through a NIC vertex).  Leaving
+ * with no less capacity (the two links through a NIC vertex), nor a link
+ * whose only flow is one component flow (it cannot hold that flow below
+ * its ub, and lone links are most of a collective step's).  Leaving
  * them out keeps the max-min rates, provided each flow is also held to its
  * ub: a flow that crosses no heap link gets its ub at once, and one whose
  * heap links are all wider than its ub gets a cap entry in the heap.
@@ -29,9 +31,7 @@ static bool share_before(const gpp__share *a, const gpp__share *b) {
   return a->share < b->share || (a->share == b->share && a->id < b->id);
 }
 
-unsigned long long dbg_push, dbg_stale, dbg_fills, dbg_links, dbg_cand, dbg_caps, dbg_flows, dbg_ub;
 static int share_push(gpp_net *net, gpp__share s, gpp_errctx *err) {
-  dbg_push++;
   GPP_TRY(gpp__grow((void **)&net->shares, &net->cap_shares,
                     net->n_shares + 1, sizeof *net->shares, err));
   uint32_t i = net->n_shares++;
@@ -78,6 +78,14 @@ static void settle(gpp_net *net, uint32_t f, double rate, uint32_t bneck) {
   }
 }
 
+/* The first link of the flow's route with capacity ub (the one that bounds
+ * it), looked up only for the few flows settled at their bound. */
+static uint32_t ub_link(const gpp_net *net, const gpp__flow *f) {
+  for (uint32_t k = 0; k < f->n_links; k++)
+    if (net->links[f->links[k]].bw == f->ub) return f->links[k];
+  return GPP__NONE;
+}
+
 /* Residual capacity and unsettled count from the outside flows' rates and
  * the component's flows; whether the link can bind them. */
 static void link_init(gpp_net *net, gpp__nlink *l) {
@@ -92,8 +100,8 @@ static void link_init(gpp_net *net, gpp__nlink *l) {
     }
   }
   l->residual = l->bw - outside;
-  l->unfixed = m;
-  l->cand = !l->shadow && m > 0 &&
+  l->unfixed = l->inside = m;
+  l->cand = !l->shadow && (m > 1 || (m == 1 && outside > 0)) &&
             ub_sum > l->residual * (1 - GPP__UB_SUM_REL_TOL);
 }
 
@@ -107,9 +115,7 @@ static int bound_flow(gpp_net *net, uint32_t id, gpp_errctx *err) {
     any = any || l->cand;
     tight = tight || (l->cand && l->bw == f->ub);
   }
-  if (!any) dbg_ub++;
-  if (!tight && any) dbg_caps++;
-  if (!any) settle(net, id, f->ub, f->ub_link);
+  if (!any) settle(net, id, f->ub, ub_link(net, f));
   else if (!tight)
     GPP_TRY(share_push(net, (gpp__share){f->ub, id | GPP__CAP_BIT}, err));
   return 0;
@@ -138,7 +144,6 @@ static int fill_link(gpp_net *net, gpp__share s, double *level,
   const gpp__nlink *l = &net->links[s.id];
   if (l->unfixed == 0) return 0;
   double share = link_share(l);
-  if (share > s.share) dbg_stale++;
   if (share > s.share) return share_push(net, (gpp__share){share, s.id}, err);
   *level = fmax(share, *level);
   for (uint32_t j = 0; j < l->n; j++) {
@@ -153,12 +158,11 @@ static void fill_cap(gpp_net *net, uint32_t id, double *level) {
   const gpp__flow *f = &net->flows[id];
   if (f->fixed) return;
   *level = fmax(f->ub, *level);
-  settle(net, id, f->ub, f->ub_link);
+  settle(net, id, f->ub, ub_link(net, f));
 }
 
 int gpp__net_fill(gpp_net *net, gpp_errctx *err) {
   GPP_TRY(fill_init(net, err));
-  dbg_fills++; dbg_links += net->n_comp_links; dbg_flows += net->n_comp_flows; for (uint32_t i=0;i<net->n_comp_links;i++) dbg_cand += net->links[net->comp_links[i]].cand;
   double level = 0;
   while (net->n_shares > 0) {
     gpp__share s = share_pop(net);

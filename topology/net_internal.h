@@ -20,9 +20,13 @@
 
 typedef enum { FLOW_FREE, FLOW_LATENCY, FLOW_ACTIVE } gpp__flow_state;
 
+/* Flows are 64-byte aligned in their array (see flows_grow in network.c),
+ * so that the fields every filling reads share one cache line. */
+#define GPP__FLOW_ALIGN 64
+
 typedef struct gpp__flow {
   /* Read by every filling: the first 64 bytes. */
-  double rate;
+  _Alignas(GPP__FLOW_ALIGN) double rate;
   double old_rate; /* rate before the current re-sharing */
   double ub;       /* route bottleneck: no rate can exceed it */
   const uint32_t *links;
@@ -31,7 +35,6 @@ typedef struct gpp__flow {
   uint32_t bneck;    /* a saturated link where this flow's rate is the
                         largest (its max-min bottleneck); GPP__NONE until
                         the flow has a rate */
-  uint32_t heap_pos; /* GPP__NONE when not queued */
   bool fixed; /* rate settled in the current filling */
   uint8_t state;
   /* The rest. */
@@ -39,11 +42,8 @@ typedef struct gpp__flow {
   double t_last;  /* remaining is exact at t_last */
   double ev_time; /* key of its pending event, with seq */
   uint64_t seq, tag;
-  uint32_t *slot; /* slot[k]: index of this flow in links[k]'s list */
-  uint32_t slot_cap;
   uint32_t coll;     /* owning collective or GPP__NONE */
   uint32_t next_free;
-  uint32_t ub_link;  /* the first link of the route with capacity ub */
 } gpp__flow;
 
 typedef struct gpp__link_entry {
@@ -54,10 +54,16 @@ typedef struct gpp__nlink {
   gpp__link_entry *flows;
   uint32_t n, cap;
   uint32_t unfixed, mark;
+  uint32_t inside; /* its component flows at the last filling's start */
+  uint32_t n_new;  /* arrivals of the batch on it (net_fast.c); cleared
+                      with dirty */
+  double spare;    /* capacity its other flows leave them (net_fast.c) */
+  double taken;    /* of which the arrivals take (net_fast.c) */
   double bw;       /* capacity, copied from the cluster */
   double residual; /* capacity left during a filling */
   double load;     /* sum of its flows' rates */
   double ub_sum;   /* sum of its flows' ub */
+  uint8_t cls;     /* link class, copied from the cluster */
   bool dirty;
   bool shadow;     /* another link carries exactly its flows with no more
                       capacity, so it never constrains a filling */
@@ -112,6 +118,34 @@ typedef struct gpp__share {
   uint32_t id;
 } gpp__share;
 
+/* An event heap entry: its flow's event time and sequence number. */
+#define GPP__HEAP_ARITY 4
+typedef struct gpp__hent {
+  double time;
+  uint64_t seq;
+  uint32_t flow;
+} gpp__hent;
+
+/* Events that fall due in the order they are queued wait in FIFOs
+ * (ev[head, n)) rather than in the heap:
+ * - latency events of flows whose routes have the same latency, in the
+ *   order the flows started (one FIFO per latency);
+ * - finish events of flows given rates by the fast path: a collective's
+ *   steps finish one after another, so each FIFO takes an event no earlier
+ *   than its last (the one with the latest such last, as in patience
+ *   sorting).  A flow whose rate changes later moves to the heap, leaving
+ *   its entry stale (heap_pos no longer GPP__IN_FIFO); stale entries are
+ *   dropped when they reach the head.
+ * An event no FIFO takes goes to the heap. */
+#define GPP__LAT_QUEUES 12
+#define GPP__IN_FIFO (GPP__NONE - 1)
+typedef struct gpp__latq {
+  double lat;
+  bool finish; /* a FIFO of finish events (lat unused) */
+  gpp__hent *ev;
+  uint32_t head, n, cap;
+} gpp__latq;
+
 struct gpp_net {
   gpp_cluster *cluster;
   double now, time_eps_rel;
@@ -121,8 +155,18 @@ struct gpp_net {
   gpp__coll *colls;
   uint32_t n_colls, cap_colls, free_coll;
   gpp__nlink *links;
-  uint32_t *heap; /* flow ids ordered by (ev_time, seq) */
+  gpp__hent *heap; /* flows ordered by (ev_time, seq) */
   uint32_t heap_n, heap_cap;
+  /* heap_pos[flow]: its index in the heap, GPP__NONE when not there; apart
+   * from the flows so that sifting writes a few cache lines. */
+  uint32_t *heap_pos, cap_heap_pos;
+  /* The row of flow f, slot_stride wide (the longest route yet): slot k is
+   * f's index in the list of its route's link k.  Apart from the flows, so
+   * that removing a flow from a link updates the flow moved into its place
+   * without reading that flow. */
+  uint32_t *slots, slot_stride, slot_rows;
+  gpp__latq latq[GPP__LAT_QUEUES];
+  uint32_t n_latq;
   uint32_t *dirty, n_dirty, cap_dirty;
   uint32_t *arrivals, n_arrivals, cap_arrivals; /* activated this batch */
   uint32_t *comp_flows, n_comp_flows, cap_comp_flows;
@@ -137,15 +181,41 @@ struct gpp_net {
   gpp_net_class_stats stats[GPP_LINK__NCLASSES];
 };
 
-/* Grows *arr (of *cap elements of size sz) to hold at least need. */
-int gpp__grow(void **arr, uint32_t *cap, uint32_t need, size_t sz,
-              gpp_errctx *err);
+static inline uint32_t *gpp__flow_slots(const gpp_net *net, uint32_t f) {
+  return net->slots + (size_t)f * net->slot_stride;
+}
+
+/* Grows *arr (of *cap elements of size sz) to hold at least need; the
+ * check is inline, as the hot loop calls it for every flow and link. */
+int gpp__grow_to(void **arr, uint32_t *cap, uint32_t need, size_t sz,
+                 gpp_errctx *err);
+static inline int gpp__grow(void **arr, uint32_t *cap, uint32_t need,
+                            size_t sz, gpp_errctx *err) {
+  return need <= *cap ? 0 : gpp__grow_to(arr, cap, need, sz, err);
+}
 
 /* Event heap keyed by (ev_time, seq). */
 int gpp__heap_push(gpp_net *net, uint32_t flow, gpp_errctx *err);
 void gpp__heap_update(gpp_net *net, uint32_t flow);
-uint32_t gpp__heap_pop(gpp_net *net);
 void gpp__heap_remove(gpp_net *net, uint32_t flow);
+/* Queues a flow's latency event (its ev_time: start + lat). */
+int gpp__event_push_latency(gpp_net *net, uint32_t flow, double lat,
+                            gpp_errctx *err);
+/* Queues the finish event (at its ev_time) of a flow not queued. */
+int gpp__event_push_finish(gpp_net *net, uint32_t flow, gpp_errctx *err);
+/* Takes a flow's finish event out of its FIFO (it goes stale) before the
+ * flow is queued again. */
+static inline void gpp__event_unqueue_fifo(gpp_net *net, uint32_t flow) {
+  if (net->heap_pos[flow] == GPP__IN_FIFO) net->heap_pos[flow] = GPP__NONE;
+}
+/* Drops stale entries at the heads of the finish FIFOs. */
+void gpp__events_prune(gpp_net *net);
+/* The next event by (ev_time, seq), NULL when none, and in *src where it
+ * waits: a FIFO's index, or GPP__NONE for the heap. */
+const gpp__hent *gpp__event_next(const gpp_net *net, uint32_t *src);
+/* Dequeues the next event from src, as gpp__event_next() gave it. */
+uint32_t gpp__event_pop(gpp_net *net, uint32_t src);
+void gpp__events_free(gpp_net *net);
 
 /* Starts a flow of a collective (tag unused) or of the owner. */
 int gpp__net_start_flow(gpp_net *net, double now, uint32_t src, uint32_t dst,
@@ -157,8 +227,17 @@ int gpp__net_check_bytes(double bytes, gpp_errctx *err);
 int gpp__net_reshare(gpp_net *net, double t, gpp_errctx *err);
 /* Marks a link changed by this batch; leaving says a flow is about to
  * leave it (call before removing the flow). */
-int gpp__net_mark_dirty(gpp_net *net, uint32_t link, bool leaving,
-                        gpp_errctx *err);
+static inline int gpp__net_mark_dirty(gpp_net *net, uint32_t link,
+                                      bool leaving, gpp_errctx *err) {
+  gpp__nlink *l = &net->links[link];
+  l->spread = l->spread || (leaving && gpp__link_constrains(l));
+  if (l->dirty) return 0;
+  GPP_TRY(gpp__grow((void **)&net->dirty, &net->cap_dirty, net->n_dirty + 1,
+                    sizeof *net->dirty, err));
+  l->dirty = true;
+  net->dirty[net->n_dirty++] = link;
+  return 0;
+}
 /* Forgets the batch's dirty links once their change is re-shared. */
 void gpp__net_clear_dirty(gpp_net *net);
 /* Max-min rates, by progressive filling, of the flows in comp_flows (each

@@ -30,22 +30,12 @@
 
 #include "topology/net_internal.h"
 
-int gpp__net_mark_dirty(gpp_net *net, uint32_t link, bool leaving,
-                        gpp_errctx *err) {
-  gpp__nlink *l = &net->links[link];
-  l->spread = l->spread || (leaving && gpp__link_constrains(l));
-  if (l->dirty) return 0;
-  GPP_TRY(gpp__grow((void **)&net->dirty, &net->cap_dirty, net->n_dirty + 1,
-                    sizeof *net->dirty, err));
-  net->links[link].dirty = true;
-  net->dirty[net->n_dirty++] = link;
-  return 0;
-}
-
 void gpp__net_clear_dirty(gpp_net *net) {
   for (uint32_t i = 0; i < net->n_dirty; i++) {
-    net->links[net->dirty[i]].dirty = false;
-    net->links[net->dirty[i]].spread = false;
+    gpp__nlink *l = &net->links[net->dirty[i]];
+    l->dirty = l->spread = false;
+    l->n_new = 0;
+    l->taken = 0;
   }
   net->n_dirty = 0;
 }
@@ -61,8 +51,10 @@ static void note_end(uint32_t *slot, uint32_t link) {
  * capacity (the outgoing one on a tie) is a shadow. */
 int gpp__net_links_init(gpp_net *net, gpp_errctx *err) {
   const gpp_cluster *c = net->cluster;
-  for (uint32_t i = 0; i < c->n_links; i++)
+  for (uint32_t i = 0; i < c->n_links; i++) {
     net->links[i].bw = c->links[i].bandwidth;
+    net->links[i].cls = (uint8_t)c->links[i].cls;
+  }
   uint32_t *in = gpp_calloc(err, 2 * (size_t)c->n_vertices + 1, sizeof *in);
   if (in == NULL) return GPP_ENOMEM;
   uint32_t *out = in + c->n_vertices;
@@ -107,7 +99,7 @@ static int comp_add_flow(gpp_net *net, uint32_t f, gpp_errctx *err) {
 /* Checked rounds, and component flows after a round, beyond which the
  * closed component is cheaper than growing by checks. */
 #define LOCAL_ROUNDS 8
-#define LOCAL_FLOWS 100000
+#define LOCAL_FLOWS 256
 
 /* Whether the closed component grows through a link: it binds, or it
  * bound before a flow left it (its flows may now speed up). */
@@ -184,6 +176,7 @@ static void link_extremes(const gpp_net *net, uint32_t id, double *slow,
 static int check_link(gpp_net *net, uint32_t id, uint32_t *added,
                       gpp_errctx *err) {
   const gpp__nlink *l = &net->links[id];
+  if (l->inside == l->n) return 0; /* no outside flow to check */
   double slow, fast, tol = l->bw * CHECK_REL_TOL;
   link_extremes(net, id, &slow, &fast);
   bool over = l->residual < -tol, saturated = l->residual <= tol;
@@ -221,18 +214,21 @@ static int reschedule(gpp_net *net, double t, gpp_errctx *err) {
   for (uint32_t i = 0; i < net->n_comp_flows; i++) {
     uint32_t id = net->comp_flows[i];
     gpp__flow *f = &net->flows[id];
-    if (f->rate == f->old_rate && f->heap_pos != GPP__NONE) continue;
+    bool queued = net->heap_pos[id] != GPP__NONE;
+    if (f->rate == f->old_rate && queued) continue;
     f->ev_time = t + f->remaining / f->rate;
-    if (f->heap_pos == GPP__NONE) GPP_TRY(gpp__heap_push(net, id, err));
+    gpp__event_unqueue_fifo(net, id);
+    if (net->heap_pos[id] == GPP__NONE) GPP_TRY(gpp__heap_push(net, id, err));
     else gpp__heap_update(net, id);
   }
+  gpp__events_prune(net);
   return 0;
 }
 
 void gpp__net_note_utilisation(gpp_net *net, uint32_t l, double load) {
   const gpp__nlink *nl = &net->links[l];
   double u = fmin(load / nl->bw, 1.0);
-  gpp_net_class_stats *s = &net->stats[net->cluster->links[l].cls];
+  gpp_net_class_stats *s = &net->stats[nl->cls];
   if (nl->n > 0 && u > s->peak_utilisation) s->peak_utilisation = u;
 }
 

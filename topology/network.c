@@ -9,7 +9,6 @@
  * inside the batch and may start new flows at that instant.
  */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,19 +39,14 @@ int gpp_net_create(gpp_cluster *c, gpp_net **out, gpp_errctx *err) {
 
 void gpp_net_destroy(gpp_net *net) {
   if (net == NULL) return;
-  extern unsigned long long dbg_push, dbg_stale, dbg_fills, dbg_links, dbg_cand, dbg_caps, dbg_flows, dbg_ub;
-  extern unsigned long long dbg_rget, dbg_probe, dbg_build, dbg_dist;
-  if (getenv("GPP_NETDBG")) fprintf(stderr, "ROUTE get %llu probe %llu build %llu dist %llu\n", dbg_rget, dbg_probe, dbg_build, dbg_dist);
-  if (getenv("GPP_NETDBG")) fprintf(stderr, "FILL fills %llu links %llu cand %llu flows %llu caps %llu ub %llu push %llu stale %llu\n", dbg_fills, dbg_links, dbg_cand, dbg_flows, dbg_caps, dbg_ub, dbg_push, dbg_stale);
-  if (getenv("GPP_NETDBG")) fprintf(stderr, "NETDBG reshares %llu touched %llu fast %llu local %llu closed %llu max %llu flows %u\n", (unsigned long long)net->reshares, (unsigned long long)net->flows_touched, (unsigned long long)net->how.fast, (unsigned long long)net->how.local, (unsigned long long)net->how.closed, (unsigned long long)net->how.max_touched, net->n_flows);
   for (uint32_t i = 0; net->links && i < net->cluster->n_links; i++)
     free(net->links[i].flows);
-  for (uint32_t i = 0; i < net->n_flows; i++) free(net->flows[i].slot);
   for (uint32_t i = 0; i < net->n_colls; i++) free(net->colls[i].ranks);
   free(net->links);
   free(net->flows);
+  free(net->slots);
   free(net->colls);
-  free(net->heap);
+  gpp__events_free(net);
   free(net->dirty);
   free(net->arrivals);
   free(net->comp_flows);
@@ -67,14 +61,29 @@ void gpp_net_set_time_tolerance(gpp_net *net, double rel) {
   net->time_eps_rel = rel >= 0 ? rel : 0;
 }
 
+/* Room for one more flow in an array aligned to GPP__FLOW_ALIGN (realloc
+ * would not keep the alignment). */
+static int flows_grow(gpp_net *net, gpp_errctx *err) {
+  if (net->n_flows < net->cap_flows) return 0;
+  uint32_t cap = net->cap_flows ? 2 * net->cap_flows : 64;
+  gpp__flow *p = aligned_alloc(GPP__FLOW_ALIGN, (size_t)cap * sizeof *p);
+  if (p == NULL) GPP_RAISE(err, GPP_ENOMEM, "out of memory for %u flows", cap);
+  if (net->n_flows > 0) memcpy(p, net->flows, net->n_flows * sizeof *p);
+  free(net->flows);
+  net->flows = p;
+  net->cap_flows = cap;
+  return 0;
+}
+
 static int flow_alloc(gpp_net *net, uint32_t *id, gpp_errctx *err) {
   if (net->free_flow != GPP__NONE) {
     *id = net->free_flow;
     net->free_flow = net->flows[*id].next_free;
     return 0;
   }
-  GPP_TRY(gpp__grow((void **)&net->flows, &net->cap_flows, net->n_flows + 1,
-                    sizeof *net->flows, err));
+  GPP_TRY(flows_grow(net, err));
+  GPP_TRY(gpp__grow((void **)&net->heap_pos, &net->cap_heap_pos,
+                    net->n_flows + 1, sizeof *net->heap_pos, err));
   *id = net->n_flows++;
   memset(&net->flows[*id], 0, sizeof net->flows[*id]);
   return 0;
@@ -87,13 +96,23 @@ static void flow_free(gpp_net *net, uint32_t id) {
   net->free_flow = id;
 }
 
-/* The flow's rate bound: its route's smallest capacity, and where. */
-static void set_bound(const gpp_net *net, gpp__flow *f,
-                      const gpp__route *route) {
-  f->ub = route ? route->bottleneck : 0;
-  f->ub_link = GPP__NONE;
-  for (uint32_t k = 0; k < f->n_links && f->ub_link == GPP__NONE; k++)
-    if (net->links[f->links[k]].bw == f->ub) f->ub_link = f->links[k];
+/* Makes room in net->slots for every flow id and a route of n links,
+ * widening the rows (and moving them) for a longer route than any yet. */
+static int slots_reserve(gpp_net *net, uint32_t n, gpp_errctx *err) {
+  uint32_t stride = n > net->slot_stride ? n : net->slot_stride;
+  if (stride == net->slot_stride && net->slot_rows >= net->cap_flows)
+    return 0;
+  uint32_t *p = gpp_calloc(err, (size_t)net->cap_flows * stride + 1,
+                           sizeof *p);
+  if (p == NULL) return GPP_ENOMEM;
+  for (size_t f = 0; f < net->slot_rows && net->slot_stride > 0; f++)
+    memcpy(p + f * stride, net->slots + f * net->slot_stride,
+           net->slot_stride * sizeof *p);
+  free(net->slots);
+  net->slots = p;
+  net->slot_stride = stride;
+  net->slot_rows = net->cap_flows;
+  return 0;
 }
 
 /* Queues a flow over route (NULL: a no-op flow that ends at now). */
@@ -102,16 +121,11 @@ static int start_route(gpp_net *net, double now, const gpp__route *route,
                        gpp_errctx *err) {
   uint32_t id, n = route ? route->n : 0;
   GPP_TRY(flow_alloc(net, &id, err));
+  GPP_TRY(slots_reserve(net, n, err));
   gpp__flow *f = &net->flows[id];
-  if (n > f->slot_cap) {
-    uint32_t *p = gpp_realloc_array(err, f->slot, n, sizeof *p);
-    if (p == NULL) return GPP_ENOMEM;
-    f->slot = p;
-    f->slot_cap = n;
-  }
   f->links = route ? route->links : NULL;
   f->n_links = n;
-  set_bound(net, f, route);
+  f->ub = route ? route->bottleneck : 0;
   f->bytes = f->remaining = bytes;
   f->rate = 0;
   f->seq = net->seq++;
@@ -119,9 +133,9 @@ static int start_route(gpp_net *net, double now, const gpp__route *route,
   f->coll = coll;
   f->state = FLOW_LATENCY;
   f->ev_time = now + (route ? route->latency : 0);
-  f->heap_pos = GPP__NONE;
+  net->heap_pos[id] = GPP__NONE;
   if (coll != GPP__NONE) net->colls[coll].outstanding++;
-  return gpp__heap_push(net, id, err);
+  return gpp__event_push_latency(net, id, route ? route->latency : 0, err);
 }
 
 int gpp__net_start_flow(gpp_net *net, double now, uint32_t src, uint32_t dst,
@@ -158,7 +172,9 @@ int gpp_net_flow(gpp_net *net, double now, uint32_t src, uint32_t dst,
 }
 
 double gpp_net_next_time(const gpp_net *net) {
-  return net->heap_n ? net->flows[net->heap[0]].ev_time : INFINITY;
+  uint32_t src;
+  const gpp__hent *e = gpp__event_next(net, &src);
+  return e == NULL ? INFINITY : e->time;
 }
 
 static int activate(gpp_net *net, uint32_t id, double t, gpp_errctx *err) {
@@ -176,7 +192,8 @@ static int activate(gpp_net *net, uint32_t id, double t, gpp_errctx *err) {
     GPP_TRY(gpp__grow((void **)&l->flows, &l->cap, l->n + 1,
                       sizeof *l->flows, err));
     l->flows[l->n] = (gpp__link_entry){id, k};
-    f->slot[k] = l->n++;
+    gpp__flow_slots(net, id)[k] = l->n++;
+    l->n_new++; /* for the equal split (net_fast.c) */
     l->ub_sum += f->ub;
     GPP_TRY(gpp__net_mark_dirty(net, f->links[k], false, err));
   }
@@ -188,15 +205,15 @@ static int deactivate(gpp_net *net, uint32_t id, gpp_errctx *err) {
   for (uint32_t k = 0; k < f->n_links; k++) {
     GPP_TRY(gpp__net_mark_dirty(net, f->links[k], true, err));
     gpp__nlink *l = &net->links[f->links[k]];
-    uint32_t i = f->slot[k];
+    uint32_t i = gpp__flow_slots(net, id)[k];
     gpp__link_entry last = l->flows[--l->n];
     if (i != l->n) {
       l->flows[i] = last;
-      net->flows[last.flow].slot[last.k] = i;
+      gpp__flow_slots(net, last.flow)[last.k] = i;
     }
     l->load = l->n ? l->load - f->rate : 0;
     l->ub_sum = l->n ? l->ub_sum - f->ub : 0;
-    net->stats[net->cluster->links[f->links[k]].cls].bytes += f->bytes;
+    net->stats[l->cls].bytes += f->bytes;
   }
   return 0;
 }
@@ -221,6 +238,8 @@ static int complete(gpp_net *net, uint32_t id, double t, gpp_net_done_fn done,
 static int on_event(gpp_net *net, uint32_t id, double t, gpp_net_done_fn done,
                     void *ctx, gpp_errctx *err) {
   gpp__flow *f = &net->flows[id];
+  for (uint32_t k = 0; k < f->n_links; k++) /* load them all at once */
+    __builtin_prefetch(&net->links[f->links[k]]);
   if (f->state == FLOW_LATENCY && f->bytes > 0 && f->n_links > 0)
     return activate(net, id, t, err);
   if (f->state == FLOW_ACTIVE) GPP_TRY(deactivate(net, id, err));
@@ -230,12 +249,15 @@ static int on_event(gpp_net *net, uint32_t id, double t, gpp_net_done_fn done,
 int gpp_net_advance(gpp_net *net, double t, gpp_net_done_fn done, void *ctx,
                     gpp_errctx *err) {
   if (isnan(t)) GPP_RAISE(err, GPP_EINVAL, "advance to NaN");
-  while (net->heap_n > 0 && gpp_net_next_time(net) <= t) {
-    double t0 = gpp_net_next_time(net);
-    double lim = t0 + fabs(t0) * net->time_eps_rel;
+  uint32_t src;
+  const gpp__hent *e;
+  while ((e = gpp__event_next(net, &src)) != NULL && e->time <= t) {
+    double t0 = e->time, lim = t0 + fabs(t0) * net->time_eps_rel;
     if (t0 > net->now) net->now = t0;
-    while (net->heap_n > 0 && gpp_net_next_time(net) <= lim)
-      GPP_TRY(on_event(net, gpp__heap_pop(net), t0, done, ctx, err));
+    do {
+      GPP_TRY(on_event(net, gpp__event_pop(net, src), t0, done, ctx, err));
+      e = gpp__event_next(net, &src);
+    } while (e != NULL && e->time <= lim);
     GPP_TRY(gpp__net_reshare(net, t0, err));
   }
   if (isfinite(t) && t > net->now) net->now = t;
