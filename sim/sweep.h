@@ -20,6 +20,7 @@
  *     batch: [512]
  *     planner: [graphpipe, pipedream]  #   planners
  *     micro_batch: [0]                 #   0: the planner searches it
+ *     max_stage_devices: [1]           #   data-parallel limit (0: none)
  *     model.branches: [2, 4, 8, 16]    #   model.<param>: a model parameter
  *     cluster.gpu: [a100-sxm-80gb, h100-sxm-80gb]   # cluster.<key>: any
  *     cluster.inter_node.nic_bandwidth: [200 Gb/s]  #   cluster field

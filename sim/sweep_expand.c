@@ -12,8 +12,9 @@
 #define MAX_POINTS 1000000u
 
 static const char *const fixed_keys[] = {"gpus", "batch", "planner",
-                                         "micro_batch"};
-enum { K_GPUS, K_BATCH, K_PLANNER, K_MICRO, K_MODEL, K_CLUSTER };
+                                         "micro_batch", "max_stage_devices"};
+#define N_FIXED (sizeof fixed_keys / sizeof *fixed_keys)
+enum { K_GPUS, K_BATCH, K_PLANNER, K_MICRO, K_MAXDEV, K_MODEL, K_CLUSTER };
 
 typedef struct dim {
   const char *key;
@@ -28,16 +29,17 @@ static bool has_prefix(const char *s, const char *p) {
 
 static int key_kind(gpp_ynode k, const char *key, int *kind,
                     gpp_errctx *err) {
-  for (int i = 0; i < 4; i++)
+  for (int i = 0; i < (int)N_FIXED; i++)
     if (strcmp(key, fixed_keys[i]) == 0) return *kind = i, 0;
   if (has_prefix(key, "model.")) return *kind = K_MODEL, 0;
   if (has_prefix(key, "cluster.")) return *kind = K_CLUSTER, 0;
   const char *cands[] = {"gpus", "batch", "planner", "micro_batch",
-                         "model.", "cluster."};
-  const char *hint = gpp_suggest(key, cands, 6);
+                         "max_stage_devices", "model.", "cluster."};
+  const char *hint = gpp_suggest(key, cands, 7);
   gpp_mark at = gpp_ynode_mark(k);
   GPP_RAISE_AT(err, GPP_EINVAL, &at, "unknown key '%s'%s%s%s (expected gpus, "
-               "batch, planner, micro_batch, model.<param> or "
+               "batch, planner, micro_batch, max_stage_devices, "
+               "model.<param> or "
                "cluster.<field>)", key, hint ? "; did you mean '" : "",
                hint ? hint : "", hint ? "'?" : "");
 }
@@ -54,6 +56,7 @@ static int check_value(const dim *d, gpp_ynode v, gpp_errctx *err) {
   case K_GPUS: return gpp_yscalar_int(v, d->key, 1, 65536, &x, err);
   case K_BATCH: return gpp_yscalar_int(v, d->key, 1, 1 << 20, &x, err);
   case K_MICRO: return gpp_yscalar_int(v, d->key, 0, 1 << 20, &x, err);
+  case K_MAXDEV: return gpp_yscalar_int(v, d->key, 0, 65536, &x, err);
   case K_PLANNER: return planner_index(v, &idx, err);
   case K_MODEL:
     return gpp_yscalar_int(v, d->key, -(1LL << 62), 1LL << 62, &x, err);
@@ -132,6 +135,7 @@ static void set_field(gpp_sweep *s, gpp__sw_point *p, const dim *d,
   case K_GPUS: p->gpus = int_of(v); break;
   case K_BATCH: p->batch = int_of(v); break;
   case K_MICRO: p->micro_batch = int_of(v); break;
+  case K_MAXDEV: p->max_stage_devices = int_of(v); break;
   case K_PLANNER:
     planner_index(v, &idx, &e);
     p->planners = (s->compare == GPP__SW_BEST ? p->planners : 0) | 1u << idx;

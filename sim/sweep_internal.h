@@ -63,6 +63,7 @@ typedef struct gpp__sw_model {
 typedef struct gpp__sw_point {
   uint32_t model, cluster;
   uint32_t gpus, batch, micro_batch; /* gpus 0: the whole base cluster */
+  uint32_t max_stage_devices;        /* 0: no limit */
   uint32_t planners;                 /* bit i: gpp_planner_names()[i] */
   uint32_t first, n;                 /* its assignments in s->assigns */
 } gpp__sw_point;

@@ -77,6 +77,7 @@ static void run_planners(point_run *r) {
   gpp_planner_options opt;
   gpp_planner_options_default(&opt);
   opt.micro_batch = r->p->micro_batch;
+  opt.max_stage_devices = r->p->max_stage_devices;
   for (int k = 0; k < N_PLANNERS; k++) r->rcs[k] = 1; /* not tried */
   for (int k = 0; names[k] && k < N_PLANNERS; k++) {
     const gpp_planner_type *t;
