@@ -70,8 +70,10 @@ static int builder_finish(gpp__builder *b, gpp_errctx *err) {
                                     sizeof *c->vertex_names, err);
   c->links = gpp_arena_array(c->arena, b->n_links + 1, sizeof *c->links, err);
   if (c->vertex_names == NULL || c->links == NULL) return GPP_ENOMEM;
-  memcpy(c->vertex_names, b->names, b->n_names * sizeof *b->names);
-  memcpy(c->links, b->links, b->n_links * sizeof *b->links);
+  if (b->n_names) /* memcpy's source may not be NULL, even for 0 bytes */
+    memcpy(c->vertex_names, b->names, b->n_names * sizeof *b->names);
+  if (b->n_links) /* a 1-GPU cluster has no links */
+    memcpy(c->links, b->links, b->n_links * sizeof *b->links);
   return 0;
 }
 
