@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kernels_profile/profile_h5.h"
+#include "sim/common/h5.h"
 
 static const char *const kind_names[] = {
 #define GPP__OPK_NAME(name, str) str,
@@ -137,26 +138,26 @@ static int check_hdf5(const char *path, gpp_errctx *err) {
 
 static int read_meta(hid_t file, const char *path, gpp_profile_meta *m,
                      gpp_errctx *err) {
-  GPP_TRY(gpp__h5_attr_int(file, path, "format_version", &m->format_version,
-                           err));
+  GPP_TRY(gpp_h5_attr_int(file, path, "format_version", &m->format_version,
+                          err));
   if (m->format_version != GPP_PROFILE_FORMAT_VERSION)
     GPP_RAISE(err, GPP_EPARSE,
               "%s: profile format version %d, expected %d", path,
               m->format_version, GPP_PROFILE_FORMAT_VERSION);
-  GPP_TRY(gpp__h5_attr_str(file, path, "gpu_name", m->gpu_name,
-                           sizeof m->gpu_name, err));
-  GPP_TRY(gpp__h5_attr_str(file, path, "driver_version", m->driver_version,
-                           sizeof m->driver_version, err));
-  GPP_TRY(gpp__h5_attr_str(file, path, "cuda_version", m->cuda_version,
-                           sizeof m->cuda_version, err));
-  GPP_TRY(gpp__h5_attr_str(file, path, "date", m->date, sizeof m->date, err));
-  GPP_TRY(gpp__h5_attr_int(file, path, "sm_count", &m->sm_count, err));
-  GPP_TRY(gpp__h5_attr_int(file, path, "repetitions", &m->repetitions, err));
-  GPP_TRY(gpp__h5_attr_int(file, path, "warmup", &m->warmup, err));
-  GPP_TRY(gpp__h5_attr_double(file, path, "sm_clock_hz", &m->sm_clock_hz,
-                              err));
-  return gpp__h5_attr_double(file, path, "mem_clock_hz", &m->mem_clock_hz,
-                             err);
+  GPP_TRY(gpp_h5_attr_str(file, path, "gpu_name", m->gpu_name,
+                          sizeof m->gpu_name, err));
+  GPP_TRY(gpp_h5_attr_str(file, path, "driver_version", m->driver_version,
+                          sizeof m->driver_version, err));
+  GPP_TRY(gpp_h5_attr_str(file, path, "cuda_version", m->cuda_version,
+                          sizeof m->cuda_version, err));
+  GPP_TRY(gpp_h5_attr_str(file, path, "date", m->date, sizeof m->date, err));
+  GPP_TRY(gpp_h5_attr_int(file, path, "sm_count", &m->sm_count, err));
+  GPP_TRY(gpp_h5_attr_int(file, path, "repetitions", &m->repetitions, err));
+  GPP_TRY(gpp_h5_attr_int(file, path, "warmup", &m->warmup, err));
+  GPP_TRY(gpp_h5_attr_double(file, path, "sm_clock_hz", &m->sm_clock_hz,
+                             err));
+  return gpp_h5_attr_double(file, path, "mem_clock_hz", &m->mem_clock_hz,
+                            err);
 }
 
 static int bad_number(double v, int positive) {

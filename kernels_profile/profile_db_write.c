@@ -7,20 +7,21 @@
 
 #include "kernels_profile/profile_db.h"
 #include "kernels_profile/profile_h5.h"
+#include "sim/common/h5.h"
 #include "sim/common/outfile.h"
 
 static int write_meta(hid_t file, const gpp_profile_meta *m) {
-  int rc = gpp__h5_write_attr_int(file, "format_version",
-                                  GPP_PROFILE_FORMAT_VERSION);
-  rc |= gpp__h5_write_attr_str(file, "gpu_name", m->gpu_name);
-  rc |= gpp__h5_write_attr_str(file, "driver_version", m->driver_version);
-  rc |= gpp__h5_write_attr_str(file, "cuda_version", m->cuda_version);
-  rc |= gpp__h5_write_attr_str(file, "date", m->date);
-  rc |= gpp__h5_write_attr_int(file, "sm_count", m->sm_count);
-  rc |= gpp__h5_write_attr_int(file, "repetitions", m->repetitions);
-  rc |= gpp__h5_write_attr_int(file, "warmup", m->warmup);
-  rc |= gpp__h5_write_attr_double(file, "sm_clock_hz", m->sm_clock_hz);
-  rc |= gpp__h5_write_attr_double(file, "mem_clock_hz", m->mem_clock_hz);
+  int rc = gpp_h5_write_attr_int(file, "format_version",
+                                 GPP_PROFILE_FORMAT_VERSION);
+  rc |= gpp_h5_write_attr_str(file, "gpu_name", m->gpu_name);
+  rc |= gpp_h5_write_attr_str(file, "driver_version", m->driver_version);
+  rc |= gpp_h5_write_attr_str(file, "cuda_version", m->cuda_version);
+  rc |= gpp_h5_write_attr_str(file, "date", m->date);
+  rc |= gpp_h5_write_attr_int(file, "sm_count", m->sm_count);
+  rc |= gpp_h5_write_attr_int(file, "repetitions", m->repetitions);
+  rc |= gpp_h5_write_attr_int(file, "warmup", m->warmup);
+  rc |= gpp_h5_write_attr_double(file, "sm_clock_hz", m->sm_clock_hz);
+  rc |= gpp_h5_write_attr_double(file, "mem_clock_hz", m->mem_clock_hz);
   return rc;
 }
 

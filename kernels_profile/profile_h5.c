@@ -1,11 +1,11 @@
-/* profile_h5.c -- the /ops row type and checked attribute access, so that a
+/* profile_h5.c -- the /ops row type and its checked reader, so that a
  * foreign or damaged file is reported by what it lacks instead of by HDF5's
  * error stack. */
 #include "kernels_profile/profile_h5.h"
+#include "sim/common/h5.h"
 
 #include <stddef.h>
 #include <stdlib.h>
-#include <string.h>
 
 typedef struct member {
   const char *name;
@@ -32,16 +32,6 @@ static const member members[] = {
 };
 #define N_MEMBERS (sizeof members / sizeof members[0])
 
-static const char *class_name(H5T_class_t c) {
-  switch (c) {
-  case H5T_INTEGER: return "an integer";
-  case H5T_FLOAT: return "a float";
-  case H5T_STRING: return "a string";
-  case H5T_COMPOUND: return "a compound";
-  default: return "another HDF5 type";
-  }
-}
-
 static hid_t member_type(H5T_class_t cls) {
   if (cls == H5T_INTEGER) return H5Tcopy(H5T_NATIVE_INT64);
   if (cls == H5T_FLOAT) return H5Tcopy(H5T_NATIVE_DOUBLE);
@@ -66,112 +56,6 @@ hid_t gpp__h5_row_type(void) {
   return t;
 }
 
-/* ---- attributes ------------------------------------------------------ */
-
-/* Opens a scalar attribute of class cls, or raises. */
-static int open_attr(hid_t loc, const char *path, const char *name,
-                     H5T_class_t cls, hid_t *attr, gpp_errctx *err) {
-  if (H5Aexists(loc, name) <= 0)
-    GPP_RAISE(err, GPP_EPARSE, "%s: missing root attribute '%s'", path, name);
-  *attr = H5Aopen(loc, name, H5P_DEFAULT);
-  hid_t type = H5Aget_type(*attr), space = H5Aget_space(*attr);
-  H5T_class_t got = H5Tget_class(type);
-  hssize_t npoints = H5Sget_simple_extent_npoints(space);
-  H5Tclose(type);
-  H5Sclose(space);
-  if (got == cls && npoints == 1) return 0;
-  H5Aclose(*attr);
-  GPP_RAISE(err, GPP_EPARSE,
-            "%s: root attribute '%s' is %s with %lld values, expected %s "
-            "scalar",
-            path, name, class_name(got), (long long)npoints, class_name(cls));
-}
-
-static int read_numeric(hid_t loc, const char *path, const char *name,
-                        H5T_class_t cls, hid_t mem, void *out,
-                        gpp_errctx *err) {
-  hid_t a;
-  GPP_TRY(open_attr(loc, path, name, cls, &a, err));
-  herr_t st = H5Aread(a, mem, out);
-  H5Aclose(a);
-  if (st < 0)
-    GPP_RAISE(err, GPP_EPARSE, "%s: cannot read root attribute '%s'", path,
-              name);
-  return 0;
-}
-
-int gpp__h5_attr_int(hid_t loc, const char *path, const char *name, int *out,
-                     gpp_errctx *err) {
-  return read_numeric(loc, path, name, H5T_INTEGER, H5T_NATIVE_INT, out, err);
-}
-
-int gpp__h5_attr_double(hid_t loc, const char *path, const char *name,
-                        double *out, gpp_errctx *err) {
-  return read_numeric(loc, path, name, H5T_FLOAT, H5T_NATIVE_DOUBLE, out,
-                      err);
-}
-
-static herr_t read_str(hid_t a, char *out, size_t len) {
-  hid_t ft = H5Aget_type(a);
-  htri_t vlen = H5Tis_variable_str(ft);
-  H5Tclose(ft);
-  hid_t mt = H5Tcopy(H5T_C_S1);
-  herr_t st;
-  if (vlen > 0) {
-    char *s = NULL;
-    H5Tset_size(mt, H5T_VARIABLE);
-    st = H5Aread(a, mt, &s);
-    if (st >= 0) snprintf(out, len, "%s", s ? s : "");
-    if (s) H5free_memory(s);
-  } else {
-    H5Tset_size(mt, len);
-    H5Tset_strpad(mt, H5T_STR_NULLTERM);
-    st = H5Aread(a, mt, out);
-    out[len - 1] = '\0';
-  }
-  H5Tclose(mt);
-  return st;
-}
-
-int gpp__h5_attr_str(hid_t loc, const char *path, const char *name,
-                     char *out, size_t len, gpp_errctx *err) {
-  hid_t a;
-  GPP_TRY(open_attr(loc, path, name, H5T_STRING, &a, err));
-  herr_t st = read_str(a, out, len);
-  H5Aclose(a);
-  if (st < 0)
-    GPP_RAISE(err, GPP_EPARSE, "%s: cannot read root attribute '%s'", path,
-              name);
-  return 0;
-}
-
-static int write_attr(hid_t loc, const char *name, hid_t type,
-                      const void *v) {
-  hid_t space = H5Screate(H5S_SCALAR);
-  hid_t a = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t st = a < 0 ? -1 : H5Awrite(a, type, v);
-  if (a >= 0) H5Aclose(a);
-  H5Sclose(space);
-  return st < 0 ? -1 : 0;
-}
-
-int gpp__h5_write_attr_int(hid_t loc, const char *name, int v) {
-  return write_attr(loc, name, H5T_NATIVE_INT, &v);
-}
-
-int gpp__h5_write_attr_double(hid_t loc, const char *name, double v) {
-  return write_attr(loc, name, H5T_NATIVE_DOUBLE, &v);
-}
-
-int gpp__h5_write_attr_str(hid_t loc, const char *name, const char *v) {
-  hid_t t = H5Tcopy(H5T_C_S1);
-  H5Tset_size(t, strlen(v) + 1);
-  H5Tset_strpad(t, H5T_STR_NULLTERM);
-  int rc = write_attr(loc, name, t, v);
-  H5Tclose(t);
-  return rc;
-}
-
 /* ---- the /ops table -------------------------------------------------- */
 
 static int check_string_member(hid_t ft, int idx, const char *path,
@@ -190,7 +74,7 @@ static int check_string_member(hid_t ft, int idx, const char *path,
 static int check_members(hid_t ft, const char *path, gpp_errctx *err) {
   if (H5Tget_class(ft) != H5T_COMPOUND)
     GPP_RAISE(err, GPP_EPARSE, "%s: /ops is %s, expected a compound table",
-              path, class_name(H5Tget_class(ft)));
+              path, gpp_h5_class_name(H5Tget_class(ft)));
   for (size_t i = 0; i < N_MEMBERS; i++) {
     int idx = H5Tget_member_index(ft, members[i].name);
     if (idx < 0)
@@ -199,8 +83,8 @@ static int check_members(hid_t ft, const char *path, gpp_errctx *err) {
     H5T_class_t cls = H5Tget_member_class(ft, (unsigned)idx);
     if (cls != members[i].cls)
       GPP_RAISE(err, GPP_EPARSE, "%s: /ops member '%s' is %s, expected %s",
-                path, members[i].name, class_name(cls),
-                class_name(members[i].cls));
+                path, members[i].name, gpp_h5_class_name(cls),
+                gpp_h5_class_name(members[i].cls));
     if (cls == H5T_STRING) GPP_TRY(check_string_member(ft, idx, path, err));
   }
   return 0;

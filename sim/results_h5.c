@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sim/common/h5.h"
 #include "sim/common/outfile.h"
 #include "sim/results.h"
 #include "sim/sched.h"
@@ -22,54 +23,23 @@ static int h5_fail(h5w *w, const char *what) {
   GPP_RAISE(w->err, GPP_EIO, "HDF5: cannot write %s", what);
 }
 
-/* A scalar attribute stored as file_type from a value of mem_type. */
-static int attr_scalar(hid_t loc, const char *name, hid_t file_type,
-                       hid_t mem_type, const void *v) {
-  hid_t sp = H5Screate(H5S_SCALAR);
-  hid_t a = H5Acreate2(loc, name, file_type, sp, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t rc = a < 0 ? -1 : H5Awrite(a, mem_type, v);
-  if (a >= 0) H5Aclose(a);
-  H5Sclose(sp);
-  return rc < 0 ? -1 : 0;
-}
-
-static int attr_double(hid_t loc, const char *name, double v) {
-  return attr_scalar(loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v);
-}
-
-static int attr_u64(hid_t loc, const char *name, unsigned long long v) {
-  return attr_scalar(loc, name, H5T_STD_U64LE, H5T_NATIVE_ULLONG, &v);
-}
-
-static hid_t str_type(size_t len) {
-  hid_t t = H5Tcopy(H5T_C_S1);
-  H5Tset_size(t, len ? len : 1);
-  H5Tset_strpad(t, H5T_STR_NULLPAD);
-  return t;
-}
-
-static int attr_str(hid_t loc, const char *name, const char *v) {
-  hid_t t = str_type(strlen(v));
-  int rc = attr_scalar(loc, name, t, t, v);
-  H5Tclose(t);
-  return rc;
-}
-
 static int summary_numbers(hid_t g, const gpp_plan *p, const gpp_result *r) {
-  int bad = attr_double(g, "iteration_time", r->iteration_time);
-  bad |= attr_double(g, "samples_per_s", r->samples_per_s);
-  bad |= attr_double(g, "bubble_fraction", r->bubble_fraction);
-  bad |= attr_u64(g, "batch", p->batch);
-  bad |= attr_u64(g, "n_stages", p->n_stages);
-  bad |= attr_u64(g, "n_devices", r->n_devices);
-  bad |= attr_u64(g, "n_devices_used", r->n_used);
-  bad |= attr_u64(g, "events", r->events);
-  bad |= attr_u64(g, "compute_tasks", r->n_compute_tasks);
-  bad |= attr_u64(g, "transfers", r->n_transfers);
-  bad |= attr_u64(g, "oom", r->oom);
+  int bad = gpp_h5_write_attr_double(g, "iteration_time", r->iteration_time);
+  bad |= gpp_h5_write_attr_double(g, "samples_per_s", r->samples_per_s);
+  bad |= gpp_h5_write_attr_double(g, "bubble_fraction",
+                                  r->bubble_fraction);
+  bad |= gpp_h5_write_attr_u64(g, "batch", p->batch);
+  bad |= gpp_h5_write_attr_u64(g, "n_stages", p->n_stages);
+  bad |= gpp_h5_write_attr_u64(g, "n_devices", r->n_devices);
+  bad |= gpp_h5_write_attr_u64(g, "n_devices_used", r->n_used);
+  bad |= gpp_h5_write_attr_u64(g, "events", r->events);
+  bad |= gpp_h5_write_attr_u64(g, "compute_tasks", r->n_compute_tasks);
+  bad |= gpp_h5_write_attr_u64(g, "transfers", r->n_transfers);
+  bad |= gpp_h5_write_attr_u64(g, "oom", r->oom);
   if (r->oom) {
-    bad |= attr_u64(g, "oom_device", r->oom_device);
-    bad |= attr_double(g, "oom_shortfall_bytes", r->oom_shortfall);
+    bad |= gpp_h5_write_attr_u64(g, "oom_device", r->oom_device);
+    bad |= gpp_h5_write_attr_double(g, "oom_shortfall_bytes",
+                                    r->oom_shortfall);
   }
   return bad;
 }
@@ -78,17 +48,19 @@ static int write_summary(h5w *w, const gpp_plan *p, const gpp_result *r) {
   hid_t g = H5Gcreate2(w->file, "summary", H5P_DEFAULT, w->gcpl, H5P_DEFAULT);
   if (g < 0) return h5_fail(w, "/summary");
   int bad = summary_numbers(g, p, r);
-  bad |= attr_str(g, "schedule", p->schedule->name);
-  bad |= attr_str(g, "optimizer", gpp_optimizer_name(p->optimizer));
-  bad |= attr_str(g, "precision", gpp_precision_name(p->precision));
+  bad |= gpp_h5_write_attr_str(g, "schedule", p->schedule->name);
+  bad |= gpp_h5_write_attr_str(g, "optimizer",
+                               gpp_optimizer_name(p->optimizer));
+  bad |= gpp_h5_write_attr_str(g, "precision",
+                               gpp_precision_name(p->precision));
   char name[64];
   for (int c = 0; c < GPP_LINK__NCLASSES; c++) {
     snprintf(name, sizeof name, "bytes_%s", gpp_link_class_name(c));
-    bad |= attr_double(g, name, r->link_bytes[c]);
+    bad |= gpp_h5_write_attr_double(g, name, r->link_bytes[c]);
   }
   for (int s = 0; s < GPP_COST__NSOURCES; s++) {
     snprintf(name, sizeof name, "cost_ops_%s", gpp_cost_source_name(s));
-    bad |= attr_u64(g, name, r->cost_sources[s]);
+    bad |= gpp_h5_write_attr_u64(g, name, r->cost_sources[s]);
   }
   H5Gclose(g);
   return bad ? h5_fail(w, "/summary attributes") : 0;
@@ -167,7 +139,7 @@ static int write_tasks(h5w *w, const gpp_result *r) {
 }
 
 static int write_string(h5w *w, hid_t g, const char *name, const char *s) {
-  hid_t t = str_type(strlen(s)), sp = H5Screate(H5S_SCALAR);
+  hid_t t = gpp_h5_str_type(strlen(s)), sp = H5Screate(H5S_SCALAR);
   hid_t d = H5Dcreate2(g, name, t, sp, H5P_DEFAULT, w->dcpl, H5P_DEFAULT);
   herr_t rc = d < 0 ? -1 : H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, s);
   if (d >= 0) H5Dclose(d);
@@ -182,7 +154,8 @@ static int write_inputs(h5w *w, const gpp_results_inputs *in) {
   int rc = write_string(w, g, "plan", in->plan_text ? in->plan_text : "");
   if (rc == 0)
     rc = write_string(w, g, "cluster", in->cluster_text ? in->cluster_text : "");
-  if (rc == 0 && attr_str(g, "cluster_name", in->cluster_name ? in->cluster_name : "") != 0)
+  const char *cluster_name = in->cluster_name ? in->cluster_name : "";
+  if (rc == 0 && gpp_h5_write_attr_str(g, "cluster_name", cluster_name) != 0)
     rc = h5_fail(w, "/inputs attributes");
   H5Gclose(g);
   return rc;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels_profile/profile_h5.h"
+#include "sim/common/h5.h"
 #include "sim/sweep_internal.h"
 
 #define CHUNK_ROWS 64
@@ -22,18 +22,12 @@ typedef struct timing_row {
   double search_s, wall_s;
 } timing_row;
 
-static hid_t str_member(size_t len) {
-  hid_t t = H5Tcopy(H5T_C_S1);
-  H5Tset_size(t, len);
-  H5Tset_strpad(t, H5T_STR_NULLPAD);
-  return t;
-}
-
 /* The in-memory type of gpp__sw_row (caller closes it). */
 static hid_t row_type(void) {
   hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(gpp__sw_row));
-  hid_t name = str_member(GPP__SW_NAME), params = str_member(GPP__SW_PARAMS);
-  hid_t status = str_member(16), msg = str_member(GPP__SW_MSG);
+  hid_t name = gpp_h5_str_type(GPP__SW_NAME);
+  hid_t params = gpp_h5_str_type(GPP__SW_PARAMS);
+  hid_t status = gpp_h5_str_type(16), msg = gpp_h5_str_type(GPP__SW_MSG);
 #define COL(f, ty) H5Tinsert(t, #f, HOFFSET(gpp__sw_row, f), ty)
   COL(point, H5T_NATIVE_UINT32); COL(model, name); COL(cluster, name);
   COL(gpu, name); COL(planner, name); COL(gpus, H5T_NATIVE_UINT32);
@@ -85,9 +79,9 @@ static int experiment_group(const gpp_sweep *s, gpp__sw_h5 *w) {
   H5Pclose(gcpl);
   int bad = g < 0 || w->plans < 0;
   if (g >= 0) {
-    bad |= gpp__h5_write_attr_str(g, "name", s->name);
-    bad |= gpp__h5_write_attr_str(g, "text", s->text);
-    bad |= gpp__h5_write_attr_int(g, "n_points", (int)s->n_points);
+    bad |= gpp_h5_write_attr_str(g, "name", s->name);
+    bad |= gpp_h5_write_attr_str(g, "text", s->text);
+    bad |= gpp_h5_write_attr_int(g, "n_points", (int)s->n_points);
     H5Gclose(g);
   }
   return bad ? -1 : 0;
@@ -148,7 +142,7 @@ static herr_t append(hid_t d, hid_t mem_type, const void *row) {
 static herr_t write_plan(gpp__sw_h5 *w, uint32_t point, const char *text) {
   char name[16];
   snprintf(name, sizeof name, "%u", point);
-  hid_t t = str_member(strlen(text) ? strlen(text) : 1);
+  hid_t t = gpp_h5_str_type(strlen(text));
   hid_t sp = H5Screate(H5S_SCALAR);
   hid_t d = H5Dcreate2(w->plans, name, t, sp, H5P_DEFAULT, w->dcpl,
                        H5P_DEFAULT);
@@ -193,7 +187,7 @@ static int check_text(const gpp_sweep *s, hid_t f, const char *path,
   if (text == NULL) return GPP_ENOMEM;
   hid_t g = H5Gopen2(f, "experiment", H5P_DEFAULT);
   int rc = g < 0 ? GPP_ERR(err, GPP_EPARSE, "%s: no /experiment group", path)
-                 : gpp__h5_attr_str(g, path, "text", text, len, err);
+                 : gpp_h5_attr_str(g, path, "text", text, len, err);
   if (g >= 0) H5Gclose(g);
   if (rc == 0 && strcmp(text, s->text) != 0)
     rc = GPP_ERR(err, GPP_EINVAL, "%s holds a sweep of a different "

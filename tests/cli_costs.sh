@@ -88,7 +88,7 @@ has err "noops.h5: missing table /ops" "HDF5 without /ops"
 expect 0 "foreign file" "$SYNTH" --damaged foreign "$T/foreign.h5"
 expect 2 "foreign HDF5" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
   --profile "$T/foreign.h5"
-has err "foreign.h5: missing root attribute 'format_version'" "foreign HDF5"
+has err "foreign.h5: missing attribute 'format_version'" "foreign HDF5"
 head -c 4096 "$T/p.h5" >"$T/trunc.h5"
 expect 2 "truncated profile" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
   --profile "$T/trunc.h5"

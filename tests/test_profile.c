@@ -13,6 +13,7 @@
 #include "kernels_profile/fit.h"
 #include "kernels_profile/interp.h"
 #include "kernels_profile/profile_db.h"
+#include "sim/common/h5.h"
 
 static char dir[64];
 
@@ -253,47 +254,21 @@ static hid_t new_h5(const char *name) {
   return f;
 }
 
-static void put_int(hid_t loc, const char *name, int v) {
-  hid_t sp = H5Screate(H5S_SCALAR);
-  hid_t a = H5Acreate2(loc, name, H5T_NATIVE_INT, sp, H5P_DEFAULT,
-                       H5P_DEFAULT);
-  H5Awrite(a, H5T_NATIVE_INT, &v);
-  H5Aclose(a);
-  H5Sclose(sp);
-}
-
-static void put_double(hid_t loc, const char *name, double v) {
-  hid_t sp = H5Screate(H5S_SCALAR);
-  hid_t a = H5Acreate2(loc, name, H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT,
-                       H5P_DEFAULT);
-  H5Awrite(a, H5T_NATIVE_DOUBLE, &v);
-  H5Aclose(a);
-  H5Sclose(sp);
-}
-
-static void put_str(hid_t loc, const char *name, const char *v) {
-  hid_t t = H5Tcopy(H5T_C_S1);
-  H5Tset_size(t, strlen(v) + 1);
-  hid_t sp = H5Screate(H5S_SCALAR);
-  hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-  H5Awrite(a, t, v);
-  H5Aclose(a);
-  H5Sclose(sp);
-  H5Tclose(t);
-}
-
 /* All root attributes but `skip`. */
 static void put_meta(hid_t f, const char *skip) {
-  if (strcmp(skip, "format_version")) put_int(f, "format_version", 1);
-  if (strcmp(skip, "gpu_name")) put_str(f, "gpu_name", "H100");
-  if (strcmp(skip, "driver_version")) put_str(f, "driver_version", "13.0");
-  if (strcmp(skip, "cuda_version")) put_str(f, "cuda_version", "13.0");
-  if (strcmp(skip, "date")) put_str(f, "date", "2025-11-25T04:28:13Z");
-  if (strcmp(skip, "sm_count")) put_int(f, "sm_count", 132);
-  if (strcmp(skip, "repetitions")) put_int(f, "repetitions", 20);
-  if (strcmp(skip, "warmup")) put_int(f, "warmup", 3);
-  if (strcmp(skip, "sm_clock_hz")) put_double(f, "sm_clock_hz", 1.98e9);
-  if (strcmp(skip, "mem_clock_hz")) put_double(f, "mem_clock_hz", 2.6e9);
+#define PUT(kind, name, v)                                                    \
+  if (strcmp(skip, name)) gpp_h5_write_attr_##kind(f, name, v)
+  PUT(int, "format_version", 1);
+  PUT(str, "gpu_name", "H100");
+  PUT(str, "driver_version", "13.0");
+  PUT(str, "cuda_version", "13.0");
+  PUT(str, "date", "2025-11-25T04:28:13Z");
+  PUT(int, "sm_count", 132);
+  PUT(int, "repetitions", 20);
+  PUT(int, "warmup", 3);
+  PUT(double, "sm_clock_hz", 1.98e9);
+  PUT(double, "mem_clock_hz", 2.6e9);
+#undef PUT
 }
 
 Test(profile_db, hdf5_without_ops_table) {
@@ -309,13 +284,13 @@ Test(profile_db, hdf5_without_an_attribute) {
   put_meta(f, "sm_count");
   H5Fclose(f);
   expect_open_error(path_in_dir("noattr.h5"), GPP_EPARSE,
-                    "missing root attribute 'sm_count'");
+                    "missing attribute 'sm_count'");
 }
 
 Test(profile_db, attribute_of_wrong_type) {
   hid_t f = new_h5("attrtype.h5");
   put_meta(f, "gpu_name");
-  put_int(f, "gpu_name", 7);
+  gpp_h5_write_attr_int(f, "gpu_name", 7);
   H5Fclose(f);
   expect_open_error(path_in_dir("attrtype.h5"), GPP_EPARSE,
                     "attribute 'gpu_name' is an integer");
@@ -324,7 +299,7 @@ Test(profile_db, attribute_of_wrong_type) {
 Test(profile_db, foreign_format_version) {
   hid_t f = new_h5("version.h5");
   put_meta(f, "format_version");
-  put_int(f, "format_version", 9);
+  gpp_h5_write_attr_int(f, "format_version", 9);
   H5Fclose(f);
   expect_open_error(path_in_dir("version.h5"), GPP_EPARSE,
                     "format version 9");

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels_profile/profile_h5.h"
+#include "sim/common/h5.h"
 #include "sim/common/outfile.h"
 #include "validate/validate.h"
 
@@ -125,11 +125,11 @@ static int write_group(hid_t file, const gpp_measurement *m, uint32_t it) {
                               H5P_DEFAULT, m->iteration_time) < 0;
   if (d >= 0) H5Dclose(d);
   H5Sclose(sp);
-  bad |= gpp__h5_write_attr_int(g, "iterations", (int)m->iterations);
-  bad |= gpp__h5_write_attr_int(g, "warmup", (int)m->warmup);
-  bad |= gpp__h5_write_attr_int(g, "iteration", (int)it);
-  bad |= gpp__h5_write_attr_str(g, "gpu_name", m->gpu_name);
-  bad |= gpp__h5_write_attr_str(g, "source", "gppsim-exec");
+  bad |= gpp_h5_write_attr_int(g, "iterations", (int)m->iterations);
+  bad |= gpp_h5_write_attr_int(g, "warmup", (int)m->warmup);
+  bad |= gpp_h5_write_attr_int(g, "iteration", (int)it);
+  bad |= gpp_h5_write_attr_str(g, "gpu_name", m->gpu_name);
+  bad |= gpp_h5_write_attr_str(g, "source", "gppsim-exec");
   H5Gclose(g);
   return bad ? -1 : 0;
 }

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kernels_profile/profile_h5.h"
+#include "sim/common/h5.h"
 #include "validate/validate.h"
 
 static const char *const task_columns[] = {
@@ -69,14 +69,15 @@ static int read_summary(hid_t file, gpp_vfile *f, gpp_errctx *err) {
   if (g < 0) GPP_RAISE(err, GPP_EPARSE, "%s: /summary is not a group", f->path);
   char where[4200];
   snprintf(where, sizeof where, "%s: /summary", f->path);
-  int n_stages = 0;
-  int rc = gpp__h5_attr_double(g, where, "iteration_time", &f->iteration_time,
-                               err);
-  if (rc == 0) rc = gpp__h5_attr_int(g, where, "n_stages", &n_stages, err);
+  unsigned long long n_stages = 0;
+  int rc = gpp_h5_attr_double(g, where, "iteration_time", &f->iteration_time,
+                              err);
+  if (rc == 0) rc = gpp_h5_attr_u64(g, where, "n_stages", &n_stages, err);
   H5Gclose(g);
-  if (rc == 0 && (n_stages < 1 || !(f->iteration_time >= 0)))
-    rc = GPP_ERR(err, GPP_EPARSE, "%s: /summary has %d stages and iteration "
-                 "time %g", f->path, n_stages, f->iteration_time);
+  if (rc == 0 && (n_stages < 1 || n_stages > UINT32_MAX ||
+                  !(f->iteration_time >= 0)))
+    rc = GPP_ERR(err, GPP_EPARSE, "%s: /summary has %llu stages and "
+                 "iteration time %g", f->path, n_stages, f->iteration_time);
   f->n_stages = (uint32_t)n_stages;
   return rc;
 }

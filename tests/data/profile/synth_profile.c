@@ -19,6 +19,7 @@
 #include "kernels_profile/fit.h"
 #include "kernels_profile/profile_db.h"
 #include "sim/common/arena.h"
+#include "sim/common/h5.h"
 
 #define EFF_C 0.61
 #define EFF_M 0.73
@@ -93,21 +94,6 @@ static int run(const char *model_path, const char *gpu, const char *out,
   return rc;
 }
 
-static void put_attr(hid_t f, const char *name, hid_t type, const void *v) {
-  hid_t sp = H5Screate(H5S_SCALAR);
-  hid_t a = H5Acreate2(f, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
-  H5Awrite(a, type, v);
-  H5Aclose(a);
-  H5Sclose(sp);
-}
-
-static void put_str(hid_t f, const char *name, const char *v) {
-  hid_t t = H5Tcopy(H5T_C_S1);
-  H5Tset_size(t, strlen(v) + 1);
-  put_attr(f, name, t, v);
-  H5Tclose(t);
-}
-
 static int damaged(const char *what, const char *out) {
   bool no_ops = strcmp(what, "no-ops") == 0;
   if (!no_ops && strcmp(what, "foreign") != 0) {
@@ -117,18 +103,16 @@ static int damaged(const char *what, const char *out) {
   hid_t f = H5Fcreate(out, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (f < 0) return 1;
   if (no_ops) {
-    int version = GPP_PROFILE_FORMAT_VERSION, sm = 132, reps = 20, warm = 5;
-    double sm_hz = 1.98e9, mem_hz = 2.6e9;
-    put_attr(f, "format_version", H5T_NATIVE_INT, &version);
-    put_str(f, "gpu_name", "synthetic");
-    put_str(f, "driver_version", "0");
-    put_str(f, "cuda_version", "0");
-    put_str(f, "date", "1970-01-01");
-    put_attr(f, "sm_count", H5T_NATIVE_INT, &sm);
-    put_attr(f, "repetitions", H5T_NATIVE_INT, &reps);
-    put_attr(f, "warmup", H5T_NATIVE_INT, &warm);
-    put_attr(f, "sm_clock_hz", H5T_NATIVE_DOUBLE, &sm_hz);
-    put_attr(f, "mem_clock_hz", H5T_NATIVE_DOUBLE, &mem_hz);
+    gpp_h5_write_attr_int(f, "format_version", GPP_PROFILE_FORMAT_VERSION);
+    gpp_h5_write_attr_str(f, "gpu_name", "synthetic");
+    gpp_h5_write_attr_str(f, "driver_version", "0");
+    gpp_h5_write_attr_str(f, "cuda_version", "0");
+    gpp_h5_write_attr_str(f, "date", "1970-01-01");
+    gpp_h5_write_attr_int(f, "sm_count", 132);
+    gpp_h5_write_attr_int(f, "repetitions", 20);
+    gpp_h5_write_attr_int(f, "warmup", 5);
+    gpp_h5_write_attr_double(f, "sm_clock_hz", 1.98e9);
+    gpp_h5_write_attr_double(f, "mem_clock_hz", 2.6e9);
   } else {
     const double v[4] = {1, 2, 3, 4};
     hsize_t n = 4;
