@@ -13,14 +13,7 @@ GPPSIM=$1
 SRC=$2
 PY=/usr/bin/python3
 CL="$SRC/configs/clusters/summit.yaml"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-
-fail() {
-  echo "FAIL: $*"
-  fails=$((fails + 1))
-}
+. "$(dirname "$0")/lib.sh"
 
 # json FILE KEY: one value of a JSON object.
 json() {
@@ -119,5 +112,4 @@ bad too_many_gpus "gpus" --model "$SYN" --cluster "$CL" --batch 128 --gpus 64
 
 "$GPPSIM" plan --help | grep -q "usage: gppsim plan" || fail "--help"
 
-[ $fails -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
-echo "cli_plan: all checks passed"
+finish cli_plan
