@@ -363,9 +363,9 @@ static void print_text(const demo_run *r) {
          "(samples/s)", "(ms)", "", "(GiB)", "(s)", "vs PD");
   for (uint32_t i = 0; i < r->n_rows; i++) print_row(&r->rows[i], base);
   if (baseline(r) == NULL) printf("\n(no PipeDream plan: no speed-up)\n");
-  printf("\npeak memory is the maximum over devices (! exceeds the %.0f GiB "
-         "of a %s)\n", r->cluster->gpu.mem_bytes / (1u << 30),
-         r->cluster->gpu.name);
+  printf("\npeak memory is the maximum over devices; a '!' after it marks a "
+         "plan that exceeds the %.0f GiB of a %s\n",
+         r->cluster->gpu.mem_bytes / (1u << 30), r->cluster->gpu.name);
   printf("results in %s/%s\n", r->a.out,
          r->plotted ? " (timeline.png, memory.png)" : "");
 }
