@@ -16,14 +16,6 @@ PY=/usr/bin/python3
 TINY="$SRC/configs/experiments/sweeps/tiny.yaml"
 . "$(dirname "$0")/lib.sh"
 
-# same_points A.h5 B.h5: the /points tables hold the same bytes.
-same_points() {
-  "$PY" - "$1" "$2" <<'EOF'
-import sys, h5py
-a, b = (h5py.File(p, "r")["points"][:] for p in sys.argv[1:3])
-sys.exit(0 if len(a) == len(b) and a.tobytes() == b.tobytes() else 1)
-EOF
-}
 
 # --help and usage errors.
 "$GPPSIM" sweep --help | grep -q -- "--resume" || fail "--help lacks --resume"
