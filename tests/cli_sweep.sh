@@ -121,5 +121,12 @@ printf 'name: t\nmodels: [configs/models/synthetic.yaml]\nclusters: [configs/clu
 [ $? -eq 2 ] || fail "bad experiment must exit 2"
 grep -q "bad.yaml:4:20: unknown key 'gpu'; did you mean 'gpus'" "$TMP/bad.err" ||
   fail "bad experiment message: $(cat "$TMP/bad.err")"
+printf 'name: t\nmodels: [configs/models/synthetic.yaml]\nclusters: [configs/clusters/pcie-box.yaml]\ngrid: {batch: [8], max_stage_devices: [1, -1]}\n' \
+  > "$TMP/bad.yaml"
+"$GPPSIM" sweep "$TMP/bad.yaml" --out "$TMP/bad.h5" 2> "$TMP/bad.err"
+[ $? -eq 2 ] || fail "negative max_stage_devices must exit 2"
+grep -q "bad.yaml:4:43: max_stage_devices: -1 is out of range" "$TMP/bad.err" ||
+  fail "bad max_stage_devices message: $(cat "$TMP/bad.err")"
+[ ! -e "$TMP/bad.h5" ] || fail "a rejected experiment left a results file"
 
 finish cli_sweep
