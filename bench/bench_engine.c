@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_cli.h"
 #include "kernels_profile/cost.h"
 #include "sim/engine.h"
 #include "sim/plan.h"
@@ -181,7 +182,14 @@ static int run_one(const gpp_model *m, const char *cluster_path, uint32_t gpus,
   return rc;
 }
 
+static const char usage[] =
+    "usage: bench_engine [MODEL] [CLUSTER]   (defaults: MMT, Summit)\n"
+    "Engine events per second for one GPP iteration of MODEL at 8, 64, 512\n"
+    "and 4,096 GPUs, with the ideal and the flow network (Release build).\n";
+
 int main(int argc, char **argv) {
+  int rc = bench_cli(argc, argv, 2, usage);
+  if (rc != 0) return bench_cli_exit(rc);
   const char *model = argc > 1 ? argv[1] : GPP_SOURCE_DIR "/configs/models/mmt.yaml";
   const char *cluster =
       argc > 2 ? argv[2] : GPP_SOURCE_DIR "/configs/clusters/summit.yaml";

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench/bench_cli.h"
 #include "sim/evq.h"
 
 static double seconds(void) {
@@ -38,7 +39,14 @@ static int hold(size_t n, uint64_t ops, double *rate) {
   return err.code;
 }
 
-int main(void) {
+static const char usage[] =
+    "usage: bench_evq\n"
+    "Event-queue hold model: million events per second with 1e2..1e6\n"
+    "events queued (Release build).\n";
+
+int main(int argc, char **argv) {
+  int rc = bench_cli(argc, argv, 0, usage);
+  if (rc != 0) return bench_cli_exit(rc);
   printf("%10s %14s %12s\n", "queue", "Mevents/s", "ns/event");
   for (size_t n = 100; n <= 1000000; n *= 10) {
     double rate;

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "bench/bench_cli.h"
 #include "topology/network.h"
 #include "topology/topology.h"
 
@@ -97,7 +98,14 @@ static int run_case(gpp_cluster *c, uint64_t n, uint64_t target,
   return b.failed ? -1 : 0;
 }
 
-int main(void) {
+static const char usage[] =
+    "usage: bench_net\n"
+    "Flow events per second and the cost of a re-sharing with 10 to 10,000\n"
+    "concurrent flows on a 1,024-GPU fat-tree (Release build).\n";
+
+int main(int argc, char **argv) {
+  int rc = bench_cli(argc, argv, 0, usage);
+  if (rc != 0) return bench_cli_exit(rc);
   gpp_errctx e = {0};
   gpp_cluster *c;
   if (gpp_cluster_from_string("bench", cluster_yaml, &c, &e) != 0) {
