@@ -26,21 +26,10 @@ static int write_meta(hid_t file, const gpp_profile_meta *m) {
 }
 
 static int write_ops(hid_t file, const gpp_profile_row *rows, size_t n) {
-  hsize_t dims[1] = {n};
   hid_t mt = gpp__h5_row_type();
-  hid_t ft = H5Tcopy(mt);
-  H5Tpack(ft);
-  hid_t space = H5Screate_simple(1, dims, NULL);
-  hid_t ds = H5Dcreate2(file, "ops", ft, space, H5P_DEFAULT, H5P_DEFAULT,
-                        H5P_DEFAULT);
-  herr_t st = ds < 0 ? -1 : 0;
-  if (st == 0 && n > 0)
-    st = H5Dwrite(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows);
-  if (ds >= 0) H5Dclose(ds);
-  H5Sclose(space);
-  H5Tclose(ft);
+  int rc = gpp_h5_write_table(file, "ops", mt, n, rows, H5P_DEFAULT);
   H5Tclose(mt);
-  return st < 0 ? -1 : 0;
+  return rc;
 }
 
 /* Sorted copy of rows; duplicates and unterminated signatures raise. */

@@ -68,17 +68,9 @@ static int write_summary(h5w *w, const gpp_plan *p, const gpp_result *r) {
 
 static int write_table(h5w *w, const char *name, hid_t type, size_t n,
                        const void *rows) {
-  hsize_t dims[1] = {n};
-  hid_t sp = H5Screate_simple(1, dims, NULL), packed = H5Tcopy(type);
-  H5Tpack(packed); /* the file holds the fields only, never padding */
-  hid_t d = H5Dcreate2(w->file, name, packed, sp, H5P_DEFAULT, w->dcpl,
-                       H5P_DEFAULT);
-  herr_t rc = d < 0 ? -1 : n ? H5Dwrite(d, type, H5S_ALL, H5S_ALL,
-                                        H5P_DEFAULT, rows) : 0;
-  if (d >= 0) H5Dclose(d);
-  H5Tclose(packed);
-  H5Sclose(sp);
-  return rc < 0 ? h5_fail(w, name) : 0;
+  if (gpp_h5_write_table(w->file, name, type, n, rows, w->dcpl) != 0)
+    return h5_fail(w, name);
+  return 0;
 }
 
 static int write_devices(h5w *w, const gpp_result *r) {

@@ -55,6 +55,20 @@ int gpp_h5_write_attr_str(hid_t loc, const char *name, const char *v) {
   return rc;
 }
 
+int gpp_h5_write_table(hid_t loc, const char *name, hid_t type, size_t n,
+                       const void *rows, hid_t dcpl) {
+  hsize_t dims[1] = {n};
+  hid_t sp = H5Screate_simple(1, dims, NULL), packed = H5Tcopy(type);
+  H5Tpack(packed);
+  hid_t d = H5Dcreate2(loc, name, packed, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  herr_t rc = d < 0 ? -1 : n ? H5Dwrite(d, type, H5S_ALL, H5S_ALL,
+                                        H5P_DEFAULT, rows) : 0;
+  if (d >= 0) H5Dclose(d);
+  H5Tclose(packed);
+  H5Sclose(sp);
+  return rc < 0 ? -1 : 0;
+}
+
 /* ---- reading --------------------------------------------------------- */
 
 /* Opens a scalar attribute of class cls, or raises. */

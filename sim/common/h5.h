@@ -23,6 +23,14 @@ int gpp_h5_write_attr_u64(hid_t loc, const char *name, unsigned long long v);
 int gpp_h5_write_attr_double(hid_t loc, const char *name, double v);
 int gpp_h5_write_attr_str(hid_t loc, const char *name, const char *v);
 
+/* A one-dimensional dataset of n rows of the compound type `type` (its
+ * memory layout), stored packed: the file holds the fields, never the
+ * padding.  dcpl: the dataset creation properties (H5P_DEFAULT, or one
+ * with object times off for byte-identical files).  0 on success, -1 on
+ * an HDF5 failure. */
+int gpp_h5_write_table(hid_t loc, const char *name, hid_t type, size_t n,
+                       const void *rows, hid_t dcpl);
+
 /* Checked reads of scalar attributes of loc: a missing one, or one of
  * another class or shape, is GPP_EPARSE naming `where` (a file path, or a
  * path and group).  Numeric values are converted by HDF5 (an out-of-range
