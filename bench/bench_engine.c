@@ -20,6 +20,7 @@
 
 #include "bench/bench_cli.h"
 #include "kernels_profile/cost.h"
+#include "sim/common/yaml.h"
 #include "sim/engine.h"
 #include "sim/plan.h"
 #include "topology/topology.h"
@@ -134,17 +135,19 @@ static char *make_plan(const gpp_model *m, const uint32_t *stage, uint32_t ns,
 /* Summit's template with `nodes` set for the GPU count (4 GPUs a node). */
 static int load_cluster(const char *path, uint32_t gpus, gpp_cluster **out,
                         gpp_errctx *err) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) GPP_RAISE(err, GPP_EIO, "cannot read %s", path);
-  static char text[1 << 16], edited[1 << 16];
-  size_t n = fread(text, 1, sizeof text - 1, f);
-  fclose(f);
-  text[n] = '\0';
+  char *text;
+  size_t n;
+  GPP_TRY(gpp_read_input_file(path, &text, &n, err));
   char *at = strstr(text, "\nnodes:");
   char *eol = at ? strchr(at + 1, '\n') : NULL;
-  if (eol == NULL) GPP_RAISE(err, GPP_EINVAL, "%s has no `nodes:` line", path);
+  if (eol == NULL) {
+    free(text);
+    GPP_RAISE(err, GPP_EINVAL, "%s has no `nodes:` line", path);
+  }
+  static char edited[1 << 16];
   snprintf(edited, sizeof edited, "%.*s\nnodes: %u%s", (int)(at - text), text,
            (gpus + GPUS_PER_NODE - 1) / GPUS_PER_NODE, eol);
+  free(text);
   return gpp_cluster_from_string(path, edited, out, err);
 }
 
@@ -190,9 +193,8 @@ static const char usage[] =
 int main(int argc, char **argv) {
   int rc = bench_cli(argc, argv, 2, usage);
   if (rc != 0) return bench_cli_exit(rc);
-  const char *model = argc > 1 ? argv[1] : GPP_SOURCE_DIR "/configs/models/mmt.yaml";
-  const char *cluster =
-      argc > 2 ? argv[2] : GPP_SOURCE_DIR "/configs/clusters/summit.yaml";
+  const char *model = argc > 1 ? argv[1] : "configs/models/mmt.yaml";
+  const char *cluster = argc > 2 ? argv[2] : "configs/clusters/summit.yaml";
   gpp_errctx err = {0};
   gpp_model *m = NULL;
   if (gpp_model_load(model, NULL, 0, &m, &err) != 0) {
