@@ -136,11 +136,19 @@ int gpp__sweep_replicate(const gpp_sweep *s, uint32_t i, const char *plan,
 
 /* The results file (sweep_h5.c). */
 typedef struct gpp__sw_h5 gpp__sw_h5;
+/* A new results file built in memory, to be written whole to path by
+ * gpp__sweep_h5_save (so it is complete from its first byte on disk). */
 int gpp__sweep_h5_create(const gpp_sweep *s, const char *path,
                          gpp__sw_h5 **out, gpp_errctx *err);
+/* Writes the file built in memory to its path (a temporary renamed into
+ * place) and frees w, on success and on failure. */
+int gpp__sweep_h5_save(gpp__sw_h5 *w, gpp_errctx *err);
+/* Opens a results file on disk to append rows to. */
+int gpp__sweep_h5_open(const char *path, gpp__sw_h5 **out, gpp_errctx *err);
 /* Appends one row, its plan and its timing, then flushes the file. */
 int gpp__sweep_h5_append(gpp__sw_h5 *w, const gpp__sw_result *r,
                          gpp_errctx *err);
+/* Closes and frees w (every HDF5 object, on every path). */
 int gpp__sweep_h5_close(gpp__sw_h5 *w, gpp_errctx *err);
 /* Reads the finished points of an earlier run of the same experiment
  * (results malloc'd; the experiment text must match). */

