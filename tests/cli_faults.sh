@@ -5,10 +5,11 @@
 # none can be mounted), outputs never replacing a symlink, FIFO or device,
 # a sweep killed before its first point resumable, and the checks that
 # reject oversized or implausible inputs early.
-# Usage: cli_faults.sh GPPSIM SOURCE_DIR
+# Usage: cli_faults.sh GPPSIM SOURCE_DIR SYNTH_PROFILE
 set -u
 GPPSIM=$1
 SRC=$2
+SYNTH=$3
 PY=/usr/bin/python3
 export GPP_SOURCE_DIR="$SRC"
 TINY="$SRC/configs/experiments/sweeps/tiny.yaml"
@@ -116,6 +117,66 @@ for i in 1 2 3; do
   "$GPPSIM" sweep "$TINY" --out "$TMP/e.h5" --resume --quiet > /dev/null \
     2> "$TMP/e.err" || fail "resume after kill -9: $(tail -1 "$TMP/e.err")"
   same_points "$TMP/k.h5" "$TMP/e.h5" 32 || fail "resumed rows differ ($i)"
+done
+
+# ---- 6. deep nesting is refused at once, with its location ------------
+# 100,000 levels took libyaml's loader about 50 s before this check.
+"$PY" -c "
+d = 100000
+open('$TMP/deep.yaml', 'w').write('model: ' + '[' * d + ']' * d + '\n')
+open('$TMP/deepmap.yaml', 'w').write('name: x\nnodes:\n' +
+    ''.join(' ' * (i + 1) + 'a:\n' for i in range(5000)))"
+timeout 10 "$GPPSIM" simulate --plan "$TMP/deep.yaml" --cluster "$CLUSTER" \
+  > /dev/null 2> "$TMP/deep.err"
+expect $? 2 "$TMP/deep.err" "deeply nested plan"
+grep -q "deep.yaml:1:.*nested deeper than 64" "$TMP/deep.err" ||
+  fail "deep plan: $(cat "$TMP/deep.err")"
+timeout 10 "$GPPSIM" simulate --plan "$PLAN" --cluster "$TMP/deepmap.yaml" \
+  > /dev/null 2> "$TMP/deep.err"
+expect $? 2 "$TMP/deep.err" "deeply nested cluster"
+grep -q "deepmap.yaml:66:.*nested deeper" "$TMP/deep.err" ||
+  fail "deep cluster: $(cat "$TMP/deep.err")"
+
+# ---- 7. HDF5 row counts and values are checked against the file -------
+sim --out "$TMP/res.h5" > /dev/null 2>&1 || fail "simulate --out"
+"$PY" - "$TMP/res.h5" "$TMP/forged.h5" <<'PYEOF' || fail "forging /tasks"
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as a, h5py.File(sys.argv[2], "w") as b:
+    for k in a:
+        if k != "tasks":
+            a.copy(k, b)
+    b.create_dataset("tasks", shape=(10**8,), dtype=a["tasks"].dtype)
+PYEOF
+timeout 10 "$GPPSIM" validate compare "$TMP/res.h5" "$TMP/forged.h5" \
+  > /dev/null 2> "$TMP/forged.err"
+expect $? 2 "$TMP/forged.err" "/tasks claiming 10^8 rows"
+grep -q "forged.h5.*tasks.*100000000 rows" "$TMP/forged.err" ||
+  fail "/tasks claiming 10^8 rows: $(cat "$TMP/forged.err")"
+"$SYNTH" "$SRC/configs/models/synthetic.yaml" v100-sxm2-16gb "$TMP/p.h5" \
+  > /dev/null || fail "synth_profile"
+"$PY" - "$TMP/p.h5" "$TMP" <<'PYEOF' || fail "forging profiles"
+import sys, h5py
+src, out = sys.argv[1], sys.argv[2]
+def copy(name, ops):
+    with h5py.File(src, "r") as a, h5py.File(out + "/" + name, "w") as b:
+        for k, v in a.attrs.items():
+            b.attrs[k] = v
+        ops(a["ops"], b)
+def rows(n):
+    return lambda o, b: b.create_dataset("ops", shape=(n,), dtype=o.dtype)
+def huge(o, b):
+    d = o[:]
+    d["fwd_median"][0] = 1e308
+    b.create_dataset("ops", data=d)
+copy("rows8.h5", rows(10**8))
+copy("rows40.h5", rows(2**40))
+copy("huge.h5", huge)
+PYEOF
+for f in rows8 rows40 huge; do
+  timeout 10 "$GPPSIM" simulate --plan "$PLAN" --cluster "$CLUSTER" \
+    --profile "$TMP/$f.h5" > /dev/null 2> "$TMP/$f.err"
+  expect $? 2 "$TMP/$f.err" "profile $f"
+  grep -q "$f.h5.*/ops" "$TMP/$f.err" || fail "profile $f: $(cat "$TMP/$f.err")"
 done
 
 finish cli_faults

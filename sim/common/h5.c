@@ -235,6 +235,14 @@ static bool fits_file(hid_t d, hsize_t n) {
   return elem > 0 && (double)n * elem <= room;
 }
 
+int gpp_h5_check_rows(hid_t d, const char *where, const char *name,
+                      hsize_t n, gpp_errctx *err) {
+  if (fits_file(d, n)) return 0;
+  GPP_RAISE(err, GPP_EPARSE,
+            "%s: dataset '%s' claims %llu rows, more than the file holds",
+            where, name, (unsigned long long)n);
+}
+
 int gpp_h5_open_rows(hid_t loc, const char *where, const char *name,
                      hid_t *d, hsize_t *n, gpp_errctx *err) {
   *n = 0;
@@ -245,15 +253,13 @@ int gpp_h5_open_rows(hid_t loc, const char *where, const char *name,
   int ndims = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
   if (ndims == 1) H5Sget_simple_extent_dims(sp, n, NULL);
   if (sp >= 0) H5Sclose(sp);
-  if (ndims == 1 && fits_file(*d, *n)) return 0;
+  int rc = ndims == 1 ? gpp_h5_check_rows(*d, where, name, *n, err)
+                      : GPP_ERR(err, GPP_EPARSE, "%s: dataset '%s' is not "
+                                "one-dimensional", where, name);
+  if (rc == 0) return 0;
   H5Dclose(*d);
   *d = -1;
-  if (ndims != 1)
-    GPP_RAISE(err, GPP_EPARSE, "%s: dataset '%s' is not one-dimensional",
-              where, name);
-  GPP_RAISE(err, GPP_EPARSE,
-            "%s: dataset '%s' claims %llu rows, more than the file holds",
-            where, name, (unsigned long long)*n);
+  return rc;
 }
 
 int gpp_h5_read_text(hid_t loc, const char *where, const char *name,

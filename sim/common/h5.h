@@ -44,12 +44,16 @@ int gpp_h5_attr_double(hid_t loc, const char *where, const char *name,
 int gpp_h5_attr_str(hid_t loc, const char *where, const char *name, char *out,
                     size_t len, gpp_errctx *err);
 
-/* The number of rows of the one-dimensional dataset `name` of loc, checked
+/* Checks n, the rows claimed by the open dataset d (`name`, in messages),
  * against the real size of its file, so that a damaged or forged header
  * claiming 10^8 rows is refused before anything is allocated: the rows
  * must fit in the file (unfiltered) or in 1032 times it (filtered: the
- * deflate format's largest ratio).  Errors are GPP_EPARSE naming where
- * (the file) and the dataset.  Returns the open dataset in *d. */
+ * deflate format's largest ratio).  GPP_EPARSE naming where (the file)
+ * and the dataset. */
+int gpp_h5_check_rows(hid_t d, const char *where, const char *name,
+                      hsize_t n, gpp_errctx *err);
+/* Opens the one-dimensional dataset `name` of loc as *d with its row
+ * count *n, checked by gpp_h5_check_rows (the caller closes *d). */
 int gpp_h5_open_rows(hid_t loc, const char *where, const char *name,
                      hid_t *d, hsize_t *n, gpp_errctx *err);
 /* A scalar fixed-length string dataset of loc (its size checked the same
