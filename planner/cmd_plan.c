@@ -14,6 +14,7 @@
 #include "planner/planner.h"
 #include "planner/study.h"
 #include "sim/cli.h"
+#include "sim/common/outfile.h"
 #include "sim/engine.h"
 #include "topology/topology.h"
 
@@ -191,6 +192,7 @@ static void print_json(const plan_run *r) {
 static int plan_main(plan_run *r) {
   const gpp_planner_type *t;
   gpp_engine_opts eo = {.allow_oom = true};
+  GPP_TRY(gpp_outfile_check(r->a.out, &r->err)); /* before any work */
   GPP_TRY(gpp_planner_find(r->a.planner, &t, &r->err));
   GPP_TRY(load_inputs(r));
   set_options(r);

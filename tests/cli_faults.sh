@@ -119,6 +119,25 @@ for i in 1 2 3; do
   same_points "$TMP/k.h5" "$TMP/e.h5" 32 || fail "resumed rows differ ($i)"
 done
 
+# ---- 5. texts over 64 KiB: stored as datasets, not attributes ---------
+{ printf '%s\n' 'name: long' 'models: [configs/models/synthetic.yaml]' \
+    'clusters: [configs/clusters/pcie-box.yaml]' \
+    'grid: {gpus: [4], batch: [32], planner: [pipedream]}'
+  "$PY" -c "print('# ' + 'x' * 70000)"; } > "$TMP/long.yaml"
+LONG="$TMP/long.yaml"
+"$GPPSIM" sweep "$LONG" --out "$TMP/long.h5" --quiet > /dev/null \
+  2> "$TMP/long.err" || fail "70 KB experiment file: $(tail -1 "$TMP/long.err")"
+"$GPPSIM" sweep "$LONG" --out "$TMP/long.h5" --resume --quiet > /dev/null \
+  2> "$TMP/long.err" || fail "70 KB experiment, resumed: $(tail -1 "$TMP/long.err")"
+"$PY" - "$CLUSTER" "$TMP/longname.yaml" <<'PYEOF'
+import re, sys
+t = open(sys.argv[1]).read()
+open(sys.argv[2], "w").write(re.sub(r"(?m)^name:.*$", "name: " + "c" * 70000, t))
+PYEOF
+"$GPPSIM" simulate --plan "$PLAN" --cluster "$TMP/longname.yaml" \
+  --out "$TMP/longname.h5" > /dev/null 2> "$TMP/longname.err" ||
+  fail "70 KB cluster name: $(tail -1 "$TMP/longname.err")"
+
 # ---- 6. deep nesting is refused at once, with its location ------------
 # 100,000 levels took libyaml's loader about 50 s before this check.
 "$PY" -c "
@@ -178,5 +197,31 @@ for f in rows8 rows40 huge; do
   expect $? 2 "$TMP/$f.err" "profile $f"
   grep -q "$f.h5.*/ops" "$TMP/$f.err" || fail "profile $f: $(cat "$TMP/$f.err")"
 done
+
+# ---- 8. output paths are checked before any work, one exit status ----
+for out in "" "$TMP"; do
+  for opt in --out --trace; do
+    sim $opt "$out" > "$TMP/o8.out" 2> "$TMP/o8.err"
+    expect $? 2 "$TMP/o8.err" "simulate $opt '$out'"
+    [ -s "$TMP/o8.out" ] && fail "simulate $opt '$out' ran before failing"
+  done
+done
+for opt in --out --trace; do
+  sim $opt "$TMP/no/such/dir/x" > "$TMP/o8.out" 2> "$TMP/o8.err"
+  expect $? 1 "$TMP/o8.err" "simulate $opt into a missing folder"
+  [ -s "$TMP/o8.out" ] && fail "simulate $opt: ran before failing"
+  grep -q "no/such/dir/x: No such file or directory" "$TMP/o8.err" ||
+    fail "simulate $opt: no path and reason: $(cat "$TMP/o8.err")"
+done
+"$GPPSIM" plan --model "$SRC/configs/models/synthetic.yaml" \
+  --cluster "$CLUSTER" --gpus 4 --batch 32 --out "$TMP/no/such/p.yaml" \
+  > "$TMP/o8.out" 2> "$TMP/o8.err"
+expect $? 1 "$TMP/o8.err" "plan --out into a missing folder"
+[ -s "$TMP/o8.out" ] && fail "plan --out: planned before failing"
+"$GPPSIM" sweep "$TINY" --out "$TMP/no/such/s.h5" > "$TMP/o8.out" \
+  2> "$TMP/o8.err"
+expect $? 1 "$TMP/o8.err" "sweep --out into a missing folder"
+"$GPPSIM" sweep "$TINY" --out "" > /dev/null 2> "$TMP/o8.err"
+expect $? 2 "$TMP/o8.err" "sweep --out ''"
 
 finish cli_faults
