@@ -120,6 +120,20 @@ int gpp__sweep_cluster(const gpp_sweep *s, uint32_t i,
 int gpp__sweep_cluster_text(const gpp_sweep *s, uint32_t i, char **out,
                             gpp_errctx *err);
 
+/* Point i's cluster with only its assignment number `only` applied (a
+ * cluster.<key> override) and no resizing: which override a bad point's
+ * cluster fails on. */
+int gpp__sweep_cluster_one(const gpp_sweep *s, uint32_t i, int only,
+                           struct gpp_cluster **out, gpp_errctx *err);
+/* Point's model: the model's `set:` then the point's model.<param> values
+ * (later wins); only >= 0 applies just that assignment (sweep_point.c). */
+int gpp__sweep_model(const gpp_sweep *s, uint32_t point, int only,
+                     struct gpp_model **out, gpp_errctx *err);
+/* Builds every distinct model and cluster the points use, so that a bad
+ * value fails at load, before any point runs, at its line in the
+ * experiment file (sweep_check.c). */
+int gpp__sweep_check_points(const gpp_sweep *s, gpp_errctx *err);
+
 /* One replication's factors: scale[2i], scale[2i+1] for op i's forward
  * and backward (1 for ops without a measured spread). */
 void gpp__sweep_jitter_draw(const struct gpp_costs *c, gsl_rng *rng,

@@ -119,6 +119,22 @@ for i in 1 2 3; do
   same_points "$TMP/k.h5" "$TMP/e.h5" 32 || fail "resumed rows differ ($i)"
 done
 
+# ---- 4. bad grid values fail at load, at their line in the experiment -
+exp4() {
+  printf '%s\n' 'name: small' 'models: [configs/models/synthetic.yaml]' \
+    'clusters: [configs/clusters/pcie-box.yaml]' "grid: {$1}" > "$TMP/g4.yaml"
+  "$GPPSIM" sweep "$TMP/g4.yaml" --out "$TMP/g4.h5" --quiet > /dev/null \
+    2> "$TMP/g4.err"
+  expect $? 2 "$TMP/g4.err" "sweep grid {$1}"
+  grep -q "g4.yaml:4:$2: point 1 .*$3" "$TMP/g4.err" ||
+    fail "sweep grid {$1}: $(cat "$TMP/g4.err")"
+  ls "$TMP" | grep -q '^g4\.h5' && fail "sweep grid {$1} left files"
+}
+exp4 'batch: [8], planner: [pipedream], model.branches: [2, 0]' 62 \
+  'model.branches: parameter branches = 0 is out of range'
+exp4 'batch: [8], cluster.intra_node.bandwidth: [1 GB/s, -3 GB/s]' 59 \
+  'cluster.intra_node.bandwidth: bandwidth: -3 GB/s is out of range'
+
 # ---- 5. texts over 64 KiB: stored as datasets, not attributes ---------
 { printf '%s\n' 'name: long' 'models: [configs/models/synthetic.yaml]' \
     'clusters: [configs/clusters/pcie-box.yaml]' \
