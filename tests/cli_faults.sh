@@ -240,4 +240,32 @@ expect $? 1 "$TMP/o8.err" "sweep --out into a missing folder"
 "$GPPSIM" sweep "$TINY" --out "" > /dev/null 2> "$TMP/o8.err"
 expect $? 2 "$TMP/o8.err" "sweep --out ''"
 
+# ---- 9. limits checked where the value is read; orphans cleaned ------
+sed 's/^nodes:.*/nodes: 8193/' "$SRC/configs/clusters/dgx-a100.yaml" \
+  > "$TMP/huge.yaml"
+line=$(grep -n '^nodes:' "$TMP/huge.yaml" | cut -d: -f1)
+timeout 10 "$GPPSIM" simulate --plan "$PLAN" --cluster "$TMP/huge.yaml" \
+  > /dev/null 2> "$TMP/huge.err"
+expect $? 2 "$TMP/huge.err" "cluster of 65,544 GPUs"
+grep -q "huge.yaml:$line:8: 8193 nodes x 8 GPUs is more than 65536" \
+  "$TMP/huge.err" || fail "cluster of 65,544 GPUs: $(cat "$TMP/huge.err")"
+sed 's/^peak_fp32:.*/peak_fp32: 0 TFLOP\/s/' \
+  "$SRC/configs/hardware/a100-sxm-80gb.yaml" > "$TMP/zero.yaml"
+line=$(grep -n '^peak_fp32:' "$TMP/zero.yaml" | cut -d: -f1)
+sed "s|^gpu:.*|gpu: $TMP/zero.yaml|" "$CLUSTER" > "$TMP/zc.yaml"
+"$GPPSIM" simulate --plan "$PLAN" --cluster "$TMP/zc.yaml" > /dev/null \
+  2> "$TMP/zero.err"
+expect $? 2 "$TMP/zero.err" "peak_fp32: 0"
+grep -q "zero.yaml:$line:12: peak_fp32" "$TMP/zero.err" ||
+  fail "peak_fp32: 0: $(cat "$TMP/zero.err")"
+sleep 60 &
+dead=$!
+kill -9 $dead
+wait $dead 2> /dev/null
+: > "$TMP/orphan.h5.tmp.$dead"
+: > "$TMP/orphan.h5.tmp.$$"
+sim --out "$TMP/orphan.h5" > /dev/null 2>&1 || fail "simulate --out orphan"
+[ -e "$TMP/orphan.h5.tmp.$dead" ] && fail "a killed run's temporary stayed"
+[ -e "$TMP/orphan.h5.tmp.$$" ] || fail "a running process's temporary went"
+
 finish cli_faults
