@@ -224,13 +224,25 @@ int gpp__sweep_h5_close(gpp__sw_h5 *w, gpp_errctx *err) {
 
 /* ---- reading an earlier run back ---- */
 
+/* The experiment text of group g: a dataset, or in files written before
+ * texts became datasets, an attribute. */
+static int read_exp_text(const gpp_sweep *s, hid_t g, const char *path,
+                         char **text, gpp_errctx *err) {
+  if (H5Lexists(g, "text", H5P_DEFAULT) > 0)
+    return gpp_h5_read_text(g, path, "text", text, err);
+  size_t len = strlen(s->text) + 2;
+  *text = gpp_calloc(err, len, 1);
+  if (*text == NULL) return GPP_ENOMEM;
+  return gpp_h5_attr_str(g, path, "text", *text, len, err);
+}
+
 static int check_text(const gpp_sweep *s, hid_t f, const char *path,
                       gpp_errctx *err) {
   char *text = NULL;
   hid_t g = H5Lexists(f, "experiment", H5P_DEFAULT) > 0
                 ? H5Gopen2(f, "experiment", H5P_DEFAULT) : -1;
   int rc = g < 0 ? GPP_ERR(err, GPP_EPARSE, "%s: no /experiment group", path)
-                 : gpp_h5_read_text(g, path, "text", &text, err);
+                 : read_exp_text(s, g, path, &text, err);
   if (g >= 0) H5Gclose(g);
   if (rc == 0 && strcmp(text, s->text) != 0)
     rc = GPP_ERR(err, GPP_EINVAL, "%s holds a sweep of a different "
