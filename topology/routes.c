@@ -57,9 +57,9 @@ typedef struct dist_ref {
 
 /* Distances to one vertex `self`: dense (a search filled hops and lat for
  * the vertices from `base` on), or by references to the tables of its
- * in-neighbours (see the file comment); and the first vertices of the
- * search (nearest first: levels by hops), near_all when that is all it
- * reaches. */
+ * in-neighbours (see the file comment); and the nearest vertices (in
+ * order of hops), every one with fewer hops than near_below among them
+ * (UINT32_MAX: all it reaches). */
 struct dist_table {
   uint32_t self;
   uint32_t *hops;
@@ -67,8 +67,7 @@ struct dist_table {
   dist_ref refs[MAX_REFS];
   uint32_t n_refs;
   uint32_t near[NEAR_MAX];
-  uint32_t n_near;
-  bool near_all;
+  uint32_t n_near, near_below;
   uint8_t state; /* TABLE_NONE, TABLE_BUSY (being built), TABLE_DONE */
 };
 
@@ -218,7 +217,7 @@ static int bfs_table(gpp_cluster *c, dist_table *d, gpp_errctx *err) {
     uint32_t u = q[head++];
     if (may_transit(c, u, root)) bfs_expand(c, d, u, dist_at(r, d, u), &tail);
   }
-  d->near_all = tail <= NEAR_MAX;
+  d->near_below = tail <= NEAR_MAX ? UINT32_MAX : d->hops[q[NEAR_MAX] - r->base];
   d->n_near = tail < NEAR_MAX ? tail : NEAR_MAX;
   memcpy(d->near, q, d->n_near * sizeof *q);
   return 0;
@@ -235,25 +234,22 @@ static void near_insert(const struct gpp__routes *r, dist_table *d,
 }
 
 /* The near list of a table by references: its vertex, then its
- * in-neighbours' near vertices by distance, up to the first level one of
- * them may not hold entirely. */
+ * in-neighbours' near vertices, up to the first level one of them may not
+ * hold entirely (one hop further from this table's vertex). */
 static void refs_near(const struct gpp__routes *r, dist_table *d) {
-  uint32_t limit = UINT32_MAX, list[1 + MAX_REFS * NEAR_MAX], n = 0;
-  bool all = true;
+  uint32_t below = UINT32_MAX, list[1 + MAX_REFS * NEAR_MAX], n = 0;
   for (uint32_t i = 0; i < d->n_refs; i++) {
-    const dist_table *t = d->refs[i].t;
-    if (t->near_all) continue;
-    all = false;
-    uint32_t h = hops_at(r, d, t->near[t->n_near - 1]);
-    if (h < limit) limit = h;
+    uint32_t b = d->refs[i].t->near_below;
+    if (b != UINT32_MAX && b + 1 < below) below = b + 1;
   }
   near_insert(r, d, list, &n, d->self);
   for (uint32_t i = 0; i < d->n_refs; i++)
     for (uint32_t k = 0; k < d->refs[i].t->n_near; k++) {
       uint32_t v = d->refs[i].t->near[k];
-      if (hops_at(r, d, v) < limit) near_insert(r, d, list, &n, v);
+      if (hops_at(r, d, v) < below) near_insert(r, d, list, &n, v);
     }
-  d->near_all = all && n <= NEAR_MAX;
+  if (n > NEAR_MAX) below = hops_at(r, d, list[NEAR_MAX]);
+  d->near_below = below;
   d->n_near = n < NEAR_MAX ? n : NEAR_MAX;
   memcpy(d->near, list, d->n_near * sizeof *list);
 }
@@ -338,9 +334,8 @@ static bool near_candidates(const gpp_cluster *c, const dist_table *d,
                             uint32_t u, dist du, uint32_t dst,
                             uint32_t cand[64], uint32_t *n) {
   const struct gpp__routes *r = c->routes;
-  uint32_t level = du.hops - 1, last = d->near[d->n_near - 1];
-  if (!d->near_all && hops_at(r, d, last) <= level)
-    return false;
+  uint32_t level = du.hops - 1;
+  if (level >= d->near_below) return false;
   *n = 0;
   for (uint32_t i = 0; i < d->n_near; i++) {
     uint32_t w = d->near[i];
