@@ -75,6 +75,13 @@ enum { TABLE_NONE, TABLE_BUSY, TABLE_DONE };
 
 struct gpp__routes {
   uint32_t *out_off, *out_ids, *in_off, *in_ids; /* CSR by vertex */
+  /* Where GPUs do not transit: each vertex's out-links to switches from
+   * which more than GPUs can be reached (not to GPUs, nor to stubs: NICs'
+   * receive sides and the like, whose links all enter GPUs), in link
+   * order.  More than two hops from a destination only they can be on a
+   * shortest path, so a switch with thousands of NIC ports steps through
+   * its few uplinks. */
+  uint32_t *hub_off, *hub_ids;
   bool gpu_transit;
   uint32_t base;      /* first vertex in dense tables: 0, or n_gpus when
                          GPUs do not transit */
@@ -109,6 +116,31 @@ static void csr_fill(const gpp_cluster *c, uint32_t *off, uint32_t *ids,
   free(fill);
 }
 
+/* Whether vertex v reaches only GPUs in one hop: a GPU, or a vertex whose
+ * out-links all enter GPUs. */
+static bool stub(const gpp_cluster *c, uint32_t v) {
+  const struct gpp__routes *r = c->routes;
+  if (v < c->n_gpus) return true;
+  for (uint32_t k = r->out_off[v]; k < r->out_off[v + 1]; k++)
+    if (c->links[r->out_ids[k]].to >= c->n_gpus) return false;
+  return true;
+}
+
+static int hubs_fill(gpp_cluster *c, gpp_errctx *err) {
+  struct gpp__routes *r = c->routes;
+  r->hub_off = gpp_calloc(err, c->n_vertices + 1, sizeof *r->hub_off);
+  r->hub_ids = gpp_calloc(err, c->n_links + 1, sizeof *r->hub_ids);
+  if (r->hub_off == NULL || r->hub_ids == NULL) return GPP_ENOMEM;
+  uint32_t n = 0;
+  for (uint32_t v = 0; v < c->n_vertices; v++) {
+    r->hub_off[v] = n;
+    for (uint32_t k = r->out_off[v]; k < r->out_off[v + 1]; k++)
+      if (!stub(c, c->links[r->out_ids[k]].to)) r->hub_ids[n++] = r->out_ids[k];
+  }
+  r->hub_off[c->n_vertices] = n;
+  return 0;
+}
+
 int gpp__routes_create(gpp_cluster *c, bool gpu_transit, gpp_errctx *err) {
   struct gpp__routes *r = gpp_calloc(err, 1, sizeof *r);
   if (r == NULL) return GPP_ENOMEM;
@@ -131,7 +163,7 @@ int gpp__routes_create(gpp_cluster *c, bool gpu_transit, gpp_errctx *err) {
   r->base = gpu_transit ? 0 : c->n_gpus;
   csr_fill(c, r->out_off, r->out_ids, true);
   csr_fill(c, r->in_off, r->in_ids, false);
-  return 0;
+  return gpu_transit ? 0 : hubs_fill(c, err);
 }
 
 void gpp__routes_destroy(struct gpp__routes *r) {
@@ -140,6 +172,8 @@ void gpp__routes_destroy(struct gpp__routes *r) {
   free(r->in_off);
   free(r->out_ids);
   free(r->in_ids);
+  free(r->hub_off);
+  free(r->hub_ids);
   free(r->queue);
   free(r->path);
   free(r->keys);
@@ -360,11 +394,13 @@ static uint32_t next_link(const gpp_cluster *c, const dist_table *d,
                           uint32_t u, dist du, uint32_t dst, uint64_t h) {
   const struct gpp__routes *r = c->routes;
   uint32_t cand[64], n = 0;
-  bool wide = r->out_off[u + 1] - r->out_off[u] > WIDE_DEGREE;
+  bool far = r->hub_off != NULL && du.hops > 2;
+  const uint32_t *off = far ? r->hub_off : r->out_off;
+  const uint32_t *ids = far ? r->hub_ids : r->out_ids;
+  bool wide = off[u + 1] - off[u] > WIDE_DEGREE;
   if (!wide || !near_candidates(c, d, u, du, dst, cand, &n))
-    for (uint32_t k = r->out_off[u]; k < r->out_off[u + 1] && n < 64; k++)
-      if (on_shortest(c, d, du, &c->links[r->out_ids[k]], dst))
-        cand[n++] = r->out_ids[k];
+    for (uint32_t k = off[u]; k < off[u + 1] && n < 64; k++)
+      if (on_shortest(c, d, du, &c->links[ids[k]], dst)) cand[n++] = ids[k];
   return n ? cand[h % n] : UINT32_MAX;
 }
 
