@@ -79,6 +79,7 @@ int gpp__class_start(gpp_net *net, double now, uint32_t coll, uint32_t n,
   net->heap_pos[id] = GPP__NONE;
   net->colls[coll].outstanding++;
   *started = true;
+  net->classes++;
   return gpp__event_push_latency(net, id, r->latency, err);
 }
 
@@ -92,49 +93,53 @@ int gpp__net_start_step(gpp_net *net, double now, uint32_t coll, uint32_t n,
   return 0;
 }
 
-/* Sets (owner GPP__NONE: clears) the owner of every member link. */
-static void claim(gpp_net *net, const gpp__flow *f, uint32_t owner) {
+/* Releases the member links of a finished class, counting the bytes each
+ * carried by link class as its flows would have. */
+static void release(gpp_net *net, const gpp__flow *f) {
   const gpp__route *const *rt = net->colls[f->coll].routes;
   for (uint32_t i = 0; i < f->members; i++)
-    for (uint32_t k = 0; k < rt[i]->n; k++)
-      net->links[rt[i]->links[k]].owner = owner;
+    for (uint32_t k = 0; k < rt[i]->n; k++) {
+      gpp__nlink *l = &net->links[rt[i]->links[k]];
+      l->owner = GPP__NONE;
+      net->stats[l->cls].bytes += f->bytes;
+    }
+}
+
+/* Clears the owner of every link of members 0..i-1 and of the first k
+ * links of member i. */
+static void unclaim(gpp_net *net, const gpp__route *const *rt, uint32_t i,
+                    uint32_t k) {
+  for (uint32_t j = 0; j < i; j++)
+    for (uint32_t q = 0; q < rt[j]->n; q++)
+      net->links[rt[j]->links[q]].owner = GPP__NONE;
+  for (uint32_t q = 0; q < k; q++) net->links[rt[i]->links[q]].owner = GPP__NONE;
 }
 
 /* Claims the member links for class id when every one is empty and no two
- * members share one; false (nothing claimed) otherwise. */
-static bool claim_alone(gpp_net *net, uint32_t id) {
+ * members share one, and sets peak[] by link class to the utilisation the
+ * class's rate (its ub) gives them; false (nothing claimed) otherwise. */
+static bool claim_alone(gpp_net *net, uint32_t id,
+                        double peak[GPP_LINK__NCLASSES]) {
   const gpp__flow *f = &net->flows[id];
   const gpp__route *const *rt = net->colls[f->coll].routes;
   for (uint32_t i = 0; i < f->members; i++)
     for (uint32_t k = 0; k < rt[i]->n; k++) {
       gpp__nlink *l = &net->links[rt[i]->links[k]];
-      if (l->n == 0 && l->owner == GPP__NONE) {
-        l->owner = id;
-        continue;
+      if (l->n != 0 || l->owner != GPP__NONE) {
+        unclaim(net, rt, i, k);
+        return false;
       }
-      for (uint32_t j = 0; j <= i; j++) /* undo up to here */
-        for (uint32_t q = 0; q < rt[j]->n && (j < i || q < k); q++)
-          net->links[rt[j]->links[q]].owner = GPP__NONE;
-      return false;
+      l->owner = id;
+      peak[l->cls] = fmax(peak[l->cls], fmin(f->ub / l->bw, 1.0));
     }
   return true;
 }
 
-/* Each member alone on its links: utilisation and bytes by link class as
- * its flows would have recorded them. */
-static void note_members(gpp_net *net, const gpp__flow *f, bool bytes) {
-  const gpp__route *const *rt = net->colls[f->coll].routes;
-  for (uint32_t i = 0; i < f->members; i++)
-    for (uint32_t k = 0; k < rt[i]->n; k++) {
-      uint32_t l = rt[i]->links[k];
-      if (bytes) net->stats[net->links[l].cls].bytes += f->bytes;
-      else gpp__net_note_utilisation(net, l, f->rate);
-    }
-}
-
 /* The class starts transferring: every member at its route's bottleneck
- * (as the exact equal split of net_fast.c would give each). */
+ * (as the exact equal split of net_fast.c would give each), recording the
+ * links' utilisation as their flows would have. */
 static int class_activate(gpp_net *net, uint32_t id, double t,
+                          const double peak[GPP_LINK__NCLASSES],
                           gpp_errctx *err) {
   gpp__flow *f = &net->flows[id];
   f->state = FLOW_ACTIVE;
@@ -142,7 +147,9 @@ static int class_activate(gpp_net *net, uint32_t id, double t,
   f->t_last = t;
   f->rate = f->old_rate = f->ub;
   f->ev_time = t + f->remaining / f->rate;
-  note_members(net, f, false);
+  for (int c = 0; c < GPP_LINK__NCLASSES; c++)
+    net->stats[c].peak_utilisation =
+        fmax(net->stats[c].peak_utilisation, peak[c]);
   return gpp__event_push_finish(net, id, err);
 }
 
@@ -151,11 +158,12 @@ int gpp__class_event(gpp_net *net, uint32_t id, double t, bool *finished,
   gpp__flow *f = &net->flows[id];
   *finished = f->state == FLOW_ACTIVE;
   if (*finished) {
-    claim(net, f, GPP__NONE);
-    note_members(net, f, true);
+    release(net, f);
     return 0;
   }
-  if (claim_alone(net, id)) return class_activate(net, id, t, err);
+  double peak[GPP_LINK__NCLASSES] = {0};
+  if (claim_alone(net, id, peak))
+    return class_activate(net, id, t, peak, err);
   return gpp__class_split(net, id, t, err);
 }
 
@@ -187,10 +195,11 @@ static void class_unqueue(gpp_net *net, uint32_t id) {
 int gpp__class_split(gpp_net *net, uint32_t id, double t, gpp_errctx *err) {
   gpp__flow cls = net->flows[id];
   bool active = cls.state == FLOW_ACTIVE;
-  if (active) claim(net, &cls, GPP__NONE);
+  if (active) unclaim(net, net->colls[cls.coll].routes, cls.members, 0);
   class_unqueue(net, id);
   gpp__net_flow_free(net, id);
   net->colls[cls.coll].outstanding += cls.members - 1;
+  net->splits++;
   const gpp__route *const *rt = net->colls[cls.coll].routes;
   for (uint32_t i = 0; i < cls.members; i++) {
     uint32_t m;

@@ -56,16 +56,6 @@ typedef struct gpp__link_entry {
 typedef struct gpp__nlink {
   gpp__link_entry *flows;
   uint32_t n, cap;
-  uint32_t unfixed, mark;
-  uint32_t inside; /* its component flows at the last filling's start */
-  uint32_t n_new;  /* arrivals of the batch on it (net_fast.c); cleared
-                      with dirty */
-  double spare;    /* capacity its other flows leave them (net_fast.c) */
-  double taken;    /* of which the arrivals take (net_fast.c) */
-  double bw;       /* capacity, copied from the cluster */
-  double residual; /* capacity left during a filling */
-  double load;     /* sum of its flows' rates */
-  double ub_sum;   /* sum of its flows' ub */
   uint32_t owner;  /* the flow class alone on it, or GPP__NONE */
   uint8_t cls;     /* link class, copied from the cluster */
   bool dirty;
@@ -74,6 +64,16 @@ typedef struct gpp__nlink {
   bool cand;       /* may constrain the current filling */
   bool spread;     /* constrained before a flow left it in this batch, so
                       its remaining flows are re-shared */
+  uint32_t unfixed, mark;
+  uint32_t inside; /* its component flows at the last filling's start */
+  uint32_t n_new;  /* arrivals of the batch on it (net_fast.c); cleared
+                      with dirty */
+  double bw;       /* capacity, copied from the cluster */
+  double spare;    /* capacity its other flows leave them (net_fast.c) */
+  double taken;    /* of which the arrivals take (net_fast.c) */
+  double residual; /* capacity left during a filling */
+  double load;     /* sum of its flows' rates */
+  double ub_sum;   /* sum of its flows' ub */
 } gpp__nlink;
 
 /* A link stays out of re-sharing unless its flows' ub sum exceeds its
@@ -181,6 +181,7 @@ struct gpp_net {
   uint32_t n_shares, cap_shares;
   uint32_t *step_src, *step_dst, cap_step; /* one step's flows */
   bool no_classes; /* every collective flow by itself (tests compare) */
+  uint64_t classes, splits; /* flow classes started, and split */
   uint8_t *rank_seen;     /* per GPU scratch for rank checks */
   uint32_t *node_scratch; /* per node scratch for grouping ranks */
   uint32_t epoch;
