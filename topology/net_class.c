@@ -97,41 +97,42 @@ int gpp__net_start_step(gpp_net *net, double now, uint32_t coll, uint32_t n,
  * carried by link class as its flows would have. */
 static void release(gpp_net *net, const gpp__flow *f) {
   const gpp__route *const *rt = net->colls[f->coll].routes;
-  for (uint32_t i = 0; i < f->members; i++)
-    for (uint32_t k = 0; k < rt[i]->n; k++) {
-      gpp__nlink *l = &net->links[rt[i]->links[k]];
-      l->owner = GPP__NONE;
-      net->stats[l->cls].bytes += f->bytes;
-    }
+  for (uint32_t i = 0; i < f->members; i++) {
+    for (uint32_t k = 0; k < rt[i]->n; k++)
+      net->occ[rt[i]->links[k]] = GPP__NONE;
+    for (int c = 0; c < GPP_LINK__NCLASSES; c++)
+      net->stats[c].bytes += f->bytes * rt[i]->class_links[c];
+  }
 }
 
-/* Clears the owner of every link of members 0..i-1 and of the first k
- * links of member i. */
+/* Frees every link of members 0..i-1 and the first k links of member i. */
 static void unclaim(gpp_net *net, const gpp__route *const *rt, uint32_t i,
                     uint32_t k) {
   for (uint32_t j = 0; j < i; j++)
     for (uint32_t q = 0; q < rt[j]->n; q++)
-      net->links[rt[j]->links[q]].owner = GPP__NONE;
-  for (uint32_t q = 0; q < k; q++) net->links[rt[i]->links[q]].owner = GPP__NONE;
+      net->occ[rt[j]->links[q]] = GPP__NONE;
+  for (uint32_t q = 0; q < k; q++) net->occ[rt[i]->links[q]] = GPP__NONE;
 }
 
-/* Claims the member links for class id when every one is empty and no two
+/* Claims the member links for class id when every one is free and no two
  * members share one, and sets peak[] by link class to the utilisation the
  * class's rate (its ub) gives them; false (nothing claimed) otherwise. */
 static bool claim_alone(gpp_net *net, uint32_t id,
                         double peak[GPP_LINK__NCLASSES]) {
   const gpp__flow *f = &net->flows[id];
   const gpp__route *const *rt = net->colls[f->coll].routes;
-  for (uint32_t i = 0; i < f->members; i++)
+  for (uint32_t i = 0; i < f->members; i++) {
     for (uint32_t k = 0; k < rt[i]->n; k++) {
-      gpp__nlink *l = &net->links[rt[i]->links[k]];
-      if (l->n != 0 || l->owner != GPP__NONE) {
+      uint32_t *o = &net->occ[rt[i]->links[k]];
+      if (*o != GPP__NONE) {
         unclaim(net, rt, i, k);
         return false;
       }
-      l->owner = id;
-      peak[l->cls] = fmax(peak[l->cls], fmin(f->ub / l->bw, 1.0));
+      *o = id;
     }
+    for (int c = 0; c < GPP_LINK__NCLASSES; c++)
+      peak[c] = fmax(peak[c], fmin(f->ub / rt[i]->class_bw[c], 1.0));
+  }
   return true;
 }
 

@@ -18,6 +18,7 @@
 #include "topology/network.h"
 
 #define GPP__NONE UINT32_MAX
+#define GPP__LINK_BUSY (GPP__NONE - 1)
 
 typedef enum { FLOW_FREE, FLOW_LATENCY, FLOW_ACTIVE } gpp__flow_state;
 
@@ -56,7 +57,6 @@ typedef struct gpp__link_entry {
 typedef struct gpp__nlink {
   gpp__link_entry *flows;
   uint32_t n, cap;
-  uint32_t owner;  /* the flow class alone on it, or GPP__NONE */
   uint8_t cls;     /* link class, copied from the cluster */
   bool dirty;
   bool shadow;     /* another link carries exactly its flows with no more
@@ -180,6 +180,10 @@ struct gpp_net {
   gpp__share *shares;
   uint32_t n_shares, cap_shares;
   uint32_t *step_src, *step_dst, cap_step; /* one step's flows */
+  /* Per link: GPP__NONE when free, GPP__LINK_BUSY when flows are on it,
+   * else the flow class alone on it (net_class.c).  Apart from the links,
+   * so that a class claims thousands of links in few cache lines. */
+  uint32_t *occ;
   bool no_classes; /* every collective flow by itself (tests compare) */
   uint64_t classes, splits; /* flow classes started, and split */
   uint8_t *rank_seen;     /* per GPU scratch for rank checks */

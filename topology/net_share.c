@@ -52,7 +52,6 @@ static void note_end(uint32_t *slot, uint32_t link) {
 int gpp__net_links_init(gpp_net *net, gpp_errctx *err) {
   const gpp_cluster *c = net->cluster;
   for (uint32_t i = 0; i < c->n_links; i++) {
-    net->links[i].owner = GPP__NONE;
     net->links[i].bw = c->links[i].bandwidth;
     net->links[i].cls = (uint8_t)c->links[i].cls;
   }

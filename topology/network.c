@@ -28,7 +28,9 @@ int gpp_net_create(gpp_cluster *c, gpp_net **out, gpp_errctx *err) {
   net->links = gpp_calloc(err, c->n_links + 1, sizeof *net->links);
   net->rank_seen = gpp_calloc(err, c->n_gpus + 1, 1);
   net->node_scratch = gpp_calloc(err, c->n_nodes + 1, sizeof(uint32_t));
-  if (net->links == NULL || net->rank_seen == NULL ||
+  net->occ = gpp_calloc(err, c->n_links + 1, sizeof *net->occ);
+  if (net->occ != NULL) memset(net->occ, 0xff, c->n_links * sizeof *net->occ);
+  if (net->links == NULL || net->rank_seen == NULL || net->occ == NULL ||
       net->node_scratch == NULL || gpp__net_links_init(net, err) != 0) {
     gpp_net_destroy(net);
     return GPP_ENOMEM;
@@ -46,6 +48,7 @@ void gpp_net_destroy(gpp_net *net) {
     free((void *)net->colls[i].routes);
   }
   free(net->step_src);
+  free(net->occ);
   free(net->step_dst);
   free(net->links);
   free(net->flows);
@@ -198,6 +201,7 @@ int gpp__net_link_add(gpp_net *net, uint32_t id, uint32_t k,
   l->flows[l->n] = (gpp__link_entry){id, k};
   gpp__flow_slots(net, id)[k] = l->n++;
   l->ub_sum += f->ub;
+  net->occ[f->links[k]] = GPP__LINK_BUSY;
   return 0;
 }
 
@@ -206,8 +210,9 @@ int gpp__net_link_add(gpp_net *net, uint32_t id, uint32_t k,
 static int split_classes_on(gpp_net *net, uint32_t id, double t,
                             gpp_errctx *err) {
   for (uint32_t k = 0; k < net->flows[id].n_links; k++) {
-    uint32_t owner = net->links[net->flows[id].links[k]].owner;
-    if (owner != GPP__NONE) GPP_TRY(gpp__class_split(net, owner, t, err));
+    uint32_t owner = net->occ[net->flows[id].links[k]];
+    if (owner < GPP__LINK_BUSY)
+      GPP_TRY(gpp__class_split(net, owner, t, err));
   }
   return 0;
 }
@@ -243,6 +248,7 @@ static int deactivate(gpp_net *net, uint32_t id, gpp_errctx *err) {
       gpp__flow_slots(net, last.flow)[last.k] = i;
     }
     l->load = l->n ? l->load - f->rate : 0;
+    if (l->n == 0) net->occ[f->links[k]] = GPP__NONE;
     l->ub_sum = l->n ? l->ub_sum - f->ub : 0;
     net->stats[l->cls].bytes += f->bytes;
   }

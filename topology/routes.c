@@ -416,6 +416,7 @@ static int route_build(gpp_cluster *c, uint32_t src, uint32_t dst,
   if (rt == NULL || links == NULL) return GPP_ENOMEM;
   uint64_t h = mix64(((uint64_t)src << 32) | dst);
   rt->bottleneck = INFINITY;
+  for (int k = 0; k < GPP_LINK__NCLASSES; k++) rt->class_bw[k] = INFINITY;
   for (uint32_t u = src; u != dst;) {
     uint32_t l = next_link(c, d, u, du, dst, h);
     if (l == UINT32_MAX)
@@ -424,6 +425,9 @@ static int route_build(gpp_cluster *c, uint32_t src, uint32_t dst,
     links[rt->n++] = l;
     rt->latency += c->links[l].latency;
     rt->bottleneck = fmin(rt->bottleneck, c->links[l].bandwidth);
+    gpp_link_class k = c->links[l].cls;
+    rt->class_bw[k] = fmin(rt->class_bw[k], c->links[l].bandwidth);
+    rt->class_links[k]++;
     u = c->links[l].to;
     du = dist_at(c->routes, d, u);
   }
