@@ -130,8 +130,11 @@ static bool claim_alone(gpp_net *net, uint32_t id,
       }
       *o = id;
     }
-    for (int c = 0; c < GPP_LINK__NCLASSES; c++)
-      peak[c] = fmax(peak[c], fmin(f->ub / rt[i]->class_bw[c], 1.0));
+    for (int c = 0; c < GPP_LINK__NCLASSES; c++) {
+      double u = f->ub / rt[i]->class_bw[c]; /* 0 without such links */
+      u = u < 1.0 ? u : 1.0;
+      peak[c] = u > peak[c] ? u : peak[c];
+    }
   }
   return true;
 }
