@@ -78,7 +78,7 @@ static void bench_one(const char *model, const char *path, gpp_model *m,
                           .n_gpus = gpus, .mem_bytes = cl->gpu.mem_bytes,
                           .op_time = op_time, .op_time_ctx = costs};
   gpp_errctx err = {0};
-  gpp_planner_comm_fit(cl, &in.comm, &err);
+  gpp_planner_comm_fit(cl, gpus, &in.comm, &err);
   double secs[N_COLUMNS];
   uint64_t states[N_COLUMNS];
   for (size_t p = 0; p < N_COLUMNS; p++)

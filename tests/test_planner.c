@@ -689,8 +689,8 @@ static void real_open(real *r, const char *model, const gpp_model_param *ps,
                               .batch = batch, .n_gpus = gpus,
                               .mem_bytes = r->cl->gpu.mem_bytes,
                               .op_time = cost_time, .op_time_ctx = r->costs};
-  cr_assert_eq(gpp_planner_comm_fit(r->cl, &r->in.comm, &err), 0, "%s",
-               err.msg);
+  cr_assert_eq(gpp_planner_comm_fit(r->cl, gpus, &r->in.comm, &err), 0,
+               "%s", err.msg);
 }
 
 static void real_close(real *r) {
@@ -944,7 +944,7 @@ Test(planner_scale, allreduce_model_matches_the_network) {
   cr_assert_eq(gpp_cluster_load(src_path("configs/clusters/dgx-h100.yaml"),
                                 &cl, &err), 0, "%s", err.msg);
   gpp_planner_input in = {.batch = 1, .n_gpus = cl->n_gpus};
-  cr_assert_eq(gpp_planner_comm_fit(cl, &in.comm, &err), 0, "%s", err.msg);
+  cr_assert_eq(gpp_planner_comm_fit(cl, 0, &in.comm, &err), 0, "%s", err.msg);
   gpp__pctx c = {.in = &in};
   for (uint32_t k = 2; k <= cl->n_gpus; k *= 2)
     for (double bytes = 1 << 20; bytes <= (1 << 30); bytes *= 32) {
@@ -969,8 +969,6 @@ Test(planner_scale, mmt_estimate_tracks_the_engine_as_gpus_double) {
   cr_assert_eq(gpp_costs_create(r.m, &r.cl->gpu, NULL, &r.costs, &err), 0);
   r.in.op_time_ctx = r.costs;
   r.in.mem_bytes = r.cl->gpu.mem_bytes;
-  cr_assert_eq(gpp_planner_comm_fit(r.cl, &r.in.comm, &err), 0, "%s",
-               err.msg);
   const gpp_planner_type *t;
   cr_assert_eq(gpp_planner_find("graphpipe", &t, &err), 0);
   gpp_planner_options o;
@@ -979,6 +977,8 @@ Test(planner_scale, mmt_estimate_tracks_the_engine_as_gpus_double) {
   double prev = 0;
   for (uint32_t g = 8; g <= r.cl->n_gpus; g *= 2) {
     r.in.n_gpus = g;
+    cr_assert_eq(gpp_planner_comm_fit(r.cl, g, &r.in.comm, &err), 0, "%s",
+                 err.msg);
     gpp_study_point pt;
     cr_assert_eq(gpp_study_run(t, &r.in, &o, r.costs, r.cl, 0, &eo, &pt,
                                &err), 0, "%u GPUs: %s", g, err.msg);
