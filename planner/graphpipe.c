@@ -400,12 +400,12 @@ typedef struct best {
 } best;
 
 /* A choice: kind (2 bits), whether the segment takes the tail (1), the
- * stage end p or the absorbed end q (20), replicas k or devices d1 (13),
+ * stage end p or the absorbed end q (20), replicas k or devices d1 (20),
  * stages s1 (8), log2 of the stage's or new tail's micro-batch (5). */
 static uint64_t pack(uint32_t kind, bool take, uint32_t pq, uint32_t dev,
                      uint32_t s1, uint32_t lb) {
-  return (uint64_t)kind << 62 | (uint64_t)take << 61 | (uint64_t)pq << 32 |
-         (uint64_t)dev << 16 | (uint64_t)s1 << 8 | lb;
+  return (uint64_t)kind << 62 | (uint64_t)take << 61 | (uint64_t)pq << 41 |
+         (uint64_t)dev << 21 | (uint64_t)s1 << 8 | lb;
 }
 
 typedef struct choice {
@@ -415,19 +415,22 @@ typedef struct choice {
 
 static choice unpack(uint64_t c) {
   return (choice){.kind = (uint32_t)(c >> 62), .take = (c >> 61) & 1u,
-                  .pq = (uint32_t)(c >> 32) & 0xfffff,
-                  .dev = (uint32_t)(c >> 16) & 0x1fff,
+                  .pq = (uint32_t)(c >> 41) & 0xfffff,
+                  .dev = (uint32_t)(c >> 21) & 0xfffff,
                   .s1 = (uint32_t)(c >> 8) & 0xff, .lb = (uint32_t)c & 0x1f};
 }
 
+/* Memo keys: suffix id (24 bits), devices (20), nout (20); and the tail's
+ * leaf range (20 + 20), stages (8) and the tail's log2 size + 1 (6). */
 static uint64_t key0(const gp *g, const sub *u) {
-  return (uint64_t)(g->nodes[u->X].sfx + u->i) << 40 | (uint64_t)u->d << 28 |
-         (uint64_t)u->s << 20 | u->nout;
+  return (uint64_t)(g->nodes[u->X].sfx + u->i) << 40 | (uint64_t)u->d << 20 |
+         u->nout;
 }
 
 static uint64_t key1(const sub *u) {
-  if (!has_tail(u->T)) return 0;
-  return (uint64_t)u->T.L << 40 | (uint64_t)u->T.H << 16 |
+  uint64_t s = (uint64_t)u->s << 8;
+  if (!has_tail(u->T)) return s;
+  return (uint64_t)u->T.L << 44 | (uint64_t)u->T.H << 24 | s |
          (gpp__log2(u->T.b) + 1);
 }
 

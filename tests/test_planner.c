@@ -566,6 +566,9 @@ Test(planner, input_errors) {
   cr_assert_eq(run("graphpipe", &in, &o, &r, &err), GPP_ERANGE);
   in = tm_input(t, 0, 2);
   cr_assert_eq(run("pipedream", &in, &o, &r, &err), GPP_ERANGE);
+  in = tm_input(t, 16, GPP_PLANNER_MAX_GPUS + 1);
+  cr_assert_eq(run("graphpipe", &in, &o, &r, &err), GPP_ERANGE);
+  cr_assert(strstr(err.msg, "1..65536"), "%s", err.msg);
   in = tm_input(t, 12, 2);
   o.micro_batch = 8;
   cr_assert_eq(run("piper", &in, &o, &r, &err), GPP_EINVAL);
@@ -992,4 +995,29 @@ Test(planner_scale, mmt_estimate_tracks_the_engine_as_gpus_double) {
     gpp_study_point_free(&pt);
   }
   real_close(&r);
+}
+
+Test(planner, beyond_4095_gpus) {
+  /* The GraphPipe memo and choices hold device counts up to 65,536: a
+   * two-op chain at a batch of 65,536 on every GPU replicates its stages
+   * 2^15 or 2^16 ways and the plan reads back the same counts. */
+  const double ms[] = {1.0, 1.0};
+  tmodel *t = chain(2, ms);
+  gpp_planner_options o;
+  gpp_planner_options_default(&o);
+  o.micro_batch = 1u << 16;
+  gpp_planner_result r;
+  gpp_errctx err = {0};
+  gpp_planner_input in = tm_input(t, 1u << 16, GPP_PLANNER_MAX_GPUS);
+  cr_assert_eq(run("graphpipe", &in, &o, &r, &err), 0, "%s", err.msg);
+  const gpp_planner_candidate *c = &r.cands[0];
+  uint32_t used = 0;
+  for (uint32_t q = 0; q < c->n_stages; q++) {
+    used += c->stages[q].n_devices;
+    cr_expect_geq(c->stages[q].n_devices, 1u << 15);
+  }
+  cr_expect_eq(used, c->devices_used);
+  cr_expect_leq(used, GPP_PLANNER_MAX_GPUS);
+  gpp_planner_result_free(&r);
+  free(t);
 }
