@@ -747,6 +747,41 @@ Test(planner_real, gpt_chain_graphpipe_matches_pipedream) {
   real_close(&r);
 }
 
+Test(planner, chain_tables_match_exhaustive_dp) {
+  /* From 16 GPUs the all-leaf suffixes of series nodes are solved by
+   * tables over stage counts instead of device counts (graphpipe.c,
+   * "chain suffixes"): the plans stay the exhaustive DP's. */
+  const double ms[] = {0.7, 1.9, 0.35, 1.1, 2.2, 0.8, 1.45, 0.6,
+                       1.0, 0.25, 1.6, 0.9};
+  tmodel *shapes[] = {chain(12, ms), branches(3, 4, 1.0),
+                      branches_ex(2, 5, 0.8, 1.3, false)};
+  const uint32_t gpus[] = {16, 33, 64};
+  for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+    tmodel *t = shapes[i];
+    for (uint32_t q = 0; q < t->m.n_ops; q++) t->ops[q].param_bytes = 3e5 * q;
+    for (size_t j = 0; j < 3; j++) {
+      gpp_planner_input in = tm_input(t, 64, gpus[j]);
+      in.mem_bytes = 2e7;
+      in.comm.p2p_latency = 1e-5;
+      in.comm.p2p_sec_per_byte = 1e-9;
+      for (uint32_t l = 0; l < GPP_PLANNER_MAX_LOG2; l++) {
+        in.comm.ar_latency[l] = 2e-5;
+        in.comm.ar_sec_per_byte[l] = 2e-10;
+      }
+      gpp_planner_options o;
+      gpp_planner_options_default(&o);
+      gpp_planner_result pruned, full;
+      run_ok("graphpipe", &in, &o, &pruned);
+      o.exhaustive = true;
+      run_ok("graphpipe", &in, &o, &full);
+      expect_same_plans(&pruned, &full);
+      gpp_planner_result_free(&pruned);
+      gpp_planner_result_free(&full);
+    }
+    free(t);
+  }
+}
+
 Test(planner_real, pruning_matches_exhaustive_dp_on_paper_models) {
   static const char *const models[] = {"configs/models/mmt.yaml",
                                        "configs/models/dlrm.yaml",
