@@ -464,6 +464,7 @@ static bool entry_valid(const uint64_t *v, double tmax) {
 }
 
 static bool is_chain(const gp *g, const sub *u);
+static uint32_t chain_value(gp *g, const sub *u);
 static double chain_tstar(gp *g, const sub *u);
 
 /* t* of a sub-problem just solved (0 for an empty rest). */
@@ -709,6 +710,44 @@ static uint64_t recurse_bound(const gp *g, const sub *u, uint32_t q) {
 
 /* Every device and stage split for child i given q (and the tail size),
  * each side getting at least the devices it needs. */
+static uint32_t chain_devices(gp *g, const sub *u, uint32_t v);
+
+/* Series splits of u whose rest (children [q, K)) is a chain: the rest's
+ * value is constant over a run of d1 (while its devices stay above one
+ * threshold of its table), and within a run the child's value only falls
+ * as d1 grows, so a run is evaluated at its end and, when that beats the
+ * best, at the first d1 reaching the same value (binary search), which is
+ * the d1 that the scan over every d1 keeps.  Returns the d1 after the run
+ * starting at a; *stop when no larger d1 can beat the best. */
+static uint32_t try_run(gp *g, const sub *u, choice ch, uint32_t a,
+                        uint32_t dmax, best *bst, bool *stop) {
+  sub rest = {u->X, ch.pq, u->d - a, 0, u->nout, u->T}, child, r2;
+  uint32_t rv = chain_value(g, &rest), rv2;
+  *stop = true;
+  if (rv == GPP__INF_U32) return a;
+  uint32_t e = u->d - chain_devices(g, &rest, rv);
+  if (e > dmax) e = dmax;
+  ch.dev = e;
+  uint32_t ve = eval_recurse(g, u, &ch, &child, &r2, &rv2), lo = a, hi = e;
+  while (ve < bst->val && lo < hi && g->rc == 0) {
+    ch.dev = lo + (hi - lo) / 2;
+    if (eval_recurse(g, u, &ch, &child, &r2, &rv2) <= ve) hi = ch.dev;
+    else lo = ch.dev + 1;
+  }
+  ch.dev = lo;
+  if (ve < bst->val) try_recurse(g, u, ch, bst);
+  uint32_t kid = g->kids[g->nodes[u->X].first + u->i];
+  uint32_t dl = g->dl[g->nodes[kid].sfx];
+  *stop = dl == DL_INF || rv + (uint64_t)g->bmin * dl >= bst->val;
+  return e + 1;
+}
+
+static bool rest_is_chain(const gp *g, const sub *u, uint32_t q) {
+  sub rest = {u->X, q, 1, 0, u->nout, u->T};
+  return !g->limited && is_series(g, u) && q < n_kids(g, u) &&
+         is_chain(g, &rest);
+}
+
 static void try_splits(gp *g, const sub *u, choice ch, bool last,
                        best *bst) {
   uint32_t q = is_series(g, u) ? ch.pq : u->i + 1;
@@ -717,6 +756,13 @@ static void try_splits(gp *g, const sub *u, choice ch, bool last,
   uint32_t lo = max_u32(1, devices_needed(g, kid, 0));
   uint32_t rest = max_u32(!last, devices_needed(g, u->X, q));
   if (rest == DL_INF || rest >= u->d) return;
+  if (rest_is_chain(g, u, q)) {
+    bool stop = false;
+    for (uint32_t d1 = lo; !stop && d1 <= u->d - rest && g->rc == 0 &&
+                           lb < bst->val;)
+      d1 = try_run(g, u, ch, d1, u->d - rest, bst, &stop);
+    return;
+  }
   for (uint32_t d1 = last ? u->d : lo; d1 <= u->d - rest && g->rc == 0 &&
                                        lb < bst->val; d1++) {
     ch.dev = d1;
@@ -746,8 +792,6 @@ static void try_children(gp *g, const sub *u, best *bst) {
       try_splits(g, u, (choice){.pq = q, .lb = gpp__log2(g->bs[j])}, q == K,
                  bst);
 }
-
-static uint32_t chain_value(gp *g, const sub *u);
 
 static uint32_t solve(gp *g, sub u) {
   if (u.d == 0 || (g->limited && u.s == 0) || u.nout >= (1u << 20) || g->rc)
@@ -958,6 +1002,12 @@ static uint32_t chain_value(gp *g, const sub *u) {
   for (uint32_t q = 0; q < t->n_front[u->i - t->i0]; q++)
     if (Di[F[q]] <= u->d) return u->nout + g->bs[0] * F[q];
   return GPP__INF_U32;
+}
+
+/* The fewest devices on which chain u reaches its value v. */
+static uint32_t chain_devices(gp *g, const sub *u, uint32_t v) {
+  const ctab *t = chain_table(g, u->X, u->nout);
+  return t ? ctab_row(t, u->i)[(v - u->nout) / g->bs[0]] : u->d;
 }
 
 /* The tables and t*s of one probe are dropped before the next. */
