@@ -65,12 +65,26 @@ static int slowest_hop(gpp_cluster *c, uint32_t first, uint32_t stride,
   return 0;
 }
 
+/* The hops of all-reduce rings are read on the first FIT_WINDOW GPUs
+ * only: every hop read needs the cluster's route table of one more
+ * destination GPU (a search over the graph), which at 16,384 GPUs costs
+ * minutes and gigabytes.  Groups larger than the window take the slowest
+ * hops of the window's largest groups; on a template cluster (identical
+ * nodes, and for a fat-tree identical leaves of up to 128 nodes) no other
+ * kind of hop exists, so the fit is the one over every group.  Up to 1,024
+ * GPUs nothing changes. */
+#ifndef FIT_WINDOW
+#define FIT_WINDOW 1024u
+#endif
+
 /* Ring: the slowest hop of any aligned group of k consecutive GPUs (first
  * GPU a multiple of k): the planners place data-parallel groups so
  * (planner/candidate.c), and on a cluster whose node size is not a
  * multiple of k some aligned groups straddle nodes. */
 static int fit_ring(gpp_cluster *c, uint32_t n_gpus, uint32_t k, double *lat,
                     double *spb, gpp_errctx *err) {
+  if (n_gpus > FIT_WINDOW) n_gpus = FIT_WINDOW;
+  if (k > n_gpus) k = n_gpus;
   for (uint32_t g = 0; g + k <= n_gpus; g += k)
     GPP_TRY(slowest_hop(c, g, 1, k, lat, spb, err));
   return 0;
@@ -84,13 +98,16 @@ static int fit_ring(gpp_cluster *c, uint32_t n_gpus, uint32_t k, double *lat,
  * is written as the ring formula's 2(k-1) alpha + 2(k-1)/k S beta. */
 static int fit_hier(gpp_cluster *c, uint32_t n_gpus, uint32_t k, double *lat,
                     double *spb, gpp_errctx *err) {
-  uint32_t g = c->gpus_per_node, N = k / g;
+  uint32_t g = c->gpus_per_node, N = k / g, kw = k;
   double li = 0, bi = 0, ln = 0, bn = 0;
-  for (uint32_t first = 0; first + k <= n_gpus; first += k) {
-    for (uint32_t node = 0; node < N; node++)
+  if (n_gpus > FIT_WINDOW) n_gpus = FIT_WINDOW;
+  if (kw > n_gpus) kw = n_gpus / g * g;
+  if (kw < g) kw = g;
+  for (uint32_t first = 0; first + kw <= n_gpus; first += kw) {
+    for (uint32_t node = 0; node < kw / g; node++)
       GPP_TRY(slowest_hop(c, first + node * g, 1, g, &li, &bi, err));
     for (uint32_t local = 0; local < g; local++)
-      GPP_TRY(slowest_hop(c, first + local, g, N, &ln, &bn, err));
+      GPP_TRY(slowest_hop(c, first + local, g, kw / g, &ln, &bn, err));
   }
   double t_lat = 2.0 * (g - 1) * li + 2.0 * (N - 1) * ln;
   double t_byte = 2.0 * (g - 1) / g * bi + 2.0 * (N - 1) / ((double)g * N) * bn;
