@@ -78,11 +78,13 @@ static int parse_opt(plan_args *a, int c, const char *arg) {
   case 'j': a->json = 1; return 0;
   case 'P': a->per_stage = 1; return 0;
   case 'b': return num("batch", arg, 1 << 20, &a->batch);
-  case 'g': return num("gpus", arg, 4095, &a->gpus);
+  case 'g': return num("gpus", arg, GPP_PLANNER_MAX_GPUS, &a->gpus);
   case 'r': return num("refine", arg, 64, &a->refine);
   case 'u': return num("micro-batch", arg, 1 << 20, &a->micro_batch);
   case 'S': return num("max-stages", arg, 255, &a->max_stages);
-  case 'D': return num("max-stage-devices", arg, 4095, &a->max_stage_devices);
+  case 'D':
+    return num("max-stage-devices", arg, GPP_PLANNER_MAX_GPUS,
+               &a->max_stage_devices);
   default: return gpp_cli_usage_error("plan", "unknown option");
   }
 }
