@@ -66,11 +66,34 @@ def load(path):
         onnx.checker.check_model(model)
     except Exception as e:
         raise ImportError_("invalid ONNX model: %s" % first_line(e))
+    return infer(model)
+
+
+def infer(model):
     try:
         return shape_inference.infer_shapes(model, strict_mode=True,
                                             data_prop=True)
     except Exception as e:
         raise ImportError_("shape inference failed: %s" % first_line(e))
+
+
+def fix_loops(g, model):
+    """Shape inference cannot see through the Loop that torch exports for
+    nn.EmbeddingBag; its output is one bag of the table's width per sample
+    (2-D indices without offsets).  Returns whether a shape was set."""
+    fixed = False
+    for n in g.nodes:
+        table = table_of(g, n) if n.op_type == "Loop" else None
+        dims = g.shapes.get(n.output[0]) or [None]
+        if table is None or all(isinstance(d, int) for d in dims):
+            continue
+        vi = [v for v in model.graph.value_info if v.name != n.output[0]]
+        del model.graph.value_info[:]
+        model.graph.value_info.extend(vi + [onnx.helper.make_tensor_value_info(
+            n.output[0], g.inits[table].data_type,
+            [g.batch_dim or g.batch, g.shapes[table][1]])])
+        fixed = True
+    return fixed
 
 
 def first_line(e):
@@ -341,11 +364,14 @@ def attention_group(g, sm):
     ctx = walk_fwd(g, sm.output[0], lambda n: is_act_mm(g, n), VIEWS)
     if scores is None or ctx is None:
         return None
+    probs = [sm.output[0]]  # the probabilities, after dropout or a cast
+    while g.only_consumer(probs[-1]) not in (None, ctx):
+        probs.append(g.only_consumer(probs[-1]).output[0])
     through = VIEWS | EW | {"Transpose", "Split", "Slice", "Gather"}
     projs = []
     for t in g.act_inputs(scores) + g.act_inputs(ctx):
         p = walk_back(g, t, lambda n: is_weighted_mm(g, n), through)
-        if p is None and t != sm.output[0]:
+        if p is None and t not in probs:
             return None
         if p is not None:
             projs.append(p)
@@ -536,7 +562,7 @@ class Builder:
         heads = self.numel(sm.output[0], sm) // (s * s)
         if heads < 1 or h % heads:
             return False
-        self.add(self.unique(scope_name(nodes, "attention")), "attention",
+        self.add(self.unique(scope_name([sm], "attention")), "attention",
                  [self.src(x, node)], (s, h), end, self.claim(nodes),
                  4 * h * h + 4 * h, shape={"heads": heads})
         return True
@@ -544,19 +570,14 @@ class Builder:
     def simple(self, kind, nodes, x, out, derived_per_width=0):
         node = nodes[0]
         t, w = self.act_shape(out, node)
-        name = scope_name(nodes, kind) if len(nodes) > 1 else node.name
+        erf = [n for n in nodes if n.op_type == "Erf"]
+        name = scope_name(erf, kind) if len(nodes) > 1 else node.name
         self.add(self.unique(name or kind), kind, [self.src(x, node, (t, w))],
                  (t, w), out, self.claim(nodes), derived_per_width * w)
 
     def embedding(self, node, table, ids, nodes):
         rows, dim = self.g.shapes[table]
         out = nodes[-1].output[0]
-        dims = self.g.shapes.get(out) or [None]
-        if node.op_type == "Loop" and not all(isinstance(d, int)
-                                              for d in dims[1:]):
-            # EmbeddingBag's Loop: shape inference cannot see through the
-            # body; one bag per sample, as for 2-D indices without offsets.
-            self.g.shapes[out] = [self.g.batch_dim or self.g.batch, dim]
         lookups = self.numel(ids, node)
         tokens = max(self.numel(out, node) // dim, 1)
         bag = max(lookups // tokens, 1)
@@ -721,6 +742,8 @@ def run(path, out, batch_dim=None, name=None, prog="gppsim model import"):
     try:
         model = load(path)
         g = Graph(model, batch_dim)
+        if fix_loops(g, model):
+            g = Graph(infer(model), batch_dim)
         b = build(g)
     except ImportError_ as e:
         sys.stderr.write("%s: %s: %s\n" % (prog, path, e))
