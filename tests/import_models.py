@@ -1,24 +1,67 @@
 """import_models.py -- PyTorch models built inside the tests of
 `gppsim model import-torch` (cli_import.sh): no downloads.
 
-Each factory returns an nn.Module; HAND[factory] is the hand count of its
-forward GEMM FLOPs per sample (a GEMM of m x k by k x n is 2mkn, as gppsim
-counts), and INPUTS[factory] its example inputs for --input-shape.
-`python3 import_models.py check FACTORY MODEL.json` compares an imported
-model (`gppsim model show --json --ops`) with PyTorch's parameter count and
-the hand count.
+HAND[name] is the hand count of a model's forward GEMM FLOPs per sample (a
+GEMM of m x k by k x n is 2mkn, as gppsim counts) and INPUTS[name] its
+example inputs for --input-shape; `python3 import_models.py inputs NAME`
+prints those options and `python3 import_models.py check NAME MODEL.json
+PARAMS` compares an imported model (`gppsim model show --json --ops`) with
+PyTorch's parameter count and the hand count.  Both run before torch is
+imported (it takes seconds); the factories below it are what
+`import-torch import_models.py:NAME` builds.
 """
 import json
 import sys
 
-import torch
-from torch import nn
-
-HAND, INPUTS = {}, {}
-
 
 def mm(m, k, n):
     return 2 * m * k * n
+
+
+def block_flops(s, h, f):
+    """A Transformer layer: Q, K, V, O projections, scores, context, FFN."""
+    return 4 * mm(s, h, h) + 2 * mm(s, s, h) + mm(s, h, f) + mm(s, f, h)
+
+
+def mlp_flops(widths):
+    return sum(mm(1, a, b) for a, b in zip(widths, widths[1:]))
+
+
+HAND = {
+    "mlp": mlp_flops([32, 64, 64, 10]),
+    "two_branch": mlp_flops([32, 64, 64]) + mlp_flops([32, 48, 64])
+    + mm(1, 128, 4),
+    "encoder_layer": block_flops(16, 64, 128),
+    "dlrm": 2 * mlp_flops([16, 32, 8]) + mlp_flops([32, 16, 1]),
+    "multimodal": 2 * 2 * block_flops(16, 64, 256)
+    + 16 * mlp_flops([64, 64, 64]),
+    "mmt": 4 * 8 * block_flops(256, 1024, 4096),
+}
+INPUTS = {
+    "mlp": ["1x32"], "two_branch": ["1x32", "1x32"],
+    "encoder_layer": ["1x16x64"],
+    "dlrm": ["1x16", "1x16", "1x10:int64", "1x10:int64"],
+    "multimodal": ["1x16x64"] * 3, "mmt": ["1x256x1024"] * 4,
+}
+
+
+def check(name, path, params):
+    d = json.load(open(path))
+    gemm = sum(o["flops_fwd"] for o in d["op_table"]
+               if o["kind"] in ("matmul", "attention"))
+    print("%s: parameters %d (PyTorch %d), GEMM FLOPs/sample %d (hand %d)"
+          % (name, d["param_count"], params, gemm, HAND[name]))
+    return 0 if d["param_count"] == params and gemm == HAND[name] else 1
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "inputs":
+        print(" ".join("--input-shape " + s for s in INPUTS[sys.argv[2]]))
+        sys.exit(0)
+    sys.exit(check(sys.argv[2], sys.argv[3], int(sys.argv[4])))
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
 
 
 class Attention(nn.Module):
@@ -54,10 +97,6 @@ class Block(nn.Module):
         return x + self.fc2(self.gelu(self.fc1(self.ln2(x))))
 
 
-def block_flops(s, h, f):
-    return 4 * mm(s, h, h) + 2 * mm(s, s, h) + mm(s, h, f) + mm(s, f, h)
-
-
 def mlp_layers(widths):
     layers = []
     for a, b in zip(widths, widths[1:]):
@@ -65,17 +104,10 @@ def mlp_layers(widths):
     return nn.Sequential(*layers[:-1])
 
 
-def mlp_flops(widths):
-    return sum(mm(1, a, b) for a, b in zip(widths, widths[1:]))
-
-
 # ---- the models -------------------------------------------------------------
 
 def mlp():
     return mlp_layers([32, 64, 64, 10])
-
-
-HAND["mlp"], INPUTS["mlp"] = mlp_flops([32, 64, 64, 10]), ["1x32"]
 
 
 class TwoBranch(nn.Module):
@@ -92,20 +124,11 @@ def two_branch():
     return TwoBranch()
 
 
-HAND["two_branch"] = (mlp_flops([32, 64, 64]) + mlp_flops([32, 48, 64])
-                      + mm(1, 128, 4))
-INPUTS["two_branch"] = ["1x32", "1x32"]
-
-
 def encoder_layer():
     """torch's own nn.TransformerEncoderLayer (packed in_proj, dropout)."""
     return nn.TransformerEncoderLayer(64, 4, 128, dropout=0.1,
                                       activation="gelu", batch_first=True,
                                       norm_first=True)
-
-
-HAND["encoder_layer"] = block_flops(16, 64, 128)
-INPUTS["encoder_layer"] = ["1x16x64"]
 
 
 class DLRM(nn.Module):
@@ -126,10 +149,6 @@ class DLRM(nn.Module):
 
 def dlrm():
     return DLRM()
-
-
-HAND["dlrm"] = 2 * mlp_flops([16, 32, 8]) + mlp_flops([32, 16, 1])
-INPUTS["dlrm"] = ["1x16", "1x16", "1x10:int64", "1x10:int64"]
 
 
 class Branches(nn.Module):
@@ -155,37 +174,7 @@ def multimodal():
     return Branches(2, 2, 64, 4, 256, mlp_in=64)
 
 
-HAND["multimodal"] = (2 * 2 * block_flops(16, 64, 256)
-                      + 16 * mlp_flops([64, 64, 64]))
-INPUTS["multimodal"] = ["1x16x64", "1x16x64", "1x16x64"]
-
-
 def mmt():
     """configs/models/mmt.yaml rebuilt: 4 branches x 8 layers, sequence
     256, hidden 1024, 16 heads, FFN 4096, joined by a concat."""
     return Branches(4, 8, 1024, 16, 4096)
-
-
-HAND["mmt"] = 4 * 8 * block_flops(256, 1024, 4096)
-INPUTS["mmt"] = ["1x256x1024"] * 4
-
-
-# ---- the check --------------------------------------------------------------
-
-def check(name, path):
-    with torch.no_grad():
-        params = sum(p.numel() for p in globals()[name]().parameters())
-    d = json.load(open(path))
-    gemm = sum(o["flops_fwd"] for o in d["op_table"]
-               if o["kind"] in ("matmul", "attention"))
-    ok = d["param_count"] == params and gemm == HAND[name]
-    print("%s: parameters %d (PyTorch %d), GEMM FLOPs/sample %d (hand %d)"
-          % (name, d["param_count"], params, gemm, HAND[name]))
-    return 0 if ok else 1
-
-
-if __name__ == "__main__":
-    if sys.argv[1] == "inputs":
-        print(" ".join("--input-shape " + s for s in INPUTS[sys.argv[2]]))
-        sys.exit(0)
-    sys.exit(check(sys.argv[2], sys.argv[3]))

@@ -154,10 +154,21 @@ def topo_order(graph):
 # ---- tensors ---------------------------------------------------------------
 
 class Graph:
-    def __init__(self, model, batch_dim):
+    """The graph's tensors and nodes.  weights: graph inputs that carry
+    weights rather than data (an export without its parameters), mapped to
+    whether each is a trained parameter (else a buffer)."""
+
+    def __init__(self, model, batch_dim, weights=None):
         g = model.graph
         self.nodes = list(g.node)
         self.inits = {t.name: t for t in g.initializer}
+        for i in g.input:
+            if i.name in (weights or {}):
+                t = i.type.tensor_type
+                self.inits[i.name] = onnx.TensorProto(
+                    name=i.name, dims=[d.dim_value for d in t.shape.dim],
+                    data_type=t.elem_type if weights[i.name] else
+                    onnx.TensorProto.INT64)
         self.shapes = {}
         for vi in list(g.input) + list(g.value_info) + list(g.output):
             t = vi.type.tensor_type
@@ -166,6 +177,8 @@ class Graph:
                                         (d.dim_value if d.HasField("dim_value")
                                          else None) for d in t.shape.dim]
         for t in g.initializer:
+            self.shapes[t.name] = list(t.dims)
+        for t in self.inits.values():
             self.shapes[t.name] = list(t.dims)
         self.inputs = [i for i in g.input if i.name not in self.inits]
         self.outputs = [o.name for o in g.output]
@@ -737,13 +750,14 @@ def report(b, prog):
                          "tensor shapes: %s\n" % (prog, kinds))
 
 
-def run(path, out, batch_dim=None, name=None, prog="gppsim model import"):
+def run(path, out, batch_dim=None, name=None, prog="gppsim model import",
+        weights=None):
     """Imports path into out; returns the exit status."""
     try:
         model = load(path)
-        g = Graph(model, batch_dim)
+        g = Graph(model, batch_dim, weights)
         if fix_loops(g, model):
-            g = Graph(infer(model), batch_dim)
+            g = Graph(infer(model), batch_dim, weights)
         b = build(g)
     except ImportError_ as e:
         sys.stderr.write("%s: %s: %s\n" % (prog, path, e))

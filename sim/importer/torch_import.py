@@ -81,12 +81,16 @@ def factory(spec):
     return module
 
 
-def export(module, inputs, path):
+def export(module, inputs, path, keep):
+    """Exports to path; without keep, the weights stay out of the file (as
+    graph inputs named after the parameters), which keeps large models
+    cheap: only their shapes matter here."""
     names = ["x%d" % i if len(inputs) > 1 else "x" for i in
              range(len(inputs))]
     try:
         torch.onnx.export(module, tuple(inputs), path, input_names=names,
                           opset_version=17, do_constant_folding=False,
+                          export_params=keep,
                           training=torch.onnx.TrainingMode.TRAINING)
     except Exception as e:  # the module's own errors, shape mismatches
         die("torch.onnx.export failed: %s" %
@@ -104,11 +108,16 @@ def main():
     inputs = [example(s) for s in a.input_shape]
     module = factory(a.factory)
     torch.manual_seed(0)
+    weights = {n: True for n, _ in module.named_parameters()}
+    weights.update({n: False for n, _ in module.named_buffers()})
+    sys.stderr.write("%s: PyTorch counts %d parameters\n" %
+                     (PROG, sum(p.numel() for p in module.parameters())))
     with tempfile.TemporaryDirectory() as tmp:
         path = a.onnx or os.path.join(tmp, "model.onnx")
-        export(module, inputs, path)
+        export(module, inputs, path, a.onnx is not None)
         name = a.name or a.factory.rpartition(":")[2]
-        sys.exit(onnx_import.run(path, a.out, None, name, PROG))
+        sys.exit(onnx_import.run(path, a.out, None, name, PROG,
+                                 None if a.onnx else weights))
 
 
 if __name__ == "__main__":
