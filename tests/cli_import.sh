@@ -15,12 +15,8 @@ SRC=$2
 PY=/usr/bin/python3
 MODELS="$SRC/tests/import_models.py"
 CL="$SRC/configs/clusters/summit.yaml"
-if ! "$PY" -c 'import torch, onnx' 2>/dev/null; then
-  echo "SKIP: $PY cannot import torch and onnx (install python3-torch and" \
-       "python3-onnx, as .ci/packages.txt lists)"
-  exit 77
-fi
 . "$(dirname "$0")/lib.sh"
+need_python_modules torch onnx
 
 # imp NAME [--onnx FILE]: imports (the weights in the ONNX file with
 # --onnx, else left out of it), checks parameters and FLOPs, plans on 4
