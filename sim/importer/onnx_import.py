@@ -38,13 +38,13 @@ SIMPLE = {"LayerNormalization": "layernorm", "Softmax": "softmax",
 EW = {"Add", "Sub", "Mul", "Div", "Sum", "Max", "Min"}
 
 
-class ImportError_(Exception):
+class BadInput(Exception):
     """Bad input: the message names the node."""
 
 
 def fail(node, what):
     name = node.name or node.op_type
-    raise ImportError_("node '%s' (%s): %s" % (name, node.op_type, what))
+    raise BadInput("node '%s' (%s): %s" % (name, node.op_type, what))
 
 
 # ---- loading and graph checks ---------------------------------------------
@@ -54,18 +54,18 @@ def load(path):
         with open(path, "rb") as f:
             data = f.read()
     except OSError as e:
-        raise ImportError_("cannot read: %s" % e.strerror)
+        raise BadInput("cannot read: %s" % e.strerror)
     try:
         model = onnx.load_model_from_string(data)
     except Exception as e:  # protobuf's DecodeError and friends
-        raise ImportError_("not an ONNX model (%s)" % str(e).strip())
+        raise BadInput("not an ONNX model (%s)" % str(e).strip())
     if len(model.graph.node) == 0:
-        raise ImportError_("not an ONNX model, or a graph without nodes")
+        raise BadInput("not an ONNX model, or a graph without nodes")
     topo_order(model.graph)
     try:
         onnx.checker.check_model(model)
     except Exception as e:
-        raise ImportError_("invalid ONNX model: %s" % first_line(e))
+        raise BadInput("invalid ONNX model: %s" % first_line(e))
     return infer(model)
 
 
@@ -74,7 +74,7 @@ def infer(model):
         return shape_inference.infer_shapes(model, strict_mode=True,
                                             data_prop=True)
     except Exception as e:
-        raise ImportError_("shape inference failed: %s" % first_line(e))
+        raise BadInput("shape inference failed: %s" % first_line(e))
 
 
 def fix_loops(g, model):
@@ -192,14 +192,14 @@ class Graph:
 
     def find_batch(self, name):
         if not self.inputs:
-            raise ImportError_("the graph has no inputs")
+            raise BadInput("the graph has no inputs")
         first = self.shapes.get(self.inputs[0].name) or [1]
         if name is None:
             name = first[0] if isinstance(first[0], str) else None
         if name is not None:
             if not any(name in (self.shapes.get(i.name) or [])
                        for i in self.inputs):
-                raise ImportError_("no graph input has a dimension named "
+                raise BadInput("no graph input has a dimension named "
                                    "'%s' (--batch-dim)" % name)
             return name, 1
         return None, first[0] or 1
@@ -759,7 +759,7 @@ def run(path, out, batch_dim=None, name=None, prog="gppsim model import",
         if fix_loops(g, model):
             g = Graph(infer(model), batch_dim, weights)
         b = build(g)
-    except ImportError_ as e:
+    except BadInput as e:
         sys.stderr.write("%s: %s: %s\n" % (prog, path, e))
         return 2
     base = re.sub(r"\.onnx$", "", path.rsplit("/", 1)[-1])
