@@ -1,6 +1,7 @@
 /* bench_engine.c -- engine throughput on one training iteration of MMT
- * (configs/models/mmt.yaml) under a GPP plan, on Summit-like clusters of 8,
- * 64, 512 and 4,096 GPUs.  The plan is derived from the model's structure:
+ * (configs/models/mmt.yaml) under a GPP plan, on clusters (Summit's
+ * template by default, its `nodes` set for the size) of 8, 64, 512 and
+ * 4,096 GPUs, or the sizes of --sizes (up to 65,536 and beyond).  The plan is derived from the model's structure:
  * its series-parallel segments (cut ops every source-to-sink path crosses)
  * give one stage per parallel branch and one per run of sequential ops, and
  * the GPUs are shared out as data-parallel replicas, whole nodes per stage
@@ -8,15 +9,24 @@
  * hierarchical algorithm).  Each size runs twice: with the ideal network
  * (the engine's own loop: events/s) and through the flow network (wall time
  * of the whole run, setup included, and the process's CPU time for it,
- * which other load on the machine inflates less).
+ * which other load on the machine inflates less).  Each row runs in a
+ * child process, so its peak resident memory (from wait4) is that row's
+ * alone; the iteration time is printed in full so that two builds can be
+ * compared to the last bit.
  *
- * usage: bench_engine [MODEL] [CLUSTER]   (defaults: MMT, Summit)
+ * usage: bench_engine [--sizes N,N,...] [--flow] [MODEL] [CLUSTER]
  */
+#define _DEFAULT_SOURCE /* wait4 */
+#include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench/bench_cli.h"
 #include "kernels_profile/cost.h"
@@ -95,28 +105,29 @@ static size_t put(char *buf, size_t cap, size_t n, const char *fmt, ...) {
   return n + (size_t)(k > 0 ? k : 0);
 }
 
-#define GPUS_PER_NODE 4 /* Summit's template */
-
-/* Devices of stage s of ns: an equal share of the nodes when every stage
- * can have one, else of the GPUs (at least one, shared round-robin). */
-static uint32_t stage_devices(uint32_t s, uint32_t ns, uint32_t gpus) {
-  uint32_t nodes = gpus / GPUS_PER_NODE;
-  if (gpus % GPUS_PER_NODE == 0 && nodes >= ns)
-    return GPUS_PER_NODE * (nodes / ns + (s < nodes % ns));
+/* Devices of stage s of ns: an equal share of the nodes (of gpn GPUs)
+ * when every stage can have one, else of the GPUs (at least one, shared
+ * round-robin). */
+static uint32_t stage_devices(uint32_t s, uint32_t ns, uint32_t gpus,
+                              uint32_t gpn) {
+  uint32_t nodes = gpus / gpn;
+  if (gpus % gpn == 0 && nodes >= ns)
+    return gpn * (nodes / ns + (s < nodes % ns));
   uint32_t d = gpus / ns + (s < gpus % ns);
   return d ? d : 1;
 }
 
 /* A GPP plan over the stages of partition(). */
 static char *make_plan(const gpp_model *m, const uint32_t *stage, uint32_t ns,
-                       uint32_t gpus, uint32_t micro, uint32_t n_micro) {
-  size_t cap = 1 << 24, n = 0;
+                       uint32_t gpus, uint32_t gpn, uint32_t micro,
+                       uint32_t n_micro) {
+  size_t cap = 1 << 26, n = 0;
   char *buf = malloc(cap);
   n = put(buf, cap, n, "batch: %u\nmicro_batch: %u\nschedule: gpp\n"
           "optimizer: adam\nprecision: mixed\nstages:\n", micro * n_micro, micro);
   uint32_t dev = 0;
   for (uint32_t s = 0; s < ns; s++) {
-    uint32_t d = stage_devices(s, ns, gpus);
+    uint32_t d = stage_devices(s, ns, gpus, gpn);
     n = put(buf, cap, n, "  - name: s%u\n    ops: [", s);
     for (uint32_t i = 0, k = 0; i < m->n_ops; i++)
       if (stage[i] == s) n = put(buf, cap, n, "%s\"%s\"", k++ ? ", " : "", m->ops[i].name);
@@ -132,9 +143,9 @@ static char *make_plan(const gpp_model *m, const uint32_t *stage, uint32_t ns,
   return buf;
 }
 
-/* Summit's template with `nodes` set for the GPU count (4 GPUs a node). */
-static int load_cluster(const char *path, uint32_t gpus, gpp_cluster **out,
-                        gpp_errctx *err) {
+/* The cluster file with `nodes` set for the GPU count (gpn GPUs a node). */
+static int load_cluster(const char *path, uint32_t gpus, uint32_t gpn,
+                        gpp_cluster **out, gpp_errctx *err) {
   char *text;
   size_t n;
   GPP_TRY(gpp_read_input_file(path, &text, &n, err));
@@ -146,7 +157,7 @@ static int load_cluster(const char *path, uint32_t gpus, gpp_cluster **out,
   }
   static char edited[1 << 16];
   snprintf(edited, sizeof edited, "%.*s\nnodes: %u%s", (int)(at - text), text,
-           (gpus + GPUS_PER_NODE - 1) / GPUS_PER_NODE, eol);
+           (gpus + gpn - 1) / gpn, eol);
   free(text);
   return gpp_cluster_from_string(path, edited, out, err);
 }
@@ -157,22 +168,22 @@ typedef struct bench_row {
 } bench_row;
 
 static int run_one(const gpp_model *m, const char *cluster_path, uint32_t gpus,
-                   bool ideal, bench_row *row, gpp_errctx *err) {
+                   uint32_t gpn, bool ideal, bench_row *row, gpp_errctx *err) {
   uint32_t *stage = calloc(m->n_ops, sizeof *stage);
   uint32_t ns = partition(m, stage), per = (gpus + ns - 1) / ns, micro = 1;
   while (micro < 2 * per) micro *= 2;
-  char *text = make_plan(m, stage, ns, gpus, micro, 16);
+  char *text = make_plan(m, stage, ns, gpus, gpn, micro, 16);
   free(stage);
   if (text == NULL) GPP_RAISE(err, GPP_ENOMEM, "plan text too long");
   gpp_cluster *c = NULL;
   gpp_plan *p = NULL;
   gpp_costs *costs = NULL;
   gpp_result *r = NULL;
-  int rc = load_cluster(cluster_path, gpus, &c, err);
+  double t1 = seconds(), c1 = cpu_seconds();
+  int rc = load_cluster(cluster_path, gpus, gpn, &c, err);
   if (rc == 0) rc = gpp_plan_load_string("bench-plan", text, m, c->n_gpus, &p, err);
   if (rc == 0) rc = gpp_costs_create(m, &c->gpu, NULL, &costs, err);
   gpp_engine_opts o = {.allow_oom = true, .ideal_network = ideal};
-  double t1 = seconds(), c1 = cpu_seconds();
   if (rc == 0) rc = gpp_engine_run(p, costs, c, &o, &r, err);
   if (rc == 0)
     *row = (bench_row){ns, seconds() - t1, cpu_seconds() - c1,
@@ -185,41 +196,138 @@ static int run_one(const gpp_model *m, const char *cluster_path, uint32_t gpus,
   return rc;
 }
 
+/* Runs one row in a child process (so that its peak RSS is its own);
+ * *rss_mb is the child's peak resident memory. */
+static int run_child(const gpp_model *m, const char *cluster, uint32_t gpus,
+                     uint32_t gpn, bool ideal, bench_row *row, double *rss_mb,
+                     gpp_errctx *err) {
+  int fd[2];
+  if (pipe(fd) != 0) GPP_RAISE(err, GPP_EIO, "pipe: %s", strerror(errno));
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid < 0) GPP_RAISE(err, GPP_EIO, "fork: %s", strerror(errno));
+  if (pid == 0) {
+    close(fd[0]);
+    int rc = run_one(m, cluster, gpus, gpn, ideal, row, err);
+    if (rc != 0) fprintf(stderr, "bench_engine: %u GPUs: %s\n", gpus, err->msg);
+    ssize_t w = rc == 0 ? write(fd[1], row, sizeof *row) : 0;
+    _exit(w == (ssize_t)sizeof *row ? 0 : 1);
+  }
+  close(fd[1]);
+  ssize_t got = read(fd[0], row, sizeof *row);
+  close(fd[0]);
+  int status = 0;
+  struct rusage ru;
+  if (wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) ||
+      WEXITSTATUS(status) != 0 || got != (ssize_t)sizeof *row)
+    GPP_RAISE(err, GPP_EINTERNAL, "the %u-GPU run failed", gpus);
+  *rss_mb = (double)ru.ru_maxrss / 1024.0; /* ru_maxrss is in KiB */
+  return 0;
+}
+
 static const char usage[] =
-    "usage: bench_engine [MODEL] [CLUSTER]   (defaults: MMT, Summit)\n"
-    "Engine events per second for one GPP iteration of MODEL at 8, 64, 512\n"
-    "and 4,096 GPUs, with the ideal and the flow network (Release build).\n";
+    "usage: bench_engine [--sizes N,N,...] [--flow] [MODEL] [CLUSTER]\n"
+    "Engine events per second for one GPP iteration of MODEL (default MMT)\n"
+    "on CLUSTER (default Summit) with its `nodes` set for each size (default\n"
+    "8, 64, 512 and 4,096 GPUs), with the ideal and the flow network (only the\n"
+    "flow network with --flow): wall and CPU time of the whole run (setup\n"
+    "included), the engine loop's events/s, the row's peak resident memory,\n"
+    "and the iteration time to the last bit (Release build).\n";
+
+#define MAX_SIZES 16
+
+/* Parses "N,N,..." into sizes; returns how many, 0 when malformed. */
+static size_t parse_sizes(const char *s, uint32_t *sizes) {
+  size_t n = 0;
+  while (*s && n < MAX_SIZES) {
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (end == s || v == 0 || v > (1ul << 24) || (*end && *end != ',')) return 0;
+    sizes[n++] = (uint32_t)v;
+    s = *end ? end + 1 : end;
+  }
+  return *s ? 0 : n;
+}
+
+typedef struct bench_opts {
+  uint32_t sizes[MAX_SIZES];
+  size_t n_sizes;
+  bool flow_only;
+} bench_opts;
+
+/* Takes the options out of argv (leaving the positional arguments);
+ * returns 0, or 2 after a usage error. */
+static int parse_opts(int *argc, char **argv, bench_opts *o) {
+  int k = 1;
+  for (int i = 1; i < *argc; i++) {
+    if (!strcmp(argv[i], "--flow")) {
+      o->flow_only = true;
+    } else if (!strncmp(argv[i], "--sizes=", 8) ||
+               (!strcmp(argv[i], "--sizes") && i + 1 < *argc)) {
+      const char *v = argv[i][7] == '=' ? argv[i] + 8 : argv[++i];
+      o->n_sizes = parse_sizes(v, o->sizes);
+      if (o->n_sizes == 0) {
+        fprintf(stderr, "bench_engine: --sizes takes up to %d GPU counts "
+                "(whole numbers 1 to 16777216) separated by commas, got '%s'\n"
+                "%s", MAX_SIZES, v, usage);
+        return 2;
+      }
+    } else {
+      argv[k++] = argv[i];
+    }
+  }
+  *argc = k;
+  return 0;
+}
+
+/* The cluster file's GPUs per node, as loaded unchanged. */
+static int cluster_gpn(const char *path, uint32_t *gpn, gpp_errctx *err) {
+  gpp_cluster *c;
+  GPP_TRY(gpp_cluster_load(path, &c, err));
+  *gpn = c->gpus_per_node ? c->gpus_per_node : 1;
+  gpp_cluster_destroy(c);
+  return 0;
+}
+
+static int run_all(const gpp_model *m, const char *cluster,
+                   const bench_opts *o, uint32_t gpn, gpp_errctx *err) {
+  printf("%6s %6s %8s %12s %10s %10s %10s %12s %9s %24s\n", "GPUs", "stages",
+         "network", "events", "loop s", "run s", "run cpu s", "Mevents/s",
+         "peak MB", "iteration s");
+  for (size_t i = 0; i < o->n_sizes; i++)
+    for (int ideal = o->flow_only ? 0 : 1; ideal >= 0; ideal--) {
+      bench_row row = {0};
+      double rss = 0;
+      GPP_TRY(run_child(m, cluster, o->sizes[i], gpn, ideal, &row, &rss, err));
+      printf("%6u %6u %8s %12.0f %10.4f %10.4f %10.4f %12.3f %9.0f %24.17g\n",
+             o->sizes[i], row.stages, ideal ? "ideal" : "flow", row.events,
+             row.loop, row.wall, row.cpu, row.events / row.loop / 1e6, rss,
+             row.iter);
+    }
+  return 0;
+}
 
 int main(int argc, char **argv) {
-  int rc = bench_cli(argc, argv, 2, usage);
+  bench_opts o = {.sizes = {8, 64, 512, 4096}, .n_sizes = 4};
+  int rc = bench_cli(argc, argv, 5, usage);
+  if (rc == 0) rc = parse_opts(&argc, argv, &o);
+  if (rc == 0) rc = bench_cli(argc, argv, 2, usage);
   if (rc != 0) return bench_cli_exit(rc);
   const char *model = argc > 1 ? argv[1] : "configs/models/mmt.yaml";
   const char *cluster = argc > 2 ? argv[2] : "configs/clusters/summit.yaml";
   gpp_errctx err = {0};
   gpp_model *m = NULL;
-  if (gpp_model_load(model, NULL, 0, &m, &err) != 0) {
+  uint32_t gpn = 0;
+  if (gpp_model_load(model, NULL, 0, &m, &err) != 0 ||
+      cluster_gpn(cluster, &gpn, &err) != 0) {
     fprintf(stderr, "bench_engine: %s\n", err.msg);
+    gpp_model_destroy(m);
     return 1;
   }
-  printf("model %s (%u ops), cluster %s, schedule gpp, 16 micro-batches\n",
-         model, m->n_ops, cluster);
-  printf("%6s %6s %8s %12s %10s %10s %10s %12s %12s\n", "GPUs", "stages",
-         "network", "events", "loop s", "run s", "run cpu s", "Mevents/s",
-         "iteration");
-  const uint32_t sizes[] = {8, 64, 512, 4096};
-  for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
-    for (int ideal = 1; ideal >= 0; ideal--) {
-      bench_row row = {0};
-      if (run_one(m, cluster, sizes[i], ideal, &row, &err) != 0) {
-        fprintf(stderr, "bench_engine: %u GPUs: %s\n", sizes[i], err.msg);
-        gpp_model_destroy(m);
-        return 1;
-      }
-      printf("%6u %6u %8s %12.0f %10.4f %10.4f %10.4f %12.2f %10.4g s\n",
-             sizes[i], row.stages, ideal ? "ideal" : "flow", row.events,
-             row.loop, row.wall, row.cpu, row.events / row.loop / 1e6,
-             row.iter);
-    }
+  printf("model %s (%u ops), cluster %s (%u GPUs a node), schedule gpp, "
+         "16 micro-batches\n", model, m->n_ops, cluster, gpn);
+  rc = run_all(m, cluster, &o, gpn, &err);
+  if (rc != 0) fprintf(stderr, "bench_engine: %s\n", err.msg);
   gpp_model_destroy(m);
-  return 0;
+  return rc != 0;
 }

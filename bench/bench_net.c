@@ -2,12 +2,13 @@
  *
  * On a 1,024-GPU fat-tree (128 DGX-style nodes, 8 leaves, 8 spines), keeps
  * N flows between random GPU pairs in flight (each completion starts a
- * replacement) for N = 10, 100, 1,000 and 10,000, and reports flow events
+ * replacement) for N = 10, 100, 1,000, 10,000 and 100,000, and reports flow events
  * (a flow's start of transfer or its finish) per second, re-sharings, the
  * cost of one re-sharing, the flows each re-sharing touched (the size of
  * the component it re-shared: mean and max), the cost per touched flow,
  * and the share of re-sharings settled by the exact shortcut (fast), by a
- * checked local filling (local) and by filling the closed component.  Times are
+ * checked local filling (local) and by filling the closed component, and
+ * the process's peak resident memory so far (rows grow).  Times are
  * the process's CPU time, so other load on the machine inflates them less
  * than wall time would.  Nearly every flow crosses the spine; how far a
  * change spreads, and so the cost per event, grows with N.
@@ -15,6 +16,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "bench/bench_cli.h"
@@ -57,6 +59,13 @@ static void on_done(void *ctx, uint64_t tag, double t) {
   if (++b->done < b->target && start_random(b, t) != 0) b->failed = 1;
 }
 
+/* The process's peak resident memory in MB (ru_maxrss is in KiB). */
+static double peak_mb(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_maxrss / 1024.0;
+}
+
 static double cpu_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -88,19 +97,19 @@ static int run_case(gpp_cluster *c, uint64_t n, uint64_t target,
   out->per_touched_ns = 1e9 * cpu / (double)touched;
   double pct = 100.0 / (double)reshares;
   printf("%7llu %9.0f %8.3f %10.0f %9.2f %9llu %10.2f %10.1f %7llu %9.1f "
-         "%6.1f %6.1f %7.1f\n", (unsigned long long)n, events, cpu,
+         "%6.1f %6.1f %7.1f %8.0f\n", (unsigned long long)n, events, cpu,
          events / cpu, out->per_event_us, (unsigned long long)reshares,
          out->per_reshare_us, (double)touched / (double)reshares,
          (unsigned long long)how.max_touched, out->per_touched_ns,
          pct * (double)how.fast, pct * (double)how.local,
-         pct * (double)how.closed);
+         pct * (double)how.closed, peak_mb());
   gpp_net_destroy(b.net);
   return b.failed ? -1 : 0;
 }
 
 static const char usage[] =
     "usage: bench_net\n"
-    "Flow events per second and the cost of a re-sharing with 10 to 10,000\n"
+    "Flow events per second and the cost of a re-sharing with 10 to 100,000\n"
     "concurrent flows on a 1,024-GPU fat-tree (Release build).\n";
 
 int main(int argc, char **argv) {
@@ -114,14 +123,14 @@ int main(int argc, char **argv) {
   }
   printf("bench_net: %u GPUs, %u vertices, %u directed links\n\n", c->n_gpus,
          c->n_vertices, c->n_links);
-  printf("%7s %9s %8s %10s %9s %9s %10s %10s %7s %9s %6s %6s %7s\n",
+  printf("%7s %9s %8s %10s %9s %9s %10s %10s %7s %9s %6s %6s %7s %8s\n",
          "flows", "events", "cpu s", "events/s", "us/event", "reshares",
          "us/reshare", "touched/rs", "max", "ns/touch", "fast%", "local%",
-         "closed%");
-  static const uint64_t flows[] = {10, 100, 1000, 10000};
-  static const uint64_t targets[] = {200000, 100000, 20000, 6000};
-  result r[4];
-  for (int i = 0; i < 4; i++)
+         "closed%", "peak MB");
+  static const uint64_t flows[] = {10, 100, 1000, 10000, 100000};
+  static const uint64_t targets[] = {200000, 100000, 20000, 6000, 1000};
+  result r[5];
+  for (int i = 0; i < 5; i++)
     if (run_case(c, flows[i], targets[i], &r[i]) != 0) return 1;
   printf("\ncost per event, 10,000 vs 100 flows: %.1fx (flows: 100x)\n",
          r[3].per_event_us / r[1].per_event_us);
@@ -129,6 +138,8 @@ int main(int argc, char **argv) {
          r[3].per_reshare_us / r[1].per_reshare_us);
   printf("cost per touched flow, 10,000 vs 100 flows: %.2fx\n",
          r[3].per_touched_ns / r[1].per_touched_ns);
+  printf("cost per event, 100,000 vs 10,000 flows: %.1fx (flows: 10x)\n",
+         r[4].per_event_us / r[3].per_event_us);
   gpp_cluster_destroy(c);
   return 0;
 }

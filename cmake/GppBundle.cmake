@@ -8,13 +8,13 @@
 
 # The repo-relative paths of the bundled files, sorted: the YAML under
 # configs/{hardware,clusters,models,experiments} (not profiles or results)
-# and the plot scripts plots/*.py.  Extra arguments go to file(GLOB_RECURSE)
+# the plot scripts plots/*.py and the model importer sim/importer/*.py.  Extra arguments go to file(GLOB_RECURSE)
 # (CONFIGURE_DEPENDS when configuring, so that a new file is picked up).
 function(gpp_bundle_files src out)
   file(GLOB_RECURSE files ${ARGN} RELATIVE "${src}"
        "${src}/configs/hardware/*.yaml" "${src}/configs/clusters/*.yaml"
        "${src}/configs/models/*.yaml" "${src}/configs/experiments/*.yaml"
-       "${src}/plots/*.py")
+       "${src}/plots/*.py" "${src}/sim/importer/*.py")
   list(SORT files)
   set(${out} ${files} PARENT_SCOPE)
 endfunction()

@@ -164,6 +164,19 @@ static int bad_number(double v, int positive) {
   return !isfinite(v) || v < 0 || (positive && v == 0);
 }
 
+/* No single kernel runs for an hour (the bundled profiles' longest take
+ * milliseconds): a larger time is a damaged file, refused at load rather
+ * than blamed on a plan later. */
+#define MAX_KERNEL_TIME_S 3600.0
+
+static int implausible_time(const gpp_profile_row *r) {
+  const double t[] = {r->fwd.median, r->bwd.median, r->fwd.p10, r->fwd.p90,
+                      r->bwd.p10, r->bwd.p90};
+  for (size_t k = 0; k < sizeof t / sizeof t[0]; k++)
+    if (t[k] > MAX_KERNEL_TIME_S) return 1;
+  return 0;
+}
+
 static int check_row(const gpp_profile_row *r, size_t i, const char *path,
                      gpp_errctx *err) {
   if (r->signature[0] == '\0' || gpp_signature_kind(r->signature) < 0)
@@ -184,6 +197,11 @@ static int check_row(const gpp_profile_row *r, size_t i, const char *path,
               "%s: /ops row %zu (%s, b=%lld): times must be finite and "
               "positive, FLOPs and bytes finite and non-negative",
               path, i, r->signature, (long long)r->micro_batch);
+  if (implausible_time(r))
+    GPP_RAISE(err, GPP_EPARSE,
+              "%s: /ops row %zu (%s, b=%lld): a time over %g s per kernel",
+              path, i, r->signature, (long long)r->micro_batch,
+              MAX_KERNEL_TIME_S);
   return 0;
 }
 

@@ -125,6 +125,7 @@ static int read_dataset(hid_t ds, const char *path, gpp_profile_row **rows,
   int rc = check_members(ft, path, err);
   H5Tclose(ft);
   if (rc == 0) rc = ops_extent(ds, path, n, err);
+  if (rc == 0) rc = gpp_h5_check_rows(ds, path, "/ops", *n, err);
   if (rc == 0) rc = read_rows(ds, path, *n, rows, err);
   return rc;
 }

@@ -14,6 +14,7 @@
 #include "planner/planner.h"
 #include "planner/study.h"
 #include "sim/cli.h"
+#include "sim/common/outfile.h"
 #include "sim/engine.h"
 #include "topology/topology.h"
 
@@ -77,11 +78,13 @@ static int parse_opt(plan_args *a, int c, const char *arg) {
   case 'j': a->json = 1; return 0;
   case 'P': a->per_stage = 1; return 0;
   case 'b': return num("batch", arg, 1 << 20, &a->batch);
-  case 'g': return num("gpus", arg, 4095, &a->gpus);
+  case 'g': return num("gpus", arg, GPP_PLANNER_MAX_GPUS, &a->gpus);
   case 'r': return num("refine", arg, 64, &a->refine);
   case 'u': return num("micro-batch", arg, 1 << 20, &a->micro_batch);
   case 'S': return num("max-stages", arg, 255, &a->max_stages);
-  case 'D': return num("max-stage-devices", arg, 4095, &a->max_stage_devices);
+  case 'D':
+    return num("max-stage-devices", arg, GPP_PLANNER_MAX_GPUS,
+               &a->max_stage_devices);
   default: return gpp_cli_usage_error("plan", "unknown option");
   }
 }
@@ -191,6 +194,7 @@ static void print_json(const plan_run *r) {
 static int plan_main(plan_run *r) {
   const gpp_planner_type *t;
   gpp_engine_opts eo = {.allow_oom = true};
+  GPP_TRY(gpp_outfile_check(r->a.out, &r->err)); /* before any work */
   GPP_TRY(gpp_planner_find(r->a.planner, &t, &r->err));
   GPP_TRY(load_inputs(r));
   set_options(r);

@@ -15,12 +15,16 @@
 /* Message sizes sampled: 1 KiB, 4 KiB, ... 1 GiB. */
 #define N_SIZES 11
 
-/* Least squares over the routes from GPU 0 to every other GPU and message
- * sizes: the DP does not know where a stage's neighbours will sit, so a
- * boundary costs the average route, which once a plan spans many nodes is
- * the inter-node one (most stage boundaries cross nodes).  Sampling
- * neighbours (j, j + 1) instead would weight the intra-node routes far
- * above their share and favour deep plans whose transfers then dominate. */
+/* Least squares over the routes between GPU 0 and every other GPU of the
+ * cluster, and message sizes: the DP does not know where a stage's
+ * neighbours will sit, so a boundary costs the average route, which once a
+ * plan spans many nodes is the inter-node one (most stage boundaries cross
+ * nodes).  Sampling neighbours (j, j + 1) instead would weight the
+ * intra-node routes far above their share and favour deep plans whose
+ * transfers then dominate.  The routes are taken into GPU 0, which needs
+ * the route table of that one destination rather than one per GPU (every
+ * link is full duplex with one capacity both ways, so a route and its
+ * reverse cost the same): a few milliseconds at 16,384 GPUs. */
 static int fit_p2p(gpp_cluster *c, gpp_planner_comm *out, gpp_errctx *err) {
   size_t cap = (size_t)c->n_gpus * N_SIZES, n = 0;
   double *x = gpp_calloc(err, cap, sizeof *x);
@@ -28,7 +32,7 @@ static int fit_p2p(gpp_cluster *c, gpp_planner_comm *out, gpp_errctx *err) {
   int rc = (x && y) ? 0 : err->code;
   for (uint32_t j = 1; rc == 0 && j < c->n_gpus; j++) {
     double lat, bw;
-    rc = gpp_cluster_route_cost(c, 0, j, &lat, &bw, err);
+    rc = gpp_cluster_route_cost(c, j, 0, &lat, &bw, err);
     for (int q = 0; rc == 0 && q < N_SIZES; q++, n++) {
       x[n] = ldexp(1024.0, 2 * q);
       y[n] = lat + x[n] / bw;
@@ -61,13 +65,27 @@ static int slowest_hop(gpp_cluster *c, uint32_t first, uint32_t stride,
   return 0;
 }
 
+/* The hops of all-reduce rings are read on the first FIT_WINDOW GPUs
+ * only: every hop read needs the cluster's route table of one more
+ * destination GPU (a search over the graph), which at 16,384 GPUs costs
+ * minutes and gigabytes.  Groups larger than the window take the slowest
+ * hops of the window's largest groups; on a template cluster (identical
+ * nodes, and for a fat-tree identical leaves of up to 128 nodes) no other
+ * kind of hop exists, so the fit is the one over every group.  Up to 1,024
+ * GPUs nothing changes. */
+#ifndef FIT_WINDOW
+#define FIT_WINDOW 1024u
+#endif
+
 /* Ring: the slowest hop of any aligned group of k consecutive GPUs (first
  * GPU a multiple of k): the planners place data-parallel groups so
  * (planner/candidate.c), and on a cluster whose node size is not a
  * multiple of k some aligned groups straddle nodes. */
-static int fit_ring(gpp_cluster *c, uint32_t k, double *lat, double *spb,
-                    gpp_errctx *err) {
-  for (uint32_t g = 0; g + k <= c->n_gpus; g += k)
+static int fit_ring(gpp_cluster *c, uint32_t n_gpus, uint32_t k, double *lat,
+                    double *spb, gpp_errctx *err) {
+  if (n_gpus > FIT_WINDOW) n_gpus = FIT_WINDOW;
+  if (k > n_gpus) k = n_gpus;
+  for (uint32_t g = 0; g + k <= n_gpus; g += k)
     GPP_TRY(slowest_hop(c, g, 1, k, lat, spb, err));
   return 0;
 }
@@ -78,15 +96,18 @@ static int fit_ring(gpp_cluster *c, uint32_t k, double *lat, double *spb,
  * all-reduce of S / g across the nodes (2(N - 1) steps of S / (g N)).  Its
  * time, a_i 2(g-1) + a_n 2(N-1) + S (b_i 2(g-1)/g + b_n 2(N-1)/(g N)),
  * is written as the ring formula's 2(k-1) alpha + 2(k-1)/k S beta. */
-static int fit_hier(gpp_cluster *c, uint32_t k, double *lat, double *spb,
-                    gpp_errctx *err) {
-  uint32_t g = c->gpus_per_node, N = k / g;
+static int fit_hier(gpp_cluster *c, uint32_t n_gpus, uint32_t k, double *lat,
+                    double *spb, gpp_errctx *err) {
+  uint32_t g = c->gpus_per_node, N = k / g, kw = k;
   double li = 0, bi = 0, ln = 0, bn = 0;
-  for (uint32_t first = 0; first + k <= c->n_gpus; first += k) {
-    for (uint32_t node = 0; node < N; node++)
+  if (n_gpus > FIT_WINDOW) n_gpus = FIT_WINDOW;
+  if (kw > n_gpus) kw = n_gpus / g * g;
+  if (kw < g) kw = g;
+  for (uint32_t first = 0; first + kw <= n_gpus; first += kw) {
+    for (uint32_t node = 0; node < kw / g; node++)
       GPP_TRY(slowest_hop(c, first + node * g, 1, g, &li, &bi, err));
     for (uint32_t local = 0; local < g; local++)
-      GPP_TRY(slowest_hop(c, first + local, g, N, &ln, &bn, err));
+      GPP_TRY(slowest_hop(c, first + local, g, kw / g, &ln, &bn, err));
   }
   double t_lat = 2.0 * (g - 1) * li + 2.0 * (N - 1) * ln;
   double t_byte = 2.0 * (g - 1) / g * bi + 2.0 * (N - 1) / ((double)g * N) * bn;
@@ -95,21 +116,22 @@ static int fit_hier(gpp_cluster *c, uint32_t k, double *lat, double *spb,
   return 0;
 }
 
-int gpp_planner_comm_fit(gpp_cluster *c, gpp_planner_comm *out,
-                         gpp_errctx *err) {
+int gpp_planner_comm_fit(gpp_cluster *c, uint32_t n_gpus,
+                         gpp_planner_comm *out, gpp_errctx *err) {
   *out = (gpp_planner_comm){0};
+  if (n_gpus == 0 || n_gpus > c->n_gpus) n_gpus = c->n_gpus;
   GPP_TRY(fit_p2p(c, out, err));
   uint32_t g = c->gpus_per_node;
   for (uint32_t j = 1; j < GPP_PLANNER_MAX_LOG2; j++) {
     uint32_t k = 1u << j;
     double *lat = &out->ar_latency[j], *spb = &out->ar_sec_per_byte[j];
-    if (k > c->n_gpus) {
+    if (k > n_gpus) {
       *lat = out->ar_latency[j - 1];
       *spb = out->ar_sec_per_byte[j - 1];
     } else if (g > 1 && k > g && k % g == 0) {
-      GPP_TRY(fit_hier(c, k, lat, spb, err));
+      GPP_TRY(fit_hier(c, n_gpus, k, lat, spb, err));
     } else {
-      GPP_TRY(fit_ring(c, k, lat, spb, err));
+      GPP_TRY(fit_ring(c, n_gpus, k, lat, spb, err));
     }
   }
   return 0;

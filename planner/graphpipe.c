@@ -70,6 +70,15 @@ typedef struct gp {
   double tmax;
   bool limited;       /* max_stages set */
   int rc;             /* first error inside the recursion */
+  /* Chains (below, "chain suffixes"): per node the first child of its
+   * all-leaf suffix, the tables of the current probe by (node, nout), and
+   * the t* of chain sub-problems asked for in this probe. */
+  bool chains;
+  uint32_t *leaf_from;
+  struct ctab *ctabs;
+  uint32_t n_ctabs, cap_ctabs, last_X, last_nout, last_tab;
+  gpp__hmap ctab_idx, ctstar;
+  double **cbytes; /* per node: boundary bytes of its chain's stages */
 } gp;
 
 enum { CH_STAGE = 1, CH_RECURSE = 2 };
@@ -400,12 +409,12 @@ typedef struct best {
 } best;
 
 /* A choice: kind (2 bits), whether the segment takes the tail (1), the
- * stage end p or the absorbed end q (20), replicas k or devices d1 (13),
+ * stage end p or the absorbed end q (20), replicas k or devices d1 (20),
  * stages s1 (8), log2 of the stage's or new tail's micro-batch (5). */
 static uint64_t pack(uint32_t kind, bool take, uint32_t pq, uint32_t dev,
                      uint32_t s1, uint32_t lb) {
-  return (uint64_t)kind << 62 | (uint64_t)take << 61 | (uint64_t)pq << 32 |
-         (uint64_t)dev << 16 | (uint64_t)s1 << 8 | lb;
+  return (uint64_t)kind << 62 | (uint64_t)take << 61 | (uint64_t)pq << 41 |
+         (uint64_t)dev << 21 | (uint64_t)s1 << 8 | lb;
 }
 
 typedef struct choice {
@@ -415,19 +424,22 @@ typedef struct choice {
 
 static choice unpack(uint64_t c) {
   return (choice){.kind = (uint32_t)(c >> 62), .take = (c >> 61) & 1u,
-                  .pq = (uint32_t)(c >> 32) & 0xfffff,
-                  .dev = (uint32_t)(c >> 16) & 0x1fff,
+                  .pq = (uint32_t)(c >> 41) & 0xfffff,
+                  .dev = (uint32_t)(c >> 21) & 0xfffff,
                   .s1 = (uint32_t)(c >> 8) & 0xff, .lb = (uint32_t)c & 0x1f};
 }
 
+/* Memo keys: suffix id (24 bits), devices (20), nout (20); and the tail's
+ * leaf range (20 + 20), stages (8) and the tail's log2 size + 1 (6). */
 static uint64_t key0(const gp *g, const sub *u) {
-  return (uint64_t)(g->nodes[u->X].sfx + u->i) << 40 | (uint64_t)u->d << 28 |
-         (uint64_t)u->s << 20 | u->nout;
+  return (uint64_t)(g->nodes[u->X].sfx + u->i) << 40 | (uint64_t)u->d << 20 |
+         u->nout;
 }
 
 static uint64_t key1(const sub *u) {
-  if (!has_tail(u->T)) return 0;
-  return (uint64_t)u->T.L << 40 | (uint64_t)u->T.H << 16 |
+  uint64_t s = (uint64_t)u->s << 8;
+  if (!has_tail(u->T)) return s;
+  return (uint64_t)u->T.L << 44 | (uint64_t)u->T.H << 24 | s |
          (gpp__log2(u->T.b) + 1);
 }
 
@@ -451,9 +463,14 @@ static bool entry_valid(const uint64_t *v, double tmax) {
   return (uint32_t)v[0] == GPP__INF_U32 || word_dbl(v[2]) <= tmax;
 }
 
+static bool is_chain(const gp *g, const sub *u);
+static uint32_t chain_value(gp *g, const sub *u);
+static double chain_tstar(gp *g, const sub *u);
+
 /* t* of a sub-problem just solved (0 for an empty rest). */
-static double tstar_of(const gp *g, const sub *u) {
+static double tstar_of(gp *g, const sub *u) {
   if (u->i == g->nodes[u->X].n) return 0;
+  if (is_chain(g, u)) return chain_tstar(g, u);
   const uint64_t *v = gpp__hmap_get2(&g->memo, key0(g, u), key1(u));
   return v ? word_dbl(v[2]) : INFINITY;
 }
@@ -693,6 +710,44 @@ static uint64_t recurse_bound(const gp *g, const sub *u, uint32_t q) {
 
 /* Every device and stage split for child i given q (and the tail size),
  * each side getting at least the devices it needs. */
+static uint32_t chain_devices(gp *g, const sub *u, uint32_t v);
+
+/* Series splits of u whose rest (children [q, K)) is a chain: the rest's
+ * value is constant over a run of d1 (while its devices stay above one
+ * threshold of its table), and within a run the child's value only falls
+ * as d1 grows, so a run is evaluated at its end and, when that beats the
+ * best, at the first d1 reaching the same value (binary search), which is
+ * the d1 that the scan over every d1 keeps.  Returns the d1 after the run
+ * starting at a; *stop when no larger d1 can beat the best. */
+static uint32_t try_run(gp *g, const sub *u, choice ch, uint32_t a,
+                        uint32_t dmax, best *bst, bool *stop) {
+  sub rest = {u->X, ch.pq, u->d - a, 0, u->nout, u->T}, child, r2;
+  uint32_t rv = chain_value(g, &rest), rv2;
+  *stop = true;
+  if (rv == GPP__INF_U32) return a;
+  uint32_t e = u->d - chain_devices(g, &rest, rv);
+  if (e > dmax) e = dmax;
+  ch.dev = e;
+  uint32_t ve = eval_recurse(g, u, &ch, &child, &r2, &rv2), lo = a, hi = e;
+  while (ve < bst->val && lo < hi && g->rc == 0) {
+    ch.dev = lo + (hi - lo) / 2;
+    if (eval_recurse(g, u, &ch, &child, &r2, &rv2) <= ve) hi = ch.dev;
+    else lo = ch.dev + 1;
+  }
+  ch.dev = lo;
+  if (ve < bst->val) try_recurse(g, u, ch, bst);
+  uint32_t kid = g->kids[g->nodes[u->X].first + u->i];
+  uint32_t dl = g->dl[g->nodes[kid].sfx];
+  *stop = dl == DL_INF || rv + (uint64_t)g->bmin * dl >= bst->val;
+  return e + 1;
+}
+
+static bool rest_is_chain(const gp *g, const sub *u, uint32_t q) {
+  sub rest = {u->X, q, 1, 0, u->nout, u->T};
+  return !g->limited && is_series(g, u) && q < n_kids(g, u) &&
+         is_chain(g, &rest);
+}
+
 static void try_splits(gp *g, const sub *u, choice ch, bool last,
                        best *bst) {
   uint32_t q = is_series(g, u) ? ch.pq : u->i + 1;
@@ -701,6 +756,13 @@ static void try_splits(gp *g, const sub *u, choice ch, bool last,
   uint32_t lo = max_u32(1, devices_needed(g, kid, 0));
   uint32_t rest = max_u32(!last, devices_needed(g, u->X, q));
   if (rest == DL_INF || rest >= u->d) return;
+  if (rest_is_chain(g, u, q)) {
+    bool stop = false;
+    for (uint32_t d1 = lo; !stop && d1 <= u->d - rest && g->rc == 0 &&
+                           lb < bst->val;)
+      d1 = try_run(g, u, ch, d1, u->d - rest, bst, &stop);
+    return;
+  }
   for (uint32_t d1 = last ? u->d : lo; d1 <= u->d - rest && g->rc == 0 &&
                                        lb < bst->val; d1++) {
     ch.dev = d1;
@@ -734,6 +796,7 @@ static void try_children(gp *g, const sub *u, best *bst) {
 static uint32_t solve(gp *g, sub u) {
   if (u.d == 0 || (g->limited && u.s == 0) || u.nout >= (1u << 20) || g->rc)
     return GPP__INF_U32;
+  if (is_chain(g, &u)) return chain_value(g, &u);
   uint64_t k0 = key0(g, &u), k1 = key1(&u);
   uint64_t *v = gpp__hmap_get2(&g->memo, k0, k1);
   if (v && entry_valid(v, g->tmax)) return (uint32_t)v[0];
@@ -755,6 +818,255 @@ static uint32_t solve(gp *g, sub u) {
   v[2] = dbl_word(bst.tstar);
   v[3] = dbl_word(g->tmax);
   return bst.val;
+}
+
+/* ---- chain suffixes ----
+ * Children [i, K) of a series node that are all leaves, with no tail, no
+ * stage limit and one micro-batch size b (the default search) form a
+ * chain, whose value with d devices is nout + b * s for the fewest stages
+ * s of a plan on at most d devices.  Instead of one sub-problem per device
+ * count, a table per (node, nout) and probe gives D(i, s): the fewest
+ * devices on which children [i, K) run as exactly s stages within t_max
+ * and memory (the first stage holding nout + b * s samples in flight), by
+ *   D(i, s) = min over stages [i, p) on k replicas of k + D(p, s - 1),
+ * D(K, 0) = 0.  The value for d is then nout + b * min{s : D(i, s) <= d}:
+ * the same as the per-device-count DP's, since a rest with fewer stages
+ * both scores better and holds fewer samples.  Its size does not depend
+ * on the GPU count, which is what lets the search scale to thousands of
+ * GPUs on sequential models.  The choice, read back only for the plan and
+ * for t*, is the first stage in the DP's own order (k ascending, p
+ * descending) reaching the value, as the per-device-count DP picks it.
+ * The tables are rebuilt at every probe, while the per-device-count memo
+ * lives across probes, so below CHAIN_MIN_GPUS GPUs (few device counts)
+ * the memo is cheaper and chains go through it. */
+
+#define CHAIN_MIN_GPUS 16u
+
+typedef struct ctab {
+  uint32_t i0, S; /* children [i0, K); up to S stages */
+  uint32_t *D;    /* (K - i0 + 1) x (S + 1): D(i, s) at (i - i0, s) */
+  /* Per row, the stage counts s whose D(i, s) is below that of every
+   * smaller s (the others never give a value), ascending: front[i - i0]
+   * holds n_front[i - i0] of them, in the row's own storage. */
+  uint32_t *front, *n_front;
+} ctab;
+
+static bool is_chain(const gp *g, const sub *u) {
+  return g->chains && !has_tail(u->T) && is_series(g, u) &&
+         u->i >= g->leaf_from[u->X] && u->i < n_kids(g, u);
+}
+
+static uint32_t *ctab_row(const ctab *t, uint32_t i) {
+  return t->D + (size_t)(i - t->i0) * (t->S + 1);
+}
+
+static uint32_t *ctab_front(const ctab *t, uint32_t i) {
+  return t->front + (size_t)(i - t->i0) * (t->S + 1);
+}
+
+static void ctab_set_front(ctab *t, uint32_t i) {
+  const uint32_t *Di = ctab_row(t, i);
+  uint32_t *F = ctab_front(t, i), n = 0, least = GPP__INF_U32;
+  for (uint32_t s = 0; s <= t->S; s++)
+    if (Di[s] < least) {
+      least = Di[s];
+      F[n++] = s;
+    }
+  t->n_front[i - t->i0] = n;
+}
+
+/* Boundary bytes per sample, in and out, of chain stage [i, p) of node X,
+ * kept for the whole search (they do not depend on t_max); NULL on error
+ * (g->rc set). */
+static const double *chain_bytes(gp *g, uint32_t X, uint32_t i, uint32_t p) {
+  uint32_t i0 = g->leaf_from[X], n = g->nodes[X].n - i0;
+  if (g->cbytes[X] == NULL) {
+    size_t cells = (size_t)(n + 1) * (n + 1) * 2;
+    g->cbytes[X] = gpp_calloc(g->c->err, cells, sizeof **g->cbytes);
+    if (g->cbytes[X] == NULL) {
+      g->rc = g->c->err->code;
+      return NULL;
+    }
+    for (size_t q = 0; q < cells; q++) g->cbytes[X][q] = -1;
+  }
+  double *v = g->cbytes[X] + ((size_t)(i - i0) * (n + 1) + (p - i0)) * 2;
+  if (v[0] < 0) {
+    sub u = {X, i, 0, 0, 0, NO_TAIL};
+    if (range_bytes(g, seg_lo(g, &u, i), seg_hi(g, &u, p), NO_TAIL, false,
+                    &v[0], &v[1]) != 0) {
+      g->rc = g->c->err->code;
+      return NULL;
+    }
+  }
+  return v;
+}
+
+/* The sums of chain stage [i, p) of u's node on k replicas at b. */
+static bool chain_sums(gp *g, const sub *u, uint32_t p, uint32_t b,
+                       uint32_t k, gpp__stage_sums *sums) {
+  const double *by = chain_bytes(g, u->X, u->i, p);
+  if (by == NULL) return false;
+  if (range_work(g, seg_lo(g, u, u->i), seg_hi(g, u, p), NO_TAIL,
+                 gpp__ceil_div(b, k), sums) != 0) {
+    g->rc = g->c->err->code;
+    return false;
+  }
+  sums->in_bytes = by[0];
+  sums->out_bytes = by[1];
+  return true;
+}
+
+/* D(i, .) from the rows after it: every stage [i, p) on k replicas within
+ * t_max, each s while the stage's memory holds nout + b * s samples. */
+static void ctab_fill_row(gp *g, ctab *t, uint32_t X, uint32_t nout,
+                          uint32_t i) {
+  uint32_t K = g->nodes[X].n, b = g->bs[0], G = g->c->G, *Di = ctab_row(t, i);
+  sub u = {X, i, G, 0, nout, NO_TAIL};
+  for (uint32_t k = 1; k <= G && k <= b && k <= g->c->max_k; k *= 2)
+    for (uint32_t p = last_fit(g, &u, b, k); p > i && g->rc == 0; p--) {
+      gpp__stage_sums sums;
+      if (!chain_sums(g, &u, p, b, k, &sums)) return;
+      if (gpp__stage_tps(g->c, &sums, b, k) > g->tmax) continue;
+      const uint32_t *Dp = ctab_row(t, p), *F = ctab_front(t, p);
+      for (uint32_t q = 0; q < t->n_front[p - t->i0]; q++) {
+        uint32_t s = F[q] + 1;
+        if (s > t->S || s > K - i) break;
+        if (k + Dp[s - 1] > G || k + Dp[s - 1] >= Di[s]) continue;
+        if (!gpp__stage_fits(g->c, &sums, b, k, nout + (double)b * s)) break;
+        Di[s] = k + Dp[s - 1];
+      }
+    }
+  ctab_set_front(t, i);
+}
+
+static int ctab_build(gp *g, uint32_t X, uint32_t nout, ctab *t) {
+  uint32_t K = g->nodes[X].n, n;
+  t->i0 = g->leaf_from[X];
+  n = K - t->i0;
+  t->S = n < g->c->G ? n : g->c->G;
+  size_t cells = (size_t)(n + 1) * (t->S + 1);
+  t->D = gpp_calloc(g->c->err, 2 * cells + n + 1, sizeof *t->D);
+  if (t->D == NULL) return g->c->err->code;
+  t->front = t->D + cells;
+  t->n_front = t->front + cells;
+  memset(t->D, 0xff, cells * sizeof *t->D);
+  ctab_row(t, K)[0] = 0;
+  ctab_set_front(t, K);
+  for (uint32_t i = K; i-- > t->i0 && g->rc == 0;)
+    ctab_fill_row(g, t, X, nout, i);
+  g->c->states += n; /* a row D(i, .) counts as one state */
+  return g->rc;
+}
+
+/* The table of (X, nout) for this probe, built on first use; NULL on
+ * error (g->rc set). */
+static const ctab *chain_table(gp *g, uint32_t X, uint32_t nout) {
+  if (g->n_ctabs && X == g->last_X && nout == g->last_nout)
+    return &g->ctabs[g->last_tab];
+  uint64_t *v = gpp__hmap_get(&g->ctab_idx, (uint64_t)X << 32 | nout);
+  if (v) {
+    g->last_X = X;
+    g->last_nout = nout;
+    g->last_tab = (uint32_t)v[0];
+    return &g->ctabs[v[0]];
+  }
+  if (g->n_ctabs == g->cap_ctabs) {
+    uint32_t cap = g->cap_ctabs ? 2 * g->cap_ctabs : 16;
+    ctab *a = gpp_realloc_array(g->c->err, g->ctabs, cap, sizeof *a);
+    if (a == NULL) {
+      g->rc = g->c->err->code;
+      return NULL;
+    }
+    g->ctabs = a;
+    g->cap_ctabs = cap;
+  }
+  ctab *t = &g->ctabs[g->n_ctabs];
+  int rc = ctab_build(g, X, nout, t);
+  v = rc == 0 ? gpp__hmap_put(&g->ctab_idx, (uint64_t)X << 32 | nout,
+                              g->c->err) : NULL;
+  if (v == NULL) {
+    free(t->D);
+    g->rc = rc ? rc : g->c->err->code;
+    return NULL;
+  }
+  v[0] = g->last_tab = g->n_ctabs++;
+  g->last_X = X;
+  g->last_nout = nout;
+  return t;
+}
+
+static uint32_t chain_value(gp *g, const sub *u) {
+  const ctab *t = chain_table(g, u->X, u->nout);
+  if (t == NULL) return GPP__INF_U32;
+  const uint32_t *Di = ctab_row(t, u->i), *F = ctab_front(t, u->i);
+  for (uint32_t q = 0; q < t->n_front[u->i - t->i0]; q++)
+    if (Di[F[q]] <= u->d) return u->nout + g->bs[0] * F[q];
+  return GPP__INF_U32;
+}
+
+/* The fewest devices on which chain u reaches its value v. */
+static uint32_t chain_devices(gp *g, const sub *u, uint32_t v) {
+  const ctab *t = chain_table(g, u->X, u->nout);
+  return t ? ctab_row(t, u->i)[(v - u->nout) / g->bs[0]] : u->d;
+}
+
+/* The tables and t*s of one probe are dropped before the next. */
+static void chains_reset(gp *g) {
+  for (uint32_t q = 0; q < g->n_ctabs; q++) free(g->ctabs[q].D);
+  g->n_ctabs = 0;
+  gpp__hmap_clear(&g->ctab_idx);
+  gpp__hmap_clear(&g->ctstar);
+}
+
+/* The chain's first stage [i, *p) on *k replicas and its TPS; false when
+ * none reaches the value (no plan) or on error. */
+static bool chain_choice(gp *g, const sub *u, uint32_t *p, uint32_t *k,
+                         double *tps) {
+  uint32_t v = chain_value(g, u), K = n_kids(g, u), b = g->bs[0];
+  for (*k = 1; v != GPP__INF_U32 && *k <= u->d && *k <= b &&
+               *k <= g->c->max_k; *k *= 2)
+    for (*p = last_fit(g, u, b, *k); *p > u->i && g->rc == 0; (*p)--) {
+      if (*p < K && *k == u->d) continue;
+      sub rest = {u->X, *p, u->d - *k, 0, u->nout, NO_TAIL};
+      uint32_t rv = *p == K ? u->nout : chain_value(g, &rest);
+      gpp__stage_sums sums;
+      if (rv == GPP__INF_U32 || b + rv != v) continue;
+      if (!chain_sums(g, u, *p, b, *k, &sums)) return false;
+      *tps = gpp__stage_tps(g->c, &sums, b, *k);
+      if (*tps <= g->tmax && gpp__stage_fits(g->c, &sums, b, *k, v))
+        return true;
+    }
+  return false;
+}
+
+static double chain_tstar(gp *g, const sub *u) {
+  uint64_t k0 = key0(g, u), k1 = key1(u);
+  uint64_t *v = gpp__hmap_get2(&g->ctstar, k0, k1);
+  if (v) return word_dbl(v[0]);
+  uint32_t p, k;
+  double tps, ts = INFINITY;
+  if (chain_choice(g, u, &p, &k, &tps)) {
+    sub rest = {u->X, p, u->d - k, 0, u->nout, NO_TAIL};
+    ts = max_dbl(tps, tstar_of(g, &rest));
+  }
+  v = gpp__hmap_put2(&g->ctstar, k0, k1, g->c->err);
+  if (v == NULL) {
+    g->rc = g->c->err->code;
+    return INFINITY;
+  }
+  v[0] = dbl_word(ts);
+  return ts;
+}
+
+/* Per series node, the first child of its all-leaf suffix. */
+static void leaf_suffixes(gp *g) {
+  for (uint32_t X = 0; X < g->n_nodes; X++) {
+    const fnode *f = &g->nodes[X];
+    uint32_t i = f->n;
+    while (i > 0 && g->nodes[g->kids[f->first + i - 1]].kind == GPP_SP_LEAF)
+      i--;
+    g->leaf_from[X] = f->kind == GPP_SP_SERIES ? i : f->n;
+  }
 }
 
 /* ---- reading the solution back ---- */
@@ -788,6 +1100,16 @@ static int push_stage(gp *g, specs *sp, uint32_t L, uint32_t H, tail T,
 
 static int extract(gp *g, sub u, specs *sp) {
   if (u.i == n_kids(g, &u)) return 0;
+  if (is_chain(g, &u)) {
+    uint32_t p, k;
+    double tps;
+    if (!chain_choice(g, &u, &p, &k, &tps))
+      GPP_RAISE(g->c->err, g->rc ? g->rc : GPP_EINTERNAL,
+                "GraphPipe chain choice lost");
+    GPP_TRY(push_stage(g, sp, seg_lo(g, &u, u.i), seg_hi(g, &u, p), NO_TAIL,
+                       k, g->bs[0]));
+    return extract(g, (sub){u.X, p, u.d - k, 0, u.nout, NO_TAIL}, sp);
+  }
   uint64_t *v = gpp__hmap_get2(&g->memo, key0(g, &u), key1(&u));
   if (v == NULL || (uint32_t)v[0] == GPP__INF_U32)
     GPP_RAISE(g->c->err, GPP_EINTERNAL, "GraphPipe DP state lost");
@@ -816,6 +1138,7 @@ static uint32_t top_stages(const gp *g) {
 /* Runs the DP at g->tmax; *ok tells whether a plan exists, *cand gets it. */
 static int probe(gp *g, bool *ok, gpp_planner_candidate *cand) {
   if (!g->prune) gpp__hmap_clear(&g->memo);
+  chains_reset(g);
   depth_bounds(g);
   sub top = {g->root, 0, g->c->G, top_stages(g), 0, NO_TAIL};
   uint32_t v = solve(g, top);
@@ -888,10 +1211,13 @@ static int gp_init(gp *g, gpp__pctx *c, const gpp_sp_tree *t) {
   g->pre_tps = gpp_calloc(c->err, c->n + 1, sizeof *g->pre_tps);
   g->pre_work = gpp_calloc(c->err, c->n + 1, sizeof *g->pre_work);
   g->pw = gpp_calloc(c->err, nn + 1, sizeof *g->pw);
+  g->leaf_from = gpp_calloc(c->err, nn, sizeof *g->leaf_from);
+  g->cbytes = gpp_calloc(c->err, nn, sizeof *g->cbytes);
   if (!(g->nodes && g->kids && g->leaf && g->member && g->seen && g->ops &&
-        g->pre_tps && g->pre_work && g->pw))
+        g->pre_tps && g->pre_work && g->pw && g->leaf_from && g->cbytes))
     return c->err->code;
   GPP_TRY(flatten_root(g, t));
+  leaf_suffixes(g);
   g->dl = gpp_calloc(c->err, g->n_sfx, sizeof *g->dl);
   if (g->dl == NULL) return c->err->code;
   g->prune = !c->opt->exhaustive;
@@ -899,6 +1225,8 @@ static int gp_init(gp *g, gpp__pctx *c, const gpp_sp_tree *t) {
     GPP_RAISE(c->err, GPP_ERANGE, "model too large for the GraphPipe DP");
   GPP_TRY(prefixes(g));
   GPP_TRY(gpp__hmap_init(&g->bytes, 1024, c->err));
+  GPP_TRY(gpp__hmap_init(&g->ctab_idx, 64, c->err));
+  GPP_TRY(gpp__hmap_init(&g->ctstar, 1024, c->err));
   return gpp__hmap_init(&g->memo, 4096, c->err);
 }
 
@@ -921,6 +1249,13 @@ static void gp_free(gp *g) {
   free(g->dl);
   gpp__hmap_free(&g->bytes);
   gpp__hmap_free(&g->memo);
+  if (g->ctab_idx.slots) chains_reset(g);
+  free(g->ctabs);
+  for (uint32_t X = 0; g->cbytes && X < g->n_nodes; X++) free(g->cbytes[X]);
+  free(g->cbytes);
+  free(g->leaf_from);
+  gpp__hmap_free(&g->ctab_idx);
+  gpp__hmap_free(&g->ctstar);
 }
 
 static int search_sizes(gp *g, gpp_planner_result *out) {
@@ -930,6 +1265,8 @@ static int search_sizes(gp *g, gpp_planner_result *out) {
   for (uint32_t q = 0; q < runs; q++) {
     g->bs = per_stage ? bs : &bs[q];
     g->nb = per_stage ? nb : 1;
+    g->chains = g->prune && !g->limited && g->nb == 1 &&
+                g->c->G >= CHAIN_MIN_GPUS;
     GPP_TRY(leaf_weights(g));
     gpp__hmap_clear(&g->memo);
     gpp_planner_candidate cand = {0};

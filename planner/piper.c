@@ -226,13 +226,6 @@ static int ideal_sums(pp *p, uint32_t i) {
   return 0;
 }
 
-static bool subset(const pp *p, uint32_t i, uint32_t j) {
-  const uint64_t *a = bits_of(p->s, i), *b = bits_of(p->s, j);
-  for (uint32_t w = 0; w < p->s->W; w++)
-    if (a[w] & ~b[w]) return false;
-  return true;
-}
-
 static void pair_sums(const pp *p, uint32_t i, uint32_t j, uint32_t q,
                       gpp__stage_sums *s) {
   const double *a = p->sum + (size_t)i * NS(p), *b = p->sum + (size_t)j * NS(p);
@@ -294,15 +287,27 @@ static void init_cell(pp *p, uint32_t i, uint32_t k) {
   p->nst[GI(p, i, k)] = i == p->full ? 0 : UINT32_MAX;
 }
 
-static void solve_ideal(pp *p, uint32_t i) {
+static int push(pp *p, dfs_item it);
+static int push_covers(pp *p, uint32_t j, uint32_t from, uint32_t mask);
+
+/* Every ideal J > I, each once: the supersets walked through the cover
+ * relation adding layers in increasing order (layers are numbered in
+ * topological order, so every step is an ideal), instead of a scan of all
+ * ideals with a subset test.  offer() breaks ties by J's rank, not by the
+ * order met, so the cells are the scan's. */
+static int solve_ideal(pp *p, uint32_t i) {
   for (uint32_t k = 0; k <= p->G; k++) init_cell(p, i, k);
-  if (i == p->full) return;
+  if (i == p->full) return 0;
   p->c->states += p->G;
-  for (uint32_t q = 0; q < p->s->n; q++) {
-    uint32_t j = p->order[q];
-    if (p->s->size[j] <= p->s->size[i]) break;
-    if (subset(p, i, j)) relax_pair(p, i, j);
+  relax_pair(p, i, p->full);
+  size_t base = p->top;
+  GPP_TRY(push_covers(p, i, 0, 1));
+  while (p->top > base) {
+    dfs_item it = p->stack[--p->top];
+    relax_pair(p, i, it.j);
+    GPP_TRY(push_covers(p, it.j, it.from, 1));
   }
+  return 0;
 }
 
 /* ---- on demand: the cells the answer reads, supersets walked with cuts */
@@ -397,7 +402,7 @@ static int solve_pass(pp *p) {
     p->pass++;
     return solve_cell(p, p->empty, p->G);
   }
-  for (uint32_t q = 0; q < p->s->n; q++) solve_ideal(p, p->order[q]);
+  for (uint32_t q = 0; q < p->s->n; q++) GPP_TRY(solve_ideal(p, p->order[q]));
   return 0;
 }
 

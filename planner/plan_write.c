@@ -67,11 +67,7 @@ int gpp_planner_write_plan(const gpp_planner_input *in,
   gpp_outfile o;
   GPP_TRY(gpp_outfile_begin(&o, path, 1, err));
   put_plan(o.f, in, opt, r, c);
-  if (ferror(o.f)) {
-    gpp_outfile_abort(&o);
-    GPP_RAISE(err, GPP_EIO, "cannot write plan %s", path);
-  }
-  return gpp_outfile_commit(&o, err);
+  return gpp_outfile_commit(&o, err); /* reports a failed write */
 }
 
 int gpp_planner_format_plan(const gpp_planner_input *in,

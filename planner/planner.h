@@ -22,6 +22,10 @@
 
 /* Data-parallel group sizes modelled for all-reduce: 1, 2, 4, ... 2^31. */
 #define GPP_PLANNER_MAX_LOG2 32
+/* The most GPUs a search may use: the GraphPipe memo keys and choices
+ * hold device counts in 20 bits, and 65,536 is 4x the largest cluster the
+ * benchmark plans on (bench/bench_planner.c). */
+#define GPP_PLANNER_MAX_GPUS 65536u
 /* Piper's hard limit on the number of downsets (msr-fiddle/piper). */
 #define GPP_PIPER_IDEALS_LIMIT 40000u
 
@@ -130,12 +134,15 @@ int gpp_planner_run(const gpp_planner_type *t, const gpp_planner_input *in,
                     gpp_errctx *err);
 
 /* Fits in->comm-style parameters from a cluster's routes: point-to-point
- * latency and seconds per byte by least squares over every GPU pair's
- * route (latency + bytes / bottleneck) at message sizes 1 KiB .. 1 GiB;
- * all-reduce parameters per power-of-two group of consecutive GPUs. */
+ * latency and seconds per byte by least squares over the routes between
+ * GPU 0 and every other GPU at message sizes 1 KiB .. 1 GiB; all-reduce
+ * parameters per power-of-two group of consecutive GPUs among the first
+ * n_gpus (0: all), the groups a search on n_gpus may use, so that the fit
+ * reads the route tables of those GPUs only and `--gpus 64` costs the same
+ * on a 16,384-GPU file as on a 64-GPU one. */
 struct gpp_cluster;
-int gpp_planner_comm_fit(struct gpp_cluster *c, gpp_planner_comm *out,
-                         gpp_errctx *err);
+int gpp_planner_comm_fit(struct gpp_cluster *c, uint32_t n_gpus,
+                         gpp_planner_comm *out, gpp_errctx *err);
 
 /* The plan file (DESIGN.md "Plan") for a candidate, written atomically to
  * path, or as text into a malloc'ed string (*text, caller frees). */

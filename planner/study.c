@@ -26,7 +26,7 @@ int gpp_study_input(const gpp_model *model, const char *model_path,
                             .mem_bytes = cluster->gpu.mem_bytes,
                             .op_time = op_time,
                             .op_time_ctx = (void *)costs};
-  return gpp_planner_comm_fit(cluster, &in->comm, err);
+  return gpp_planner_comm_fit(cluster, n, &in->comm, err);
 }
 
 /* Loads candidate c as a plan and simulates it. */

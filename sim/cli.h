@@ -8,6 +8,7 @@
 #ifndef GPP_SIM_CLI_H
 #define GPP_SIM_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "sim/common/err.h"
@@ -20,6 +21,8 @@ typedef struct gpp_command {
 
 /* Subcommands, defined in their modules. */
 int gpp_cmd_model(int argc, char **argv);
+/* `model import` (ONNX) and, with torch, `model import-torch`. */
+int gpp_cmd_model_import(int argc, char **argv, bool torch);
 int gpp_cmd_simulate(int argc, char **argv);
 int gpp_cmd_costs(int argc, char **argv);
 int gpp_cmd_net(int argc, char **argv);

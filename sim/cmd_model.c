@@ -24,6 +24,10 @@ typedef struct show_opts {
 static void usage(FILE *out) {
   fprintf(out,
           "usage: gppsim model show FILE [--json] [--ops] [--set NAME=VALUE]...\n"
+          "       gppsim model import FILE.onnx --out MODEL.yaml (see its "
+          "--help)\n"
+          "       gppsim model import-torch MODULE:FACTORY --input-shape "
+          "DIMS --out MODEL.yaml\n"
           "\nLoads a model file, expands its generators and prints its op "
           "count,\nparameters, FLOPs per sample, branch groups and longest "
           "path.\n\n"
@@ -191,9 +195,12 @@ int gpp_cmd_model(int argc, char **argv) {
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
+  if (strcmp(argv[1], "import") == 0 || strcmp(argv[1], "import-torch") == 0)
+    return gpp_cmd_model_import(argc - 1, argv + 1,
+                                strcmp(argv[1], "import-torch") == 0);
   if (strcmp(argv[1], "show") != 0)
     return gpp_cli_usage_error("model", "unknown subcommand '%s' (expected "
-                               "show)", argv[1]);
+                               "show, import or import-torch)", argv[1]);
   show_opts o = {0};
   int rc = parse_args(argc - 1, argv + 1, &o);
   if (rc != 0) return rc < 0 ? 0 : rc;

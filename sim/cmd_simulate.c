@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kernels_profile/cost.h"
+#include "sim/common/outfile.h"
 #include "sim/cli.h"
 #include "sim/common/yaml.h"
 #include "sim/common/units.h"
@@ -88,6 +89,8 @@ static int parse(int argc, char **argv, sim_args *a) {
 }
 
 static int run(const sim_args *a, sim_run *s, gpp_errctx *err) {
+  GPP_TRY(gpp_outfile_check(a->out, err)); /* before any work */
+  GPP_TRY(gpp_outfile_check(a->trace, err));
   GPP_TRY(gpp_cluster_load(a->cluster, &s->cluster, err));
   GPP_TRY(gpp_plan_load(a->plan, s->cluster->n_gpus, &s->plan, err));
   if (a->profile) GPP_TRY(gpp_profile_db_open(a->profile, &s->profile, err));

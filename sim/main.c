@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sim/cli.h"
+#include "sim/common/h5.h"
 
 static const gpp_command commands[] = {
     {"model", "inspect a model graph (ops, parameters, FLOPs, branches)",
@@ -70,6 +71,7 @@ int gpp_cli_parse_long(const char *cmd, const char *opt, const char *text,
 }
 
 int main(int argc, char **argv) {
+  gpp_h5_init();
   if (argc < 2) {
     print_help(stderr);
     return 2;

@@ -1,5 +1,6 @@
 /* python.c -- finds and spawns the plot scripts (see python.h). */
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,16 +56,25 @@ int gpp_python_run(const char *const *args, gpp_errctx *err) {
   return 0;
 }
 
-/* The folder the embedded plots/ scripts were written into (empty: none
- * yet); removed with them when the process exits. */
-static char extracted[GPP_INPUT_PATH_MAX];
+int gpp_python_status(const char *const *args) { return spawn(args, 0); }
 
-/* The first embedded plots/ file at or after *i (moving *i to it), or
- * NULL past the end. */
-static const gpp_bundled_file *bundled_script(size_t *i) {
+/* A folder of embedded scripts: its prefix in the bundle and where its
+ * files were written (empty: not yet), removed when the process exits. */
+typedef struct script_dir {
+  const char *prefix;
+  char extracted[GPP_INPUT_PATH_MAX];
+} script_dir;
+
+static script_dir dirs[] = {{"plots/", ""}, {"sim/importer/", ""}};
+#define N_DIRS (sizeof dirs / sizeof dirs[0])
+
+/* The first embedded file of d at or after *i (moving *i to it), or NULL
+ * past the end. */
+static const gpp_bundled_file *bundled_script(const script_dir *d,
+                                              size_t *i) {
   const gpp_bundled_file *f;
-  while ((f = gpp_bundle_at(*i)) != NULL &&
-         strncmp(f->path, "plots/", 6) != 0)
+  size_t n = strlen(d->prefix);
+  while ((f = gpp_bundle_at(*i)) != NULL && strncmp(f->path, d->prefix, n) != 0)
     (*i)++;
   return f;
 }
@@ -72,45 +82,63 @@ static const gpp_bundled_file *bundled_script(size_t *i) {
 static void remove_extracted(void) {
   char path[GPP_INPUT_PATH_MAX + 64];
   const gpp_bundled_file *f;
-  for (size_t i = 0; (f = bundled_script(&i)) != NULL; i++) {
-    snprintf(path, sizeof path, "%s/%s", extracted, f->path + 6);
-    remove(path);
+  for (size_t k = 0; k < N_DIRS; k++) {
+    script_dir *d = &dirs[k];
+    if (d->extracted[0] == '\0') continue;
+    for (size_t i = 0; (f = bundled_script(d, &i)) != NULL; i++) {
+      snprintf(path, sizeof path, "%s/%s", d->extracted,
+               f->path + strlen(d->prefix));
+      remove(path);
+    }
+    rmdir(d->extracted);
   }
-  rmdir(extracted);
 }
 
-/* Writes every embedded plots/ script into a new temporary folder, once
+/* Writes every embedded script of d into a new temporary folder, once
  * (the scripts import each other, so they go together). */
-static int extract_scripts(gpp_errctx *err) {
-  if (extracted[0] != '\0') return 0;
+static int extract_scripts(script_dir *d, gpp_errctx *err) {
+  static bool registered;
+  if (d->extracted[0] != '\0') return 0;
   const char *tmp = getenv("TMPDIR");
-  snprintf(extracted, sizeof extracted, "%s/gppsim-plots-XXXXXX",
+  snprintf(d->extracted, sizeof d->extracted, "%s/gppsim-scripts-XXXXXX",
            tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-  if (mkdtemp(extracted) == NULL) {
-    extracted[0] = '\0';
-    GPP_RAISE(err, GPP_EIO, "cannot create a folder for the built-in plot "
+  if (mkdtemp(d->extracted) == NULL) {
+    d->extracted[0] = '\0';
+    GPP_RAISE(err, GPP_EIO, "cannot create a folder for the built-in "
               "scripts under %s", tmp != NULL && tmp[0] ? tmp : "/tmp");
   }
-  atexit(remove_extracted);
+  if (!registered) atexit(remove_extracted);
+  registered = true;
   char path[GPP_INPUT_PATH_MAX + 64];
   const gpp_bundled_file *f;
-  for (size_t i = 0; (f = bundled_script(&i)) != NULL; i++) {
-    snprintf(path, sizeof path, "%s/%s", extracted, f->path + 6);
+  for (size_t i = 0; (f = bundled_script(d, &i)) != NULL; i++) {
+    snprintf(path, sizeof path, "%s/%s", d->extracted,
+             f->path + strlen(d->prefix));
     GPP_TRY(gpp_outfile_write_text(path, f->text, f->len, err));
   }
   return 0;
 }
 
-int gpp_python_script(const char *name, char *buf, size_t len,
-                      gpp_errctx *err) {
+static int find_script(script_dir *d, const char *name, char *buf, size_t len,
+                       gpp_errctx *err) {
   gpp_input_loc loc;
-  snprintf(buf, len, "%s/plots/%s", gpp_source_root(), name);
+  snprintf(buf, len, "%s/%s%s", gpp_source_root(), d->prefix, name);
   gpp_input_where where = gpp_input_locate(buf, &loc);
   if (where == GPP_INPUT_NONE)
-    GPP_RAISE(err, GPP_ENOENT, "no plot script plots/%s (neither under %s "
-              "nor built in)", name, gpp_source_root());
+    GPP_RAISE(err, GPP_ENOENT, "no script %s%s (neither under %s nor built "
+              "in)", d->prefix, name, gpp_source_root());
   if (where != GPP_INPUT_BUNDLED) return 0;
-  GPP_TRY(extract_scripts(err));
-  snprintf(buf, len, "%s/%s", extracted, name);
+  GPP_TRY(extract_scripts(d, err));
+  snprintf(buf, len, "%s/%s", d->extracted, name);
   return 0;
+}
+
+int gpp_python_script(const char *name, char *buf, size_t len,
+                      gpp_errctx *err) {
+  return find_script(&dirs[0], name, buf, len, err);
+}
+
+int gpp_python_importer_script(const char *name, char *buf, size_t len,
+                               gpp_errctx *err) {
+  return find_script(&dirs[1], name, buf, len, err);
 }

@@ -20,7 +20,8 @@ typedef struct gpp_results_inputs {
 } gpp_results_inputs;
 
 /* HDF5 layout: /summary (attributes), /devices, /stages and /tasks
- * (compound tables), /inputs/plan and /inputs/cluster (strings). */
+ * (compound tables), /inputs/plan, /inputs/cluster and
+ * /inputs/cluster_name (string datasets). */
 int gpp_results_write_h5(const char *path, const gpp_plan *plan,
                          const gpp_result *res, const gpp_results_inputs *in,
                          gpp_errctx *err);

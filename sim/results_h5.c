@@ -20,7 +20,8 @@ typedef struct h5w {
 } h5w;
 
 static int h5_fail(h5w *w, const char *what) {
-  GPP_RAISE(w->err, GPP_EIO, "HDF5: cannot write %s", what);
+  GPP_RAISE(w->err, GPP_EIO, "HDF5: cannot write %s: %s", what,
+            gpp_h5_reason());
 }
 
 static int summary_numbers(hid_t g, const gpp_plan *p, const gpp_result *r) {
@@ -131,24 +132,18 @@ static int write_tasks(h5w *w, const gpp_result *r) {
 }
 
 static int write_string(h5w *w, hid_t g, const char *name, const char *s) {
-  hid_t t = gpp_h5_str_type(strlen(s)), sp = H5Screate(H5S_SCALAR);
-  hid_t d = H5Dcreate2(g, name, t, sp, H5P_DEFAULT, w->dcpl, H5P_DEFAULT);
-  herr_t rc = d < 0 ? -1 : H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, s);
-  if (d >= 0) H5Dclose(d);
-  H5Sclose(sp);
-  H5Tclose(t);
-  return rc < 0 ? h5_fail(w, name) : 0;
+  if (gpp_h5_write_text(g, name, s ? s : "", w->dcpl) != 0)
+    return h5_fail(w, name);
+  return 0;
 }
 
+/* Texts are datasets, not attributes: an attribute is limited to 64 KiB. */
 static int write_inputs(h5w *w, const gpp_results_inputs *in) {
   hid_t g = H5Gcreate2(w->file, "inputs", H5P_DEFAULT, w->gcpl, H5P_DEFAULT);
   if (g < 0) return h5_fail(w, "/inputs");
-  int rc = write_string(w, g, "plan", in->plan_text ? in->plan_text : "");
-  if (rc == 0)
-    rc = write_string(w, g, "cluster", in->cluster_text ? in->cluster_text : "");
-  const char *cluster_name = in->cluster_name ? in->cluster_name : "";
-  if (rc == 0 && gpp_h5_write_attr_str(g, "cluster_name", cluster_name) != 0)
-    rc = h5_fail(w, "/inputs attributes");
+  int rc = write_string(w, g, "plan", in->plan_text);
+  if (rc == 0) rc = write_string(w, g, "cluster", in->cluster_text);
+  if (rc == 0) rc = write_string(w, g, "cluster_name", in->cluster_name);
   H5Gclose(g);
   return rc;
 }
@@ -162,10 +157,12 @@ static int write_all(h5w *w, const gpp_plan *p, const gpp_result *r,
   return write_inputs(w, in);
 }
 
-static int write_file(h5w *w, const char *tmp, const gpp_plan *p,
+static int write_file(h5w *w, const char *path, const gpp_plan *p,
                       const gpp_result *r, const gpp_results_inputs *in) {
-  w->file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  if (w->file < 0) GPP_RAISE(w->err, GPP_EIO, "cannot create %s", tmp);
+  w->file = gpp_h5_mem_create();
+  if (w->file < 0)
+    GPP_RAISE(w->err, GPP_EIO, "HDF5: cannot create %s in memory: %s", path,
+              gpp_h5_reason());
   w->gcpl = H5Pcreate(H5P_GROUP_CREATE);
   w->dcpl = H5Pcreate(H5P_DATASET_CREATE);
   H5Pset_obj_track_times(w->gcpl, 0);
@@ -173,25 +170,21 @@ static int write_file(h5w *w, const char *tmp, const gpp_plan *p,
   int rc = write_all(w, p, r, in);
   H5Pclose(w->gcpl);
   H5Pclose(w->dcpl);
-  if (H5Fclose(w->file) < 0 && rc == 0) rc = h5_fail(w, tmp);
-  return rc;
+  if (rc != 0) {
+    H5Fclose(w->file);
+    return rc;
+  }
+  return gpp_h5_mem_save(w->file, path, w->err);
 }
 
+/* The file is built in memory and written out whole: a full disk or an
+ * unwritable path fails in plain stdio (with the system's reason), never
+ * inside HDF5 with a file left half-open. */
 int gpp_results_write_h5(const char *path, const gpp_plan *plan,
                          const gpp_result *res, const gpp_results_inputs *in,
                          gpp_errctx *err) {
-  gpp_outfile o;
-  GPP_TRY(gpp_outfile_begin(&o, path, 0, err));
-  H5E_auto2_t fn;
-  void *data;
-  H5Eget_auto2(H5E_DEFAULT, &fn, &data);
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors are reported through err */
+  GPP_TRY(gpp_outfile_check(path, err));
+  gpp_h5_quiet();
   h5w w = {.err = err};
-  int rc = write_file(&w, o.tmp, plan, res, in);
-  H5Eset_auto2(H5E_DEFAULT, fn, data);
-  if (rc != 0) {
-    gpp_outfile_abort(&o);
-    return rc;
-  }
-  return gpp_outfile_commit(&o, err);
+  return write_file(&w, path, plan, res, in);
 }

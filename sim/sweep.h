@@ -46,17 +46,23 @@
  * larger than the base cluster, the cluster's `nodes` is set to
  * ceil(gpus / gpus_per_node); a smaller count uses the first GPUs.
  * Rows of points without a plan (no_plan) or whose planner or replay
- * failed (error, with the message) hold NaN figures; a bad input found at
- * a point (a cluster override the cluster rejects, a model parameter out
- * of range) stops the sweep with its file:line:column.
+ * failed (error, with the message) hold NaN figures.  Every distinct
+ * model and cluster of the points is built at load, so a bad input (a
+ * cluster override the cluster rejects, a model parameter out of range)
+ * fails before any point runs, at its file:line:column in the experiment
+ * file.
  *
- * While it runs, rows go to OUT.partial (flushed after each point); OUT is
+ * While it runs, rows go to OUT.partial (flushed after each point; the
+ * file is written whole and renamed into place before the first point,
+ * so it is a valid sweep file from its first byte on disk); OUT is
  * written in point order at the end and the working file removed.
- * --resume starts from OUT.partial, or from a finished OUT.
+ * --resume starts from OUT.partial (one that cannot be read counts as
+ * empty, with a warning), or from a finished OUT.
  *
  * Results file (HDF5):
- *   /experiment        attributes: name, the experiment file's text (a
- *                      resumed sweep must match it), n_points
+ *   /experiment        attributes: name, n_points; string dataset text:
+ *                      the experiment file's text (a resumed sweep must
+ *                      match it)
  *   /points            compound table, one row per finished point, in
  *                      point order (a resumed or MPI sweep writes exactly
  *                      the rows of a single uninterrupted run):

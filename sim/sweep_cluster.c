@@ -121,12 +121,15 @@ static void emit(sbuf *b, gpp_ynode n, const char *prefix, ovr *o,
   }
 }
 
-static size_t point_overrides(const gpp_sweep *s, uint32_t i, ovr *o) {
+/* The point's cluster.<key> overrides (only: just its assignment number
+ * `only`; -1: all). */
+static size_t point_overrides(const gpp_sweep *s, uint32_t i, int only,
+                              ovr *o) {
   const gpp__sw_point *p = &s->points[i];
   size_t n = 0;
   for (uint32_t k = 0; k < p->n && n < MAX_OVR - 1; k++) {
     const gpp__sw_assign *a = &s->assigns[p->first + k];
-    if (strncmp(a->key, "cluster.", 8) == 0)
+    if (strncmp(a->key, "cluster.", 8) == 0 && (only < 0 || (int)k == only))
       o[n++] = (ovr){a->key + 8, gpp_ynode_scalar(a->value), a->value, false};
   }
   return n;
@@ -164,7 +167,7 @@ static int resolve(const gpp_sweep *s, uint32_t i, gpp_cluster **out,
                    char **text, gpp_errctx *err) {
   ovr o[MAX_OVR];
   char nodes[32];
-  size_t n_o = point_overrides(s, i, o);
+  size_t n_o = point_overrides(s, i, -1, o);
   uint32_t want = s->points[i].gpus;
   *text = NULL;
   int rc = build(s, i, o, n_o, out, text, err);
@@ -200,5 +203,15 @@ int gpp__sweep_cluster_text(const gpp_sweep *s, uint32_t i, char **out,
   gpp_cluster *c = NULL;
   int rc = resolve(s, i, &c, out, err);
   gpp_cluster_destroy(c);
+  return rc;
+}
+
+int gpp__sweep_cluster_one(const gpp_sweep *s, uint32_t i, int only,
+                           gpp_cluster **out, gpp_errctx *err) {
+  ovr o[MAX_OVR];
+  char *text = NULL;
+  size_t n_o = point_overrides(s, i, only, o);
+  int rc = build(s, i, o, n_o, out, &text, err);
+  free(text);
   return rc;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "planner/planner.h"
+#include "sim/common/limits.h"
 #include "sim/sweep_internal.h"
 
 #define MAX_DIMS 32
@@ -53,7 +54,7 @@ static int check_value(const dim *d, gpp_ynode v, gpp_errctx *err) {
   int idx;
   const char *str;
   switch (d->kind) {
-  case K_GPUS: return gpp_yscalar_int(v, d->key, 1, 65536, &x, err);
+  case K_GPUS: return gpp_yscalar_int(v, d->key, 1, GPP_MAX_GPUS, &x, err);
   case K_BATCH: return gpp_yscalar_int(v, d->key, 1, 1 << 20, &x, err);
   case K_MICRO: return gpp_yscalar_int(v, d->key, 0, 1 << 20, &x, err);
   case K_MAXDEV: return gpp_yscalar_int(v, d->key, 0, 65536, &x, err);

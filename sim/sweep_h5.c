@@ -15,6 +15,7 @@
 
 struct gpp__sw_h5 {
   hid_t file, points, timing, plans, dcpl;
+  char *path; /* where the file is (or, in memory, will be) saved */
 };
 
 typedef struct timing_row {
@@ -80,7 +81,7 @@ static int experiment_group(const gpp_sweep *s, gpp__sw_h5 *w) {
   int bad = g < 0 || w->plans < 0;
   if (g >= 0) {
     bad |= gpp_h5_write_attr_str(g, "name", s->name);
-    bad |= gpp_h5_write_attr_str(g, "text", s->text);
+    bad |= gpp_h5_write_text(g, "text", s->text, w->dcpl);
     bad |= gpp_h5_write_attr_int(g, "n_points", (int)s->n_points);
     H5Gclose(g);
   }
@@ -88,8 +89,6 @@ static int experiment_group(const gpp_sweep *s, gpp__sw_h5 *w) {
 }
 
 static int create(const gpp_sweep *s, gpp__sw_h5 *w) {
-  w->dcpl = H5Pcreate(H5P_DATASET_CREATE);
-  H5Pset_obj_track_times(w->dcpl, 0);
   if (experiment_group(s, w) != 0) return -1;
   hid_t rt = row_type(), tt = timing_type();
   w->points = table(w->file, "points", rt, w->dcpl);
@@ -99,27 +98,77 @@ static int create(const gpp_sweep *s, gpp__sw_h5 *w) {
   return w->points < 0 || w->timing < 0 ? -1 : 0;
 }
 
-static void close_all(gpp__sw_h5 *w) {
+/* Closes every object but the file. */
+static void close_objects(gpp__sw_h5 *w) {
   if (w->points > 0) H5Dclose(w->points);
   if (w->timing > 0) H5Dclose(w->timing);
   if (w->plans > 0) H5Gclose(w->plans);
   if (w->dcpl > 0) H5Pclose(w->dcpl);
+  w->points = w->timing = w->plans = w->dcpl = -1;
+}
+
+static gpp__sw_h5 *handle(const char *path, gpp_errctx *err) {
+  gpp__sw_h5 *w = gpp_calloc(err, 1, sizeof *w);
+  if (w == NULL) return NULL;
+  w->file = w->points = w->timing = w->plans = -1;
+  w->path = strdup(path);
+  w->dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_obj_track_times(w->dcpl, 0);
+  if (w->path != NULL) return w;
+  H5Pclose(w->dcpl);
+  free(w);
+  GPP_ERR(err, GPP_ENOMEM, "out of memory");
+  return NULL;
+}
+
+static void free_handle(gpp__sw_h5 *w) {
+  close_objects(w);
+  free(w->path);
+  free(w);
 }
 
 int gpp__sweep_h5_create(const gpp_sweep *s, const char *path,
                          gpp__sw_h5 **out, gpp_errctx *err) {
-  gpp__sw_h5 *w = gpp_calloc(err, 1, sizeof *w);
+  gpp__sw_h5 *w = handle(path, err);
   if (w == NULL) return GPP_ENOMEM;
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors go through err */
-  w->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  gpp_h5_quiet(); /* errors go through err */
+  w->file = gpp_h5_mem_create();
   if (w->file < 0 || create(s, w) != 0) {
-    close_all(w);
     if (w->file >= 0) H5Fclose(w->file);
-    free(w);
-    GPP_RAISE(err, GPP_EIO, "cannot create the results file %s", path);
+    free_handle(w);
+    GPP_RAISE(err, GPP_EIO, "HDF5: cannot build the results of %s: %s",
+              path, gpp_h5_reason());
   }
   *out = w;
   return 0;
+}
+
+int gpp__sweep_h5_save(gpp__sw_h5 *w, gpp_errctx *err) {
+  close_objects(w);
+  int rc = gpp_h5_mem_save(w->file, w->path, err);
+  free_handle(w);
+  return rc;
+}
+
+int gpp__sweep_h5_open(const char *path, gpp__sw_h5 **out,
+                       gpp_errctx *err) {
+  gpp__sw_h5 *w = handle(path, err);
+  if (w == NULL) return GPP_ENOMEM;
+  gpp_h5_quiet();
+  w->file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+  if (w->file >= 0) {
+    w->points = H5Dopen2(w->file, "points", H5P_DEFAULT);
+    w->timing = H5Dopen2(w->file, "timing", H5P_DEFAULT);
+    w->plans = H5Gopen2(w->file, "plans", H5P_DEFAULT);
+  }
+  if (w->points >= 0 && w->timing >= 0 && w->plans >= 0) {
+    *out = w;
+    return 0;
+  }
+  const char *why = gpp_h5_reason();
+  if (w->file >= 0) gpp__sweep_h5_close(w, err);
+  else free_handle(w);
+  GPP_RAISE(err, GPP_EIO, "cannot open %s to append: %s", path, why);
 }
 
 /* Appends one row of mem_type to a 1-D extendible table. */
@@ -142,16 +191,7 @@ static herr_t append(hid_t d, hid_t mem_type, const void *row) {
 static herr_t write_plan(gpp__sw_h5 *w, uint32_t point, const char *text) {
   char name[16];
   snprintf(name, sizeof name, "%u", point);
-  hid_t t = gpp_h5_str_type(strlen(text));
-  hid_t sp = H5Screate(H5S_SCALAR);
-  hid_t d = H5Dcreate2(w->plans, name, t, sp, H5P_DEFAULT, w->dcpl,
-                       H5P_DEFAULT);
-  herr_t rc = d < 0 ? -1 : H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                                    strlen(text) ? text : "");
-  if (d >= 0) H5Dclose(d);
-  H5Sclose(sp);
-  H5Tclose(t);
-  return rc;
+  return gpp_h5_write_text(w->plans, name, text, w->dcpl);
 }
 
 int gpp__sweep_h5_append(gpp__sw_h5 *w, const gpp__sw_result *r,
@@ -165,29 +205,44 @@ int gpp__sweep_h5_append(gpp__sw_h5 *w, const gpp__sw_result *r,
   H5Tclose(rt);
   H5Tclose(tt);
   if (rc < 0)
-    GPP_RAISE(err, GPP_EIO, "HDF5: cannot append point %u", r->row.point);
+    GPP_RAISE(err, GPP_EIO, "cannot write %s: appending point %u: %s",
+              w->path, r->row.point, gpp_h5_reason());
   return 0;
 }
 
 int gpp__sweep_h5_close(gpp__sw_h5 *w, gpp_errctx *err) {
   if (w == NULL) return 0;
-  close_all(w);
+  close_objects(w);
   herr_t rc = H5Fclose(w->file);
-  free(w);
-  if (rc < 0) GPP_RAISE(err, GPP_EIO, "HDF5: cannot close the results file");
+  char path[4200];
+  snprintf(path, sizeof path, "%s", w->path);
+  free_handle(w);
+  if (rc < 0)
+    GPP_RAISE(err, GPP_EIO, "cannot write %s: %s", path, gpp_h5_reason());
   return 0;
 }
 
 /* ---- reading an earlier run back ---- */
 
+/* The experiment text of group g: a dataset, or in files written before
+ * texts became datasets, an attribute. */
+static int read_exp_text(const gpp_sweep *s, hid_t g, const char *path,
+                         char **text, gpp_errctx *err) {
+  if (H5Lexists(g, "text", H5P_DEFAULT) > 0)
+    return gpp_h5_read_text(g, path, "text", text, err);
+  size_t len = strlen(s->text) + 2;
+  *text = gpp_calloc(err, len, 1);
+  if (*text == NULL) return GPP_ENOMEM;
+  return gpp_h5_attr_str(g, path, "text", *text, len, err);
+}
+
 static int check_text(const gpp_sweep *s, hid_t f, const char *path,
                       gpp_errctx *err) {
-  size_t len = strlen(s->text) + 2;
-  char *text = gpp_calloc(err, len, 1);
-  if (text == NULL) return GPP_ENOMEM;
-  hid_t g = H5Gopen2(f, "experiment", H5P_DEFAULT);
+  char *text = NULL;
+  hid_t g = H5Lexists(f, "experiment", H5P_DEFAULT) > 0
+                ? H5Gopen2(f, "experiment", H5P_DEFAULT) : -1;
   int rc = g < 0 ? GPP_ERR(err, GPP_EPARSE, "%s: no /experiment group", path)
-                 : gpp_h5_attr_str(g, path, "text", text, len, err);
+                 : read_exp_text(s, g, path, &text, err);
   if (g >= 0) H5Gclose(g);
   if (rc == 0 && strcmp(text, s->text) != 0)
     rc = GPP_ERR(err, GPP_EINVAL, "%s holds a sweep of a different "
@@ -196,47 +251,34 @@ static int check_text(const gpp_sweep *s, hid_t f, const char *path,
   return rc;
 }
 
-static int read_plan(hid_t f, gpp__sw_result *r, gpp_errctx *err) {
+static int read_plan(hid_t f, const char *path, gpp__sw_result *r,
+                     gpp_errctx *err) {
   char name[32];
   snprintf(name, sizeof name, "plans/%u", r->row.point);
-  hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
-  hid_t t = d < 0 ? -1 : H5Dget_type(d);
-  size_t len = t < 0 ? 0 : H5Tget_size(t);
-  r->plan = len ? calloc(len + 1, 1) : NULL;
-  herr_t rc = r->plan ? H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, r->plan)
-                      : -1;
-  if (t >= 0) H5Tclose(t);
-  if (d >= 0) H5Dclose(d);
-  if (rc < 0) GPP_RAISE(err, GPP_EPARSE, "cannot read /%s", name);
-  return 0;
-}
-
-static hsize_t rows_of(hid_t d) {
-  hsize_t n = 0;
-  hid_t sp = H5Dget_space(d);
-  if (sp >= 0) H5Sget_simple_extent_dims(sp, &n, NULL);
-  if (sp >= 0) H5Sclose(sp);
-  return n;
+  return gpp_h5_read_text(f, path, name, &r->plan, err);
 }
 
 static int read_tables(hid_t f, const char *path, gpp__sw_result *r,
                        hsize_t n, gpp_errctx *err) {
-  gpp__sw_row *rows = gpp_calloc(err, n + 1, sizeof *rows);
-  timing_row *tim = gpp_calloc(err, n + 1, sizeof *tim);
+  hid_t dp = -1, dt = -1;
+  hsize_t nt = 0;
+  GPP_TRY(gpp_h5_open_rows(f, path, "points", &dp, &n, err));
+  int e = gpp_h5_open_rows(f, path, "timing", &dt, &nt, err);
+  gpp__sw_row *rows = e ? NULL : gpp_calloc(err, n + 1, sizeof *rows);
+  timing_row *tim = rows ? gpp_calloc(err, n + 1, sizeof *tim) : NULL;
   hid_t rt = row_type(), tt = timing_type();
-  hid_t dp = H5Dopen2(f, "points", H5P_DEFAULT);
-  hid_t dt = H5Dopen2(f, "timing", H5P_DEFAULT);
-  herr_t rc = rows && tim && dp >= 0 && dt >= 0 && rows_of(dt) == n ? 0 : -1;
+  herr_t rc = rows && tim && nt == n ? 0 : -1;
   if (rc == 0 && n) rc = H5Dread(dp, rt, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows);
   if (rc >= 0 && n) rc = H5Dread(dt, tt, H5S_ALL, H5S_ALL, H5P_DEFAULT, tim);
   for (hsize_t i = 0; rc >= 0 && i < n; i++)
     r[i] = (gpp__sw_result){rows[i], NULL, tim[i].search_s, tim[i].wall_s};
-  if (dp >= 0) H5Dclose(dp);
+  H5Dclose(dp);
   if (dt >= 0) H5Dclose(dt);
   H5Tclose(rt);
   H5Tclose(tt);
   free(rows);
   free(tim);
+  if (e != 0) return e;
   if (rc < 0) GPP_RAISE(err, GPP_EPARSE, "%s: cannot read /points", path);
   return 0;
 }
@@ -244,10 +286,13 @@ static int read_tables(hid_t f, const char *path, gpp__sw_result *r,
 static int read_all(const gpp_sweep *s, hid_t f, const char *path,
                     gpp__sw_result **out, uint32_t *n, gpp_errctx *err) {
   GPP_TRY(check_text(s, f, path, err));
-  hid_t d = H5Dopen2(f, "points", H5P_DEFAULT);
-  hsize_t rows = d < 0 ? 0 : rows_of(d);
-  if (d >= 0) H5Dclose(d);
-  if (d < 0) GPP_RAISE(err, GPP_EPARSE, "%s: no /points table", path);
+  hid_t d;
+  hsize_t rows;
+  GPP_TRY(gpp_h5_open_rows(f, path, "points", &d, &rows, err));
+  H5Dclose(d);
+  if (rows > s->n_points)
+    GPP_RAISE(err, GPP_EPARSE, "%s: %llu rows for %u points", path,
+              (unsigned long long)rows, s->n_points);
   *out = gpp_calloc(err, rows + 1, sizeof **out);
   if (*out == NULL) return GPP_ENOMEM;
   *n = (uint32_t)rows;
@@ -256,7 +301,7 @@ static int read_all(const gpp_sweep *s, hid_t f, const char *path,
     if ((*out)[i].row.point >= s->n_points)
       GPP_RAISE(err, GPP_EPARSE, "%s: row %u names point %u of %u", path, i,
                 (*out)[i].row.point, s->n_points);
-    GPP_TRY(read_plan(f, &(*out)[i], err));
+    GPP_TRY(read_plan(f, path, &(*out)[i], err));
   }
   return 0;
 }
@@ -265,7 +310,7 @@ int gpp__sweep_h5_read(const gpp_sweep *s, const char *path,
                        gpp__sw_result **out, uint32_t *n, gpp_errctx *err) {
   *out = NULL;
   *n = 0;
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  gpp_h5_quiet();
   hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (f < 0)
     GPP_RAISE(err, GPP_EPARSE, "%s: not a readable HDF5 sweep file", path);

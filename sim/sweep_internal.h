@@ -120,6 +120,20 @@ int gpp__sweep_cluster(const gpp_sweep *s, uint32_t i,
 int gpp__sweep_cluster_text(const gpp_sweep *s, uint32_t i, char **out,
                             gpp_errctx *err);
 
+/* Point i's cluster with only its assignment number `only` applied (a
+ * cluster.<key> override) and no resizing: which override a bad point's
+ * cluster fails on. */
+int gpp__sweep_cluster_one(const gpp_sweep *s, uint32_t i, int only,
+                           struct gpp_cluster **out, gpp_errctx *err);
+/* Point's model: the model's `set:` then the point's model.<param> values
+ * (later wins); only >= 0 applies just that assignment (sweep_point.c). */
+int gpp__sweep_model(const gpp_sweep *s, uint32_t point, int only,
+                     struct gpp_model **out, gpp_errctx *err);
+/* Builds every distinct model and cluster the points use, so that a bad
+ * value fails at load, before any point runs, at its line in the
+ * experiment file (sweep_check.c). */
+int gpp__sweep_check_points(const gpp_sweep *s, gpp_errctx *err);
+
 /* One replication's factors: scale[2i], scale[2i+1] for op i's forward
  * and backward (1 for ops without a measured spread). */
 void gpp__sweep_jitter_draw(const struct gpp_costs *c, gsl_rng *rng,
@@ -136,11 +150,19 @@ int gpp__sweep_replicate(const gpp_sweep *s, uint32_t i, const char *plan,
 
 /* The results file (sweep_h5.c). */
 typedef struct gpp__sw_h5 gpp__sw_h5;
+/* A new results file built in memory, to be written whole to path by
+ * gpp__sweep_h5_save (so it is complete from its first byte on disk). */
 int gpp__sweep_h5_create(const gpp_sweep *s, const char *path,
                          gpp__sw_h5 **out, gpp_errctx *err);
+/* Writes the file built in memory to its path (a temporary renamed into
+ * place) and frees w, on success and on failure. */
+int gpp__sweep_h5_save(gpp__sw_h5 *w, gpp_errctx *err);
+/* Opens a results file on disk to append rows to. */
+int gpp__sweep_h5_open(const char *path, gpp__sw_h5 **out, gpp_errctx *err);
 /* Appends one row, its plan and its timing, then flushes the file. */
 int gpp__sweep_h5_append(gpp__sw_h5 *w, const gpp__sw_result *r,
                          gpp_errctx *err);
+/* Closes and frees w (every HDF5 object, on every path). */
 int gpp__sweep_h5_close(gpp__sw_h5 *w, gpp_errctx *err);
 /* Reads the finished points of an earlier run of the same experiment
  * (results malloc'd; the experiment text must match). */

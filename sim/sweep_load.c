@@ -246,7 +246,8 @@ static int load(gpp_sweep *s, const char *path, gpp_errctx *err) {
   GPP_TRY(settings(s, &t, root, err));
   GPP_TRY(load_models(s, t.models, err));
   GPP_TRY(load_clusters(s, t.clusters, err));
-  return expand_all(s, &t, err);
+  GPP_TRY(expand_all(s, &t, err));
+  return gpp__sweep_check_points(s, err);
 }
 
 int gpp_sweep_load(const char *path, gpp_sweep **out, gpp_errctx *err) {

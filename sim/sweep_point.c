@@ -46,19 +46,24 @@ static long long int_value(gpp_ynode v) {
   return x;
 }
 
-/* The model's `set:` then the point's model.<param> values (later wins). */
-static int load_model(point_run *r, gpp_errctx *err) {
-  const gpp__sw_model *m = &r->s->models[r->p->model];
+int gpp__sweep_model(const gpp_sweep *s, uint32_t point, int only,
+                     gpp_model **out, gpp_errctx *err) {
+  const gpp__sw_point *p = &s->points[point];
+  const gpp__sw_model *m = &s->models[p->model];
   gpp_model_param prm[MAX_PARAMS];
   size_t n = 0;
   for (uint32_t i = 0; i < m->n_set && n < MAX_PARAMS; i++)
     prm[n++] = (gpp_model_param){m->set[i].key, int_value(m->set[i].value)};
-  for (uint32_t i = 0; i < r->p->n && n < MAX_PARAMS; i++) {
-    const gpp__sw_assign *a = &r->s->assigns[r->p->first + i];
-    if (strncmp(a->key, "model.", 6) == 0)
+  for (uint32_t i = 0; i < p->n && n < MAX_PARAMS; i++) {
+    const gpp__sw_assign *a = &s->assigns[p->first + i];
+    if (strncmp(a->key, "model.", 6) == 0 && (only < 0 || (int)i == only))
       prm[n++] = (gpp_model_param){a->key + 6, int_value(a->value)};
   }
-  return gpp_model_load(m->path, prm, n, &r->model, err);
+  return gpp_model_load(m->path, prm, n, out, err);
+}
+
+static int load_model(point_run *r, gpp_errctx *err) {
+  return gpp__sweep_model(r->s, r->i, -1, &r->model, err);
 }
 
 static int load_inputs(point_run *r, gpp_errctx *err) {

@@ -3,6 +3,7 @@
  * per point, and the final file OUT written in point order through a
  * temporary file, so an interrupted, resumed or MPI sweep ends with exactly
  * the rows of one uninterrupted run. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,39 +25,50 @@ static void keep(gpp__sw_state *st, gpp__sw_result *r) {
   st->n_done++;
 }
 
-static int load_earlier(gpp__sw_state *st, gpp_errctx *err) {
-  const char *from = exists(st->work) ? st->work
-                     : exists(st->out) ? st->out : NULL;
+/* Reads the rows of an earlier run from path; a working file that cannot
+ * be read (a sweep killed while writing it) counts as empty, with a
+ * warning. */
+static int load_from(gpp__sw_state *st, const char *path, bool partial,
+                     gpp_errctx *err) {
   gpp__sw_result *rs;
   uint32_t n;
-  if (from == NULL) return 0;
-  GPP_TRY(gpp__sweep_h5_read(st->s, from, &rs, &n, err));
+  int rc = gpp__sweep_h5_read(st->s, path, &rs, &n, err);
+  if (rc == GPP_EPARSE && partial) {
+    fprintf(stderr, "gppsim: warning: %s; starting without it\n", err->msg);
+    gpp_error_clear(err);
+    return 0;
+  }
+  GPP_TRY(rc);
   for (uint32_t i = 0; i < n; i++) keep(st, &rs[i]);
   free(rs);
   return 0;
 }
 
-/* Writes the finished points in order into a new file at o->tmp. */
-static int write_done(gpp__sw_state *st, const char *path, gpp__sw_h5 **w,
-                      gpp_errctx *err) {
-  GPP_TRY(gpp__sweep_h5_create(st->s, path, w, err));
-  for (uint32_t i = 0; i < st->s->n_points; i++)
-    if (st->done[i].plan != NULL)
-      GPP_TRY(gpp__sweep_h5_append(*w, &st->done[i], err));
-  return 0;
+static int load_earlier(gpp__sw_state *st, gpp_errctx *err) {
+  if (exists(st->work)) return load_from(st, st->work, true, err);
+  return exists(st->out) ? load_from(st, st->out, false, err) : 0;
 }
 
-/* The working file starts as a copy of the finished points; it replaces
- * any earlier one only once complete (renamed while open). */
+/* Writes the finished points in order to path, complete before it appears
+ * there. */
+static int write_done(gpp__sw_state *st, const char *path, gpp_errctx *err) {
+  gpp__sw_h5 *w;
+  GPP_TRY(gpp__sweep_h5_create(st->s, path, &w, err));
+  for (uint32_t i = 0; i < st->s->n_points; i++) {
+    int rc = st->done[i].plan ? gpp__sweep_h5_append(w, &st->done[i], err) : 0;
+    if (rc == 0) continue;
+    gpp_errctx ignored = {0};
+    gpp__sweep_h5_close(w, &ignored);
+    return rc;
+  }
+  return gpp__sweep_h5_save(w, err);
+}
+
+/* The working file starts as a copy of the finished points, written whole
+ * and renamed into place, then reopened to append to. */
 static int open_work(gpp__sw_state *st, gpp_errctx *err) {
-  gpp_outfile o;
-  GPP_TRY(gpp_outfile_begin(&o, st->work, 0, err));
-  int rc = write_done(st, o.tmp, &st->w, err);
-  if (rc == 0) return gpp_outfile_commit(&o, err);
-  gpp__sweep_h5_close(st->w, err);
-  st->w = NULL;
-  gpp_outfile_abort(&o);
-  return rc;
+  GPP_TRY(write_done(st, st->work, err));
+  return gpp__sweep_h5_open(st->work, &st->w, err);
 }
 
 int gpp__sweep_begin(gpp__sw_state *st, gpp_sweep *s, const char *out,
@@ -68,6 +80,8 @@ int gpp__sweep_begin(gpp__sw_state *st, gpp_sweep *s, const char *out,
   if (snprintf(st->work, sizeof st->work, "%s.partial", out) >=
       (int)sizeof st->work)
     GPP_RAISE(err, GPP_EINVAL, "output path too long: %s", out);
+  GPP_TRY(gpp_outfile_check(out, err));
+  GPP_TRY(gpp_outfile_check(st->work, err));
   st->done = gpp_calloc(err, s->n_points + 1, sizeof *st->done);
   if (st->done == NULL) return GPP_ENOMEM;
   if (o->resume) GPP_TRY(load_earlier(st, err));
@@ -90,19 +104,10 @@ int gpp__sweep_record(gpp__sw_state *st, gpp__sw_result *r,
 }
 
 int gpp__sweep_finish(gpp__sw_state *st, gpp_errctx *err) {
-  gpp_outfile o;
-  gpp__sw_h5 *w = NULL;
-  GPP_TRY(gpp__sweep_h5_close(st->w, err));
+  gpp__sw_h5 *w = st->w;
   st->w = NULL;
-  GPP_TRY(gpp_outfile_begin(&o, st->out, 0, err));
-  int rc = write_done(st, o.tmp, &w, err);
-  int rc2 = gpp__sweep_h5_close(w, err);
-  if (rc == 0) rc = rc2;
-  if (rc != 0) {
-    gpp_outfile_abort(&o);
-    return rc;
-  }
-  GPP_TRY(gpp_outfile_commit(&o, err));
+  GPP_TRY(gpp__sweep_h5_close(w, err));
+  GPP_TRY(write_done(st, st->out, err));
   unlink(st->work);
   return 0;
 }

@@ -184,12 +184,10 @@ int gpp_trace_write(const char *path, const gpp_plan *plan,
   }
   json_t *doc = document(c.ev, plan, res); /* takes c.ev, even on failure */
   if (doc == NULL) GPP_RAISE(err, GPP_ENOMEM, "cannot build the trace");
-  gpp_outfile o;
-  rc = gpp_outfile_begin(&o, path, 1, err);
-  if (rc == 0 && json_dumpf(doc, o.f, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0)
-    rc = GPP_ERR(err, GPP_EIO, "cannot write the trace to %s", path);
+  char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
   json_decref(doc);
-  if (rc == 0) return gpp_outfile_commit(&o, err);
-  gpp_outfile_abort(&o);
+  if (text == NULL) GPP_RAISE(err, GPP_ENOMEM, "cannot build the trace");
+  rc = gpp_outfile_write_text(path, text, strlen(text), err);
+  free(text);
   return rc;
 }

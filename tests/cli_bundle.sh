@@ -8,7 +8,8 @@
 # (with `gpu:` looked up by name) and `sweep` of a bundled experiment print
 # what they print with the tree; errors still name file:line:column (the
 # embedded files by their repo-relative path) and exit 2; the temporary
-# folder of plot scripts is removed.
+# folder of plot scripts is removed; `model import` runs the built-in
+# importer (where onnx is installed) and removes it too.
 # Usage: cli_bundle.sh GPPSIM SOURCE_DIR
 set -u
 SRC=$(cd "$2" && pwd)
@@ -124,5 +125,24 @@ bad "bundled models: candle_uno, dlrm, gpt, mmt, synthetic" demo --model nosuch
 printf 'model: configs/models/mmt.yaml\nbatch: 8\nmicro_batch: 1\nschedule: gpp\nstages:\n  - {name: s0, ops: ["nosuch.*"], devices: [0]}\n' \
   > "$TMP/run/p.yaml"
 bad "p.yaml:6:" simulate --plan p.yaml --cluster configs/clusters/summit.yaml
+
+# The model importer runs from its built-in copy and cleans up after it.
+if "$PY" -c 'import onnx' 2> /dev/null; then
+  "$PY" - "$TMP/run/m.onnx" <<'EOF'
+import sys, numpy as np, onnx
+from onnx import helper as h, numpy_helper as nh, TensorProto as T
+w = nh.from_array(np.ones((8, 4), np.float32), "fc.weight")
+g = h.make_graph([h.make_node("MatMul", ["x", "fc.weight"], ["y"], "fc")], "g",
+                 [h.make_tensor_value_info("x", T.FLOAT, [2, 8])],
+                 [h.make_tensor_value_info("y", T.FLOAT, [2, 4])], [w])
+onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 17)]), sys.argv[1])
+EOF
+  away model import m.onnx --out m.yaml > "$TMP/imp.out" 2>&1 ||
+    fail "model import away from the tree: $(cat "$TMP/imp.out")"
+  grep -q 'op: "fc", kind: "matmul"' "$TMP/run/m.yaml" || fail "model import wrote no fc"
+  [ -z "$(ls -A "$TMP/tmp")" ] || fail "importer files left: $(ls "$TMP/tmp")"
+else
+  echo "note: $PY lacks onnx; the built-in importer not checked"
+fi
 
 finish cli_bundle

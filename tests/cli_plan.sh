@@ -109,6 +109,8 @@ bad missing_model "model" --cluster "$CL" --batch 128
 bad absent_model_file "nope" --model "$TMP/nope.yaml" --cluster "$CL" --batch 128
 bad batch_zero "batch" --model "$SYN" --cluster "$CL" --batch 0
 bad too_many_gpus "gpus" --model "$SYN" --cluster "$CL" --batch 128 --gpus 64
+bad gpus_over_limit "65536" --model "$SYN" --cluster "$CL" --batch 128 \
+  --gpus 65537
 
 "$GPPSIM" plan --help | grep -q "usage: gppsim plan" || fail "--help"
 

@@ -38,3 +38,13 @@ finish() {
   echo "$1: $fails failure(s)"
   exit 1
 }
+
+# need_python_modules MODULE...: exits 77 (the tests' SKIP_RETURN_CODE)
+# with a message when /usr/bin/python3 cannot import them all.
+need_python_modules() {
+  /usr/bin/python3 -c "import $(echo "$*" | tr ' ' ',')" 2>/dev/null &&
+    return 0
+  echo "SKIP: /usr/bin/python3 cannot import $* (install the Debian" \
+       "packages $(printf 'python3-%s ' "$@")as .ci/packages.txt lists)"
+  exit 77
+}

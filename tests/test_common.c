@@ -227,7 +227,8 @@ Test(bundle, embedded_copies_match_the_tree) {
     cr_assert_eq(memcmp(text, f->text, len), 0, "%s differs", f->path);
     free(text);
     yaml += strstr(f->path, "configs/") == f->path;
-    py += strstr(f->path, "plots/") == f->path;
+    py += strstr(f->path, "plots/") == f->path ||
+          strstr(f->path, "sim/importer/") == f->path;
   }
   cr_assert_eq(n, gpp__bundle_count);
   cr_assert_eq(yaml + py, n);
@@ -236,6 +237,7 @@ Test(bundle, embedded_copies_match_the_tree) {
   cr_assert_not_null(gpp_bundle_find("configs/hardware/v100-sxm2-16gb.yaml"));
   cr_assert_not_null(gpp_bundle_find("configs/experiments/sweeps/tiny.yaml"));
   cr_assert_not_null(gpp_bundle_find("plots/timeline.py"));
+  cr_assert_not_null(gpp_bundle_find("sim/importer/onnx_import.py"));
   cr_assert_null(gpp_bundle_find("configs/models/README.md"));
   cr_assert_null(gpp_bundle_find("configs/experiments/paper/results/a3.h5"));
   cr_assert_null(gpp_bundle_find("configs/models/mmt"));

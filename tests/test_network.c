@@ -2,8 +2,8 @@
  * plus bytes over the bottleneck, C/k on a shared bottleneck, the
  * parking-lot max-min example with a re-share, the ring all-reduce closed
  * form, rail-optimized NIC bandwidth, incremental re-sharing counts (and
- * the equal split of a collective step), routes through wide switches,
- * determinism, and every error path. */
+ * the equal split of a collective step), flow classes against flow by
+ * flow, routes through wide switches, determinism, and every error path. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -522,6 +522,91 @@ static void expect_all_ways(const gpp_net_reshare_stats *how) {
   cr_assert_gt(how->fast, 0);
   cr_assert_gt(how->local, 0);
   cr_assert_gt(how->closed, 0);
+}
+
+/* A random mix of collectives (ring, tree and hierarchical all-reduce,
+ * all-gather, reduce-scatter over random ranks) and point-to-point flows
+ * that cross them, started at random times in order. */
+static void class_mix(run *r, const char *yaml, uint32_t n_gpus,
+                      uint64_t seed, bool classes) {
+  setup(r, yaml);
+  r->net->no_classes = !classes;
+  uint64_t x = seed;
+  double t = 0;
+  gpp_errctx e = {0};
+  for (uint32_t i = 0; i < 120; i++) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    t += (double)((x >> 20) % 7) * 3e-5;
+    cr_assert_eq(gpp_net_advance(r->net, t, on_done, r, &e), 0, "%s", e.msg);
+    uint32_t s = (uint32_t)(x >> 33) % n_gpus, kind = (uint32_t)(x >> 60) % 4;
+    double bytes = 1e6 + (double)((x >> 40) % 4096) * 977;
+    if (kind == 0) {
+      flow(r, t, s, (s + 1 + (uint32_t)(x >> 45) % (n_gpus - 1)) % n_gpus,
+           bytes, i);
+      continue;
+    }
+    uint32_t ranks[64], n = 0, stride = 1 + (uint32_t)(x >> 50) % 3;
+    for (uint32_t g = s % stride; g < n_gpus; g += stride) ranks[n++] = g;
+    static const gpp_coll_op ops[] = {GPP_COLL_ALLREDUCE, GPP_COLL_ALLGATHER,
+                                      GPP_COLL_REDUCE_SCATTER};
+    gpp_coll_op op = ops[(x >> 56) % 3];
+    gpp_coll_algo a = op != GPP_COLL_ALLREDUCE ? GPP_COLL_RING
+                      : kind == 1 ? GPP_COLL_AUTO
+                      : kind == 2 ? GPP_COLL_RING : GPP_COLL_TREE;
+    collective(r, t, op, a, ranks, n, bytes * 8, i);
+  }
+  drain(r);
+  cr_assert_eq(r->done, 120);
+}
+
+/* Flow classes change nothing: every completion time, the bytes and the
+ * peak utilisation of every link class come out as with every collective
+ * flow by itself; classes ran alone and were split by crossing flows. */
+static void classes_match_flows(const char *yaml, uint32_t n_gpus,
+                                bool shared_links) {
+  static run a, b;
+  uint64_t classes = 0, splits = 0;
+  for (uint64_t seed = 1; seed <= 4; seed++) {
+    class_mix(&a, yaml, n_gpus, seed, true);
+    class_mix(&b, yaml, n_gpus, seed, false);
+    for (int i = 0; i < 120; i++) rel_eq(a.finish[i], b.finish[i], 1e-9);
+    gpp_net_class_stats sa[GPP_LINK__NCLASSES], sb[GPP_LINK__NCLASSES];
+    gpp_net_class_stats_get(a.net, sa);
+    gpp_net_class_stats_get(b.net, sb);
+    for (int c = 0; c < GPP_LINK__NCLASSES; c++) {
+      cr_assert(fabs(sa[c].bytes - sb[c].bytes) <= 1e-9 * sb[c].bytes);
+      cr_assert(fabs(sa[c].peak_utilisation - sb[c].peak_utilisation) <=
+                1e-9 * sb[c].peak_utilisation);
+    }
+    cr_assert_eq(b.net->classes, 0);
+    classes += a.net->classes;
+    splits += a.net->splits;
+    teardown(&a);
+    teardown(&b);
+  }
+  cr_assert_gt(classes, 0);
+  cr_assert_gt(splits, 0, "crossing flows split classes");
+  if (!shared_links) cr_assert_gt(classes, splits, "classes ran alone");
+}
+
+static const char *rail4 =
+    "gpu: h100-sxm-80gb\nnodes: 4\ngpus_per_node: 4\n"
+    "intra_node: {kind: nvswitch, bandwidth: 450 GB/s, latency: 2 us}\n"
+    "inter_node: {kind: rail-optimized, nics_per_node: 4, nic_bandwidth: "
+    "400 Gb/s, latency: 5 us}\n";
+
+static const char *fat_shared =
+    "gpu: h100-sxm-80gb\nnodes: 4\ngpus_per_node: 8\n"
+    "intra_node: {kind: nvswitch, bandwidth: 450 GB/s, latency: 2 us}\n"
+    "inter_node: {kind: fat-tree, nics_per_node: 4, nic_bandwidth: "
+    "200 Gb/s, latency: 5 us, nodes_per_leaf: 2, spines: 2}\n";
+
+Test(collectives, flow_classes_match_flow_by_flow_on_rails) {
+  classes_match_flows(rail4, 16, false);
+}
+
+Test(collectives, flow_classes_match_flow_by_flow_on_shared_nics) {
+  classes_match_flows(fat_shared, 32, true);
 }
 
 Test(flows, incremental_rates_match_filling_from_scratch) {

@@ -457,19 +457,27 @@ static void expect_same_plans(const gpp_planner_result *a,
   }
 }
 
-static void expect_pruning_exact(const gpp_planner_input *in,
-                                 gpp_planner_options o) {
+/* The pruned search finds the exhaustive DP's plans (with fewer states
+ * when fewer_states). */
+static void expect_exact(const gpp_planner_input *in, gpp_planner_options o,
+                         bool fewer_states) {
   gpp_planner_result pruned, full;
   o.exhaustive = false;
   run_ok("graphpipe", in, &o, &pruned);
   o.exhaustive = true;
   run_ok("graphpipe", in, &o, &full);
   expect_same_plans(&pruned, &full);
-  cr_expect_lt(pruned.states, full.states, "%llu vs %llu states",
+  if (fewer_states)
+    cr_expect_lt(pruned.states, full.states, "%llu vs %llu states",
                (unsigned long long)pruned.states,
                (unsigned long long)full.states);
   gpp_planner_result_free(&pruned);
   gpp_planner_result_free(&full);
+}
+
+static void expect_pruning_exact(const gpp_planner_input *in,
+                                 gpp_planner_options o) {
+  expect_exact(in, o, true);
 }
 
 /* The baselines' cuts (PipeDream's dropped replica counts, Piper's
@@ -522,6 +530,16 @@ Test(planner, baseline_cuts_match_reference_dp) {
   }
 }
 
+/* The small affine communication model of the exactness tests. */
+static void small_comm(gpp_planner_input *in) {
+  in->comm.p2p_latency = 1e-5;
+  in->comm.p2p_sec_per_byte = 1e-9;
+  for (uint32_t j = 0; j < GPP_PLANNER_MAX_LOG2; j++) {
+    in->comm.ar_latency[j] = 2e-5;
+    in->comm.ar_sec_per_byte[j] = 2e-10;
+  }
+}
+
 Test(planner, pruning_matches_exhaustive_dp) {
   const double ms[] = {0.7, 1.9, 0.35, 1.1, 2.2, 0.8, 1.45, 0.6,
                        1.0, 0.25, 1.6, 0.9};
@@ -533,12 +551,7 @@ Test(planner, pruning_matches_exhaustive_dp) {
     for (uint32_t G = 3; G <= 9; G += 3) {
       gpp_planner_input in = tm_input(t, 32, G);
       in.mem_bytes = 8e6;
-      in.comm.p2p_latency = 1e-5;
-      in.comm.p2p_sec_per_byte = 1e-9;
-      for (uint32_t j = 0; j < GPP_PLANNER_MAX_LOG2; j++) {
-        in.comm.ar_latency[j] = 2e-5;
-        in.comm.ar_sec_per_byte[j] = 2e-10;
-      }
+      small_comm(&in);
       gpp_planner_options o;
       gpp_planner_options_default(&o);
       expect_pruning_exact(&in, o);
@@ -566,6 +579,9 @@ Test(planner, input_errors) {
   cr_assert_eq(run("graphpipe", &in, &o, &r, &err), GPP_ERANGE);
   in = tm_input(t, 0, 2);
   cr_assert_eq(run("pipedream", &in, &o, &r, &err), GPP_ERANGE);
+  in = tm_input(t, 16, GPP_PLANNER_MAX_GPUS + 1);
+  cr_assert_eq(run("graphpipe", &in, &o, &r, &err), GPP_ERANGE);
+  cr_assert(strstr(err.msg, "1..65536"), "%s", err.msg);
   in = tm_input(t, 12, 2);
   o.micro_batch = 8;
   cr_assert_eq(run("piper", &in, &o, &r, &err), GPP_EINVAL);
@@ -689,8 +705,8 @@ static void real_open(real *r, const char *model, const gpp_model_param *ps,
                               .batch = batch, .n_gpus = gpus,
                               .mem_bytes = r->cl->gpu.mem_bytes,
                               .op_time = cost_time, .op_time_ctx = r->costs};
-  cr_assert_eq(gpp_planner_comm_fit(r->cl, &r->in.comm, &err), 0, "%s",
-               err.msg);
+  cr_assert_eq(gpp_planner_comm_fit(r->cl, gpus, &r->in.comm, &err), 0,
+               "%s", err.msg);
 }
 
 static void real_close(real *r) {
@@ -742,6 +758,30 @@ Test(planner_real, gpt_chain_graphpipe_matches_pipedream) {
   cr_expect(fabs(tg - tp) <= 0.02 * tp, "graphpipe %g s vs pipedream %g s",
             tg, tp);
   real_close(&r);
+}
+
+Test(planner, chain_tables_match_exhaustive_dp) {
+  /* From 16 GPUs the all-leaf suffixes of series nodes are solved by
+   * tables over stage counts instead of device counts (graphpipe.c,
+   * "chain suffixes"): the plans stay the exhaustive DP's. */
+  const double ms[] = {0.7, 1.9, 0.35, 1.1, 2.2, 0.8, 1.45, 0.6,
+                       1.0, 0.25, 1.6, 0.9};
+  tmodel *shapes[] = {chain(12, ms), branches(3, 4, 1.0),
+                      branches_ex(2, 5, 0.8, 1.3, false)};
+  const uint32_t gpus[] = {16, 33, 64};
+  for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+    tmodel *t = shapes[i];
+    for (uint32_t q = 0; q < t->m.n_ops; q++) t->ops[q].param_bytes = 3e5 * q;
+    for (size_t j = 0; j < 3; j++) {
+      gpp_planner_input in = tm_input(t, 64, gpus[j]);
+      in.mem_bytes = 2e7;
+      small_comm(&in);
+      gpp_planner_options o;
+      gpp_planner_options_default(&o);
+      expect_exact(&in, o, false);
+    }
+    free(t);
+  }
 }
 
 Test(planner_real, pruning_matches_exhaustive_dp_on_paper_models) {
@@ -944,7 +984,7 @@ Test(planner_scale, allreduce_model_matches_the_network) {
   cr_assert_eq(gpp_cluster_load(src_path("configs/clusters/dgx-h100.yaml"),
                                 &cl, &err), 0, "%s", err.msg);
   gpp_planner_input in = {.batch = 1, .n_gpus = cl->n_gpus};
-  cr_assert_eq(gpp_planner_comm_fit(cl, &in.comm, &err), 0, "%s", err.msg);
+  cr_assert_eq(gpp_planner_comm_fit(cl, 0, &in.comm, &err), 0, "%s", err.msg);
   gpp__pctx c = {.in = &in};
   for (uint32_t k = 2; k <= cl->n_gpus; k *= 2)
     for (double bytes = 1 << 20; bytes <= (1 << 30); bytes *= 32) {
@@ -969,8 +1009,6 @@ Test(planner_scale, mmt_estimate_tracks_the_engine_as_gpus_double) {
   cr_assert_eq(gpp_costs_create(r.m, &r.cl->gpu, NULL, &r.costs, &err), 0);
   r.in.op_time_ctx = r.costs;
   r.in.mem_bytes = r.cl->gpu.mem_bytes;
-  cr_assert_eq(gpp_planner_comm_fit(r.cl, &r.in.comm, &err), 0, "%s",
-               err.msg);
   const gpp_planner_type *t;
   cr_assert_eq(gpp_planner_find("graphpipe", &t, &err), 0);
   gpp_planner_options o;
@@ -979,6 +1017,8 @@ Test(planner_scale, mmt_estimate_tracks_the_engine_as_gpus_double) {
   double prev = 0;
   for (uint32_t g = 8; g <= r.cl->n_gpus; g *= 2) {
     r.in.n_gpus = g;
+    cr_assert_eq(gpp_planner_comm_fit(r.cl, g, &r.in.comm, &err), 0, "%s",
+                 err.msg);
     gpp_study_point pt;
     cr_assert_eq(gpp_study_run(t, &r.in, &o, r.costs, r.cl, 0, &eo, &pt,
                                &err), 0, "%u GPUs: %s", g, err.msg);
@@ -992,4 +1032,29 @@ Test(planner_scale, mmt_estimate_tracks_the_engine_as_gpus_double) {
     gpp_study_point_free(&pt);
   }
   real_close(&r);
+}
+
+Test(planner, beyond_4095_gpus) {
+  /* The GraphPipe memo and choices hold device counts up to 65,536: a
+   * two-op chain at a batch of 65,536 on every GPU replicates its stages
+   * 2^15 or 2^16 ways and the plan reads back the same counts. */
+  const double ms[] = {1.0, 1.0};
+  tmodel *t = chain(2, ms);
+  gpp_planner_options o;
+  gpp_planner_options_default(&o);
+  o.micro_batch = 1u << 16;
+  gpp_planner_result r;
+  gpp_errctx err = {0};
+  gpp_planner_input in = tm_input(t, 1u << 16, GPP_PLANNER_MAX_GPUS);
+  cr_assert_eq(run("graphpipe", &in, &o, &r, &err), 0, "%s", err.msg);
+  const gpp_planner_candidate *c = &r.cands[0];
+  uint32_t used = 0;
+  for (uint32_t q = 0; q < c->n_stages; q++) {
+    used += c->stages[q].n_devices;
+    cr_expect_geq(c->stages[q].n_devices, 1u << 15);
+  }
+  cr_expect_eq(used, c->devices_used);
+  cr_expect_leq(used, GPP_PLANNER_MAX_GPUS);
+  gpp_planner_result_free(&r);
+  free(t);
 }

@@ -178,18 +178,16 @@ Test(sweep, cluster_overrides_and_resizing) {
   cr_assert_gt(row.peak_mem_bytes, 0);
 }
 
-Test(sweep, bad_override_fails_with_the_point) {
-  gpp__sw_row row;
-  gpp_errctx err = {0};
-  int rc = run_one(HEAD "grid: {batch: [8], cluster.intra_node.bandwith: "
-                   "[1 GB/s]}\n", &row, &err);
-  cr_assert_eq(gpp_err_exit_status(rc), 2, "%s", err.msg);
-  cr_assert_not_null(strstr(err.msg, "point 0"), "%s", err.msg);
-  cr_assert_not_null(strstr(err.msg, "bandwith"), "%s", err.msg);
-  rc = run_one(HEAD "grid: {batch: [8], cluster.fabric.speed: [1]}\n", &row,
-               &err);
-  cr_assert_eq(rc, GPP_EINVAL, "%s", err.msg);
-  cr_assert_not_null(strstr(err.msg, ":4:"), "%s", err.msg);
+/* A bad value is found at load, before any point runs, at its line. */
+Test(sweep, bad_override_fails_at_load_with_the_point) {
+  load_fails(HEAD "grid: {batch: [8], cluster.intra_node.bandwith: "
+             "[1 GB/s]}\n", GPP_EPARSE, 4, 50, "point 0");
+  load_fails(HEAD "grid: {batch: [8], cluster.intra_node.bandwith: "
+             "[1 GB/s]}\n", GPP_EPARSE, 4, 50, "bandwith");
+  load_fails(HEAD "grid: {batch: [8], cluster.fabric.speed: [1]}\n",
+             GPP_EINVAL, 4, 43, "cluster.fabric.speed");
+  load_fails(HEAD "grid: {batch: [8], model.branches: [2, 99]}\n", GPP_ERANGE,
+             4, 40, "point 1");
 }
 
 Test(sweep, no_plan_is_a_row_not_a_failure) {

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "sim/common/limits.h"
 #include "sim/common/yaml.h"
 #include "topology/internal.h"
 
@@ -171,10 +172,11 @@ static int read_tmpl(gpp_ynode root, tmpl *t, gpp_errctx *err) {
   if (!t->has_inter && t->g > 1 && t->intra.kind == INTRA_NONE)
     return missing(root, t->has_intra ? "inter_node" : "intra_node",
                    "the GPUs of a node need a way to talk", err);
-  if ((uint64_t)t->nodes * t->g > 1u << 20) {
-    gpp_mark at = gpp_ynode_mark(root);
+  if ((uint64_t)t->nodes * t->g > GPP_MAX_GPUS) {
+    gpp_ynode n = gpp_ymap_find(root, "nodes");
+    gpp_mark at = gpp_ynode_mark(gpp_ynode_ok(n) ? n : root);
     GPP_RAISE_AT(err, GPP_ERANGE, &at, "%u nodes x %u GPUs is more than "
-                 "2^20 GPUs", t->nodes, t->g);
+                 "%u GPUs", t->nodes, t->g, GPP_MAX_GPUS);
   }
   return 0;
 }

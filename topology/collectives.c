@@ -17,6 +17,7 @@
  *   S/(gN)), intra-node all-gather (g-1 steps of S/g).  Needs the same
  *   number g of ranks on each of the N nodes.
  * - direct: p2p, one flow of S bytes from ranks[0] to ranks[1].
+ * A step's flows start together, as one flow class where net_class.c can.
  */
 #include <string.h>
 
@@ -34,12 +35,12 @@ static int ring_step(gpp_net *net, uint32_t id, uint32_t step, double now,
   (void)step;
   const gpp__coll *c = &net->colls[id];
   uint32_t n = c->n;
-  double chunk = c->bytes / n;
-  for (uint32_t i = 0; i < n; i++)
-    GPP_TRY(gpp__net_start_flow(net, now, net->colls[id].ranks[i],
-                                net->colls[id].ranks[(i + 1) % n], chunk, id,
-                                0, err));
-  return 0;
+  GPP_TRY(gpp__net_step_reserve(net, n, err));
+  for (uint32_t i = 0; i < n; i++) {
+    net->step_src[i] = c->ranks[i];
+    net->step_dst[i] = c->ranks[(i + 1) % n];
+  }
+  return gpp__net_start_step(net, now, id, n, c->bytes / n, err);
 }
 
 static uint32_t tree_depth(uint32_t n) {
@@ -60,14 +61,14 @@ static int tree_step(gpp_net *net, uint32_t id, uint32_t step, double now,
   bool up = step < depth;
   uint32_t level = up ? depth - step : step - depth + 1;
   uint32_t lo = (1u << level) - 1, hi = (2u << level) - 1;
-  double bytes = c->bytes;
-  for (uint32_t i = lo; i < hi && i < n; i++) {
-    uint32_t child = net->colls[id].ranks[i];
-    uint32_t parent = net->colls[id].ranks[(i - 1) / 2];
-    GPP_TRY(gpp__net_start_flow(net, now, up ? child : parent,
-                                up ? parent : child, bytes, id, 0, err));
+  uint32_t k = 0;
+  GPP_TRY(gpp__net_step_reserve(net, hi - lo, err));
+  for (uint32_t i = lo; i < hi && i < n; i++, k++) {
+    uint32_t child = c->ranks[i], parent = c->ranks[(i - 1) / 2];
+    net->step_src[k] = up ? child : parent;
+    net->step_dst[k] = up ? parent : child;
   }
-  return 0;
+  return gpp__net_start_step(net, now, id, k, c->bytes, err);
 }
 
 bool gpp__coll_groups(gpp_net *net, const uint32_t *ranks, uint32_t n,
@@ -117,14 +118,15 @@ static int hier_step(gpp_net *net, uint32_t id, uint32_t step, double now,
   uint32_t g = c->per_node, nn = c->nodes;
   bool intra = step < g - 1 || step >= g - 1 + 2 * (nn - 1);
   double bytes = intra ? c->bytes / g : c->bytes / ((double)g * nn);
+  const uint32_t *r = c->ranks;
+  GPP_TRY(gpp__net_step_reserve(net, nn * g, err));
   for (uint32_t j = 0; j < nn; j++)
     for (uint32_t i = 0; i < g; i++) {
-      const uint32_t *r = net->colls[id].ranks;
-      uint32_t src = r[j * g + i];
-      uint32_t dst = intra ? r[j * g + (i + 1) % g] : r[((j + 1) % nn) * g + i];
-      GPP_TRY(gpp__net_start_flow(net, now, src, dst, bytes, id, 0, err));
+      net->step_src[j * g + i] = r[j * g + i];
+      net->step_dst[j * g + i] =
+          intra ? r[j * g + (i + 1) % g] : r[((j + 1) % nn) * g + i];
     }
-  return 0;
+  return gpp__net_start_step(net, now, id, nn * g, bytes, err);
 }
 
 static uint32_t direct_steps(const gpp__coll *c) {

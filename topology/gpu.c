@@ -22,18 +22,20 @@ typedef struct gpu_fields {
   double clock_mhz, fp16_simt, l2, l2_bw, hbm_eff, smem;
 } gpu_fields;
 
-#define PEAK(key, field)                                                      \
-  {key, GPP_YF_QTY, offsetof(gpu_fields, field), true, GPP_Q_FLOPRATE, 0,     \
+/* lo: 0 where a GPU may lack the precision (FP8 before Hopper), 1 FLOP/s
+ * for FP32 and FP16, which every GPU computes in. */
+#define PEAK(key, field, lo)                                                  \
+  {key, GPP_YF_QTY, offsetof(gpu_fields, field), true, GPP_Q_FLOPRATE, lo,    \
    1e18, NULL}
 
 static const gpp_yfield gpu_table[] = {
     {"name", GPP_YF_STR, offsetof(gpu_fields, name), true, 0, 0, 0, NULL},
-    PEAK("peak_fp64", fp64),
-    PEAK("peak_fp32", fp32),
-    PEAK("peak_tf32", tf32),
-    PEAK("peak_fp16", fp16),
-    PEAK("peak_bf16", bf16),
-    PEAK("peak_fp8", fp8),
+    PEAK("peak_fp64", fp64, 0),
+    PEAK("peak_fp32", fp32, 1),
+    PEAK("peak_tf32", tf32, 0),
+    PEAK("peak_fp16", fp16, 1),
+    PEAK("peak_bf16", bf16, 0),
+    PEAK("peak_fp8", fp8, 0),
     {"memory", GPP_YF_QTY, offsetof(gpu_fields, mem), true, GPP_Q_BYTES, 1,
      1e15, NULL},
     {"memory_bandwidth", GPP_YF_QTY, offsetof(gpu_fields, mem_bw), true,

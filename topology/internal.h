@@ -48,6 +48,10 @@ typedef struct gpp__route {
   uint32_t n;
   double latency;    /* sum over the links */
   double bottleneck; /* minimum bandwidth over the links */
+  /* By link class: the minimum bandwidth (INFINITY: none) and the number
+   * of links, for a flow alone on the route (topology/net_class.c). */
+  double class_bw[GPP_LINK__NCLASSES];
+  uint32_t class_links[GPP_LINK__NCLASSES];
 } gpp__route;
 
 int gpp__routes_create(gpp_cluster *c, bool gpu_transit, gpp_errctx *err);

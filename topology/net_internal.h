@@ -1,7 +1,8 @@
 /* net_internal.h -- the flow network's state, shared by its files:
  * network.c (flows, events, the advance loop), net_heap.c (the event heap),
  * net_share.c (which flows a change re-shares), net_fill.c (progressive
- * filling), net_fast.c (the exact check that skips re-sharing) and
+ * filling), net_fast.c (the exact check that skips re-sharing),
+ * net_class.c (a collective step's flows as one flow class) and
  * collectives.c (collective algorithms expanding into steps of flows).
  *
  * Flows and collectives live in pools indexed by uint32_t with free lists,
@@ -17,6 +18,7 @@
 #include "topology/network.h"
 
 #define GPP__NONE UINT32_MAX
+#define GPP__LINK_BUSY (GPP__NONE - 1)
 
 typedef enum { FLOW_FREE, FLOW_LATENCY, FLOW_ACTIVE } gpp__flow_state;
 
@@ -44,6 +46,8 @@ typedef struct gpp__flow {
   uint64_t seq, tag;
   uint32_t coll;     /* owning collective or GPP__NONE */
   uint32_t next_free;
+  uint32_t members;  /* 0: one flow; else a flow class of that many
+                        (net_class.c): links NULL, rate per member */
 } gpp__flow;
 
 typedef struct gpp__link_entry {
@@ -53,16 +57,6 @@ typedef struct gpp__link_entry {
 typedef struct gpp__nlink {
   gpp__link_entry *flows;
   uint32_t n, cap;
-  uint32_t unfixed, mark;
-  uint32_t inside; /* its component flows at the last filling's start */
-  uint32_t n_new;  /* arrivals of the batch on it (net_fast.c); cleared
-                      with dirty */
-  double spare;    /* capacity its other flows leave them (net_fast.c) */
-  double taken;    /* of which the arrivals take (net_fast.c) */
-  double bw;       /* capacity, copied from the cluster */
-  double residual; /* capacity left during a filling */
-  double load;     /* sum of its flows' rates */
-  double ub_sum;   /* sum of its flows' ub */
   uint8_t cls;     /* link class, copied from the cluster */
   bool dirty;
   bool shadow;     /* another link carries exactly its flows with no more
@@ -70,6 +64,16 @@ typedef struct gpp__nlink {
   bool cand;       /* may constrain the current filling */
   bool spread;     /* constrained before a flow left it in this batch, so
                       its remaining flows are re-shared */
+  uint32_t unfixed, mark;
+  uint32_t inside; /* its component flows at the last filling's start */
+  uint32_t n_new;  /* arrivals of the batch on it (net_fast.c); cleared
+                      with dirty */
+  double bw;       /* capacity, copied from the cluster */
+  double spare;    /* capacity its other flows leave them (net_fast.c) */
+  double taken;    /* of which the arrivals take (net_fast.c) */
+  double residual; /* capacity left during a filling */
+  double load;     /* sum of its flows' rates */
+  double ub_sum;   /* sum of its flows' ub */
 } gpp__nlink;
 
 /* A link stays out of re-sharing unless its flows' ub sum exceeds its
@@ -91,6 +95,8 @@ typedef struct gpp__coll {
   gpp_coll_op op;
   uint32_t *ranks; /* node-major order for hierarchical */
   uint32_t n, cap;
+  const gpp__route **routes; /* the member routes of its flow class */
+  uint32_t cap_routes;
   uint32_t nodes, per_node;
   double bytes;
   uint64_t tag;
@@ -173,6 +179,13 @@ struct gpp_net {
   uint32_t *comp_links, n_comp_links, cap_comp_links;
   gpp__share *shares;
   uint32_t n_shares, cap_shares;
+  uint32_t *step_src, *step_dst, cap_step; /* one step's flows */
+  /* Per link: GPP__NONE when free, GPP__LINK_BUSY when flows are on it,
+   * else the flow class alone on it (net_class.c).  Apart from the links,
+   * so that a class claims thousands of links in few cache lines. */
+  uint32_t *occ;
+  bool no_classes; /* every collective flow by itself (tests compare) */
+  uint64_t classes, splits; /* flow classes started, and split */
   uint8_t *rank_seen;     /* per GPU scratch for rank checks */
   uint32_t *node_scratch; /* per node scratch for grouping ranks */
   uint32_t epoch;
@@ -221,6 +234,32 @@ void gpp__events_free(gpp_net *net);
 int gpp__net_start_flow(gpp_net *net, double now, uint32_t src, uint32_t dst,
                         double bytes, uint32_t coll, uint64_t tag,
                         gpp_errctx *err);
+/* Room for n flows of one step in net->step_src and step_dst. */
+int gpp__net_step_reserve(gpp_net *net, uint32_t n, gpp_errctx *err);
+/* Starts a collective step: n flows of bytes each, step_src[i] to
+ * step_dst[i], as one flow class when net_class.c can, else one by one. */
+int gpp__net_start_step(gpp_net *net, double now, uint32_t coll, uint32_t n,
+                        double bytes, gpp_errctx *err);
+/* Flow pool and state changes shared with net_class.c. */
+int gpp__net_flow_alloc(gpp_net *net, uint32_t n_links, uint32_t *id,
+                        gpp_errctx *err);
+void gpp__net_flow_free(gpp_net *net, uint32_t id);
+/* Puts a flow at the end of its latency on its links as an arrival. */
+int gpp__net_activate(gpp_net *net, uint32_t id, double t, gpp_errctx *err);
+/* Adds flow id to the list of its route's link k. */
+int gpp__net_link_add(gpp_net *net, uint32_t id, uint32_t k,
+                      gpp_errctx *err);
+/* Flow classes (net_class.c): the class's event at t (its latency end or
+ * its finish; *finished says the latter, its links then released), and
+ * splitting one into its member flows, with their events queued. */
+int gpp__class_event(gpp_net *net, uint32_t id, double t, bool *finished,
+                     gpp_errctx *err);
+int gpp__class_split(gpp_net *net, uint32_t id, double t, gpp_errctx *err);
+/* Whether a flow class could start: at least two flows, every route with
+ * the same latency and bottleneck (the routes go in the collective's
+ * routes); the class is queued then. */
+int gpp__class_start(gpp_net *net, double now, uint32_t coll, uint32_t n,
+                     double bytes, bool *started, gpp_errctx *err);
 int gpp__net_check_time(const gpp_net *net, double now, gpp_errctx *err);
 int gpp__net_check_bytes(double bytes, gpp_errctx *err);
 /* Re-shares rates over the flows this batch's changes can affect. */

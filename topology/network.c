@@ -28,7 +28,9 @@ int gpp_net_create(gpp_cluster *c, gpp_net **out, gpp_errctx *err) {
   net->links = gpp_calloc(err, c->n_links + 1, sizeof *net->links);
   net->rank_seen = gpp_calloc(err, c->n_gpus + 1, 1);
   net->node_scratch = gpp_calloc(err, c->n_nodes + 1, sizeof(uint32_t));
-  if (net->links == NULL || net->rank_seen == NULL ||
+  net->occ = gpp_calloc(err, c->n_links + 1, sizeof *net->occ);
+  if (net->occ != NULL) memset(net->occ, 0xff, c->n_links * sizeof *net->occ);
+  if (net->links == NULL || net->rank_seen == NULL || net->occ == NULL ||
       net->node_scratch == NULL || gpp__net_links_init(net, err) != 0) {
     gpp_net_destroy(net);
     return GPP_ENOMEM;
@@ -41,7 +43,13 @@ void gpp_net_destroy(gpp_net *net) {
   if (net == NULL) return;
   for (uint32_t i = 0; net->links && i < net->cluster->n_links; i++)
     free(net->links[i].flows);
-  for (uint32_t i = 0; i < net->n_colls; i++) free(net->colls[i].ranks);
+  for (uint32_t i = 0; i < net->n_colls; i++) {
+    free(net->colls[i].ranks);
+    free((void *)net->colls[i].routes);
+  }
+  free(net->step_src);
+  free(net->occ);
+  free(net->step_dst);
   free(net->links);
   free(net->flows);
   free(net->slots);
@@ -89,7 +97,7 @@ static int flow_alloc(gpp_net *net, uint32_t *id, gpp_errctx *err) {
   return 0;
 }
 
-static void flow_free(gpp_net *net, uint32_t id) {
+void gpp__net_flow_free(gpp_net *net, uint32_t id) {
   gpp__flow *f = &net->flows[id];
   f->state = FLOW_FREE;
   f->next_free = net->free_flow;
@@ -115,13 +123,20 @@ static int slots_reserve(gpp_net *net, uint32_t n, gpp_errctx *err) {
   return 0;
 }
 
+int gpp__net_flow_alloc(gpp_net *net, uint32_t n_links, uint32_t *id,
+                        gpp_errctx *err) {
+  GPP_TRY(flow_alloc(net, id, err));
+  GPP_TRY(slots_reserve(net, n_links, err));
+  net->flows[*id].members = 0;
+  return 0;
+}
+
 /* Queues a flow over route (NULL: a no-op flow that ends at now). */
 static int start_route(gpp_net *net, double now, const gpp__route *route,
                        double bytes, uint32_t coll, uint64_t tag,
                        gpp_errctx *err) {
   uint32_t id, n = route ? route->n : 0;
-  GPP_TRY(flow_alloc(net, &id, err));
-  GPP_TRY(slots_reserve(net, n, err));
+  GPP_TRY(gpp__net_flow_alloc(net, n, &id, err));
   gpp__flow *f = &net->flows[id];
   f->links = route ? route->links : NULL;
   f->n_links = n;
@@ -177,7 +192,33 @@ double gpp_net_next_time(const gpp_net *net) {
   return e == NULL ? INFINITY : e->time;
 }
 
-static int activate(gpp_net *net, uint32_t id, double t, gpp_errctx *err) {
+int gpp__net_link_add(gpp_net *net, uint32_t id, uint32_t k,
+                      gpp_errctx *err) {
+  gpp__flow *f = &net->flows[id];
+  gpp__nlink *l = &net->links[f->links[k]];
+  GPP_TRY(gpp__grow((void **)&l->flows, &l->cap, l->n + 1, sizeof *l->flows,
+                    err));
+  l->flows[l->n] = (gpp__link_entry){id, k};
+  gpp__flow_slots(net, id)[k] = l->n++;
+  l->ub_sum += f->ub;
+  net->occ[f->links[k]] = GPP__LINK_BUSY;
+  return 0;
+}
+
+/* A flow class alone on a link this flow joins splits first, so that
+ * max-min sees its member flows. */
+static int split_classes_on(gpp_net *net, uint32_t id, double t,
+                            gpp_errctx *err) {
+  for (uint32_t k = 0; k < net->flows[id].n_links; k++) {
+    uint32_t owner = net->occ[net->flows[id].links[k]];
+    if (owner < GPP__LINK_BUSY)
+      GPP_TRY(gpp__class_split(net, owner, t, err));
+  }
+  return 0;
+}
+
+int gpp__net_activate(gpp_net *net, uint32_t id, double t, gpp_errctx *err) {
+  GPP_TRY(split_classes_on(net, id, t, err));
   gpp__flow *f = &net->flows[id];
   f->state = FLOW_ACTIVE;
   f->remaining = f->bytes;
@@ -188,13 +229,8 @@ static int activate(gpp_net *net, uint32_t id, double t, gpp_errctx *err) {
                     net->n_arrivals + 1, sizeof *net->arrivals, err));
   net->arrivals[net->n_arrivals++] = id;
   for (uint32_t k = 0; k < f->n_links; k++) {
-    gpp__nlink *l = &net->links[f->links[k]];
-    GPP_TRY(gpp__grow((void **)&l->flows, &l->cap, l->n + 1,
-                      sizeof *l->flows, err));
-    l->flows[l->n] = (gpp__link_entry){id, k};
-    gpp__flow_slots(net, id)[k] = l->n++;
-    l->n_new++; /* for the equal split (net_fast.c) */
-    l->ub_sum += f->ub;
+    GPP_TRY(gpp__net_link_add(net, id, k, err));
+    net->links[f->links[k]].n_new++; /* for the equal split (net_fast.c) */
     GPP_TRY(gpp__net_mark_dirty(net, f->links[k], false, err));
   }
   return 0;
@@ -212,6 +248,7 @@ static int deactivate(gpp_net *net, uint32_t id, gpp_errctx *err) {
       gpp__flow_slots(net, last.flow)[last.k] = i;
     }
     l->load = l->n ? l->load - f->rate : 0;
+    if (l->n == 0) net->occ[f->links[k]] = GPP__NONE;
     l->ub_sum = l->n ? l->ub_sum - f->ub : 0;
     net->stats[l->cls].bytes += f->bytes;
   }
@@ -222,7 +259,7 @@ static int complete(gpp_net *net, uint32_t id, double t, gpp_net_done_fn done,
                     void *ctx, gpp_errctx *err) {
   uint32_t coll = net->flows[id].coll;
   uint64_t tag = net->flows[id].tag;
-  flow_free(net, id);
+  gpp__net_flow_free(net, id);
   if (coll != GPP__NONE) {
     bool finished = false;
     if (--net->colls[coll].outstanding == 0)
@@ -240,8 +277,13 @@ static int on_event(gpp_net *net, uint32_t id, double t, gpp_net_done_fn done,
   gpp__flow *f = &net->flows[id];
   for (uint32_t k = 0; k < f->n_links; k++) /* load them all at once */
     __builtin_prefetch(&net->links[f->links[k]]);
+  if (f->members > 0) {
+    bool finished;
+    GPP_TRY(gpp__class_event(net, id, t, &finished, err));
+    return finished ? complete(net, id, t, done, ctx, err) : 0;
+  }
   if (f->state == FLOW_LATENCY && f->bytes > 0 && f->n_links > 0)
-    return activate(net, id, t, err);
+    return gpp__net_activate(net, id, t, err);
   if (f->state == FLOW_ACTIVE) GPP_TRY(deactivate(net, id, err));
   return complete(net, id, t, done, ctx, err);
 }

@@ -35,6 +35,7 @@ static int read_rows(hid_t d, gpp_vfile *f, gpp_errctx *err) {
   H5Sclose(sp);
   if (!ok) GPP_RAISE(err, GPP_EPARSE, "%s: /tasks is not one-dimensional",
                      f->path);
+  GPP_TRY(gpp_h5_check_rows(d, f->path, "/tasks", n, err));
   f->tasks = gpp_calloc(err, n ? n : 1, sizeof *f->tasks);
   if (f->tasks == NULL) return err->code;
   f->n_tasks = n;

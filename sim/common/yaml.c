@@ -58,6 +58,42 @@ static int load_document(gpp_ydoc *d, yaml_parser_t *p, gpp_errctx *err) {
   return 0;
 }
 
+static int depth_step(yaml_event_type_t t) {
+  if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT)
+    return 1;
+  if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT) return -1;
+  return 0;
+}
+
+/* Walks the event stream of text, refusing nesting deeper than
+ * GPP_YAML_MAX_DEPTH before the quadratic document loader sees it. */
+static int check_depth(const gpp_ydoc *d, const char *text, size_t len,
+                       gpp_errctx *err) {
+  yaml_parser_t p;
+  yaml_event_t ev;
+  int depth = 0, rc = 0;
+  if (!yaml_parser_initialize(&p))
+    GPP_RAISE(err, GPP_ENOMEM, "cannot initialise the YAML parser");
+  yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+  for (bool done = false; rc == 0 && !done;) {
+    if (!yaml_parser_parse(&p, &ev)) {
+      rc = parse_error(d, &p, err);
+      break;
+    }
+    depth += depth_step(ev.type);
+    done = ev.type == YAML_STREAM_END_EVENT;
+    gpp_mark at = {d->path, (int)ev.start_mark.line + 1,
+                   (int)ev.start_mark.column + 1};
+    if (depth > GPP_YAML_MAX_DEPTH)
+      rc = GPP_ERR_AT(err, GPP_EPARSE, &at,
+                      "lists and mappings nested deeper than %d levels",
+                      GPP_YAML_MAX_DEPTH);
+    yaml_event_delete(&ev);
+  }
+  yaml_parser_delete(&p);
+  return rc;
+}
+
 int gpp_ydoc_load_string(const char *name, const char *text, size_t len,
                          gpp_ydoc **out, gpp_errctx *err) {
   *out = NULL;
@@ -67,6 +103,11 @@ int gpp_ydoc_load_string(const char *name, const char *text, size_t len,
   if (d->path == NULL) {
     free(d);
     GPP_RAISE(err, GPP_ENOMEM, "out of memory");
+  }
+  int depth_rc = check_depth(d, text, len, err);
+  if (depth_rc != 0) {
+    gpp_ydoc_destroy(d);
+    return depth_rc;
   }
   yaml_parser_t parser;
   if (!yaml_parser_initialize(&parser)) {

@@ -3,7 +3,8 @@
  * Built on libyaml's document API.  Every accessor that can fail raises an
  * error whose message starts with `file:line:column` of the offending node,
  * says what was expected, rejects unknown keys with a "did you mean", and
- * checks ranges.  Input files larger than GPP_YAML_MAX_BYTES are refused.
+ * checks ranges.  Input files larger than GPP_YAML_MAX_BYTES, or nesting
+ * deeper than GPP_YAML_MAX_DEPTH, are refused.
  *
  * A declarative field table (gpp_yfield) reads a flat mapping into a C
  * struct: one row per key with its type, unit kind, range and default-ness.
@@ -18,6 +19,11 @@
 #include "sim/common/units.h"
 
 #define GPP_YAML_MAX_BYTES (16u << 20)
+/* Deepest nesting of lists and mappings accepted.  libyaml 0.2.5's loader
+ * takes time quadratic in the depth (40,000 levels: 8 s), so depth is
+ * checked on the event stream before a document is built; gppsim's inputs
+ * nest fewer than 10 levels. */
+#define GPP_YAML_MAX_DEPTH 64
 
 typedef struct gpp_ydoc gpp_ydoc;
 
