@@ -46,7 +46,7 @@ static const gpp_yfield gpu_table[] = {
      GPP_Q_TIME, 0, 1, NULL},
     {"sm_clock_mhz", GPP_YF_QTY, offsetof(gpu_fields, clock_mhz), true,
      GPP_Q_COUNT, 1, 1e5, NULL},
-    PEAK("peak_fp16_simt", fp16_simt),
+    PEAK("peak_fp16_simt", fp16_simt, 0),
     {"l2_cache", GPP_YF_QTY, offsetof(gpu_fields, l2), true, GPP_Q_BYTES, 1,
      1e12, NULL},
     {"l2_bandwidth", GPP_YF_QTY, offsetof(gpu_fields, l2_bw), true,
