@@ -1,5 +1,5 @@
 #!/bin/sh
-# cli_costs.sh -- `gppsim costs` end to end: roofline costs of a bundled
+# cli_costs.sh -- `gppsim costs` end to end: kernel-model costs of a bundled
 # model, the same with a synthetic profile (sources, extrapolation flag,
 # source counts, calibration report, JSON), and exit status 2 for bad,
 # damaged or foreign input, naming what is wrong.  (That a profiled op costs
@@ -30,13 +30,13 @@ expect() {
 has() { grep -q -- "$2" "$T/$1" || fail "$3: '$2' not in $1"; }
 lacks() { grep -q -- "$2" "$T/$1" && fail "$3: '$2' in $1"; }
 
-# Roofline only.
-expect 0 "roofline" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
+# The kernel model only.
+expect 0 "model" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
   --micro-batch 1,8
-has out "roofline" "roofline"
-lacks out " profile " "roofline"
-has out "extrapolated" "roofline header"
-has out "ops by source: override=0 profile=0 roofline=" "roofline counts"
+has out " model " "model"
+lacks out " profile " "model"
+has out "extrapolated" "model header"
+has out "ops by source: override=0 profile=0 model=262$" "model counts"
 expect 0 "one size" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
   --micro-batch 4
 grep -E '^branch0\.enc\.l0\.attn +attention +4 ' "$T/out" >/dev/null ||
@@ -51,25 +51,33 @@ grep -E ' 4 .* profile +no$' "$T/out" >/dev/null || fail "b=4 not profiled"
 grep -E ' 64 .* profile +yes$' "$T/out" >/dev/null ||
   fail "b=64 not flagged as extrapolated"
 # Every op of mmt but its inputs has a profile row.
-has out "ops by source: override=0 profile=[1-9][0-9]* roofline=4$" \
+has out "ops by source: override=0 profile=258 model=4$" \
   "profile counts"
-# The profiled attention at b=4 is not the roofline's figure.
+# The profiled attention at b=4 is not the kernel model's figure.
 "$GPPSIM" costs --model "$MODEL" --gpu $GPU --micro-batch 4 >"$T/roof"
 a=$(grep -E '^branch0\.enc\.l0\.attn ' "$T/out" | head -1 | awk '{print $4}')
 b=$(grep -E '^branch0\.enc\.l0\.attn ' "$T/roof" | awk '{print $4}')
 [ -n "$a" ] && [ "$a" != "$b" ] ||
-  fail "profiled attention fwd '$a' equals the roofline's '$b'"
+  fail "profiled attention fwd '$a' equals the model's '$b'"
 
 expect 0 "calibrate" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
   --profile "$T/p.h5" --calibrate
 has out "calibration against" "calibrate"
-has out "med_err%" "calibrate"
+has out "kernel model fitted to 2580 measured times" "calibrate"
+# The fit must improve the median error over the default parameters.
+"$PY" - "$T/out" <<'PYEOF' || fail "calibrate: median error not improved"
+import re, sys
+m = re.search(r"median ([0-9.]+)% max [0-9.]+% before, median ([0-9.]+)%",
+              open(sys.argv[1]).read())
+assert m and float(m.group(2)) < float(m.group(1)), m
+PYEOF
 
 expect 0 "json" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
   --profile "$T/p.h5" --calibrate --json --micro-batches 2
 has out '"source": "profile"' "json"
 has out '"calibration"' "json"
-has out '"eff_memory"' "json"
+has out '"mem_eff"' "json"
+has out '"converged": true' "json"
 has out '"sources"' "json"
 has out '"extrapolated": false' "json"
 
@@ -95,7 +103,7 @@ expect 2 "truncated profile" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
 has err "trunc.h5: cannot open as HDF5" "truncated profile"
 # The engine takes its costs from the profile: `gppsim simulate --profile`
 # replays MMT with every profiled op's time from it, and faster than the
-# roofline would have it only if the profile says so (compare the stage
+# kernel model would have it only if the profile says so (compare the stage
 # times with the profile's own figures through `gppsim costs`).
 PLAN=$SRC/configs/experiments/plans/mmt-gpp-8.yaml
 H100=$SRC/configs/clusters/dgx-h100.yaml
