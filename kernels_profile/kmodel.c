@@ -169,11 +169,15 @@ double gpp_kmodel_stream(const gpp_gpu_spec *g, const gpp_kparams *p,
   return bytes / bw + launches * g->launch_overhead;
 }
 
-/* Fitted by `gppsim validate kernels --fit` to the rows marked `fit` in
- * validate/published/kernels/ (its README lists them). */
+/* Fitted by `gppsim validate kernels --fit` to the published GEMM rows in
+ * validate/published/kernels/deepbench-v100-gemm.fit.csv (DeepBench, V100,
+ * fp32 and fp16) and xla-h100-gemm.fit.csv (XLA's sm_90 table, bf16 and
+ * tf32): 245 rows, chosen by split.py's rule; the held-back rows are the
+ * validation (README there; tests/cli_validate_kernels.sh checks these
+ * values are the fit's). */
 const gpp_kparams gpp_kparams_default = {
-    .math_eff_tensor = 0.8,
-    .math_eff_simt = 0.9,
-    .tile_cycles = 2000,
-    .mem_eff = 1.0,
+    .math_eff_tensor = 0.735783,
+    .math_eff_simt = 0.853349,
+    .tile_cycles = 2967.73,
+    .mem_eff = 0.687922,
 };

@@ -42,6 +42,22 @@ expect 0 "one size" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
 grep -E '^branch0\.enc\.l0\.attn +attention +4 ' "$T/out" >/dev/null ||
   fail "--micro-batch 4: attention row missing"
 
+# MMT on the V100 (the issue's figure): the summed per-sample time at
+# micro-batch 1 is at least 1.15x that at 32, from waves and tile fill.
+expect 0 "mmt v100" "$GPPSIM" costs --model "$MODEL" --gpu v100-sxm2-16gb \
+  --micro-batch 1,32 --json
+"$PY" - "$T/out" <<'PYEOF' || fail "MMT/V100 per-sample mb1/mb32 under 1.15"
+import json, sys
+s = {}
+for o in json.load(open(sys.argv[1]))["ops"]:
+    b = o["micro_batch"]
+    s[b] = s.get(b, 0) + (o["fwd"] + o["bwd"]) / b
+assert s[1] >= 1.15 * s[32], s[1] / s[32]
+PYEOF
+expect 0 "explain" "$GPPSIM" costs --model "$MODEL" --gpu v100-sxm2-16gb \
+  --micro-batch 1 --explain
+has out "waves" "explain"
+
 # A synthetic profile: measured ops come from it, interpolated inside the
 # profiled sizes (1..16) and flagged outside.
 expect 0 "synthetic profile" "$SYNTH" "$MODEL" $GPU "$T/p.h5"
