@@ -38,6 +38,10 @@ static int check_model(const gpp_costs *c, const gpp_op *op,
   return 0;
 }
 
+gpp_attn_impl gpp_costs_op_attn(const gpp_op *op) {
+  return op->flash ? GPP_ATTN_FLASH : GPP_ATTN_UNFUSED;
+}
+
 gpp_dtype gpp_costs_op_dtype(const gpp_model *m, const gpp_op *op) {
   if (m->precision != NULL) {
     int d = gpp_dtype_from_name(m->precision);
@@ -99,7 +103,6 @@ int gpp_costs_create(const gpp_model *model, const gpp_gpu_spec *gpu,
   c->gpu = *gpu;
   c->profile = profile;
   c->kp = gpp_kparams_default;
-  c->attn = GPP_ATTN_UNFUSED;
   c->source = gpp_calloc(err, model->n_ops ? model->n_ops : 1,
                          sizeof *c->source);
   int rc = c->source ? 0 : err->code;
@@ -129,7 +132,7 @@ int gpp_costs_explain(const gpp_costs *c, uint32_t i, double b,
                       bool backward, gpp_kop *out, gpp_errctx *err) {
   const gpp_op *op = &c->model->ops[i];
   return gpp_kmodel_op(&c->gpu, &c->kp, op, gpp_costs_op_dtype(c->model, op),
-                       c->attn, b, backward, out, err);
+                       gpp_costs_op_attn(op), b, backward, out, err);
 }
 
 /* The kernel model's time (classify checked that it can cost the op). */

@@ -51,7 +51,6 @@ typedef struct gpp_costs {
   const gpp_model *model;
   gpp_gpu_spec gpu;
   gpp_kparams kp;                   /* the kernel model's parameters */
-  gpp_attn_impl attn;               /* attention cores: unfused or flash */
   gpp_cost_source *source;          /* per op */
   /* With a profile only (else NULL / zero): */
   const gpp_profile_db *profile;
@@ -94,6 +93,9 @@ void gpp_costs_set_scale(gpp_costs *c, const double *scale);
  * the op's, else fp8 / fp16 / fp32 by element size.  The one place a
  * precision choice enters the kernel model. */
 gpp_dtype gpp_costs_op_dtype(const gpp_model *m, const gpp_op *op);
+
+/* How an attention op's core runs: the model file's choice (op->flash). */
+gpp_attn_impl gpp_costs_op_attn(const gpp_op *op);
 
 /* The kernel model's account of op i at micro-batch b (whatever source
  * the op's cost comes from), for `costs --explain`. */

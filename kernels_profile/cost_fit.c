@@ -25,7 +25,8 @@ static int eval(void *ctx, size_t i, const gpp_kparams *p, double *t,
   const gpp_op *op = &k->c->model->ops[q->op];
   gpp_kop r;
   GPP_TRY(gpp_kmodel_op(&k->c->gpu, p, op,
-                        gpp_costs_op_dtype(k->c->model, op), k->c->attn,
+                        gpp_costs_op_dtype(k->c->model, op),
+                        gpp_costs_op_attn(op),
                         q->b, q->bwd, &r, err));
   *t = r.time;
   return 0;

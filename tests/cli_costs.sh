@@ -58,6 +58,43 @@ expect 0 "explain" "$GPPSIM" costs --model "$MODEL" --gpu v100-sxm2-16gb \
   --micro-batch 1 --explain
 has out "waves" "explain"
 
+# Attention kernels: `attention: flash` model-wide, `unfused` on one
+# transformer and on one explicit op; a fused core is faster than GEMMs and
+# a softmax through HBM at sequence 2048, and the choice is per op.
+cat > "$T/fl.yaml" <<'YEOF'
+name: fl
+precision: bf16
+attention: flash
+graph:
+  - {input: x, tokens: 2048, width: 4096}
+  - {transformer: a, layers: 1, heads: 32, ffn: 16384}
+  - {transformer: b, layers: 1, heads: 32, ffn: 16384, attention: unfused}
+  - {op: c, kind: attention, shape: {heads: 32}, attention: unfused}
+  - {loss: loss}
+YEOF
+expect 0 "flash" "$GPPSIM" costs --model "$T/fl.yaml" --gpu $GPU \
+  --micro-batch 4 --json
+"$PY" - "$T/out" <<'PYEOF' || fail "flash vs unfused attention"
+import json, sys
+t = {o["op"]: o["fwd"] for o in json.load(open(sys.argv[1]))["ops"]}
+assert t["a.l0.attn"] < t["b.l0.attn"], t
+assert t["b.l0.attn"] == t["c"], t
+PYEOF
+sed 's/^attention: flash$/attention: unfused/' "$T/fl.yaml" > "$T/uf.yaml"
+expect 0 "unfused" "$GPPSIM" costs --model "$T/uf.yaml" --gpu $GPU \
+  --micro-batch 4 --json
+"$PY" - "$T/out" <<'PYEOF' || fail "model-wide unfused attention"
+import json, sys
+t = {o["op"]: o["fwd"] for o in json.load(open(sys.argv[1]))["ops"]}
+assert t["a.l0.attn"] == t["b.l0.attn"], t
+PYEOF
+printf 'name: g\ngraph:\n  - {input: x, tokens: 4, width: 8}\n  - {op: d, kind: gelu, attention: flash}\n' > "$T/bad.yaml"
+expect 2 "attention on a gelu" "$GPPSIM" costs --model "$T/bad.yaml" --gpu $GPU
+has err "bad.yaml:4:36: attention: only attention ops" "attention on a gelu"
+printf 'name: g\nattention: fused\ngraph:\n  - {input: x, tokens: 4, width: 8}\n' > "$T/bad.yaml"
+expect 2 "bad attention" "$GPPSIM" costs --model "$T/bad.yaml" --gpu $GPU
+has err "bad.yaml:2:12" "bad attention value"
+
 # A synthetic profile: measured ops come from it, interpolated inside the
 # profiled sizes (1..16) and flagged outside.
 expect 0 "synthetic profile" "$SYNTH" "$MODEL" $GPU "$T/p.h5"
