@@ -283,3 +283,66 @@ Test(engine_par, unsharded_big_model_is_out_of_memory) {
   cr_assert(r.res->devices[7].peak_mem < 80e9);
   done(&r);
 }
+
+/* Through the flow network, on 2 GPUs behind one switch (route latency a,
+ * bandwidth B): a ring all-reduce of S bytes over 2 ranks is 2 steps of
+ * S/2, 2 (a + S/2B); each task runs its compute, then its 4 all-reduces. */
+static gpp_cluster *switch2(double *lat, double *bw) {
+  gpp_errctx err = {0};
+  gpp_cluster *c = NULL;
+  cr_assert_eq(gpp_cluster_from_string("net-test",
+      "name: net-test\ngpu: a100-sxm-80gb\nnodes: 1\ngpus_per_node: 2\n"
+      "intra_node: {kind: nvswitch, bandwidth: 100 GB/s, latency: 3 us}\n",
+      &c, &err), 0, "%s", err.msg);
+  cr_assert_eq(gpp_cluster_route_cost(c, 0, 1, lat, bw, &err), 0);
+  return c;
+}
+
+static void run_net(const char *keys, gpp_cluster *c, run_out *r) {
+  static tmodel t;
+  blocks(&t, 1e3);
+  char text[512];
+  snprintf(text, sizeof text, "batch: 2\nmicro_batch: 2\nschedule: gpipe\n"
+           "stages:\n  - {name: all, ops: [\"*\"], devices: [0, 1], %s}\n",
+           keys);
+  gpp_errctx err = {0};
+  gpp_engine_opts o = {0};
+  memset(r, 0, sizeof *r);
+  cr_assert_eq(gpp_plan_load_string("t.yaml", text, &t.m, 2, &r->plan, &err),
+               0, "%s", err.msg);
+  cr_assert_eq(gpp_costs_create(&t.m, &c->gpu, NULL, &r->costs, &err), 0);
+  cr_assert_eq(gpp_engine_run(r->plan, r->costs, c, &o, &r->res, &err), 0,
+               "%s", err.msg);
+}
+
+Test(engine_par, tensor_parallel_through_the_network) {
+  double a, bw;
+  gpp_cluster *c = switch2(&a, &bw);
+  run_out r;
+  run_net("tensor: 2", c, &r);
+  double s_bytes = 2.0 * S * H * 2, ar = 2 * (a + s_bytes / 2 / bw);
+  double f = 2 * LAYERS * (TF_A + TF_M) / 2, b = 2 * LAYERS * (TB_A + TB_M) / 2;
+  expect_close(r.res->iteration_time,
+               f + 2 * LAYERS * ar + b + 2 * LAYERS * ar +
+                   r.res->stages[0].t_opt, "compute + 8 all-reduces");
+  done(&r);
+  gpp_cluster_destroy(c);
+}
+
+/* FSDP on 2 replicas: both issue each layer's all-gather with half the
+ * bytes at once, which together take one gather's time g = a + (w/2)/B
+ * (w the layer's weight bytes); the compute waits for the first layer's
+ * and hides the rest (prefetch). */
+Test(engine_par, full_sharding_through_the_network) {
+  double a, bw;
+  gpp_cluster *c = switch2(&a, &bw);
+  run_out r;
+  run_net("sharding: full", c, &r);
+  double w = 2e3 * (P_A + P_M), g = a + w / 2 / bw;
+  double f = LAYERS * (TF_A + TF_M), b = LAYERS * (TB_A + TB_M);
+  cr_assert(g < f / LAYERS, "the gathers must hide behind the compute");
+  expect_close(r.res->iteration_time, g + f + g + b + r.res->stages[0].t_opt,
+               "first gather exposed in F and in B");
+  done(&r);
+  gpp_cluster_destroy(c);
+}
