@@ -116,7 +116,6 @@ typedef struct gpp__eng {
   uint32_t n_xfers, xfer_free;
   gpp_task_rec *recs;
   size_t n_recs, cap_recs;
-  uint32_t *ranks;         /* scratch for collectives */
   uint64_t events, n_transfers;
   gpp_errctx *err;         /* for errors raised inside callbacks */
   int cb_rc;

@@ -153,7 +153,6 @@ static int alloc_core(gpp__eng *e, gpp_errctx *err) {
   e->dev_slots = gpp_calloc(err, e->n_slots, sizeof *e->dev_slots);
   e->deps_left = gpp_calloc(err, tasks, sizeof *e->deps_left);
   e->task_slot = gpp_calloc(err, tasks, sizeof *e->task_slot);
-  e->ranks = gpp_calloc(err, e->n_slots, sizeof *e->ranks);
   return err->code;
 }
 
@@ -207,7 +206,6 @@ void gpp__eng_free(gpp__eng *e) {
   free(e->dev_slots);
   free(e->deps_left);
   free(e->task_slot);
-  free(e->ranks);
   free(e->xfers);
   free(e->recs);
   gpp_evq_fini(&e->q);

@@ -94,8 +94,8 @@ static int prepare(gpp__eng *e, gpp_errctx *err) {
   for (uint32_t s = 0; s < pl->n_stages; s++) e->stages[s].cap = m;
   for (uint32_t i = 0; i < p; i++) {
     const gpp_plan_stage *s = &pl->stages[pl->topo[i]];
-    for (uint32_t r = 0; r < s->n_devices; r++) {
-      gpp__dev *d = &e->devs[s->devices[r]];
+    for (uint32_t r = 0; r < s->dp; r++) { /* replicas' first GPUs */
+      gpp__dev *d = &e->devs[s->devices[r * s->tensor]];
       d->order_len = 2 * m * v + v;
       d->order = gpp_calloc(err, d->order_len, sizeof *d->order);
       if (d->order == NULL) return err->code;
