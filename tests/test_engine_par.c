@@ -11,6 +11,7 @@
 #include "kernels_profile/cost.h"
 #include "sim/engine.h"
 #include "sim/plan.h"
+#include "tests/engine_fixture.h"
 
 /* in -> 2 x [h.lL.attn -> h.lL.mlp] -> loss; s = 4 tokens, h = 8, 2 heads,
  * bf16: each layer's input is 2*s*h = 64 bytes per sample. */
@@ -60,19 +61,6 @@ static void blocks(tmodel *t, double scale) {
   t->ops[NOPS - 1].out_bytes = 4;
 }
 
-static gpp_cluster cluster(uint32_t n) {
-  gpp_cluster c;
-  memset(&c, 0, sizeof c);
-  c.name = "test";
-  c.n_gpus = n;
-  c.gpu.name = "test-gpu";
-  c.gpu.mem_bytes = 80e9;
-  c.gpu.mem_bandwidth = 2e12;
-  c.gpu.peak_fp16 = c.gpu.peak_bf16 = 1e15;
-  c.gpu.peak_fp32 = 6e13;
-  return c;
-}
-
 typedef struct run_out {
   gpp_plan *plan;
   gpp_costs *costs;
@@ -91,7 +79,7 @@ static int run(const char *stage_keys, int batch, int mb, uint32_t n_gpus,
            "batch: %d\nmicro_batch: %d\nschedule: gpipe\nstages:\n"
            "  - {name: all, ops: [\"*\"], devices: [%s]%s%s}\n",
            batch, mb, devices, *stage_keys ? ", " : "", stage_keys);
-  gpp_cluster c = cluster(n_gpus);
+  gpp_cluster c = test_cluster(n_gpus);
   memset(r, 0, sizeof *r);
   int rc = gpp_plan_load_string("t.yaml", text, &t.m, n_gpus, &r->plan, err);
   if (rc == 0) rc = gpp_costs_create(&t.m, &c.gpu, NULL, &r->costs, err);
@@ -287,17 +275,6 @@ Test(engine_par, unsharded_big_model_is_out_of_memory) {
 /* Through the flow network, on 2 GPUs behind one switch (route latency a,
  * bandwidth B): a ring all-reduce of S bytes over 2 ranks is 2 steps of
  * S/2, 2 (a + S/2B); each task runs its compute, then its 4 all-reduces. */
-static gpp_cluster *switch2(double *lat, double *bw) {
-  gpp_errctx err = {0};
-  gpp_cluster *c = NULL;
-  cr_assert_eq(gpp_cluster_from_string("net-test",
-      "name: net-test\ngpu: a100-sxm-80gb\nnodes: 1\ngpus_per_node: 2\n"
-      "intra_node: {kind: nvswitch, bandwidth: 100 GB/s, latency: 3 us}\n",
-      &c, &err), 0, "%s", err.msg);
-  cr_assert_eq(gpp_cluster_route_cost(c, 0, 1, lat, bw, &err), 0);
-  return c;
-}
-
 static void run_net(const char *keys, gpp_cluster *c, run_out *r) {
   static tmodel t;
   blocks(&t, 1e3);
@@ -317,7 +294,7 @@ static void run_net(const char *keys, gpp_cluster *c, run_out *r) {
 
 Test(engine_par, tensor_parallel_through_the_network) {
   double a, bw;
-  gpp_cluster *c = switch2(&a, &bw);
+  gpp_cluster *c = test_switch2(&a, &bw);
   run_out r;
   run_net("tensor: 2", c, &r);
   double s_bytes = 2.0 * S * H * 2, ar = 2 * (a + s_bytes / 2 / bw);
@@ -335,7 +312,7 @@ Test(engine_par, tensor_parallel_through_the_network) {
  * and hides the rest (prefetch). */
 Test(engine_par, full_sharding_through_the_network) {
   double a, bw;
-  gpp_cluster *c = switch2(&a, &bw);
+  gpp_cluster *c = test_switch2(&a, &bw);
   run_out r;
   run_net("sharding: full", c, &r);
   double w = 2e3 * (P_A + P_M), g = a + w / 2 / bw;
