@@ -21,7 +21,7 @@
 
 typedef struct costs_opts {
   const char *model, *gpu, *profile;
-  bool calibrate, json;
+  bool calibrate, json, explain;
   double sizes[MAX_SIZES];
   size_t n_sizes;
 } costs_opts;
@@ -38,7 +38,7 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: gppsim costs --model M.yaml --gpu G [--profile DB.h5]\n"
           "                    [--micro-batch B[,B...]] [--calibrate] "
-          "[--json]\n\n"
+          "[--explain] [--json]\n\n"
           "Per-op forward and backward seconds at each micro-batch size and "
           "their\nsource: override (the model's time_per_sample), profile "
           "(measured,\ninterpolated across sizes; 'extrapolated' outside the "
@@ -78,6 +78,7 @@ static int parse_args(int argc, char **argv, costs_opts *o) {
       {"micro-batches", required_argument, 0, 'b'},
       {"calibrate", no_argument, 0, 'c'},
       {"json", no_argument, 0, 'j'},
+      {"explain", no_argument, 0, 'e'},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   *o = (costs_opts){.sizes = {1}, .n_sizes = 1};
@@ -91,6 +92,7 @@ static int parse_args(int argc, char **argv, costs_opts *o) {
     case 'b': if (parse_sizes(optarg, o) != 0) return 2; break;
     case 'c': o->calibrate = true; break;
     case 'j': o->json = true; break;
+    case 'e': o->explain = true; break;
     case 'h': usage(stdout); return 0;
     default: return gpp_cli_usage_error("costs", "bad option");
     }
@@ -148,40 +150,109 @@ static void print_table(const costs_ctx *x, const costs_opts *o) {
   print_sources(x);
 }
 
+/* One direction of one op under the kernel model, as text. */
+static void explain_line(const gpp_op *op, double b, const char *dir,
+                         const gpp_kop *k) {
+  char t[32], tile[32] = "-", split[16] = "-", tiles[24] = "-",
+       waves[24] = "-", eff[16] = "-";
+  if (k->has_gemm) {
+    snprintf(tile, sizeof tile, "%dx%dx%d", k->plan.bm, k->plan.bn,
+             k->plan.bk);
+    snprintf(split, sizeof split, "%d", k->plan.split);
+    snprintf(tiles, sizeof tiles, "%lld", (long long)k->plan.tiles);
+    snprintf(waves, sizeof waves, "%lld", (long long)k->plan.waves);
+    snprintf(eff, sizeof eff, "%.3f", k->plan.wave_eff);
+  }
+  double s = k->time > 0 ? k->time : 1;
+  printf("%-32s %6.0f %-3s %10s %-12s %5s %7s %6s %6s %-6s %9.2f %9.1f\n",
+         op->name, b, dir, gpp_units_format(k->time, GPP_Q_TIME, t, sizeof t),
+         tile, split, tiles, waves, eff,
+         k->kernels == 0 ? "-" : k->memory_bound ? "memory" : "math",
+         k->flops / s / 1e12, k->bytes / s / 1e9);
+}
+
+static int print_explain(const costs_ctx *x, const costs_opts *o,
+                         gpp_errctx *err) {
+  printf("\nkernel model (%s):\n%-32s %6s %-3s %10s %-12s %5s %7s %6s %6s "
+         "%-6s %9s %9s\n", x->gpu.name, "op", "b", "dir", "time", "tile",
+         "split", "tiles", "waves", "w.eff", "bound", "TFLOP/s", "GB/s");
+  for (uint32_t i = 0; i < x->model->n_ops; i++)
+    for (size_t s = 0; s < o->n_sizes; s++)
+      for (int d = 0; d < 2; d++) {
+        gpp_kop k;
+        GPP_TRY(gpp_costs_explain(x->costs, i, o->sizes[s], d == 1, &k,
+                                  err));
+        explain_line(&x->model->ops[i], o->sizes[s], d ? "bwd" : "fwd", &k);
+      }
+  return 0;
+}
+
+static json_t *explain_json(const gpp_kop *k) {
+  json_t *j = json_pack("{s:f, s:f, s:f, s:i, s:s}", "time", k->time,
+                        "flops", k->flops, "bytes", k->bytes, "kernels",
+                        k->kernels, "bound",
+                        k->kernels == 0 ? "none"
+                        : k->memory_bound ? "memory" : "math");
+  if (k->has_gemm)
+    json_object_set_new(
+        j, "gemm",
+        json_pack("{s:I, s:I, s:I, s:I, s:s, s:[i,i,i], s:i, s:I, s:I, "
+                  "s:f, s:b}", "batch", (json_int_t)k->main.batch, "m",
+                  (json_int_t)k->main.m, "n", (json_int_t)k->main.n, "k",
+                  (json_int_t)k->main.k, "dtype",
+                  gpp_dtype_name(k->main.dtype), "tile", k->plan.bm,
+                  k->plan.bn, k->plan.bk, "split", k->plan.split, "tiles",
+                  (json_int_t)k->plan.tiles, "waves",
+                  (json_int_t)k->plan.waves, "wave_eff", k->plan.wave_eff,
+                  "memory_bound", k->plan.memory_bound));
+  return j;
+}
+
+/* {"fwd": ..., "bwd": ...} of the kernel model for op i at b. */
+static json_t *op_explain_json(const costs_ctx *x, uint32_t i, double b) {
+  gpp_kop f, w;
+  gpp_errctx err = {0};
+  if (gpp_costs_explain(x->costs, i, b, false, &f, &err) != 0 ||
+      gpp_costs_explain(x->costs, i, b, true, &w, &err) != 0)
+    return json_string(err.msg);
+  return json_pack("{s:o, s:o}", "fwd", explain_json(&f), "bwd",
+                   explain_json(&w));
+}
+
 static json_t *ops_json(const costs_ctx *x, const costs_opts *o) {
   json_t *ops = json_array();
   for (uint32_t i = 0; i < x->model->n_ops; i++)
     for (size_t s = 0; s < o->n_sizes; s++) {
       const gpp_op *op = &x->model->ops[i];
       gpp_op_cost r = gpp_costs_op(x->costs, i, o->sizes[s]);
-      json_array_append_new(
-          ops, json_pack("{s:s, s:s, s:I, s:f, s:f, s:s, s:b}", "op",
-                         op->name, "kind", gpp_signature_kind_name(op->kind),
-                         "micro_batch", (json_int_t)o->sizes[s], "fwd",
-                         r.fwd, "bwd", r.bwd, "source",
-                         gpp_cost_source_name(r.source),
-                         "extrapolated", r.extrapolated));
+      json_t *j = json_pack("{s:s, s:s, s:I, s:f, s:f, s:s, s:b}", "op",
+                            op->name, "kind",
+                            gpp_signature_kind_name(op->kind), "micro_batch",
+                            (json_int_t)o->sizes[s], "fwd", r.fwd, "bwd",
+                            r.bwd, "source", gpp_cost_source_name(r.source),
+                            "extrapolated", r.extrapolated);
+      if (o->explain)
+        json_object_set_new(j, "explain", op_explain_json(x, i, o->sizes[s]));
+      json_array_append_new(ops, j);
     }
   return ops;
 }
 
-static json_t *fit_json(const gpp_fit_result *fit) {
-  json_t *kinds = json_object();
-  for (int k = 0; k < GPP_OP__NKINDS; k++) {
-    const gpp_kind_fit *f = &fit->kind[k];
-    if (f->n_points == 0) continue;
-    json_object_set_new(
-        kinds, gpp_signature_kind_name(k),
-        json_pack("{s:I, s:b, s:f, s:b, s:f, s:b, s:f, s:b, s:f, s:f}",
-                  "points", (json_int_t)f->n_points, "failed", f->failed,
-                  "eff_compute", f->eff_compute,
-                  "eff_compute_fitted", f->has_compute, "eff_memory",
-                  f->eff_memory, "eff_memory_fitted", f->has_memory,
-                  "launch", f->launch, "launch_fitted", f->launch_fitted,
-                  "median_rel_err", f->median_rel_err, "max_rel_err",
-                  f->max_rel_err));
+static json_t *fit_json(const gpp_costs *c) {
+  const gpp_kfit_report *r = &c->fit;
+  json_t *params = json_object(), *fitted = json_object();
+  for (int j = 0; j < GPP_KPARAMS_N; j++) {
+    json_object_set_new(params, gpp_kparams_name(j),
+                        json_real(gpp_kparams_get(&c->kp, j)));
+    json_object_set_new(fitted, gpp_kparams_name(j),
+                        json_boolean(r->fitted[j]));
   }
-  return kinds;
+  return json_pack("{s:I, s:o, s:o, s:b, s:f, s:f, s:f, s:f}", "points",
+                   (json_int_t)r->n_points, "params", params, "fitted",
+                   fitted, "converged", r->converged, "median_rel_err_before",
+                   r->median_before, "max_rel_err_before", r->max_before,
+                   "median_rel_err", r->median_after, "max_rel_err",
+                   r->max_after);
 }
 
 static int print_json(const costs_ctx *x, const costs_opts *o) {
@@ -198,7 +269,7 @@ static int print_json(const costs_ctx *x, const costs_opts *o) {
                         json_integer(n[s]));
   json_object_set_new(root, "sources", src);
   if (o->calibrate)
-    json_object_set_new(root, "calibration", fit_json(&x->costs->fit));
+    json_object_set_new(root, "calibration", fit_json(x->costs));
   int rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
   fputc('\n', stdout);
   json_decref(root);
@@ -220,10 +291,14 @@ int gpp_cmd_costs(int argc, char **argv) {
     st = print_json(&x, &o);
   } else {
     print_table(&x, &o);
+    if (o.explain && print_explain(&x, &o, &err) != 0) {
+      unload(&x);
+      return gpp_cli_fail(&err);
+    }
     if (o.calibrate) {
       printf("\ncalibration against %s (%s):\n", o.profile,
              x.db->meta.gpu_name);
-      gpp_fit_report(&x.costs->fit, stdout);
+      gpp_kfit_print(&x.costs->kp, &x.costs->fit, stdout);
     }
     st = 0;
   }

@@ -1,8 +1,9 @@
-/* cost.c -- override, profile and roofline costs per op (see cost.h for the
+/* cost.c -- override, profile and kernel-model costs per op (see cost.h for the
  * model and the order of the sources). */
 #include "kernels_profile/cost.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,19 +19,40 @@ const char *gpp_cost_source_name(gpp_cost_source s) {
   return (unsigned)s < GPP_COST__NSOURCES ? source_names[s] : "?";
 }
 
-static int check_roofline(const gpp_costs *c, const gpp_op *op,
-                          gpp_errctx *err) {
-  if ((op->flops_fwd > 0 || op->flops_bwd > 0) &&
-      gpp_gpu_peak_for_dtype(&c->gpu, op->dtype_bytes) <= 0)
+/* The kernel model can cost op: its dtype has a peak on this GPU when it
+ * has GEMMs, and the GPU has a memory bandwidth. */
+static int check_model(const gpp_costs *c, const gpp_op *op,
+                       gpp_errctx *err) {
+  gpp_dtype dt = gpp_costs_op_dtype(c->model, op);
+  bool gemm = op->kind == GPP_OP_MATMUL || op->kind == GPP_OP_ATTENTION ||
+              op->kind == GPP_OP_INTERACTION;
+  if (gemm && gpp_dtype_peak(&c->gpu, dt) <= 0)
     GPP_RAISE(err, GPP_EINVAL,
-              "op '%s': GPU %s has no peak FLOP/s for %d-byte elements and "
-              "the op has no time_per_sample override%s", op->name,
-              c->gpu.name ? c->gpu.name : "?", op->dtype_bytes,
+              "op '%s': GPU %s has no %s peak FLOP/s and the op has no "
+              "time_per_sample override%s", op->name,
+              c->gpu.name ? c->gpu.name : "?", gpp_dtype_name(dt),
               c->profile ? " or profile row" : "");
-  if (c->gpu.mem_bandwidth <= 0)
+  if (c->gpu.mem_bandwidth <= 0 || c->gpu.hbm_efficiency <= 0)
     GPP_RAISE(err, GPP_EINVAL, "GPU %s has no memory bandwidth",
               c->gpu.name ? c->gpu.name : "?");
   return 0;
+}
+
+gpp_attn_impl gpp_costs_op_attn(const gpp_op *op) {
+  return op->flash ? GPP_ATTN_FLASH : GPP_ATTN_UNFUSED;
+}
+
+gpp_dtype gpp_costs_op_dtype(const gpp_model *m, const gpp_op *op) {
+  if (m->precision != NULL) {
+    int d = gpp_dtype_from_name(m->precision);
+    if (d >= 0 && gpp_dtype_bytes((gpp_dtype)d) == op->dtype_bytes)
+      return (gpp_dtype)d;
+  }
+  switch (op->dtype_bytes) {
+  case 1: return GPP_DT_FP8;
+  case 2: return GPP_DT_FP16;
+  default: return GPP_DT_FP32;
+  }
 }
 
 /* Whether the profile measured op; its signature goes to c->sig[i]. */
@@ -54,26 +76,20 @@ static int classify(gpp_costs *c, gpp_errctx *err) {
     } else if (profiled(c, i, op)) {
       c->source[i] = GPP_COST_PROFILE;
     } else {
-      GPP_TRY(check_roofline(c, op, err));
-      c->source[i] = GPP_COST_ROOFLINE;
+      GPP_TRY(check_model(c, op, err));
+      c->source[i] = GPP_COST_MODEL;
     }
   }
   return 0;
 }
 
-/* Curves of every profiled signature, and the efficiencies fitted to the
- * profile for the kinds and bounds it determines. */
+/* Curves of every profiled signature, and the kernel model's parameters
+ * fitted to the profile (kfit.h). */
 static int use_profile(gpp_costs *c, gpp_errctx *err) {
   size_t n = c->model->n_ops ? c->model->n_ops : 1;
   c->sig = gpp_calloc(err, n, sizeof *c->sig);
   if (c->sig == NULL) return err->code;
   GPP_TRY(gpp_profile_costs_create(c->profile, &c->curves, err));
-  GPP_TRY(gpp_fit_efficiencies(c->profile, &c->gpu, &c->fit, err));
-  for (int k = 0; k < GPP_OP__NKINDS; k++) {
-    const gpp_kind_fit *f = &c->fit.kind[k];
-    if (f->has_compute) c->eff_flops[k] = f->eff_compute;
-    if (f->has_memory) c->eff_mem[k] = f->eff_memory;
-  }
   return 0;
 }
 
@@ -86,8 +102,7 @@ int gpp_costs_create(const gpp_model *model, const gpp_gpu_spec *gpu,
   c->model = model;
   c->gpu = *gpu;
   c->profile = profile;
-  for (int k = 0; k < GPP_OP__NKINDS; k++)
-    c->eff_flops[k] = c->eff_mem[k] = 1.0;
+  c->kp = gpp_kparams_default;
   c->source = gpp_calloc(err, model->n_ops ? model->n_ops : 1,
                          sizeof *c->source);
   int rc = c->source ? 0 : err->code;
@@ -96,6 +111,7 @@ int gpp_costs_create(const gpp_model *model, const gpp_gpu_spec *gpu,
     if (rc != 0) gpp_error_prefix(err, "profile %s", profile->path);
   }
   if (rc == 0) rc = classify(c, err);
+  if (rc == 0 && profile != NULL) rc = gpp__costs_calibrate(c, err);
   if (rc != 0) {
     gpp_costs_destroy(c);
     return rc;
@@ -112,12 +128,18 @@ void gpp_costs_destroy(gpp_costs *c) {
   free(c);
 }
 
-static double roofline(const gpp_costs *c, const gpp_op *op, double flops,
-                       double traffic, int launches) {
-  double peak = gpp_gpu_peak_for_dtype(&c->gpu, op->dtype_bytes);
-  double t_c = flops > 0 ? flops / (peak * c->eff_flops[op->kind]) : 0;
-  double t_m = traffic / (c->gpu.mem_bandwidth * c->eff_mem[op->kind]);
-  return (t_c > t_m ? t_c : t_m) + launches * c->gpu.launch_overhead;
+int gpp_costs_explain(const gpp_costs *c, uint32_t i, double b,
+                      bool backward, gpp_kop *out, gpp_errctx *err) {
+  const gpp_op *op = &c->model->ops[i];
+  return gpp_kmodel_op(&c->gpu, &c->kp, op, gpp_costs_op_dtype(c->model, op),
+                       gpp_costs_op_attn(op), b, backward, out, err);
+}
+
+/* The kernel model's time (classify checked that it can cost the op). */
+static double modelled(const gpp_costs *c, uint32_t i, double b, bool bwd) {
+  gpp_kop k;
+  gpp_errctx err = {0};
+  return gpp_costs_explain(c, i, b, bwd, &k, &err) == 0 ? k.time : NAN;
 }
 
 static gpp_op_cost nominal(const gpp_costs *c, uint32_t i, double b) {
@@ -134,11 +156,8 @@ static gpp_op_cost nominal(const gpp_costs *c, uint32_t i, double b) {
       gpp_profile_costs_eval(c->curves, c->sig[i], b, &r.fwd, &r.bwd,
                              &r.extrapolated) == 0)
     return r;
-  int bwd_launches = op->param_bytes > 0 ? 2 : 1;
-  r.fwd = roofline(c, op, op->flops_fwd * b,
-                   op->bytes_fwd * b + op->param_bytes, 1);
-  r.bwd = roofline(c, op, op->flops_bwd * b,
-                   op->bytes_bwd * b + 2 * op->param_bytes, bwd_launches);
+  r.fwd = modelled(c, i, b, false);
+  r.bwd = modelled(c, i, b, true);
   return r;
 }
 

@@ -7,18 +7,14 @@
  *                signature: the measured medians, interpolated across the
  *                profiled micro-batch sizes in log-log space and
  *                extrapolated (and flagged) outside them (interp.h);
- *   roofline  -- max(flops*b / (peak(dtype)*eff_flops),
- *                    traffic / (mem_bandwidth*eff_mem)) + launches.
- * Forward traffic is bytes_fwd*b + param_bytes (weights read once per
- * micro-batch); backward traffic is bytes_bwd*b + 2*param_bytes (weights
- * read, weight gradients written).  A forward is one kernel launch, a
- * backward two when the op has parameters (input and weight gradients).
- *
- * The efficiencies eff_flops/eff_mem per op kind are 1.0 (the plain
- * roofline, no tuned constants) unless a profile is given: then they are
- * fitted to it by least squares (fit.h), per kind, for the bound (compute
- * or memory) the profile's points of that kind determine; the rest stay 1.
- * The roofline's launch overhead is always the GPU spec's.
+ *   model     -- the hardware-aware kernel model (kmodel.h): GEMMs as CTA
+ *                tiles in waves over the SMs, attention unfused or flash,
+ *                memory-bound ops at the achievable HBM bandwidth, each
+ *                kernel with its launch.
+ * The op's dtype (gpp_costs_op_dtype) picks the peak: tensor cores or SIMT.
+ * The kernel model's efficiency parameters are gpp_kparams_default unless a
+ * profile is given: then they are fitted to the profiled ops of the model
+ * (kfit.h) and used for the ops the profile lacks.
  */
 #ifndef GPP_KERNELS_PROFILE_COST_H
 #define GPP_KERNELS_PROFILE_COST_H
@@ -28,6 +24,8 @@
 #include <stdio.h>
 
 #include "kernels_profile/fit.h"
+#include "kernels_profile/kfit.h"
+#include "kernels_profile/kmodel.h"
 #include "kernels_profile/profile_db.h"
 #include "sim/common/err.h"
 #include "sim/model.h"
@@ -36,7 +34,7 @@
 #define GPP_COST_SOURCE_MAP(XX)                                               \
   XX(OVERRIDE, "override")                                                    \
   XX(PROFILE, "profile")                                                      \
-  XX(ROOFLINE, "roofline")
+  XX(MODEL, "model")
 
 typedef enum {
 #define GPP__CSRC(name, str) GPP_COST_##name,
@@ -52,14 +50,13 @@ struct gpp_profile_costs;
 typedef struct gpp_costs {
   const gpp_model *model;
   gpp_gpu_spec gpu;
-  double eff_flops[GPP_OP__NKINDS]; /* fraction of peak reached */
-  double eff_mem[GPP_OP__NKINDS];   /* fraction of HBM bandwidth */
+  gpp_kparams kp;                   /* the kernel model's parameters */
   gpp_cost_source *source;          /* per op */
   /* With a profile only (else NULL / zero): */
   const gpp_profile_db *profile;
   struct gpp_profile_costs *curves; /* per signature, fwd and bwd */
   char (*sig)[GPP_SIG_MAX];         /* per op; "" unless source PROFILE */
-  gpp_fit_result fit;               /* the efficiencies' calibration */
+  gpp_kfit_report fit;              /* kp's calibration to the profile */
   const double *scale;              /* NULL, or gpp_costs_set_scale's */
 } gpp_costs;
 
@@ -70,8 +67,8 @@ typedef struct gpp_op_cost {
 } gpp_op_cost;
 
 /* model, gpu and profile must outlive the result; profile may be NULL (no
- * profile: overrides and the plain roofline).  Fails when an op needs the
- * roofline but the GPU has no peak for its element size. */
+ * profile: overrides and the kernel model).  Fails when an op needs the
+ * kernel model but the GPU has no peak for its dtype. */
 int gpp_costs_create(const gpp_model *model, const gpp_gpu_spec *gpu,
                      const gpp_profile_db *profile, gpp_costs **out,
                      gpp_errctx *err);
@@ -91,6 +88,22 @@ gpp_op_cost gpp_costs_op(const gpp_costs *c, uint32_t op, double b);
  * multiplied by scale[2i] and scale[2i+1] (n_ops pairs, owned by the
  * caller, outliving its use); NULL restores the nominal costs. */
 void gpp_costs_set_scale(gpp_costs *c, const double *scale);
+
+/* The dtype op runs in: the model's precision when its element size is
+ * the op's, else fp8 / fp16 / fp32 by element size.  The one place a
+ * precision choice enters the kernel model. */
+gpp_dtype gpp_costs_op_dtype(const gpp_model *m, const gpp_op *op);
+
+/* How an attention op's core runs: the model file's choice (op->flash). */
+gpp_attn_impl gpp_costs_op_attn(const gpp_op *op);
+
+/* The kernel model's account of op i at micro-batch b (whatever source
+ * the op's cost comes from), for `costs --explain`. */
+int gpp_costs_explain(const gpp_costs *c, uint32_t i, double b,
+                      bool backward, gpp_kop *out, gpp_errctx *err);
+
+/* Internal: fits c->kp to the profiled ops (kfit.c). */
+int gpp__costs_calibrate(gpp_costs *c, gpp_errctx *err);
 
 /* Number of ops whose cost comes from each source. */
 void gpp_costs_source_counts(const gpp_costs *c,

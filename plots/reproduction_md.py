@@ -55,11 +55,12 @@ WHY_SEARCH = ("on DLRM and CANDLE-Uno (75-95 ops) our PipeDream is a tight array
               "over the linearised op chain, so there is little for GraphPipe's search to beat; "
               "on MMT (262 ops) the ratio is largest; the paper timed FlexFlow-based "
               "implementations on an M1 Max")
-WHY_ROOFLINE = ("with roofline op costs (no measured V100 profile) an op's time per sample "
-                "does not depend on the micro-batch size except through the per-kernel launch "
-                "overhead, so the efficiency gain of larger micro-batches that the paper measured, "
-                "and with it the part of GraphPipe's gain that comes from its micro-batch "
-                "choice, cannot appear")
+WHY_ROOFLINE = ("op costs come from the kernel model (kernels_profile/kmodel.h; no measured "
+                "V100 profile), whose GEMM efficiencies were fitted to published V100 and H100 "
+                "GEMM timings, not to training runs; it makes small micro-batches costlier per "
+                "sample through wave quantization and tile fill, but FlexFlow's own kernels on "
+                "Summit, "
+                "which set the paper's micro-batch effect, were not measured")
 WHY_SETUP = ("not traced further; the paper gives its mini-batch per GPU count only in a "
              "figure, so we use 32 samples per GPU (configs/experiments/paper/), and "
              + WHY_ROOFLINE)
@@ -154,8 +155,9 @@ def fig7_left(rows):
     top = [dict(pts).get(max(branches)) for pts in series.values()]
     top = [t for t in top if t is not None]
     claims = [("Fig. 7 left: speed-up grows with the branch count", "grows",
-               "non-decreasing at %s of %s GPU counts" % (",".join(map(str, sorted(grows))) or "none",
-                                                          len(series)),
+               "non-decreasing at %d of %d GPU counts%s" % (
+                   len(grows), len(series),
+                   " (%s GPUs)" % ", ".join(map(str, sorted(grows))) if grows else ""),
                verdict(len(grows) == len(series)), WHY_SETUP),
               ("Fig. 7 left: speed-up at 16 branches", "about 2x",
                "%s" % ", ".join("%.2fx" % t for t in top) if top else "n/a",
@@ -265,7 +267,7 @@ Regenerate: `gppsim reproduce all --out DIR`, then
 `/usr/bin/python3 plots/reproduction_md.py DIR --out REPRODUCTION.md`.
 Throughputs are simulated on the Summit-like cluster
 (`configs/clusters/summit.yaml`: 4 V100-16GB per node, NVLink, EDR
-InfiniBand) with roofline op costs (no measured profile); the paper ran
+InfiniBand) with the kernel model's op costs (no measured profile); the paper ran
 FlexFlow on Summit itself, so absolute samples/s differ and only the
 comparisons are claims.  Search times are wall-clock on the machine that
 produced the results.  A claim that is not borne out is reported as found;

@@ -116,13 +116,29 @@ static int apply_override(gpp__mbuild *b, const gpp_model_param *o) {
 
 /* ---- the top level ---------------------------------------------------- */
 
+int gpp__model_read_attention(gpp__mbuild *b, gpp_ynode map, bool allowed,
+                              bool *flash) {
+  static const char *const impls[] = {"unfused", "flash", NULL};
+  gpp_ynode n = gpp_ymap_find(map, "attention");
+  if (!gpp_ynode_ok(n)) return 0;
+  if (!allowed) {
+    gpp_mark at = gpp_ynode_mark(n);
+    GPP_RAISE_AT(b->err, GPP_EINVAL, &at, "attention: only attention ops "
+                 "choose an attention kernel");
+  }
+  int impl;
+  GPP_TRY(gpp_yscalar_enum(n, "attention", impls, &impl, b->err));
+  *flash = impl == 1;
+  return 0;
+}
+
 static int read_top(gpp__mbuild *b, gpp_ynode root, gpp_model *m,
                     const gpp_model_param *ov, size_t n_ov) {
   static const char *const keys[] = {"name", "precision", "params", "graph",
-                                     "description"};
+                                     "description", "attention"};
   static const char *const precisions[] = {"fp32", "fp16", "bf16", NULL};
   GPP_TRY(gpp_yexpect(root, GPP_Y_MAP, "model file", b->err));
-  GPP_TRY(gpp_ymap_check_keys(root, keys, 5, b->err));
+  GPP_TRY(gpp_ymap_check_keys(root, keys, 6, b->err));
   gpp_ynode n;
   GPP_TRY(gpp_ymap_require(root, "name", &n, b->err));
   GPP_TRY(gpp_yscalar_str(n, "name", &m->name, b->err));
@@ -133,6 +149,8 @@ static int read_top(gpp__mbuild *b, gpp_ynode root, gpp_model *m,
     GPP_TRY(gpp_yscalar_enum(n, "precision", precisions, &prec, b->err));
   b->dtype_bytes = prec == 0 ? 4 : 2;
   m->precision = precisions[prec];
+  GPP_TRY(gpp__model_read_attention(b, root, true, &b->flash));
+  m->attention = b->flash ? "flash" : "unfused";
   n = gpp_ymap_find(root, "description");
   const char *desc;
   if (gpp_ynode_ok(n))

@@ -70,6 +70,8 @@ typedef struct gpp_op {
   double param_count;          /* per op, not per sample */
   double param_bytes;          /* per op, not per sample */
   double saved_bytes;          /* activations stashed for the backward */
+  bool flash;                  /* attention: fused (FlashAttention-style)
+                                  kernel instead of GEMMs + softmax */
   double out_bytes;            /* output tensor bytes */
   /* Cost overrides (has_time: fwd/bwd seconds per sample). */
   bool has_time;
@@ -95,6 +97,7 @@ typedef struct gpp_model {
   int dtype_bytes;
   struct gpp_arena *arena; /* owns all strings and arrays */
   const char *precision;   /* "fp32", "fp16" or "bf16" */
+  const char *attention;   /* model-wide default: "unfused" or "flash" */
 } gpp_model;
 
 /* A named integer parameter override, from `--set name=value`. */

@@ -328,6 +328,7 @@ static void apply_overrides(gpp_op *op, const gpp__mspec *s) {
     op->param_count = s->param_override / op->dtype_bytes;
   }
   op->has_time = s->has_time;
+  op->flash = op->kind == GPP_OP_ATTENTION && s->flash;
   op->time_fwd = s->time_fwd;
   op->time_bwd = s->time_bwd;
 }

@@ -71,10 +71,12 @@ int gpp__model_gen_mlp(gpp__mbuild *b, gpp_ynode item, const char *name,
 
 typedef struct tf_cfg {
   int64_t layers, seq, hidden, heads, ffn;
+  bool flash;
 } tf_cfg;
 
 static int read_tf(gpp__mbuild *b, gpp_ynode item, tf_cfg *c) {
-  *c = (tf_cfg){0};
+  *c = (tf_cfg){.flash = b->flash};
+  GPP_TRY(gpp__model_read_attention(b, item, true, &c->flash));
   GPP_TRY(gpp__model_req_int(b, item, "layers", 1, 100000, &c->layers));
   GPP_TRY(gpp__model_req_int(b, item, "heads", 1, 65536, &c->heads));
   GPP_TRY(gpp__model_req_int(b, item, "ffn", 1, DIM_MAX, &c->ffn));
@@ -105,7 +107,7 @@ static int tf_layer(gpp__mbuild *b, const char *pre, gpp_mark mark,
       s->n_ins = 2;
       residual = s->name;
     }
-    if (i == 1) s->shape.heads = c->heads;
+    if (i == 1) s->shape.heads = c->heads, s->flash = c->flash;
     if (i == 4) s->shape.width = c->ffn;
     if (i == 6) s->mirror_hops = 2;
     cur = s->name;

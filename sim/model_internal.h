@@ -39,6 +39,8 @@ typedef struct gpp__mspec {
   /* A generated matmul whose width mirrors the in_width of the matmul this
    * many single-input hops upstream (a Transformer's fc2 mirrors fc1). */
   int mirror_hops;
+  bool flash; /* attention: one fused kernel (the model's default, or the
+                 item's `attention` key) */
 } gpp__mspec;
 
 /* A generator's name standing for the ops it yields. */
@@ -61,6 +63,7 @@ typedef struct gpp__mbuild {
   const char *path;
   int dtype_bytes;
   const char *precision;
+  bool flash; /* the model-wide `attention: flash` */
   gpp__mspec *specs;
   uint32_t n_specs, cap_specs;
   gpp__malias *aliases;
@@ -78,6 +81,12 @@ typedef struct gpp__mouts {
   const char **names;
   uint32_t n;
 } gpp__mouts;
+
+/* model.c: an `attention: unfused | flash` key of map into *flash (left as
+ * it is when absent); allowed false makes the key an error (not an
+ * attention op). */
+int gpp__model_read_attention(gpp__mbuild *b, gpp_ynode map, bool allowed,
+                              bool *flash);
 
 /* model_items.c: expands the `graph` list and single-op items. */
 int gpp__model_expand_list(gpp__mbuild *b, gpp_ynode list, gpp__mouts prev,

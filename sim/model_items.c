@@ -46,6 +46,7 @@ gpp__mspec *gpp__model_new_spec(gpp__mbuild *b, const char *name,
   s->mark = mark;
   s->bias = true;
   s->act_override = s->param_override = -1;
+  s->flash = b->flash;
   s->flops_fwd = s->flops_bwd = -1;
   return s;
 }
@@ -276,7 +277,7 @@ typedef enum { I_OP, I_INPUT, I_LINEAR, I_EMBEDDING_BAG, I_CONCAT,
 #define OVR "time_per_sample", "flops", "activation_bytes_per_sample", \
             "param_bytes"
 static const char *const k_op[] = {"op", "kind", "inputs", "shape", "bias",
-                                   OVR};
+                                   "attention", OVR};
 static const char *const k_input[] = {"input", "tokens", "width", OVR};
 static const char *const k_linear[] = {"linear", "inputs", "out", "bias", OVR};
 static const char *const k_emb[] = {"embedding_bag", "inputs", "rows", "dim",
@@ -287,7 +288,7 @@ static const char *const k_loss[] = {"loss", "inputs", OVR};
 static const char *const k_mlp[] = {"mlp", "inputs", "layers", "width",
                                     "activation", "final_activation", "bias"};
 static const char *const k_tf[] = {"transformer", "inputs", "layers", "seq",
-                                   "hidden", "heads", "ffn"};
+                                   "hidden", "heads", "ffn", "attention"};
 static const char *const k_br[] = {"branches", "inputs", "count", "body"};
 
 typedef struct item_def {
@@ -370,6 +371,8 @@ static int read_explicit(gpp__mbuild *b, gpp_ynode item, gpp__mspec *s) {
   GPP_TRY(gpp_ymap_require(item, "kind", &n, b->err));
   GPP_TRY(gpp_yscalar_enum(n, "kind", kinds, &kind, b->err));
   s->kind = (gpp_op_kind)kind;
+  GPP_TRY(gpp__model_read_attention(b, item, s->kind == GPP_OP_ATTENTION,
+                                    &s->flash));
   n = gpp_ymap_find(item, "shape");
   if (!gpp_ynode_ok(n)) return 0;
   GPP_TRY(gpp_yexpect(n, GPP_Y_MAP, "shape", b->err));

@@ -1,5 +1,5 @@
 #!/bin/sh
-# cli_costs.sh -- `gppsim costs` end to end: roofline costs of a bundled
+# cli_costs.sh -- `gppsim costs` end to end: kernel-model costs of a bundled
 # model, the same with a synthetic profile (sources, extrapolation flag,
 # source counts, calibration report, JSON), and exit status 2 for bad,
 # damaged or foreign input, naming what is wrong.  (That a profiled op costs
@@ -30,17 +30,70 @@ expect() {
 has() { grep -q -- "$2" "$T/$1" || fail "$3: '$2' not in $1"; }
 lacks() { grep -q -- "$2" "$T/$1" && fail "$3: '$2' in $1"; }
 
-# Roofline only.
-expect 0 "roofline" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
+# The kernel model only.
+expect 0 "model" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
   --micro-batch 1,8
-has out "roofline" "roofline"
-lacks out " profile " "roofline"
-has out "extrapolated" "roofline header"
-has out "ops by source: override=0 profile=0 roofline=" "roofline counts"
+has out " model " "model"
+lacks out " profile " "model"
+has out "extrapolated" "model header"
+has out "ops by source: override=0 profile=0 model=262$" "model counts"
 expect 0 "one size" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
   --micro-batch 4
 grep -E '^branch0\.enc\.l0\.attn +attention +4 ' "$T/out" >/dev/null ||
   fail "--micro-batch 4: attention row missing"
+
+# MMT on the V100 (the issue's figure): the summed per-sample time at
+# micro-batch 1 is at least 1.15x that at 32, from waves and tile fill.
+expect 0 "mmt v100" "$GPPSIM" costs --model "$MODEL" --gpu v100-sxm2-16gb \
+  --micro-batch 1,32 --json
+"$PY" - "$T/out" <<'PYEOF' || fail "MMT/V100 per-sample mb1/mb32 under 1.15"
+import json, sys
+s = {}
+for o in json.load(open(sys.argv[1]))["ops"]:
+    b = o["micro_batch"]
+    s[b] = s.get(b, 0) + (o["fwd"] + o["bwd"]) / b
+assert s[1] >= 1.15 * s[32], s[1] / s[32]
+PYEOF
+expect 0 "explain" "$GPPSIM" costs --model "$MODEL" --gpu v100-sxm2-16gb \
+  --micro-batch 1 --explain
+has out "waves" "explain"
+
+# Attention kernels: `attention: flash` model-wide, `unfused` on one
+# transformer and on one explicit op; a fused core is faster than GEMMs and
+# a softmax through HBM at sequence 2048, and the choice is per op.
+cat > "$T/fl.yaml" <<'YEOF'
+name: fl
+precision: bf16
+attention: flash
+graph:
+  - {input: x, tokens: 2048, width: 4096}
+  - {transformer: a, layers: 1, heads: 32, ffn: 16384}
+  - {transformer: b, layers: 1, heads: 32, ffn: 16384, attention: unfused}
+  - {op: c, kind: attention, shape: {heads: 32}, attention: unfused}
+  - {loss: loss}
+YEOF
+expect 0 "flash" "$GPPSIM" costs --model "$T/fl.yaml" --gpu $GPU \
+  --micro-batch 4 --json
+"$PY" - "$T/out" <<'PYEOF' || fail "flash vs unfused attention"
+import json, sys
+t = {o["op"]: o["fwd"] for o in json.load(open(sys.argv[1]))["ops"]}
+assert t["a.l0.attn"] < t["b.l0.attn"], t
+assert t["b.l0.attn"] == t["c"], t
+PYEOF
+sed 's/^attention: flash$/attention: unfused/' "$T/fl.yaml" > "$T/uf.yaml"
+expect 0 "unfused" "$GPPSIM" costs --model "$T/uf.yaml" --gpu $GPU \
+  --micro-batch 4 --json
+"$PY" - "$T/out" <<'PYEOF' || fail "model-wide unfused attention"
+import json, sys
+t = {o["op"]: o["fwd"] for o in json.load(open(sys.argv[1]))["ops"]}
+assert t["a.l0.attn"] == t["b.l0.attn"], t
+PYEOF
+printf 'name: g\ngraph:\n  - {input: x, tokens: 4, width: 8}\n  - {op: d, kind: gelu, attention: flash}\n' > "$T/bad.yaml"
+expect 2 "attention on a gelu" "$GPPSIM" costs --model "$T/bad.yaml" --gpu $GPU
+has err "bad.yaml:4:36: attention: only attention ops" "attention on a gelu"
+printf 'name: g\nattention: fused\ngraph:\n  - {input: x, tokens: 4, width: 8}\n' > "$T/bad.yaml"
+expect 2 "bad attention" "$GPPSIM" costs --model "$T/bad.yaml" --gpu $GPU
+has err "bad.yaml:2:12" "bad attention value"
 
 # A synthetic profile: measured ops come from it, interpolated inside the
 # profiled sizes (1..16) and flagged outside.
@@ -51,25 +104,33 @@ grep -E ' 4 .* profile +no$' "$T/out" >/dev/null || fail "b=4 not profiled"
 grep -E ' 64 .* profile +yes$' "$T/out" >/dev/null ||
   fail "b=64 not flagged as extrapolated"
 # Every op of mmt but its inputs has a profile row.
-has out "ops by source: override=0 profile=[1-9][0-9]* roofline=4$" \
+has out "ops by source: override=0 profile=258 model=4$" \
   "profile counts"
-# The profiled attention at b=4 is not the roofline's figure.
+# The profiled attention at b=4 is not the kernel model's figure.
 "$GPPSIM" costs --model "$MODEL" --gpu $GPU --micro-batch 4 >"$T/roof"
 a=$(grep -E '^branch0\.enc\.l0\.attn ' "$T/out" | head -1 | awk '{print $4}')
 b=$(grep -E '^branch0\.enc\.l0\.attn ' "$T/roof" | awk '{print $4}')
 [ -n "$a" ] && [ "$a" != "$b" ] ||
-  fail "profiled attention fwd '$a' equals the roofline's '$b'"
+  fail "profiled attention fwd '$a' equals the model's '$b'"
 
 expect 0 "calibrate" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
   --profile "$T/p.h5" --calibrate
 has out "calibration against" "calibrate"
-has out "med_err%" "calibrate"
+has out "kernel model fitted to 2580 measured times" "calibrate"
+# The fit must improve the median error over the default parameters.
+"$PY" - "$T/out" <<'PYEOF' || fail "calibrate: median error not improved"
+import re, sys
+m = re.search(r"median ([0-9.]+)% max [0-9.]+% before, median ([0-9.]+)%",
+              open(sys.argv[1]).read())
+assert m and float(m.group(2)) < float(m.group(1)), m
+PYEOF
 
 expect 0 "json" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
   --profile "$T/p.h5" --calibrate --json --micro-batches 2
 has out '"source": "profile"' "json"
 has out '"calibration"' "json"
-has out '"eff_memory"' "json"
+has out '"mem_eff"' "json"
+has out '"converged": true' "json"
 has out '"sources"' "json"
 has out '"extrapolated": false' "json"
 
@@ -95,7 +156,7 @@ expect 2 "truncated profile" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
 has err "trunc.h5: cannot open as HDF5" "truncated profile"
 # The engine takes its costs from the profile: `gppsim simulate --profile`
 # replays MMT with every profiled op's time from it, and faster than the
-# roofline would have it only if the profile says so (compare the stage
+# kernel model would have it only if the profile says so (compare the stage
 # times with the profile's own figures through `gppsim costs`).
 PLAN=$SRC/configs/experiments/plans/mmt-gpp-8.yaml
 H100=$SRC/configs/clusters/dgx-h100.yaml

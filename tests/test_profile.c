@@ -662,7 +662,11 @@ static const char tiny_model[] =
 static gpp_gpu_spec tiny_gpu(void) {
   gpp_gpu_spec g = {.name = "test-gpu", .peak_fp32 = 6e13,
                     .peak_fp16 = 1e15, .peak_bf16 = 1e15, .mem_bytes = 80e9,
-                    .mem_bandwidth = 2e12, .launch_overhead = 4e-6};
+                    .mem_bandwidth = 2e12, .launch_overhead = 4e-6,
+                    .sm_count = 100, .clock_hz = 1.5e9,
+                    .peak_fp16_simt = 1.2e14, .l2_bytes = 40e6,
+                    .l2_bandwidth = 6e12, .hbm_efficiency = 0.8,
+                    .smem_per_sm = 160e3};
   return g;
 }
 
@@ -762,7 +766,7 @@ Test(costs, profiled_op_costs_its_median_at_profiled_sizes) {
   gpp_model_destroy(m);
 }
 
-Test(costs, override_then_profile_then_fitted_roofline) {
+Test(costs, override_then_profile_then_kernel_model) {
   gpp_model *m = load_tiny();
   gpp_profile_row rows[12];
   size_t n = tiny_profile(m, rows);
@@ -776,37 +780,41 @@ Test(costs, override_then_profile_then_fitted_roofline) {
   cr_assert_eq(oc.source, GPP_COST_OVERRIDE);
   cr_assert_float_eq(oc.fwd, 4e-3, 1e-15);
   cr_assert_float_eq(oc.bwd, 8e-3, 1e-15);
-  /* act has no row: the roofline, with relu's memory efficiency fitted to
-   * the other relu's rows (compute stays at 1: no point is compute-bound). */
-  const gpp_kind_fit *f = &c->fit.kind[GPP_OP_RELU];
-  cr_assert(f->has_memory && !f->has_compute && !f->failed);
-  cr_assert_float_eq(c->eff_mem[GPP_OP_RELU], RELU_EFF_MEM, 1e-6);
-  cr_assert_eq(c->eff_flops[GPP_OP_RELU], 1.0);
-  cr_assert_eq(c->eff_mem[GPP_OP_LOSS], 1.0); /* nothing to fit */
+  /* The kernel model was fitted to fc1's 4 sizes x fwd/bwd (the relu rows
+   * are of another shape, no op of the model). */
+  cr_assert_eq(c->fit.n_points, 8);
+  cr_assert(c->fit.fitted[2], "tile_cycles moves fc1's times");
+  cr_assert(!c->fit.fitted[0], "no fp16 GEMM: tensor efficiency unfitted");
+  cr_assert_eq(c->kp.math_eff_tensor, gpp_kparams_default.math_eff_tensor);
+  cr_assert_leq(c->fit.median_after, c->fit.median_before);
+  /* act has no row: the kernel model with the fitted parameters, a
+   * memory-bound kernel at the fitted HBM efficiency. */
   uint32_t act = op_index(m, "act");
   const gpp_op *op = &m->ops[act];
   oc = gpp_costs_op(c, act, 16);
-  cr_assert_eq(oc.source, GPP_COST_ROOFLINE);
+  cr_assert_eq(oc.source, GPP_COST_MODEL);
   cr_assert(!oc.extrapolated);
-  double want = fmax(op->flops_fwd * 16 / g.peak_fp32,
-                     op->bytes_fwd * 16 / (g.mem_bandwidth * RELU_EFF_MEM)) +
-                g.launch_overhead;
-  cr_assert_float_eq(oc.fwd, want, 1e-6 * want);
+  double bw = g.mem_bandwidth * g.hbm_efficiency * c->kp.mem_eff;
+  double want = fmax(op->flops_fwd * 16 / (g.peak_fp32 *
+                                           c->kp.math_eff_simt),
+                     op->bytes_fwd * 16 / bw) + g.launch_overhead;
+  cr_assert_float_eq(oc.fwd, want, 1e-12 * want);
   uint32_t counts[GPP_COST__NSOURCES];
   gpp_costs_source_counts(c, counts);
   cr_assert_eq(counts[GPP_COST_OVERRIDE], 1);
   cr_assert_eq(counts[GPP_COST_PROFILE], 1);
-  cr_assert_eq(counts[GPP_COST_ROOFLINE], 3); /* x, act, loss */
+  cr_assert_eq(counts[GPP_COST_MODEL], 3); /* x, act, loss */
   gpp_costs_destroy(c);
 
-  /* Without the profile: fc1 is the plain roofline. */
+  /* Without the profile: fc1 is the kernel model, default parameters. */
   cr_assert_eq(gpp_costs_create(m, &g, NULL, &c, &err), 0, "%s", err.msg);
   cr_assert_eq(gpp_costs_op(c, op_index(m, "fc1"), 4).source,
-               GPP_COST_ROOFLINE);
-  cr_assert_eq(c->eff_mem[GPP_OP_RELU], 1.0);
+               GPP_COST_MODEL);
+  cr_assert_eq(c->kp.tile_cycles, gpp_kparams_default.tile_cycles);
+  cr_assert_eq(c->fit.n_points, 0);
   gpp_costs_source_counts(c, counts);
   cr_assert_eq(counts[GPP_COST_PROFILE], 0);
-  cr_assert_eq(counts[GPP_COST_ROOFLINE], 4);
+  cr_assert_eq(counts[GPP_COST_MODEL], 4);
   gpp_costs_destroy(c);
   gpp_profile_db_destroy(db);
   gpp_model_destroy(m);
@@ -818,13 +826,18 @@ Test(costs, profiled_op_needs_no_peak) {
   size_t n = tiny_profile(m, rows);
   gpp_profile_db *db = write_and_open(rows, n, "tiny.h5");
   gpp_gpu_spec g = tiny_gpu();
-  g.peak_fp32 = 0; /* fc1 is measured; act and loss need the roofline */
-  gpp_costs *c = (gpp_costs *)&c;
+  g.peak_fp32 = 0; /* fc1 is measured; act and loss are memory-bound */
+  gpp_costs *c = NULL;
   gpp_errctx err = {0};
-  cr_assert_eq(gpp_costs_create(m, &g, db, &c, &err), GPP_EINVAL);
+  cr_assert_eq(gpp_costs_create(m, &g, db, &c, &err), 0, "%s", err.msg);
+  cr_assert_eq(c->fit.n_points, 0); /* fc1 cannot be modelled: left out */
+  gpp_costs_destroy(c);
+  /* Without the profile fc1's GEMM needs the fp32 peak. */
+  c = (gpp_costs *)&c;
+  cr_assert_eq(gpp_costs_create(m, &g, NULL, &c, &err), GPP_EINVAL);
   cr_assert_null(c);
-  cr_assert(strstr(err.msg, "op 'act'") != NULL, "%s", err.msg);
-  cr_assert(strstr(err.msg, "or profile row") != NULL, "%s", err.msg);
+  cr_assert(strstr(err.msg, "op 'fc1'") != NULL, "%s", err.msg);
+  cr_assert(strstr(err.msg, "no fp32 peak") != NULL, "%s", err.msg);
   gpp_profile_db_destroy(db);
   gpp_model_destroy(m);
 }

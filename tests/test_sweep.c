@@ -370,7 +370,7 @@ Test(sweep, jitter_draws_match_the_profile_percentiles) {
   enum { N = 20000 };
   uint32_t op = 1; /* the first profiled op after the input */
   cr_assert_eq(costs->source[op], GPP_COST_PROFILE);
-  cr_assert_eq(costs->source[0], GPP_COST_ROOFLINE); /* an input */
+  cr_assert_eq(costs->source[0], GPP_COST_MODEL); /* an input */
   double *scale = calloc(2 * m->n_ops, sizeof *scale);
   double *f = calloc(N, sizeof *f), *b = calloc(N, sizeof *b);
   gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);

@@ -19,6 +19,7 @@ typedef struct gpu_fields {
   const char *name;
   double fp64, fp32, tf32, fp16, bf16, fp8, mem, mem_bw, launch;
   long long sm;
+  double clock_mhz, fp16_simt, l2, l2_bw, hbm_eff, smem;
 } gpu_fields;
 
 /* lo: 0 where a GPU may lack the precision (FP8 before Hopper), 1 FLOP/s
@@ -43,6 +44,17 @@ static const gpp_yfield gpu_table[] = {
      NULL},
     {"launch_overhead", GPP_YF_QTY, offsetof(gpu_fields, launch), true,
      GPP_Q_TIME, 0, 1, NULL},
+    {"sm_clock_mhz", GPP_YF_QTY, offsetof(gpu_fields, clock_mhz), true,
+     GPP_Q_COUNT, 1, 1e5, NULL},
+    PEAK("peak_fp16_simt", fp16_simt, 0),
+    {"l2_cache", GPP_YF_QTY, offsetof(gpu_fields, l2), true, GPP_Q_BYTES, 1,
+     1e12, NULL},
+    {"l2_bandwidth", GPP_YF_QTY, offsetof(gpu_fields, l2_bw), true,
+     GPP_Q_BANDWIDTH, 1, 1e16, NULL},
+    {"hbm_efficiency", GPP_YF_QTY, offsetof(gpu_fields, hbm_eff), true,
+     GPP_Q_COUNT, 0.01, 1, NULL},
+    {"shared_memory_per_sm", GPP_YF_QTY, offsetof(gpu_fields, smem), true,
+     GPP_Q_BYTES, 1, 1e9, NULL},
 };
 #undef PEAK
 
@@ -135,6 +147,12 @@ static void copy_fields(const gpu_fields *f, gpp_gpu_spec *out) {
   out->mem_bandwidth = f->mem_bw;
   out->launch_overhead = f->launch;
   out->sm_count = (int)f->sm;
+  out->clock_hz = f->clock_mhz * 1e6;
+  out->peak_fp16_simt = f->fp16_simt;
+  out->l2_bytes = f->l2;
+  out->l2_bandwidth = f->l2_bw;
+  out->hbm_efficiency = f->hbm_eff;
+  out->smem_per_sm = f->smem;
 }
 
 int gpp_gpu_spec_load(const char *name_or_path, gpp_gpu_spec *out,

@@ -27,6 +27,13 @@ typedef struct gpp_gpu_spec {
   double mem_bandwidth;    /* HBM bytes/s */
   double launch_overhead;  /* seconds per kernel launch */
   int sm_count;
+  /* Microarchitecture, for the kernel model (kernels_profile/kmodel.h). */
+  double clock_hz;         /* SM clock at which the peaks are reached */
+  double peak_fp16_simt;   /* FLOP/s of fp16 without tensor cores */
+  double l2_bytes;         /* L2 cache capacity */
+  double l2_bandwidth;     /* L2 read bytes/s, whole GPU */
+  double hbm_efficiency;   /* achievable fraction of mem_bandwidth */
+  double smem_per_sm;      /* shared memory bytes per SM */
 } gpp_gpu_spec;
 
 /* Loads configs/hardware/<name>.yaml (or a path ending in .yaml). */

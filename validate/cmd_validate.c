@@ -27,7 +27,8 @@ static void usage(FILE *f) {
   fprintf(f,
       "usage: gppsim validate compare MEASURED.h5 SIMULATED.h5 [--json] "
       "[--scatter OUT.png]\n"
-      "       gppsim validate suite DIR [--json] [--markdown]\n\n"
+      "       gppsim validate suite DIR [--json] [--markdown]\n"
+      "       gppsim validate kernels TABLE.csv... [--json] [--fit]\n\n"
       "compare: matches the tasks of a measured run (gppsim-exec --out) and "
       "a simulation\n(gppsim simulate --out) of the same plan by (device, "
       "peer, stage, micro-batch,\nreplica, kind) and prints the iteration-"
@@ -39,6 +40,8 @@ static void usage(FILE *f) {
       SIMULATED_SUFFIX " and\nprints one row per plan and the suite's median "
       "and max |iteration error|;\n--markdown prints the table as Markdown "
       "(validate/run_suite.sh writes it to\nvalidate/results/README.md).\n\n"
+      "kernels: the kernel model's GEMM times against published measurements "
+      "(see\n`gppsim validate kernels --help`).\n\n"
       "Exit status 2 for missing, damaged, foreign or mismatched files.\n");
 }
 
@@ -283,10 +286,12 @@ int gpp_cmd_validate(int argc, char **argv) {
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
+  if (strcmp(argv[1], "kernels") == 0)
+    return gpp_cmd_validate_kernels(argc - 1, argv + 1);
   bool compare = strcmp(argv[1], "compare") == 0;
   if (!compare && strcmp(argv[1], "suite") != 0)
-    return gpp_cli_usage_error("validate", "unknown subcommand '%s' (compare "
-                               "or suite)", argv[1]);
+    return gpp_cli_usage_error("validate", "unknown subcommand '%s' (compare, "
+                               "suite or kernels)", argv[1]);
   val_args a = {0};
   int rc = parse(argc - 1, argv + 1, &a, compare ? 2 : 1);
   if (rc != 0) return rc < 0 ? 0 : rc;

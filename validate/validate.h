@@ -119,4 +119,8 @@ int gpp_compare(const gpp_vfile *measured, const gpp_vfile *predicted,
                 gpp_comparison *out, gpp_errctx *err);
 void gpp_comparison_free(gpp_comparison *c);
 
+/* `gppsim validate kernels TABLE.csv... [--json] [--fit]` (kernels.c): the
+ * kernel model against published GEMM measurements; argv[0] is "kernels". */
+int gpp_cmd_validate_kernels(int argc, char **argv);
+
 #endif
