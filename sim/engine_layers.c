@@ -123,12 +123,16 @@ int gpp__stage_layers(gpp__eng *e, uint32_t si, gpp_errctx *err) {
 
 /* The attention core's share of an attention op's forward FLOPs and the
  * score bytes per sample selective recomputation drops (cost_attention in
- * model_derive.c). */
+ * model_derive.c): what the op saves beyond x, Q, K, V and the context
+ * (5 s h elements), at most heads * s^2 elements; an attention that saves
+ * no scores (fused) has nothing to drop and re-runs nothing. */
 static void attention_core(const gpp_op *op, double *frac, double *scores) {
   double s = (double)op->shape.tokens, h = (double)op->shape.width;
   double core = 4 * s * s * h, all = 8 * s * h * h + core;
-  *frac = all > 0 ? core / all : 0;
-  *scores = (double)op->shape.heads * s * s * op->dtype_bytes;
+  double most = (double)op->shape.heads * s * s * op->dtype_bytes;
+  double beyond = op->saved_bytes - 5 * s * h * op->dtype_bytes;
+  *scores = beyond < 0 ? 0 : beyond < most ? beyond : most;
+  *frac = all > 0 && *scores > 0 ? core / all : 0;
 }
 
 /* One layer's work at slice samples on one device of the tensor group.

@@ -18,7 +18,11 @@
 enum { S = 4, H = 8, HEADS = 2, LAYERS = 2, NOPS = 2 + 2 * LAYERS };
 static const double TF_A = 3e-3, TB_A = 5e-3, TF_M = 1e-3, TB_M = 2e-3;
 static const double P_A = 1000, P_M = 3000; /* parameters per op */
-static const double SAVED_A = (5.0 * S * H + HEADS * S * S) * 2, SAVED_M = 256;
+static const double SAVED_M = 256;
+/* The attention's saved bytes: x, Q, K, V, context and the scores; a fused
+ * (flash) attention saves no scores. */
+static const double SAVED_A = (5.0 * S * H + HEADS * S * S) * 2;
+static double saved_a = SAVED_A;
 
 typedef struct tmodel {
   gpp_model m;
@@ -53,7 +57,7 @@ static void blocks(tmodel *t, double scale) {
   for (int l = 0; l < LAYERS; l++) {
     char n[16];
     snprintf(n, sizeof n, "h.l%d.attn", l);
-    add(t, n, GPP_OP_ATTENTION, TF_A, TB_A, SAVED_A, P_A * scale);
+    add(t, n, GPP_OP_ATTENTION, TF_A, TB_A, saved_a, P_A * scale);
     snprintf(n, sizeof n, "h.l%d.mlp", l);
     add(t, n, GPP_OP_CUSTOM, TF_M, TB_M, SAVED_M, P_M * scale);
   }
@@ -222,6 +226,14 @@ Test(engine_par, recompute_stash_and_extra_backward) {
   expect_close(frac, 0.2, "core share");
   expect_close(r.res->stages[0].t_bwd, tb + frac * b * LAYERS * TF_A,
                "attention core re-run");
+  done(&r);
+  /* A fused attention keeps no scores: selective changes nothing. */
+  saved_a = 5.0 * S * H * 2;
+  run_ok("recompute: selective", b, b, 1, "0", &r);
+  saved_a = SAVED_A;
+  expect_close(r.res->devices[0].peak_stash,
+               b * LAYERS * (5.0 * S * H * 2 + SAVED_M), "fused: same stash");
+  expect_close(r.res->stages[0].t_bwd, tb, "fused: nothing re-run");
   done(&r);
 }
 
