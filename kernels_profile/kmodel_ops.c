@@ -75,26 +75,33 @@ static int core_gemms(kacc *a, int64_t bh, int64_t s, int64_t d, bool bwd,
   return gemm(a, bh, s, d, s, err);   /* dV = P^T dO */
 }
 
-/* The flash core: the GEMMs' math (plus the forward's recomputed scores
- * in the backward) in one kernel whose HBM traffic is Q, K, V, O (and
- * their gradients and dO backward). */
+/* The flash core (FlashAttention-2, Dao 2023): one CTA per 128 query rows
+ * of a head holds its Q tile and streams K and V in blocks, so its tiles
+ * are those of the context GEMM P V (s x d over s, batch b x heads) and
+ * each K step does the scores' and the context's math (2 GEMM steps)
+ * forward; backward re-forms the scores and computes dP, dV, dK and dQ (5
+ * GEMM steps).  The K-loop prologue and epilogue is paid once per CTA, not
+ * per scores tile.  HBM traffic: Q, K, V, O (and their gradients and dO
+ * backward). */
 static int flash_core(kacc *a, int64_t bh, int64_t s, int64_t d, bool bwd,
                       double e, gpp_errctx *err) {
-  gpp_kop inner = {0};
-  kacc in = {a->g, a->p, a->dt, &inner, 0};
-  GPP_TRY(core_gemms(&in, bh, s, d, bwd, err));
-  if (bwd) GPP_TRY(gemm(&in, bh, s, s, d, err));
-  double math = inner.time - inner.kernels * a->g->launch_overhead;
+  gpp_gemm x = {bh, s, d, s, a->dt};
+  gpp_gemm_plan pl;
+  int bn = d < 128 ? (int)d : 128;
+  GPP_TRY(gpp_gemm_tile(a->g, a->p, &x, 128, bn, 1, &pl, err));
+  double steps = bwd ? 5.0 : 2.0;
+  double tile_fixed = (double)pl.waves * a->p->tile_cycles / a->g->clock_hz;
+  double math = steps * (pl.t_math - tile_fixed) + tile_fixed;
   double bytes = (bwd ? 8.0 : 4.0) * (double)bh * s * d * e;
   double mem = gpp_kmodel_stream(a->g, a->p, bytes, 0);
   note(a, fmax(math, mem) + a->g->launch_overhead, mem > math);
-  a->out->flops += inner.flops;
+  a->out->flops += steps * pl.flops;
   a->out->bytes += bytes;
   a->out->kernels += 1;
   if (!a->out->has_gemm) {
     a->out->has_gemm = true;
-    a->out->main = inner.main;
-    a->out->plan = inner.plan;
+    a->out->main = x;
+    a->out->plan = pl;
   }
   return 0;
 }

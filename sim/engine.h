@@ -8,8 +8,15 @@
  * tasks; transfers and collectives go through the flow network
  * (topology/network.h), or complete instantly with `ideal_network`.
  *
- * A replica r of a stage on d devices holds samples [r*b/d, (r+1)*b/d) of
- * each of the stage's micro-batches; a transfer goes from every producer
+ * A stage on n devices with tensor degree t has d = n/t data-parallel
+ * replicas, replica r on the tensor group devices[r*t .. r*t+t); the
+ * group's first GPU runs its tasks and the others mirror its compute and
+ * memory (their timing is identical by symmetry).  Tensor-parallel and
+ * sharding collectives run per layer inside F and B (engine_comm.c).
+ *
+ * A replica r of a stage on d replicas holds samples [r*b/d, (r+1)*b/d) of
+ * each of the stage's micro-batches (b the micro-batch's size, smaller for
+ * the last one when the batch is not a multiple); a transfer goes from every producer
  * replica to every consumer replica whose samples overlap, carrying the
  * overlap times the edge's bytes per sample, so stages of different
  * data-parallel degrees or micro-batch sizes split and gather exactly.
@@ -32,7 +39,9 @@
   XX(OPT, "optimizer")                                                        \
   XX(ACT, "activation")                                                       \
   XX(GRAD, "gradient")                                                        \
-  XX(ALLREDUCE, "allreduce")
+  XX(ALLREDUCE, "allreduce")                                                   \
+  XX(ALLGATHER, "allgather")                                                  \
+  XX(REDUCESCATTER, "reducescatter")
 
 typedef enum {
 #define GPP__TK(name, str) GPP_TASK_##name,
@@ -45,7 +54,11 @@ const char *gpp_task_kind_name(gpp_task_kind k);
 
 /* One executed task.  Compute tasks: device == peer.  Transfers: device is
  * the sender, peer the receiver, src_task/dst_task the compute tasks they
- * connect.  All-reduce: device is the stage's first replica's GPU. */
+ * connect.  All-reduce: device is the stage's first replica's GPU.  Per-
+ * layer collectives of tensor parallelism and sharding (all three
+ * collective kinds, micro_batch >= 0): device is the replica's first GPU,
+ * task the compute task they belong to; a sharding collective is issued by
+ * each of the dp replicas with bytes / dp (so they sum to the layer's). */
 typedef struct gpp_task_rec {
   double start, end;
   uint32_t device, peer;

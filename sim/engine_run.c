@@ -40,6 +40,8 @@ static void on_net_done(void *ctx, uint64_t tag, double t) {
   e->now = t;
   if (GPP__KIND(tag) == TAG_XFER)
     e->cb_rc = gpp__xfer_done(e, GPP__INDEX(tag), t);
+  else if (GPP__KIND(tag) == TAG_SHARD || GPP__KIND(tag) == TAG_TP)
+    e->cb_rc = gpp__comm_event(e, GPP__KIND(tag), GPP__INDEX(tag), t);
   else
     e->cb_rc = gpp__allreduce_done(e, GPP__INDEX(tag));
 }
@@ -55,6 +57,8 @@ static int dispatch(gpp__eng *e, uint32_t dev) {
 static int handle(gpp__eng *e, uint64_t data) {
   if (GPP__KIND(data) == EV_TASK_END)
     return gpp__task_end(e, GPP__INDEX(data));
+  if (GPP__KIND(data) == EV_COMPUTE_END)
+    return gpp__comm_event(e, EV_COMPUTE_END, GPP__INDEX(data), e->now);
   return dispatch(e, GPP__INDEX(data));
 }
 
@@ -164,11 +168,29 @@ static int fill_result(gpp__eng *e, gpp_result *r, gpp_errctx *err) {
   return gpp__memory_check(e, r, err);
 }
 
+/* A tensor group's other devices mirror its first one (engine.h). */
+static void mirror_groups(gpp__eng *e) {
+  for (uint32_t si = 0; si < e->plan->n_stages; si++) {
+    const gpp_plan_stage *ps = &e->plan->stages[si];
+    for (uint32_t q = 0; ps->tensor > 1 && q < ps->n_devices; q++) {
+      if (q % ps->tensor == 0) continue;
+      const gpp__dev *src = &e->devs[ps->devices[q - q % ps->tensor]];
+      gpp__dev *dst = &e->devs[ps->devices[q]];
+      dst->busy = src->busy;
+      dst->static_mem = src->static_mem;
+      dst->peak_mem = src->peak_mem;
+      dst->peak_stash = src->peak_stash;
+      dst->n = src->n;
+    }
+  }
+}
+
 static int run(gpp__eng *e, gpp_result *r, gpp_errctx *err) {
   GPP_TRY(gpp__eng_setup(e, err));
   if (!e->opts.ideal_network)
     GPP_TRY(gpp_net_create(e->cluster, &e->net, err));
   GPP_TRY(run_loop(e, r, err));
+  mirror_groups(e);
   return fill_result(e, r, err);
 }
 

@@ -11,17 +11,18 @@ void gpp__slot_interval(const gpp__eng *e, uint32_t slot, uint32_t k,
                         uint64_t *lo, uint64_t *hi) {
   const gpp__slot *s = &e->slots[slot];
   const gpp__stage *st = &e->stages[s->stage];
-  uint64_t base = (uint64_t)k * st->b;
-  *lo = base + (uint64_t)s->replica * st->b / st->d;
-  *hi = base + (uint64_t)(s->replica + 1) * st->b / st->d;
+  uint64_t base = (uint64_t)k * st->b, b = k + 1 == st->m ? st->bl : st->b;
+  *lo = base + (uint64_t)s->replica * b / st->d;
+  *hi = base + (uint64_t)(s->replica + 1) * b / st->d;
 }
 
 bool gpp__piece_next(gpp__piece_it *it, uint32_t *k, uint32_t *r,
                      uint32_t *n) {
   if (it->x >= it->hi) return false;
   uint64_t kk = it->x / it->b, o = it->x - kk * it->b;
-  uint64_t rr = ((o + 1) * it->d - 1) / it->b;
-  uint64_t end = kk * it->b + (rr + 1) * it->b / it->d;
+  uint64_t b = kk + 1 == it->m ? it->bl : it->b;
+  uint64_t rr = ((o + 1) * it->d - 1) / b;
+  uint64_t end = kk * it->b + (rr + 1) * b / it->d;
   if (end > it->hi) end = it->hi;
   *k = (uint32_t)kk;
   *r = (uint32_t)rr;
@@ -33,7 +34,8 @@ bool gpp__piece_next(gpp__piece_it *it, uint32_t *k, uint32_t *r,
 /* Pieces of stage `other`'s partition overlapping slot's micro-batch k. */
 static uint32_t count_pieces(const gpp__eng *e, uint32_t slot, uint32_t k,
                              uint32_t other) {
-  gpp__piece_it it = {0, 0, e->stages[other].b, e->stages[other].d};
+  const gpp__stage *ot = &e->stages[other];
+  gpp__piece_it it = {0, 0, ot->b, ot->d, ot->bl, ot->m};
   gpp__slot_interval(e, slot, k, &it.x, &it.hi);
   uint32_t kk, r, n, count = 0;
   while (gpp__piece_next(&it, &kk, &r, &n)) count++;
@@ -59,20 +61,23 @@ static uint32_t count_deps(gpp__eng *e, uint32_t slot) {
   return pieces;
 }
 
+/* The slot's work per micro-batch (the last one may be smaller); the
+ * workspace is the larger of the two. */
 static void slot_costs(gpp__eng *e, gpp__slot *s) {
-  const gpp_plan_stage *ps = &e->plan->stages[s->stage];
-  const gpp_model *m = e->plan->model;
-  double ws = 0;
-  for (uint32_t i = 0; i < ps->n_ops; i++) {
-    gpp_op_cost c = gpp_costs_op(e->costs, ps->ops[i], s->slice);
-    s->t_fwd += c.fwd;
-    s->t_bwd += c.bwd;
-    s->stash_bytes += m->ops[ps->ops[i]].saved_bytes * s->slice;
-    double out = m->ops[ps->ops[i]].out_bytes * s->slice;
-    if (out > ws) ws = out;
-  }
-  s->workspace = ws;
+  gpp__work w = gpp__slot_work(e, s->stage, s->slice), l = w;
+  if (s->slice_last != s->slice) l = gpp__slot_work(e, s->stage, s->slice_last);
+  s->t_fwd = w.fwd;
+  s->t_bwd = w.bwd;
+  s->stash_bytes = w.stash;
+  s->t_fwd_last = l.fwd;
+  s->t_bwd_last = l.bwd;
+  s->stash_last = l.stash;
+  s->workspace = w.workspace > l.workspace ? w.workspace : l.workspace;
   s->t_opt = gpp__optimizer_seconds(e, &e->stages[s->stage]);
+}
+
+static uint32_t share(uint32_t r, uint32_t b, uint32_t d) {
+  return (uint32_t)((uint64_t)(r + 1) * b / d - (uint64_t)r * b / d);
 }
 
 static void stage_params(gpp__eng *e, uint32_t si) {
@@ -83,28 +88,31 @@ static void stage_params(gpp__eng *e, uint32_t si) {
     st->param_count += op->param_count;
     st->param_bytes += op->param_bytes;
   }
-  st->grad_bytes = st->param_bytes;
+  st->grad_bytes = st->param_bytes / st->t;
 }
 
-static uint32_t init_stages(gpp__eng *e) {
+static int init_stages(gpp__eng *e, gpp_errctx *err) {
   uint32_t slot = 0, task = 0;
   for (uint32_t si = 0; si < e->plan->n_stages; si++) {
     const gpp_plan_stage *ps = &e->plan->stages[si];
     gpp__stage *st = &e->stages[si];
-    *st = (gpp__stage){.slot_base = slot, .d = ps->n_devices,
-                       .b = ps->micro_batch, .m = ps->n_micro};
+    *st = (gpp__stage){.slot_base = slot, .d = ps->dp, .b = ps->micro_batch,
+                       .m = ps->n_micro, .bl = ps->last_micro,
+                       .t = ps->tensor};
     stage_params(e, si);
+    GPP_TRY(gpp__stage_layers(e, si, err));
+    GPP_TRY(gpp__stage_chains(e, si, err));
     for (uint32_t r = 0; r < st->d; r++, slot++) {
       gpp__slot *s = &e->slots[slot];
-      *s = (gpp__slot){.stage = si, .replica = r, .device = ps->devices[r],
-                       .task_base = task};
-      s->slice = (uint32_t)((uint64_t)(r + 1) * st->b / st->d -
-                            (uint64_t)r * st->b / st->d);
+      *s = (gpp__slot){.stage = si, .replica = r,
+                       .device = ps->devices[r * st->t], .task_base = task};
+      s->slice = share(r, st->b, st->d);
+      s->slice_last = share(r, st->bl, st->d);
       slot_costs(e, s);
       for (uint32_t t = 0; t < 2 * st->m + 1; t++) e->task_slot[task++] = slot;
     }
   }
-  return task;
+  return 0;
 }
 
 /* Groups slots by device, each device's in stage topological order. */
@@ -131,8 +139,8 @@ static int alloc_core(gpp__eng *e, gpp_errctx *err) {
   size_t tasks = 0;
   e->n_slots = 0;
   for (uint32_t s = 0; s < p->n_stages; s++) {
-    e->n_slots += p->stages[s].n_devices;
-    tasks += (size_t)p->stages[s].n_devices * (2 * p->stages[s].n_micro + 1);
+    e->n_slots += p->stages[s].dp;
+    tasks += (size_t)p->stages[s].dp * (2 * p->stages[s].n_micro + 1);
   }
   if (tasks >= GPP__NONE)
     GPP_RAISE(err, GPP_ERANGE, "the plan expands into %zu tasks; at most "
@@ -145,7 +153,6 @@ static int alloc_core(gpp__eng *e, gpp_errctx *err) {
   e->dev_slots = gpp_calloc(err, e->n_slots, sizeof *e->dev_slots);
   e->deps_left = gpp_calloc(err, tasks, sizeof *e->deps_left);
   e->task_slot = gpp_calloc(err, tasks, sizeof *e->task_slot);
-  e->ranks = gpp_calloc(err, e->n_slots, sizeof *e->ranks);
   return err->code;
 }
 
@@ -162,14 +169,19 @@ static int alloc_transfers(gpp__eng *e, uint64_t pieces, gpp_errctx *err) {
   e->xfers[e->n_xfers - 1].next_free = GPP__NONE;
   e->xfer_free = 0;
   if (!e->opts.record) return 0;
-  e->cap_recs = (size_t)e->n_tasks + n + e->plan->n_stages;
+  e->cap_recs = (size_t)e->n_tasks + n + 2 * (size_t)e->plan->n_stages;
+  for (uint32_t si = 0; si < e->plan->n_stages; si++) {
+    const gpp__stage *st = &e->stages[si];
+    for (int ch = 0; ch < CH__N; ch++)
+      e->cap_recs += (size_t)st->d * st->m * st->n_chain[ch];
+  }
   e->recs = gpp_calloc(err, e->cap_recs, sizeof *e->recs);
   return e->recs ? 0 : err->code;
 }
 
 int gpp__eng_setup(gpp__eng *e, gpp_errctx *err) {
   GPP_TRY(alloc_core(e, err));
-  init_stages(e);
+  GPP_TRY(init_stages(e, err));
   group_slots(e);
   uint64_t pieces = 0;
   for (uint32_t i = 0; i < e->n_slots; i++) pieces += count_deps(e, i);
@@ -181,13 +193,19 @@ int gpp__eng_setup(gpp__eng *e, gpp_errctx *err) {
 
 void gpp__eng_free(gpp__eng *e) {
   for (uint32_t d = 0; d < e->n_devs && e->devs; d++) free(e->devs[d].order);
+  for (uint32_t s = 0; s < e->plan->n_stages && e->stages; s++) {
+    gpp__stage *st = &e->stages[s];
+    free(st->layers);
+    free(st->player);
+    free(st->dp_ranks);
+    for (int ch = 0; ch < CH__N; ch++) free(st->chain[ch]);
+  }
   free(e->stages);
   free(e->slots);
   free(e->devs);
   free(e->dev_slots);
   free(e->deps_left);
   free(e->task_slot);
-  free(e->ranks);
   free(e->xfers);
   free(e->recs);
   gpp_evq_fini(&e->q);

@@ -1,6 +1,7 @@
 /* engine_task.c -- what happens when a task starts or ends: durations,
- * dependency counting, activation and gradient transfers, the per-stage
- * all-reduce and the optimizer step. */
+ * dependency counting, activation and gradient transfers; a task's
+ * collectives and the per-stage gradient synchronisation are in
+ * engine_comm.c. */
 #include "sim/engine_internal.h"
 
 static int request_dispatch(gpp__eng *e, uint32_t dev) {
@@ -18,7 +19,9 @@ int gpp__dep_done(gpp__eng *e, uint32_t task) {
 static double task_seconds(const gpp__eng *e, uint32_t task) {
   const gpp__slot *s = &e->slots[e->task_slot[task]];
   if (gpp__task_is_opt(e, task)) return s->t_opt;
-  return gpp__task_is_bwd(e, task) ? s->t_bwd : s->t_fwd;
+  bool last = gpp__is_last(e, s, gpp__task_k(e, task));
+  if (gpp__task_is_bwd(e, task)) return last ? s->t_bwd_last : s->t_bwd;
+  return last ? s->t_fwd_last : s->t_fwd;
 }
 
 int gpp__task_start(gpp__eng *e, uint32_t dev, uint32_t task) {
@@ -33,8 +36,7 @@ int gpp__task_start(gpp__eng *e, uint32_t dev, uint32_t task) {
   gpp__memory_on_start(e, dev, task);
   d->running = task;
   d->run_start = e->now;
-  double end = e->now + task_seconds(e, task);
-  return gpp_evq_push(&e->q, end, GPP__PACK(EV_TASK_END, task), e->err);
+  return gpp__comm_start(e, dev, task, task_seconds(e, task));
 }
 
 static int record_compute(gpp__eng *e, uint32_t task, double start) {
@@ -97,7 +99,7 @@ static int send_to_stage(gpp__eng *e, uint32_t task, uint32_t slot,
                          uint32_t k, uint32_t other, uint32_t offset,
                          double bytes_per_sample) {
   const gpp__stage *ot = &e->stages[other];
-  gpp__piece_it it = {0, 0, ot->b, ot->d};
+  gpp__piece_it it = {0, 0, ot->b, ot->d, ot->bl, ot->m};
   gpp__slot_interval(e, slot, k, &it.x, &it.hi);
   uint32_t kk, r, n;
   while (gpp__piece_next(&it, &kk, &r, &n)) {
@@ -117,38 +119,10 @@ static int fwd_done(gpp__eng *e, uint32_t task, uint32_t slot, uint32_t k) {
   return 0;
 }
 
-static int start_allreduce(gpp__eng *e, uint32_t si) {
-  gpp__stage *st = &e->stages[si];
-  st->xfer_start = e->now;
-  if (st->d < 2 || e->net == NULL || st->grad_bytes <= 0)
-    return gpp__allreduce_done(e, si);
-  for (uint32_t r = 0; r < st->d; r++)
-    e->ranks[r] = e->slots[st->slot_base + r].device;
-  return gpp_net_collective(e->net, e->now, GPP_COLL_ALLREDUCE, GPP_COLL_AUTO,
-                            e->ranks, st->d, st->grad_bytes,
-                            GPP__PACK(TAG_ALLREDUCE, si), e->err);
-}
-
-int gpp__allreduce_done(gpp__eng *e, uint32_t si) {
-  const gpp__stage *st = &e->stages[si];
-  const gpp__slot *s0 = &e->slots[st->slot_base];
-  if (st->d > 1) {
-    gpp_task_rec r = {.start = st->xfer_start, .end = e->now,
-                      .device = s0->device, .peer = s0->device,
-                      .stage = (int32_t)si, .micro_batch = -1,
-                      .kind = GPP_TASK_ALLREDUCE, .bytes = st->grad_bytes,
-                      .task = GPP__NONE, .src_task = GPP__NONE};
-    GPP_TRY(gpp__eng_record(e, &r));
-  }
-  for (uint32_t r = 0; r < st->d; r++)
-    GPP_TRY(gpp__dep_done(e, e->slots[st->slot_base + r].task_base + 2 * st->m));
-  return 0;
-}
-
 static int bwd_done(gpp__eng *e, uint32_t task, uint32_t slot, uint32_t k) {
   gpp__slot *s = &e->slots[slot];
   const gpp_plan_stage *ps = &e->plan->stages[s->stage];
-  e->devs[s->device].stash -= s->stash_bytes;
+  e->devs[s->device].stash -= gpp__slot_stash(e, s, k);
   for (uint32_t i = 0; i < ps->n_in; i++) {
     const gpp_plan_edge *ed = &e->plan->edges[ps->in_edges[i]];
     GPP_TRY(send_to_stage(e, task, slot, k, ed->from, 1,
@@ -156,7 +130,7 @@ static int bwd_done(gpp__eng *e, uint32_t task, uint32_t slot, uint32_t k) {
   }
   gpp__stage *st = &e->stages[s->stage];
   if (k + 1 < st->m || ++st->replicas_done < st->d) return 0;
-  return start_allreduce(e, s->stage);
+  return gpp__stage_sync(e, s->stage);
 }
 
 int gpp__task_end(gpp__eng *e, uint32_t task) {

@@ -1,7 +1,9 @@
 /* memory.c -- per-device memory accounting and the optimizer step's cost.
  *
  * Static per hosted stage replica (pure data parallelism: every replica
- * holds the whole stage):
+ * holds the whole stage; tensor parallelism divides all of it by t, and
+ * sharding divides by the data-parallel degree d what its ZeRO stage
+ * shards, see shard_div):
  *   weights      param_bytes (the model's element size)
  *   gradients    param_bytes
  *   optimizer    sgd: none (plain SGD, no momentum);
@@ -29,22 +31,45 @@ static double master_copy(const gpp_plan *p, double param_count) {
   return p->precision == GPP_PREC_MIXED ? 4.0 * param_count : 0.0;
 }
 
+/* The divisors of a stage replica's weights, gradients and optimizer
+ * state (with the master copy) on each of its devices: all by the tensor
+ * degree t; by the data-parallel degree d from ZeRO-1 (optimizer state),
+ * ZeRO-2 (and gradients), ZeRO-3 (and weights). */
+static void shard_div(const gpp__eng *e, const gpp__stage *st, double *w,
+                      double *g, double *o) {
+  gpp_sharding sh = e->plan->stages[st - e->stages].sharding;
+  double t = st->t, d = st->d;
+  *w = sh == GPP_SHARD_FULL ? t * d : t;
+  *g = sh >= GPP_SHARD_GRADIENTS ? t * d : t;
+  *o = sh >= GPP_SHARD_OPTIMIZER ? t * d : t;
+}
+
 void gpp__memory_static(gpp__eng *e) {
   for (uint32_t i = 0; i < e->n_slots; i++) {
     const gpp__stage *st = &e->stages[e->slots[i].stage];
     gpp__dev *d = &e->devs[e->slots[i].device];
-    d->static_mem += 2 * st->param_bytes +
-                     optim_state(e->plan, st->param_count) +
-                     master_copy(e->plan, st->param_count);
+    double w, g, o;
+    shard_div(e, st, &w, &g, &o);
+    if (w == 1 && g == 1 && o == 1)
+      d->static_mem += 2 * st->param_bytes +
+                       optim_state(e->plan, st->param_count) +
+                       master_copy(e->plan, st->param_count);
+    else
+      d->static_mem += st->param_bytes / w + st->param_bytes / g +
+                       (optim_state(e->plan, st->param_count) +
+                        master_copy(e->plan, st->param_count)) / o;
     d->peak_mem = d->static_mem;
   }
 }
 
+/* The step updates the device's shard of the stage's state. */
 double gpp__optimizer_seconds(const gpp__eng *e, const gpp__stage *st) {
   if (st->param_count <= 0 && st->param_bytes <= 0) return 0;
-  double traffic = 3 * st->param_bytes +
-                   2 * optim_state(e->plan, st->param_count) +
-                   2 * master_copy(e->plan, st->param_count);
+  double w, gr, o;
+  shard_div(e, st, &w, &gr, &o);
+  double traffic = (3 * st->param_bytes +
+                    2 * optim_state(e->plan, st->param_count) +
+                    2 * master_copy(e->plan, st->param_count)) / o;
   const gpp_gpu_spec *g = &e->cluster->gpu;
   double bw = g->mem_bandwidth > 0 ? g->mem_bandwidth : INFINITY;
   return traffic / bw + g->launch_overhead;
@@ -54,7 +79,7 @@ void gpp__memory_on_start(gpp__eng *e, uint32_t dev, uint32_t task) {
   gpp__slot *s = &e->slots[e->task_slot[task]];
   gpp__dev *d = &e->devs[dev];
   if (!gpp__task_is_opt(e, task) && !gpp__task_is_bwd(e, task)) {
-    d->stash += s->stash_bytes;
+    d->stash += gpp__slot_stash(e, s, gpp__task_k(e, task));
     if (d->stash > d->peak_stash) d->peak_stash = d->stash;
     if (s->nf - s->nb > s->peak_inflight) s->peak_inflight = s->nf - s->nb;
   }

@@ -176,8 +176,11 @@ static int load_doc(gpp_ydoc *doc, const gpp_model_param *ov, size_t n_ov,
   return rc;
 }
 
-int gpp_model_load(const char *path, const gpp_model_param *params,
-                   size_t n_params, gpp_model **out, gpp_errctx *err) {
+/* Loads the model from path's file, or from text (named path in messages)
+ * when text is not NULL. */
+static int load(const char *path, const char *text,
+                const gpp_model_param *params, size_t n_params,
+                gpp_model **out, gpp_errctx *err) {
   *out = NULL;
   gpp_model *m = gpp_calloc(err, 1, sizeof *m);
   if (m == NULL) return GPP_ENOMEM;
@@ -188,7 +191,9 @@ int gpp_model_load(const char *path, const gpp_model_param *params,
   }
   m->path = gpp_arena_strdup(m->arena, path, err);
   gpp_ydoc *doc = NULL;
-  int rc = m->path ? gpp_ydoc_load_file(path, &doc, err) : GPP_ENOMEM;
+  int rc = m->path == NULL ? GPP_ENOMEM
+           : text ? gpp_ydoc_load_string(path, text, strlen(text), &doc, err)
+                  : gpp_ydoc_load_file(path, &doc, err);
   if (rc == 0) rc = load_doc(doc, params, n_params, m, err);
   gpp_ydoc_destroy(doc);
   if (rc != 0) {
@@ -197,6 +202,16 @@ int gpp_model_load(const char *path, const gpp_model_param *params,
   }
   *out = m;
   return 0;
+}
+
+int gpp_model_load(const char *path, const gpp_model_param *params,
+                   size_t n_params, gpp_model **out, gpp_errctx *err) {
+  return load(path, NULL, params, n_params, out, err);
+}
+
+int gpp_model_load_string(const char *name, const char *text,
+                          gpp_model **out, gpp_errctx *err) {
+  return load(name, text, NULL, 0, out, err);
 }
 
 void gpp_model_destroy(gpp_model *m) {

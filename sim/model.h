@@ -108,6 +108,9 @@ typedef struct gpp_model_param {
 
 int gpp_model_load(const char *path, const gpp_model_param *params,
                    size_t n_params, gpp_model **out, gpp_errctx *err);
+/* The same from YAML text; name stands for the file in messages. */
+int gpp_model_load_string(const char *name, const char *text,
+                          gpp_model **out, gpp_errctx *err);
 void gpp_model_destroy(gpp_model *m);
 
 /* Index of the op with that name, or -1. */

@@ -264,18 +264,21 @@ static void cost_matmul(gpp_op *op, bool bias) {
 /* Multi-head self-attention with its projections: QKV and output (4 GEMMs
  * of S x h x h: 8 S h^2) and scores QK^T and context PV (2 GEMMs of
  * S x S x h over all heads: 4 S^2 h).  The softmax over hd x S x S scores
- * is memory traffic. */
-static void cost_attention(gpp_op *op) {
+ * is memory traffic.  A fused (flash) core never writes the scores: it
+ * keeps Q, K, V, the context and one fp32 log-sum-exp per head and row for
+ * the backward, which recomputes the scores. */
+static void cost_attention(gpp_op *op, bool bias, bool flash) {
   double s = (double)op->shape.tokens, h = (double)op->shape.width;
   double hd = (double)op->shape.heads, dt = op->dtype_bytes;
   double proj = 8 * s * h * h, core = 4 * s * s * h, soft = hd * s * s;
   op->flops_fwd = proj + core;
   op->flops_bwd = 2 * (proj + core);
-  op->param_count = 4 * h * h + 4 * h;
+  op->param_count = 4 * h * h + (bias ? 4 * h : 0);
   /* x, Q, K, V written and read, scores and probabilities, context, out */
-  op->bytes_fwd = (10 * s * h + 4 * soft) * dt;
+  op->bytes_fwd = (10 * s * h + (flash ? 0 : 4 * soft)) * dt;
   op->bytes_bwd = 2 * op->bytes_fwd;
-  op->saved_bytes = (5 * s * h + soft) * dt; /* x, Q, K, V, P, context */
+  op->saved_bytes = flash ? 5 * s * h * dt + 4 * hd * s
+                          : (5 * s * h + soft) * dt; /* x Q K V (P) ctx */
 }
 
 static void cost_embedding(gpp_op *op) {
@@ -336,7 +339,7 @@ static void apply_overrides(gpp_op *op, const gpp__mspec *s) {
 void gpp__model_derive_op(gpp_op *op, const gpp__mspec *s) {
   switch (op->kind) {
   case GPP_OP_MATMUL: cost_matmul(op, s->bias); break;
-  case GPP_OP_ATTENTION: cost_attention(op); break;
+  case GPP_OP_ATTENTION: cost_attention(op, s->bias, s->flash); break;
   case GPP_OP_EMBEDDING: cost_embedding(op); break;
   case GPP_OP_LAYERNORM:
   case GPP_OP_SOFTMAX:

@@ -71,12 +71,14 @@ int gpp__model_gen_mlp(gpp__mbuild *b, gpp_ynode item, const char *name,
 
 typedef struct tf_cfg {
   int64_t layers, seq, hidden, heads, ffn;
-  bool flash;
+  bool flash, bias;
 } tf_cfg;
 
 static int read_tf(gpp__mbuild *b, gpp_ynode item, tf_cfg *c) {
-  *c = (tf_cfg){.flash = b->flash};
+  *c = (tf_cfg){.flash = b->flash, .bias = true};
   GPP_TRY(gpp__model_read_attention(b, item, true, &c->flash));
+  gpp_ynode n = gpp_ymap_find(item, "bias");
+  if (gpp_ynode_ok(n)) GPP_TRY(gpp_yscalar_bool(n, "bias", &c->bias, b->err));
   GPP_TRY(gpp__model_req_int(b, item, "layers", 1, 100000, &c->layers));
   GPP_TRY(gpp__model_req_int(b, item, "heads", 1, 65536, &c->heads));
   GPP_TRY(gpp__model_req_int(b, item, "ffn", 1, DIM_MAX, &c->ffn));
@@ -107,6 +109,7 @@ static int tf_layer(gpp__mbuild *b, const char *pre, gpp_mark mark,
       s->n_ins = 2;
       residual = s->name;
     }
+    s->bias = c->bias;
     if (i == 1) s->shape.heads = c->heads, s->flash = c->flash;
     if (i == 4) s->shape.width = c->ffn;
     if (i == 6) s->mirror_hops = 2;
@@ -144,6 +147,108 @@ int gpp__model_gen_transformer(gpp__mbuild *b, gpp_ynode item,
   b->specs[first].shape.width = c.hidden;
   b->specs[first + 2].ins[1] = ins[0];
   GPP_TRY(gpp__model_one_out(b, cur, last));
+  return gpp__model_add_alias(b, gpp__model_full_name(b, name, ""), *last,
+                              mark);
+}
+
+/* ---- decoder ------------------------------------------------------------ */
+
+typedef struct dec_cfg {
+  tf_cfg tf;
+  int64_t vocab;
+  bool alibi; /* positions in the attention (no position embedding) */
+} dec_cfg;
+
+static int read_dec(gpp__mbuild *b, gpp_ynode item, dec_cfg *c) {
+  static const char *const positions[] = {"learned", "alibi", NULL};
+  *c = (dec_cfg){.tf = {.flash = b->flash, .bias = true}};
+  tf_cfg *t = &c->tf;
+  GPP_TRY(gpp__model_req_int(b, item, "layers", 1, 100000, &t->layers));
+  GPP_TRY(gpp__model_req_int(b, item, "d_model", 1, DIM_MAX, &t->hidden));
+  GPP_TRY(gpp__model_req_int(b, item, "heads", 1, 65536, &t->heads));
+  GPP_TRY(gpp__model_req_int(b, item, "vocab", 1, DIM_MAX, &c->vocab));
+  GPP_TRY(gpp__model_req_int(b, item, "seq", 1, DIM_MAX, &t->seq));
+  int64_t mult = 4;
+  GPP_TRY(gpp__model_opt_int(b, item, "ffn_mult", 1, 64, &mult));
+  t->ffn = mult * t->hidden;
+  GPP_TRY(gpp__model_opt_int(b, item, "ffn", 1, DIM_MAX, &t->ffn));
+  if (gpp_ynode_ok(gpp_ymap_find(item, "ffn")) &&
+      gpp_ynode_ok(gpp_ymap_find(item, "ffn_mult"))) {
+    gpp_mark at = gpp_ynode_mark(gpp_ymap_find(item, "ffn"));
+    GPP_RAISE_AT(b->err, GPP_EINVAL, &at, "ffn: give ffn or ffn_mult, not "
+                 "both");
+  }
+  GPP_TRY(gpp__model_read_attention(b, item, true, &t->flash));
+  gpp_ynode n = gpp_ymap_find(item, "bias");
+  if (gpp_ynode_ok(n)) GPP_TRY(gpp_yscalar_bool(n, "bias", &t->bias, b->err));
+  int pos = 0;
+  n = gpp_ymap_find(item, "positions");
+  if (gpp_ynode_ok(n))
+    GPP_TRY(gpp_yscalar_enum(n, "positions", positions, &pos, b->err));
+  c->alibi = pos == 1;
+  if (t->hidden % t->heads == 0) return 0;
+  gpp_mark at = gpp_ynode_mark(gpp_ymap_find(item, "heads"));
+  GPP_RAISE_AT(b->err, GPP_EGRAPH, &at, "heads: expected a divisor of "
+               "d_model (%lld), found %lld", (long long)t->hidden,
+               (long long)t->heads);
+}
+
+/* A generated op NAME.sfx of kind k on input; *out the spec. */
+static int dec_op(gpp__mbuild *b, const char *name, const char *sfx,
+                  gpp_op_kind k, gpp_mark mark, const char *input,
+                  gpp__mspec **out) {
+  return gpp__model_chain_op(b, gpp__model_full_name(b, name, sfx), k, mark,
+                             input, out);
+}
+
+/* tokens (seq x 1) -> wte (+ wpe, summed in embed) -> the embedding's
+ * output name in *out. */
+static int dec_embed(gpp__mbuild *b, const char *name, gpp_mark mark,
+                     const dec_cfg *c, const char **out) {
+  gpp__mspec *tok = gpp__model_new_spec(
+      b, gpp__model_full_name(b, name, "tokens"), GPP_OP_INPUT, mark);
+  if (tok == NULL) return b->err->code ? b->err->code : GPP_ENOMEM;
+  tok->shape.tokens = c->tf.seq;
+  tok->shape.width = 1;
+  const char *tokens = tok->name;
+  gpp__mspec *s;
+  GPP_TRY(dec_op(b, name, "wte", GPP_OP_EMBEDDING, mark, tokens, &s));
+  s->shape = (gpp_op_shape){.rows = c->vocab, .width = c->tf.hidden,
+                            .bag = 1};
+  *out = s->name;
+  if (c->alibi) return 0;
+  GPP_TRY(dec_op(b, name, "wpe", GPP_OP_EMBEDDING, mark, tokens, &s));
+  s->shape = (gpp_op_shape){.rows = c->tf.seq, .width = c->tf.hidden,
+                            .bag = 1};
+  const char *wpe = s->name;
+  GPP_TRY(dec_op(b, name, "embed", GPP_OP_ELEMENTWISE, mark, *out, &s));
+  s->ins[1] = (gpp__mref){.name = wpe, .mark = mark};
+  s->n_ins = 2;
+  *out = s->name;
+  return 0;
+}
+
+int gpp__model_gen_decoder(gpp__mbuild *b, gpp_ynode item, const char *name,
+                           gpp__mouts *last) {
+  dec_cfg c;
+  GPP_TRY(read_dec(b, item, &c));
+  gpp_mark mark = gpp_ynode_mark(item);
+  const char *cur;
+  GPP_TRY(dec_embed(b, name, mark, &c, &cur));
+  for (int64_t l = 0; l < c.tf.layers; l++) {
+    char sfx[48];
+    snprintf(sfx, sizeof sfx, "l%lld", (long long)l);
+    const char *pre = gpp__model_full_name(b, name, sfx);
+    if (pre == NULL) return GPP_ENOMEM;
+    GPP_TRY(tf_layer(b, pre, mark, cur, &c.tf, &cur));
+  }
+  gpp__mspec *s;
+  GPP_TRY(dec_op(b, name, "ln_f", GPP_OP_LAYERNORM, mark, cur, &s));
+  GPP_TRY(dec_op(b, name, "lm_head", GPP_OP_MATMUL, mark, s->name, &s));
+  s->shape.width = c.vocab;
+  s->bias = false;
+  GPP_TRY(dec_op(b, name, "loss", GPP_OP_LOSS, mark, s->name, &s));
+  GPP_TRY(gpp__model_one_out(b, s->name, last));
   return gpp__model_add_alias(b, gpp__model_full_name(b, name, ""), *last,
                               mark);
 }

@@ -123,6 +123,10 @@ int gpp__model_gen_transformer(gpp__mbuild *b, gpp_ynode item,
                                gpp__mouts *last);
 int gpp__model_gen_branches(gpp__mbuild *b, gpp_ynode item, const char *name,
                             gpp__mouts prev, gpp__mouts *last);
+/* A whole decoder-only language model (it takes no inputs): token input,
+ * embeddings, Transformer layers, final layernorm, LM head, loss. */
+int gpp__model_gen_decoder(gpp__mbuild *b, gpp_ynode item, const char *name,
+                           gpp__mouts *last);
 
 /* model_build.c: specs -> a finished model. */
 int gpp__model_build(gpp__mbuild *b, gpp_model *m);

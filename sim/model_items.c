@@ -272,7 +272,7 @@ static int read_overrides(gpp__mbuild *b, gpp_ynode item, gpp__mspec *s) {
 
 typedef enum { I_OP, I_INPUT, I_LINEAR, I_EMBEDDING_BAG, I_CONCAT,
                I_INTERACTION, I_LOSS, I_MLP, I_TRANSFORMER, I_BRANCHES,
-               I__COUNT } item_kind_t;
+               I_DECODER, I__COUNT } item_kind_t;
 
 #define OVR "time_per_sample", "flops", "activation_bytes_per_sample", \
             "param_bytes"
@@ -288,7 +288,11 @@ static const char *const k_loss[] = {"loss", "inputs", OVR};
 static const char *const k_mlp[] = {"mlp", "inputs", "layers", "width",
                                     "activation", "final_activation", "bias"};
 static const char *const k_tf[] = {"transformer", "inputs", "layers", "seq",
-                                   "hidden", "heads", "ffn", "attention"};
+                                   "hidden", "heads", "ffn", "attention",
+                                   "bias"};
+static const char *const k_dec[] = {"decoder", "layers", "d_model", "heads",
+                                    "ffn_mult", "ffn", "vocab", "seq",
+                                    "bias", "positions", "attention"};
 static const char *const k_br[] = {"branches", "inputs", "count", "body"};
 
 typedef struct item_def {
@@ -303,7 +307,8 @@ static const item_def item_defs[I__COUNT] = {
     DEF(k_linear, GPP_OP_MATMUL),     DEF(k_emb, GPP_OP_EMBEDDING),
     DEF(k_concat, GPP_OP_CONCAT),     DEF(k_inter, GPP_OP_INTERACTION),
     DEF(k_loss, GPP_OP_LOSS),         DEF(k_mlp, GPP_OP_CUSTOM),
-    DEF(k_tf, GPP_OP_CUSTOM),         DEF(k_br, GPP_OP_CUSTOM)};
+    DEF(k_tf, GPP_OP_CUSTOM),         DEF(k_br, GPP_OP_CUSTOM),
+    DEF(k_dec, GPP_OP_CUSTOM)};
 
 static int item_kind_of_key(const char *key) {
   for (int k = 0; k < I__COUNT; k++)
@@ -407,6 +412,7 @@ static int expand_item(gpp__mbuild *b, gpp_ynode item, gpp__mouts prev,
   case I_TRANSFORMER:
     return gpp__model_gen_transformer(b, item, name, prev, last);
   case I_BRANCHES: return gpp__model_gen_branches(b, item, name, prev, last);
+  case I_DECODER: return gpp__model_gen_decoder(b, item, name, last);
   default: return expand_single(b, item, kind, name, prev, last);
   }
 }

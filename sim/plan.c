@@ -12,6 +12,10 @@
 
 static const char *const optimizer_names[] = {"sgd", "adam", NULL};
 static const char *const precision_names[] = {"full", "mixed", NULL};
+static const char *const sharding_names[] = {"none", "optimizer", "gradients",
+                                             "full", NULL};
+static const char *const recompute_names[] = {"none", "selective", "full",
+                                              NULL};
 
 const char *gpp_optimizer_name(gpp_optimizer o) {
   return (unsigned)o < 2 ? optimizer_names[o] : "?";
@@ -19,6 +23,14 @@ const char *gpp_optimizer_name(gpp_optimizer o) {
 
 const char *gpp_precision_name(gpp_precision p) {
   return (unsigned)p < 2 ? precision_names[p] : "?";
+}
+
+const char *gpp_sharding_name(gpp_sharding s) {
+  return (unsigned)s < 4 ? sharding_names[s] : "?";
+}
+
+const char *gpp_recompute_name(gpp_recompute r) {
+  return (unsigned)r < 3 ? recompute_names[r] : "?";
 }
 
 typedef struct top_fields {
@@ -50,10 +62,6 @@ static int read_top(gpp_plan *p, gpp_ynode root, bool need_model,
   GPP_TRY(gpp_yexpect(root, GPP_Y_MAP, "plan", err));
   GPP_TRY(gpp_yread_fields(root, fields, sizeof fields / sizeof fields[0], t,
                            err));
-  gpp_mark at = gpp_ynode_mark(gpp_ymap_find(root, "micro_batch"));
-  if (t->batch % t->micro_batch != 0)
-    GPP_RAISE_AT(err, GPP_EINVAL, &at, "batch %lld is not divisible by "
-                 "micro_batch %lld", t->batch, t->micro_batch);
   p->schedule_mark = gpp_ynode_mark(gpp_ymap_find(root, "schedule"));
   gpp_ynode chunks = gpp_ymap_find(root, "chunks");
   if (gpp_ynode_ok(chunks) &&
@@ -123,12 +131,30 @@ static int read_devices(gpp_plan *p, gpp_plan_stage *s, gpp_ynode devs,
 
 typedef struct stage_fields {
   const char *name;
-  long long micro_batch;
+  long long micro_batch, tensor;
+  bool sequence_parallel;
+  int sharding, recompute;
   gpp_ynode ops, devices;
 } stage_fields;
 
 #define SF(key, type, field, req, lo, hi)                                     \
   {key, type, offsetof(stage_fields, field), req, GPP_Q_COUNT, lo, hi, NULL}
+#define SE(key, field, names)                                                 \
+  {key, GPP_YF_ENUM, offsetof(stage_fields, field), false, GPP_Q_COUNT, 0, 0, \
+   names}
+
+/* tensor divides the device count; sequence parallelism needs t > 1. */
+static int check_tensor(gpp_plan_stage *s, gpp_ynode n, gpp_errctx *err) {
+  gpp_mark at = gpp_ynode_mark(gpp_ymap_find(n, "tensor"));
+  if (s->n_devices % s->tensor != 0)
+    GPP_RAISE_AT(err, GPP_EINVAL, &at, "stage '%s': tensor %u does not "
+                 "divide its %u devices", s->name, s->tensor, s->n_devices);
+  s->dp = s->n_devices / s->tensor;
+  if (!s->sequence_parallel || s->tensor > 1) return 0;
+  at = gpp_ynode_mark(gpp_ymap_find(n, "sequence_parallel"));
+  GPP_RAISE_AT(err, GPP_EINVAL, &at, "stage '%s': sequence_parallel needs "
+               "tensor > 1", s->name);
+}
 
 static int check_name(const gpp_plan *p, uint32_t i, gpp_errctx *err) {
   for (uint32_t j = 0; j < i; j++)
@@ -144,25 +170,29 @@ static int read_stage(gpp_plan *p, uint32_t i, gpp_ynode n, gpp_errctx *err) {
       SF("ops", GPP_YF_NODE, ops, true, 0, 0),
       SF("devices", GPP_YF_NODE, devices, true, 0, 0),
       SF("micro_batch", GPP_YF_INT, micro_batch, false, 1, 1 << 30),
+      SF("tensor", GPP_YF_INT, tensor, false, 1, 1 << 16),
+      SF("sequence_parallel", GPP_YF_BOOL, sequence_parallel, false, 0, 0),
+      SE("sharding", sharding, sharding_names),
+      SE("recompute", recompute, recompute_names),
   };
   gpp_plan_stage *s = &p->stages[i];
-  stage_fields f = {.micro_batch = p->micro_batch};
+  stage_fields f = {.micro_batch = p->micro_batch, .tensor = 1};
   GPP_TRY(gpp_yexpect(n, GPP_Y_MAP, "stage", err));
   s->mark = gpp_ynode_mark(n);
   GPP_TRY(gpp_yread_fields(n, fields, sizeof fields / sizeof fields[0], &f,
                            err));
   s->name = f.name;
   GPP_TRY(check_name(p, i, err));
-  if (p->batch % f.micro_batch != 0) {
-    gpp_mark at = gpp_ynode_mark(gpp_ymap_find(n, "micro_batch"));
-    GPP_RAISE_AT(err, GPP_EINVAL, &at, "stage '%s': batch %u is not "
-                 "divisible by micro_batch %lld", s->name, p->batch,
-                 f.micro_batch);
-  }
   s->micro_batch = (uint32_t)f.micro_batch;
-  s->n_micro = p->batch / s->micro_batch;
+  s->n_micro = (p->batch + s->micro_batch - 1) / s->micro_batch;
+  s->last_micro = p->batch - (s->n_micro - 1) * s->micro_batch;
+  s->tensor = (uint32_t)f.tensor;
+  s->sequence_parallel = f.sequence_parallel;
+  s->sharding = (gpp_sharding)f.sharding;
+  s->recompute = (gpp_recompute)f.recompute;
   GPP_TRY(read_patterns(p, s, f.ops, err));
-  return read_devices(p, s, f.devices, err);
+  GPP_TRY(read_devices(p, s, f.devices, err));
+  return check_tensor(s, n, err);
 }
 
 static int read_stages(gpp_plan *p, gpp_ynode seq, gpp_errctx *err) {
@@ -175,6 +205,38 @@ static int read_stages(gpp_plan *p, gpp_ynode seq, gpp_errctx *err) {
   if (p->stages == NULL) return err->code;
   for (uint32_t i = 0; i < p->n_stages; i++)
     GPP_TRY(read_stage(p, i, gpp_yseq_at(seq, i), err));
+  return 0;
+}
+
+/* Device x at position q of stage j is the member q % t of the group led
+ * by devices[q - q % t]. */
+static bool same_member(const gpp_plan_stage *a, uint32_t qa,
+                        const gpp_plan_stage *b, uint32_t qb) {
+  return a->tensor == b->tensor && qa % a->tensor == qb % b->tensor &&
+         a->devices[qa - qa % a->tensor] == b->devices[qb - qb % b->tensor];
+}
+
+/* A tensor group's devices other than its first run nothing of their own
+ * (they mirror the first), so they appear in other stages only as the
+ * same member of a group with the same first device. */
+static int check_groups(const gpp_plan *p, gpp_errctx *err) {
+  for (uint32_t i = 0; i < p->n_stages; i++) {
+    const gpp_plan_stage *a = &p->stages[i];
+    if (a->tensor == 1) continue;
+    for (uint32_t qa = 0; qa < a->n_devices; qa++)
+      for (uint32_t j = 0; j < p->n_stages; j++)
+        for (uint32_t qb = 0; j != i && qb < p->stages[j].n_devices; qb++) {
+          const gpp_plan_stage *b = &p->stages[j];
+          if (b->devices[qb] != a->devices[qa] || (qa % a->tensor == 0 &&
+              qb % b->tensor == 0) || same_member(a, qa, b, qb))
+            continue;
+          GPP_RAISE_AT(err, GPP_EINVAL, &a->devices_mark, "stage '%s': "
+                       "device %u of its tensor group also serves stage "
+                       "'%s' in another role; a tensor group's devices may "
+                       "be shared only as the same group", a->name,
+                       a->devices[qa], b->name);
+        }
+  }
   return 0;
 }
 
@@ -201,6 +263,7 @@ static int load_doc(gpp_plan *p, const gpp_model *model, gpp_errctx *err) {
   p->path = gpp_ydoc_path(p->doc);
   GPP_TRY(read_top(p, root, model == NULL, &t, err));
   GPP_TRY(read_stages(p, t.stages, err));
+  GPP_TRY(check_groups(p, err));
   if (model == NULL)
     GPP_TRY(resolve_model(p, t.model, gpp_ymap_find(root, "model"), err));
   else

@@ -6,7 +6,33 @@
  * parallel replicas), optionally with its own micro-batch.  Loading assigns
  * every op to exactly one stage, derives the stage graph from op edges
  * (bytes per sample on each edge), orders it topologically and rejects
- * cycles, out-of-range devices and indivisible batches with file:line:col.
+ * cycles, out-of-range devices and bad keys with file:line:col.
+ *
+ * The batch need not be a multiple of the micro-batch: a stage runs
+ * ceil(batch / micro_batch) micro-batches, the last one smaller (48 with
+ * micro-batch 11: 11, 11, 11, 11, 4), so gradient accumulation steps =
+ * n_micro.
+ *
+ * Parallelism inside a stage (keys of a stage; the defaults are not written
+ * back by gpp_plan_format, so older plans format unchanged):
+ *   tensor: t             (>= 1, default 1) the stage's device list is cut
+ *                         into consecutive groups of t devices, each one
+ *                         tensor-parallel group (Megatron column/row split);
+ *                         n_devices must be a multiple of t and the
+ *                         data-parallel degree is dp = n_devices / t.  A
+ *                         group's devices other than its first may appear
+ *                         in no other stage.
+ *   sequence_parallel: b  (default false; needs t > 1) the tensor group's
+ *                         all-reduces become reduce-scatter + all-gather.
+ *   sharding: none | optimizer | gradients | full   (default none) ZeRO-1,
+ *                         ZeRO-2 (FSDP SHARD_GRAD_OP), ZeRO-3 (FSDP
+ *                         FULL_SHARD), over the stage's dp replicas.
+ *   recompute: none | selective | full   (default none) activation
+ *                         checkpointing: full keeps each layer's input and
+ *                         re-runs its forward in the backward; selective
+ *                         re-runs the attention core (Korthikanti 2022).
+ * sim/engine_layers.c defines a "layer" and the work of each,
+ * sim/engine_comm.c the collectives.
  */
 #ifndef GPP_SIM_PLAN_H
 #define GPP_SIM_PLAN_H
@@ -21,8 +47,17 @@
 typedef enum { GPP_OPTIM_SGD, GPP_OPTIM_ADAM } gpp_optimizer;
 typedef enum { GPP_PREC_FULL, GPP_PREC_MIXED } gpp_precision;
 
+typedef enum {
+  GPP_SHARD_NONE, GPP_SHARD_OPTIMIZER, GPP_SHARD_GRADIENTS, GPP_SHARD_FULL
+} gpp_sharding;
+typedef enum {
+  GPP_RECOMPUTE_NONE, GPP_RECOMPUTE_SELECTIVE, GPP_RECOMPUTE_FULL
+} gpp_recompute;
+
 const char *gpp_optimizer_name(gpp_optimizer o);
 const char *gpp_precision_name(gpp_precision p);
+const char *gpp_sharding_name(gpp_sharding s);
+const char *gpp_recompute_name(gpp_recompute r);
 
 typedef struct gpp_plan_stage {
   const char *name;
@@ -30,10 +65,16 @@ typedef struct gpp_plan_stage {
   uint32_t n_patterns;
   uint32_t *ops;         /* op indices, ascending (topological) */
   uint32_t n_ops;
-  uint32_t *devices;     /* data-parallel replicas, as listed */
+  uint32_t *devices;     /* as listed: dp groups of `tensor` devices */
   uint32_t n_devices;
   uint32_t micro_batch;  /* effective */
-  uint32_t n_micro;      /* batch / micro_batch */
+  uint32_t n_micro;      /* ceil(batch / micro_batch) */
+  uint32_t last_micro;   /* size of the last micro-batch (<= micro_batch) */
+  uint32_t tensor;       /* tensor-parallel degree t */
+  uint32_t dp;           /* data-parallel degree, n_devices / tensor */
+  bool sequence_parallel;
+  gpp_sharding sharding;
+  gpp_recompute recompute;
   uint32_t *out_edges, n_out; /* indices into plan->edges */
   uint32_t *in_edges, n_in;
   uint32_t order;        /* position in plan->topo */

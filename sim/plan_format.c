@@ -16,6 +16,12 @@ static void put_stage(FILE *f, const gpp_plan_stage *s) {
   for (uint32_t i = 0; i < s->n_devices; i++)
     fprintf(f, "%s%u", i ? ", " : "", s->devices[i]);
   fprintf(f, "]\n    micro_batch: %u\n", s->micro_batch);
+  if (s->tensor != 1) fprintf(f, "    tensor: %u\n", s->tensor);
+  if (s->sequence_parallel) fprintf(f, "    sequence_parallel: true\n");
+  if (s->sharding != GPP_SHARD_NONE)
+    fprintf(f, "    sharding: %s\n", gpp_sharding_name(s->sharding));
+  if (s->recompute != GPP_RECOMPUTE_NONE)
+    fprintf(f, "    recompute: %s\n", gpp_recompute_name(s->recompute));
 }
 
 static void put_plan(FILE *f, const gpp_plan *p) {

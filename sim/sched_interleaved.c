@@ -49,7 +49,7 @@ static int check(const gpp_plan *pl, gpp_errctx *err) {
   if (n % v != 0)
     GPP_RAISE_AT(err, GPP_EINVAL, &pl->schedule_mark, "interleaved with %u "
                  "chunks needs a multiple of %u stages, not %u", v, v, n);
-  uint32_t p = n / v, m = pl->batch / pl->micro_batch;
+  uint32_t p = n / v, m = pl->stages[0].n_micro;
   if (m % p != 0)
     GPP_RAISE_AT(err, GPP_EINVAL, &pl->schedule_mark, "interleaved: %u "
                  "micro-batches is not a multiple of the %u pipeline ranks",
@@ -90,12 +90,12 @@ static void fill_order(const order_ctx *c, uint32_t m, uint32_t *o) {
 
 static int prepare(gpp__eng *e, gpp_errctx *err) {
   const gpp_plan *pl = e->plan;
-  uint32_t v = pl->chunks, p = pl->n_stages / v, m = pl->batch / pl->micro_batch;
+  uint32_t v = pl->chunks, p = pl->n_stages / v, m = pl->stages[0].n_micro;
   for (uint32_t s = 0; s < pl->n_stages; s++) e->stages[s].cap = m;
   for (uint32_t i = 0; i < p; i++) {
     const gpp_plan_stage *s = &pl->stages[pl->topo[i]];
-    for (uint32_t r = 0; r < s->n_devices; r++) {
-      gpp__dev *d = &e->devs[s->devices[r]];
+    for (uint32_t r = 0; r < s->dp; r++) { /* replicas' first GPUs */
+      gpp__dev *d = &e->devs[s->devices[r * s->tensor]];
       d->order_len = 2 * m * v + v;
       d->order = gpp_calloc(err, d->order_len, sizeof *d->order);
       if (d->order == NULL) return err->code;

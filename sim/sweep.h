@@ -86,6 +86,8 @@
 #include <stdint.h>
 
 #include "sim/common/err.h"
+#include "sim/common/yaml.h"
+#include "topology/topology.h"
 
 typedef struct gpp_sweep gpp_sweep;   /* a loaded, expanded experiment */
 
@@ -118,5 +120,11 @@ int gpp_sweep_run(gpp_sweep *s, const char *out, const gpp_sweep_opts *o,
  * process's rank.  Otherwise MPI is never touched and the rank is 0. */
 int gpp_sweep_mpi_begin(int *argc, char ***argv);
 void gpp_sweep_mpi_end(void);
+
+/* The cluster of root (a cluster file's document) with its `gpu` replaced
+ * (NULL: kept) and, when it has fewer than gpus GPUs, its `nodes` raised to
+ * hold them, as sweeps resize a cluster for a point. */
+int gpp_cluster_resized(gpp_ynode root, const char *gpu, uint32_t gpus,
+                        gpp_cluster **out, gpp_errctx *err);
 
 #endif

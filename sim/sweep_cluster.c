@@ -135,10 +135,10 @@ static size_t point_overrides(const gpp_sweep *s, uint32_t i, int only,
   return n;
 }
 
-static int text_of(const gpp_sweep *s, uint32_t i, ovr *o, size_t n_o,
-                   char **out, gpp_errctx *err) {
+static int text_of_root(gpp_ynode root, ovr *o, size_t n_o, char **out,
+                        gpp_errctx *err) {
   sbuf b = {0};
-  emit(&b, s->clusters[s->points[i].cluster], "", o, n_o);
+  emit(&b, root, "", o, n_o);
   if (b.oom || b.p == NULL) {
     free(b.p);
     GPP_RAISE(err, GPP_ENOMEM, "out of memory");
@@ -152,6 +152,35 @@ static int text_of(const gpp_sweep *s, uint32_t i, ovr *o, size_t n_o,
     }
   *out = b.p;
   return 0;
+}
+
+static int text_of(const gpp_sweep *s, uint32_t i, ovr *o, size_t n_o,
+                   char **out, gpp_errctx *err) {
+  return text_of_root(s->clusters[s->points[i].cluster], o, n_o, out, err);
+}
+
+int gpp_cluster_resized(gpp_ynode root, const char *gpu, uint32_t gpus,
+                        gpp_cluster **out, gpp_errctx *err) {
+  ovr o[2];
+  size_t n_o = 0;
+  char nodes[32], *text = NULL;
+  const char *name = gpp_ydoc_path(root.doc);
+  if (gpu != NULL) o[n_o++] = (ovr){"gpu", gpu, {0}, false};
+  GPP_TRY(text_of_root(root, o, n_o, &text, err));
+  int rc = gpp_cluster_from_string(name, text, out, err);
+  free(text);
+  if (rc != 0 || gpus <= (*out)->n_gpus || (*out)->gpus_per_node == 0)
+    return rc;
+  snprintf(nodes, sizeof nodes, "%u",
+           (gpus + (*out)->gpus_per_node - 1) / (*out)->gpus_per_node);
+  gpp_cluster_destroy(*out);
+  *out = NULL;
+  for (size_t k = 0; k < n_o; k++) o[k].used = false;
+  o[n_o++] = (ovr){"nodes", nodes, {0}, false};
+  GPP_TRY(text_of_root(root, o, n_o, &text, err));
+  rc = gpp_cluster_from_string(name, text, out, err);
+  free(text);
+  return rc;
 }
 
 static int build(const gpp_sweep *s, uint32_t i, ovr *o, size_t n_o,

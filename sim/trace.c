@@ -116,7 +116,7 @@ static int compute_tracks(trace_ctx *c) {
     if (is_compute(t)) {
       GPP_TRY(add(c->ev, slice(c->plan, t, PID_GPU, t->device), c->err));
       if (t->task < c->n_task_ids) c->rec_of_task[t->task] = (uint32_t)i;
-    } else if (t->kind == GPP_TASK_ALLREDUCE) {
+    } else if (t->kind >= GPP_TASK_ALLREDUCE) {
       GPP_TRY(add(c->ev, slice(c->plan, t, PID_COLL, t->stage), c->err));
     }
   }

@@ -119,13 +119,11 @@ schedule: gpp
 stages:
 $B0
   - {name: b, ops: [\"branch1.*\", concat, loss], devices: [1, 32]}"
-bad indivisible "not divisible by micro_batch 5" "model: configs/models/synthetic.yaml
-batch: 16
-micro_batch: 5
+bad tensor_divides "tensor 3 does not divide its 2 devices" "$HDR
 schedule: gpp
 stages:
 $B0
-$B1"
+  - {name: b, ops: [\"branch1.*\", concat, loss], devices: [1, 2], tensor: 3}"
 bad cycle "cycle" "$HDR
 schedule: gpp
 stages:

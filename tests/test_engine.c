@@ -9,6 +9,7 @@
 #include "kernels_profile/cost.h"
 #include "sim/engine.h"
 #include "sim/plan.h"
+#include "tests/engine_fixture.h"
 
 #define MAX_OPS 32
 
@@ -54,19 +55,6 @@ static void chain(tmodel *t, int p, double tf, double tb, double skew) {
     uint32_t prev = (uint32_t)(i - 1);
     add_op(t, n, tf * (1 + skew * i), tb * (1 + skew * i), i > 0, &prev);
   }
-}
-
-static gpp_cluster test_cluster(uint32_t n) {
-  gpp_cluster c;
-  memset(&c, 0, sizeof c);
-  c.name = "test";
-  c.n_gpus = n;
-  c.gpu.name = "test-gpu";
-  c.gpu.mem_bytes = 80e9;
-  c.gpu.mem_bandwidth = 2e12;
-  c.gpu.peak_fp16 = c.gpu.peak_bf16 = 1e15;
-  c.gpu.peak_fp32 = 6e13;
-  return c;
 }
 
 static char plan_buf[8192];
@@ -507,13 +495,8 @@ Test(engine, transfers_through_the_network) {
   chain(&t, 2, tf, tb, 0);
   t.ops[0].out_bytes = 3.0e6; /* per sample */
   gpp_errctx err = {0};
-  gpp_cluster *c = NULL;
-  cr_assert_eq(gpp_cluster_from_string("net-test",
-      "name: net-test\ngpu: a100-sxm-80gb\nnodes: 1\ngpus_per_node: 2\n"
-      "intra_node: {kind: nvswitch, bandwidth: 100 GB/s, latency: 3 us}\n",
-      &c, &err), 0, "%s", err.msg);
   double lat, bw;
-  cr_assert_eq(gpp_cluster_route_cost(c, 0, 1, &lat, &bw, &err), 0);
+  gpp_cluster *c = test_switch2(&lat, &bw);
   run_out r;
   gpp_engine_opts o = {0};
   cr_assert_eq(run_plan(chain_plan(2, 1, 2, "1f1b"), &t.m, c, &o, &r, &err),

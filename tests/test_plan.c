@@ -145,12 +145,74 @@ Test(plan, devices) {
                "no devices");
 }
 
-Test(plan, batch_divisibility) {
-  expect_error("batch: 60\nmicro_batch: 8\nschedule: gpp\nstages: []\n", 4,
-               GPP_EINVAL, "test-plan.yaml:2:14", "not divisible");
-  expect_error(HDR HEAD "  - {name: rest, ops: [\"a.*\", b.0, join, loss], "
-               "devices: [1], micro_batch: 24}\n", 4, GPP_EINVAL,
-               "test-plan.yaml:6:", "micro_batch 24");
+/* A batch that is not a multiple of the micro-batch: the last is smaller
+ * (48 with 11: 11, 11, 11, 11, 4), per stage. */
+Test(plan, short_last_micro_batch) {
+  tmodel t;
+  diamond(&t);
+  gpp_plan *p;
+  gpp_errctx err = {0};
+  const char *text = "batch: 48\nmicro_batch: 11\nschedule: gpp\nstages:\n"
+      HEAD "  - {name: rest, ops: [\"a.*\", b.0, join, loss], "
+      "devices: [1], micro_batch: 7}\n";
+  cr_assert_eq(gpp_plan_load_string("test-plan.yaml", text, &t.m, 4, &p, &err),
+               0, "%s", err.msg);
+  cr_assert_eq(p->stages[0].n_micro, 5);
+  cr_assert_eq(p->stages[0].last_micro, 4);
+  cr_assert_eq(p->stages[1].n_micro, 7);
+  cr_assert_eq(p->stages[1].last_micro, 6);
+  gpp_plan_destroy(p);
+}
+
+#define PAR(keys)                                                             \
+  HDR HEAD "  - {name: rest, ops: [\"a.*\", b.0, join, loss], "              \
+           "devices: [1, 2, 3, 4], " keys "}\n"
+
+/* The parallelism keys, their defaults and their formatting: written back
+ * only when not default, so older plans format byte-identically. */
+Test(plan, parallel_keys) {
+  tmodel t;
+  diamond(&t);
+  gpp_plan *p;
+  gpp_errctx err = {0};
+  cr_assert_eq(gpp_plan_load_string("test-plan.yaml",
+                   PAR("tensor: 2, sequence_parallel: true, sharding: full, "
+                       "recompute: selective"), &t.m, 8, &p, &err), 0, "%s",
+               err.msg);
+  const gpp_plan_stage *s = &p->stages[1];
+  cr_assert_eq(s->tensor, 2);
+  cr_assert_eq(s->dp, 2);
+  cr_assert(s->sequence_parallel);
+  cr_assert_eq(s->sharding, GPP_SHARD_FULL);
+  cr_assert_eq(s->recompute, GPP_RECOMPUTE_SELECTIVE);
+  cr_assert_eq(p->stages[0].tensor, 1);
+  cr_assert_eq(p->stages[0].sharding, GPP_SHARD_NONE);
+  const char *txt = gpp_plan_format(p, &err);
+  cr_assert(strstr(txt, "    micro_batch: 8\n    tensor: 2\n    sequence_"
+                        "parallel: true\n    sharding: full\n    recompute: "
+                        "selective\n") != NULL, "%s", txt);
+  cr_assert(strstr(txt, "micro_batch: 8\n  - name: \"rest\"") != NULL, "%s",
+            txt);
+  gpp_plan_destroy(p);
+}
+
+Test(plan, parallel_key_errors) {
+  expect_error(PAR("tensor: 3"), 8, GPP_EINVAL, "test-plan.yaml:6:",
+               "tensor 3 does not divide its 4 devices");
+  expect_error(PAR("tensor: 0"), 8, GPP_ERANGE, "test-plan.yaml:6:", "tensor");
+  expect_error(PAR("sequence_parallel: true"), 8, GPP_EINVAL,
+               "test-plan.yaml:6:", "sequence_parallel needs tensor > 1");
+  expect_error(PAR("sharding: zero3"), 8, GPP_EINVAL, "test-plan.yaml:6:",
+               "none, optimizer, gradients, full");
+  expect_error(PAR("recompute: some"), 8, GPP_EINVAL, "test-plan.yaml:6:",
+               "none, selective, full");
+  expect_error(PAR("sequence_parallel: maybe"), 8, GPP_EINVAL,
+               "test-plan.yaml:6:", "sequence_parallel");
+  /* Device 2 is the second member of rest's first tensor group. */
+  expect_error(HDR "  - {name: head, ops: [in], devices: [2]}\n"
+               "  - {name: rest, ops: [\"a.*\", b.0, join, loss], "
+               "devices: [1, 2], tensor: 2}\n", 8, GPP_EINVAL,
+               "test-plan.yaml:6:", "device 2 of its tensor group");
 }
 
 Test(plan, unknown_schedule_lists_valid_ones) {

@@ -28,7 +28,8 @@ static void usage(FILE *f) {
       "usage: gppsim validate compare MEASURED.h5 SIMULATED.h5 [--json] "
       "[--scatter OUT.png]\n"
       "       gppsim validate suite DIR [--json] [--markdown]\n"
-      "       gppsim validate kernels TABLE.csv... [--json] [--fit]\n\n"
+      "       gppsim validate kernels TABLE.csv... [--json] [--fit]\n"
+      "       gppsim validate published TABLE.csv [--json] [--markdown]\n\n"
       "compare: matches the tasks of a measured run (gppsim-exec --out) and "
       "a simulation\n(gppsim simulate --out) of the same plan by (device, "
       "peer, stage, micro-batch,\nreplica, kind) and prints the iteration-"
@@ -41,7 +42,9 @@ static void usage(FILE *f) {
       "and max |iteration error|;\n--markdown prints the table as Markdown "
       "(validate/run_suite.sh writes it to\nvalidate/results/README.md).\n\n"
       "kernels: the kernel model's GEMM times against published measurements "
-      "(see\n`gppsim validate kernels --help`).\n\n"
+      "(see\n`gppsim validate kernels --help`).\n"
+      "published: predictions against published measured training runs "
+      "(see\n`gppsim validate published --help`).\n\n"
       "Exit status 2 for missing, damaged, foreign or mismatched files.\n");
 }
 
@@ -288,10 +291,12 @@ int gpp_cmd_validate(int argc, char **argv) {
   }
   if (strcmp(argv[1], "kernels") == 0)
     return gpp_cmd_validate_kernels(argc - 1, argv + 1);
+  if (strcmp(argv[1], "published") == 0)
+    return gpp_cmd_validate_published(argc - 1, argv + 1);
   bool compare = strcmp(argv[1], "compare") == 0;
   if (!compare && strcmp(argv[1], "suite") != 0)
     return gpp_cli_usage_error("validate", "unknown subcommand '%s' (compare, "
-                               "suite or kernels)", argv[1]);
+                               "suite, kernels or published)", argv[1]);
   val_args a = {0};
   int rc = parse(argc - 1, argv + 1, &a, compare ? 2 : 1);
   if (rc != 0) return rc < 0 ? 0 : rc;

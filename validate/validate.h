@@ -122,5 +122,8 @@ void gpp_comparison_free(gpp_comparison *c);
 /* `gppsim validate kernels TABLE.csv... [--json] [--fit]` (kernels.c): the
  * kernel model against published GEMM measurements; argv[0] is "kernels". */
 int gpp_cmd_validate_kernels(int argc, char **argv);
+/* `gppsim validate published TABLE.csv [--json] [--markdown]`
+ * (published.c): predictions against published measured training runs. */
+int gpp_cmd_validate_published(int argc, char **argv);
 
 #endif

@@ -1,0 +1,121 @@
+#!/bin/sh
+# cli_validate_published.sh -- the `decoder` generator (parameters and
+# GEMM FLOPs against the hand count), the a100-roce-1600 cluster, and
+# `gppsim validate published` on a subset of the published MPT runs: JSON
+# shape, predictions pinned (bit-identical reruns), every run fits, and
+# located errors for bad rows.
+# usage: cli_validate_published.sh GPPSIM SOURCE_DIR
+set -u
+GPPSIM=$1
+SRC=$2
+PY=/usr/bin/python3
+. "$(dirname "$0")/lib.sh"
+
+# The decoder generator: MPT-7B's shape.  Hand count: 12 L h^2 (attention
+# and MLP, no biases) + 2 V h (token embedding, untied LM head) + 4 h per
+# layer (two layernorms' gain and bias) + 2 h (final layernorm).
+cat > "$TMP/d.yaml" <<'YEOF'
+name: mpt-7b
+precision: bf16
+graph:
+  - decoder: m
+    layers: 32
+    d_model: 4096
+    heads: 32
+    ffn_mult: 4
+    vocab: 50368
+    seq: 2048
+    bias: false
+    positions: alibi
+    attention: flash
+YEOF
+"$GPPSIM" model show "$TMP/d.yaml" --json > "$TMP/d.json" || fail "model show exit $?"
+"$PY" - "$TMP/d.json" <<'PYEOF' || fail "decoder: parameters or FLOPs"
+import json, sys
+d = json.load(open(sys.argv[1]))
+L, h, V, s = 32, 4096, 50368, 2048
+params = 12 * L * h * h + 2 * V * h + 4 * h * L + 2 * h
+assert d["param_count"] == params, (d["param_count"], params)
+gemm = L * (24 * s * h * h + 4 * s * s * h) + 2 * s * h * V
+f = d["flops_fwd_per_sample"]
+assert gemm <= f <= 1.001 * gemm, (f, gemm)
+assert d["ops"] == 2 + 8 * L + 3, d["ops"]  # tokens, wte, layers, ln_f, head, loss
+PYEOF
+# Learned positions add wpe and the embedding sum; biases add 9 h per layer.
+sed 's/positions: alibi/positions: learned/; s/bias: false/bias: true/' \
+  "$TMP/d.yaml" > "$TMP/d2.yaml"
+"$GPPSIM" model show "$TMP/d2.yaml" --json > "$TMP/d2.json" || fail "learned"
+"$PY" - "$TMP/d.json" "$TMP/d2.json" <<'PYEOF' || fail "decoder: positions, bias"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+L, h, s = 32, 4096, 2048
+assert b["param_count"] - a["param_count"] == s * h + L * (4 * h + 5 * h), \
+    b["param_count"] - a["param_count"]
+assert b["ops"] == a["ops"] + 2
+PYEOF
+printf 'name: x\ngraph:\n  - {decoder: m, layers: 2, d_model: 100, heads: 3, vocab: 10, seq: 8}\n' > "$TMP/bad.yaml"
+"$GPPSIM" model show "$TMP/bad.yaml" > /dev/null 2> "$TMP/err"
+[ $? -eq 2 ] && grep -q "bad.yaml:3:.*heads: expected a divisor of d_model" "$TMP/err" ||
+  fail "decoder heads check: $(cat "$TMP/err")"
+printf 'name: x\ngraph:\n  - {decoder: m, layers: 2, d_model: 64, heads: 4, vocab: 10, seq: 8, ffn: 9, ffn_mult: 2}\n' > "$TMP/bad.yaml"
+"$GPPSIM" model show "$TMP/bad.yaml" > /dev/null 2> "$TMP/err"
+[ $? -eq 2 ] && grep -q "give ffn or ffn_mult" "$TMP/err" || fail "ffn and ffn_mult"
+
+# validate published on four runs of the bundled table (7B and 3B on 8
+# GPUs, with and without checkpointing).
+T=$SRC/validate/published/mpt-a100.csv
+grep '^#' "$T" > "$TMP/sub.csv"
+grep '^name,' "$T" >> "$TMP/sub.csv"
+grep -E '^mpt-(7b-s2048|7b-s8192|3b-s8192|3b-s65536)-g8,' "$T" | grep ',a100-sxm-80gb,' >> "$TMP/sub.csv"
+"$GPPSIM" validate published "$TMP/sub.csv" --json > "$TMP/a.json" 2> "$TMP/a.err" ||
+  fail "validate published exit $?: $(cat "$TMP/a.err")"
+"$GPPSIM" validate published "$TMP/sub.csv" --json > "$TMP/b.json" 2>/dev/null
+cmp -s "$TMP/a.json" "$TMP/b.json" || fail "validate published not bit-identical"
+"$PY" - "$TMP/a.json" <<'PYEOF' || fail "validate published: JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert len(d["rows"]) == 4, d
+for r in d["rows"]:
+    assert set(r) == {"name", "measured", "predicted", "error", "peak_memory",
+                      "fits"}, r
+    assert r["fits"], r
+    assert 0 < r["peak_memory"] <= 80 * 2**30, r
+    assert abs(r["predicted"] / r["measured"] - 1 - r["error"]) < 1e-12, r
+    print("%-20s measured %6.0f predicted %6.0f (%+.1f%%)" % (
+        r["name"], r["measured"], r["predicted"], 100 * r["error"]))
+e = sorted(abs(r["error"]) for r in d["rows"])
+assert abs(d["max_abs_error"] - e[-1]) < 1e-12
+assert abs(d["median_abs_error"] - (e[1] + e[2]) / 2) < 1e-12
+PYEOF
+"$GPPSIM" validate published "$TMP/sub.csv" --markdown > "$TMP/md" 2>/dev/null ||
+  fail "--markdown"
+grep -q '^| mpt-7b-s2048-g8 | 4641 |' "$TMP/md" || fail "markdown row"
+grep -q '^| checkpointing off |' "$TMP/md" || fail "markdown groups"
+
+# A run that cannot fit: 70B unsharded on 8 A100s, through the plan path.
+sed -n '1,5p' "$T" > "$TMP/oom.csv"
+grep '^mpt-70b-s2048-g64,' "$T" | sed 's/,64,a100-sxm-80gb,/,8,a100-sxm-80gb,/; s/full_shard/none/' >> "$TMP/oom.csv"
+"$GPPSIM" validate published "$TMP/oom.csv" --json > "$TMP/oom.json" 2>/dev/null ||
+  fail "oom table exit $?"
+"$PY" -c 'import json,sys; r=json.load(open(sys.argv[1]))["rows"][0]; sys.exit(0 if not r["fits"] and r["peak_memory"] > 80*2**30 else 1)' \
+  "$TMP/oom.json" || fail "70B unsharded on 8 GPUs predicted to fit"
+
+# Bad rows: exit 2 naming the line.
+bad() {
+  { sed -n '1,5p' "$T"; grep '^mpt-7b-s2048-g8,.*,a100-sxm-80gb,' "$T" | sed "$2"; } > "$TMP/bad.csv"
+  "$GPPSIM" validate published "$TMP/bad.csv" > /dev/null 2> "$TMP/err"
+  rc=$?
+  [ $rc -eq 2 ] || fail "$1: exit $rc, expected 2"
+  grep -q "$3" "$TMP/err" || fail "$1: '$(cat "$TMP/err")' lacks '$3'"
+}
+bad "bad sharding" 's/full_shard/zero9/' "bad.csv:6:.*sharding: 'zero9'"
+bad "bad gpu" 's/a100-sxm-80gb/a100-sxm-99gb/' "bad.csv:6: run 'mpt-7b-s2048-g8'"
+bad "bad number" 's/,4096,32,32,/,4096,3x2,32,/' "bad.csv:6:.*n_layers: '3x2' is not a number"
+bad "bad cluster" 's/a100-roce-1600/no-such-cluster/' "bad.csv:6: run 'mpt-7b-s2048-g8'"
+bad "heads" 's/,4096,32,32,/,4096,32,31,/' "bad.csv:6: run 'mpt-7b-s2048-g8'"
+"$GPPSIM" validate published --help | grep -q "usage: gppsim validate published" ||
+  fail "--help"
+"$GPPSIM" validate published > /dev/null 2>&1
+[ $? -eq 2 ] || fail "no table: not exit 2"
+
+finish cli_validate_published
