@@ -1,7 +1,8 @@
 /* cmd_costs.c -- `gppsim costs`: the forward and backward time of every op
  * of a model at given micro-batch sizes, and where each figure came from
- * (override, profile or roofline), so a user can see what the simulator
- * will assume before running it; --calibrate prints how well the roofline,
+ * (override, profile or the kernel model), so a user can see what the
+ * simulator will assume before running it; --explain shows the kernel
+ * model's tiles and waves; --calibrate prints how well the kernel model,
  * with efficiencies fitted to the profile, reproduces the measurements. */
 #include <getopt.h>
 #include <jansson.h>
@@ -42,9 +43,12 @@ static void usage(FILE *out) {
           "Per-op forward and backward seconds at each micro-batch size and "
           "their\nsource: override (the model's time_per_sample), profile "
           "(measured,\ninterpolated across sizes; 'extrapolated' outside the "
-          "profiled ones)\nor roofline (efficiencies fitted to the profile "
-          "when one is given).\n--calibrate prints the fit's per-kind "
-          "relative errors (needs --profile).\n"
+          "profiled ones)\nor model (the kernel model, kernels_profile/kmodel.h: "
+          "tiles in waves over\nthe SMs; its efficiencies fitted to the "
+          "profile when one is given).\n--explain prints the model's tile, "
+          "waves, bound and rates per op.\n--calibrate prints the fit's "
+          "median and max relative error before and\nafter fitting (needs "
+          "--profile).\n"
           "--micro-batches is a synonym of --micro-batch (default 1).\n");
 }
 
