@@ -96,7 +96,7 @@ static json_t *comparison_json(const gpp_comparison *c) {
                    "stage_errors", per_stage);
 }
 
-static int print_json(json_t *doc, gpp_errctx *err) {
+int gpp__validate_print_json(json_t *doc, gpp_errctx *err) {
   if (doc == NULL) GPP_RAISE(err, GPP_ENOMEM, "cannot build the JSON output");
   json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   fputc('\n', stdout);
@@ -155,7 +155,7 @@ static int cmd_compare(const val_args *a, gpp_errctx *err) {
   GPP_TRY(compare_files(a->a, a->b, &c, err));
   int rc = 0;
   if (a->json)
-    rc = print_json(comparison_json(&c), err);
+    rc = gpp__validate_print_json(comparison_json(&c), err);
   else
     print_text(a, &c);
   gpp_comparison_free(&c);
@@ -245,7 +245,7 @@ static int print_suite(const val_args *a, const suite_row *rows, size_t n,
     json_t *plans = json_object();
     for (size_t i = 0; plans && i < n; i++)
       json_object_set_new(plans, rows[i].name, comparison_json(&rows[i].c));
-    return print_json(json_pack("{s:o, s:o, s:o}", "plans", plans,
+    return gpp__validate_print_json(json_pack("{s:o, s:o, s:o}", "plans", plans,
                                 "iteration", stats_json(&it),
                                 "task_median", stats_json(&task)), err);
   }

@@ -224,11 +224,7 @@ static int print_json(const ktable *t, double *e, gpp_errctx *err) {
   summary(t, NULL, -1, e, &n, &med, &max);
   json_t *doc = json_pack("{s:o, s:f, s:f}", "rows", rows_json(t),
                           "median_abs_error", med, "max_abs_error", max);
-  if (doc == NULL) GPP_RAISE(err, GPP_ENOMEM, "cannot build the JSON output");
-  json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-  fputc('\n', stdout);
-  json_decref(doc);
-  return 0;
+  return gpp__validate_print_json(doc, err);
 }
 
 static int predict(ktable *t, const gpp_kparams *p, gpp_errctx *err) {
@@ -261,11 +257,7 @@ static int fit(ktable *t, bool json, gpp_errctx *err) {
                           rep.median_before, "max_before", rep.max_before,
                           "median_after", rep.median_after, "max_after",
                           rep.max_after);
-  if (doc == NULL) GPP_RAISE(err, GPP_ENOMEM, "cannot build the JSON output");
-  json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-  fputc('\n', stdout);
-  json_decref(doc);
-  return 0;
+  return gpp__validate_print_json(doc, err);
 }
 
 static void usage(FILE *f) {

@@ -375,11 +375,7 @@ static int print_json(const prow *rows, size_t n, gpp_errctx *err) {
   stats(rows, n, NULL, NULL, &med, &max);
   json_t *doc = json_pack("{s:o, s:f, s:f}", "rows", arr, "median_abs_error",
                           med, "max_abs_error", max);
-  if (doc == NULL) GPP_RAISE(err, GPP_ENOMEM, "cannot build the JSON output");
-  json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-  fputc('\n', stdout);
-  json_decref(doc);
-  return 0;
+  return gpp__validate_print_json(doc, err);
 }
 
 static int run_table(const char *path, bool json, bool md, gpp_errctx *err) {

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 
 #include "sim/common/err.h"
 #include "sim/engine.h"
@@ -122,6 +123,9 @@ void gpp_comparison_free(gpp_comparison *c);
 /* `gppsim validate kernels TABLE.csv... [--json] [--fit]` (kernels.c): the
  * kernel model against published GEMM measurements; argv[0] is "kernels". */
 int gpp_cmd_validate_kernels(int argc, char **argv);
+/* Prints doc (indented, keys in order) to stdout and frees it; doc NULL:
+ * GPP_ENOMEM (a failed json_pack). */
+int gpp__validate_print_json(json_t *doc, gpp_errctx *err);
 /* `gppsim validate published TABLE.csv [--json] [--markdown]`
  * (published.c): predictions against published measured training runs. */
 int gpp_cmd_validate_published(int argc, char **argv);
