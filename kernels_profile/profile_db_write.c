@@ -1,5 +1,6 @@
-/* profile_db_write.c -- writes a profile database through a temporary file
- * that is renamed into place, so a failed or interrupted profiling run never
+/* profile_db_write.c -- writes a profile database through the common
+ * in-memory HDF5 path (sim/common/h5.c: built whole, then a temporary file
+ * renamed into place), so a failed or interrupted profiling run never
  * leaves a half-written database behind. */
 #include <hdf5.h>
 #include <stdlib.h>
@@ -50,33 +51,25 @@ static int sorted_rows(const gpp_profile_row *rows, size_t n,
   return 0;
 }
 
-static int write_tmp(const char *tmp, const gpp_profile_meta *meta,
-                     const gpp_profile_row *rows, size_t n) {
-  hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  if (file < 0) return -1;
-  int rc = write_meta(file, meta);
-  if (rc == 0) rc = write_ops(file, rows, n);
-  if (H5Fclose(file) < 0) rc = -1;
-  return rc;
-}
-
+/* The database is built in memory and written whole through
+ * gpp_h5_mem_save (a temporary renamed into place), so a full disk fails
+ * with the system's reason and never leaves HDF5 with a half-open file. */
 int gpp_profile_db_write(const char *path, const gpp_profile_meta *meta,
                          const gpp_profile_row *rows, size_t n_rows,
                          gpp_errctx *err) {
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  GPP_TRY(gpp_outfile_check(path, err));
+  gpp_h5_quiet();
   gpp_profile_row *sorted = NULL;
-  int rc = sorted_rows(rows, n_rows, &sorted, err);
-  gpp_outfile o;
-  if (rc == 0) rc = gpp_outfile_begin(&o, path, 0, err);
-  if (rc == 0) {
-    if (write_tmp(o.tmp, meta, sorted, n_rows) != 0) {
-      gpp_outfile_abort(&o);
-      rc = GPP_ERR(err, GPP_EIO, "cannot write the profile database %s",
-                   path);
-    } else {
-      rc = gpp_outfile_commit(&o, err);
-    }
+  if (sorted_rows(rows, n_rows, &sorted, err) != 0) {
+    free(sorted);
+    return err->code;
   }
+  hid_t file = gpp_h5_mem_create();
+  int bad = file < 0 || write_meta(file, meta) != 0 ||
+            write_ops(file, sorted, n_rows) != 0;
   free(sorted);
-  return rc;
+  if (!bad) return gpp_h5_mem_save(file, path, err);
+  if (file >= 0) H5Fclose(file);
+  GPP_RAISE(err, GPP_EIO, "cannot write the profile database %s: %s", path,
+            gpp_h5_reason());
 }

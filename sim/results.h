@@ -25,6 +25,12 @@ typedef struct gpp_results_inputs {
 int gpp_results_write_h5(const char *path, const gpp_plan *plan,
                          const gpp_result *res, const gpp_results_inputs *in,
                          gpp_errctx *err);
+/* The same file built in memory (gpp_h5_mem_create) and left open in *file
+ * for a caller that adds its own groups and then saves it whole with
+ * gpp_h5_mem_save; path is used in messages only. */
+int gpp_results_build_h5(const char *path, const gpp_plan *plan,
+                         const gpp_result *res, const gpp_results_inputs *in,
+                         hid_t *file, gpp_errctx *err);
 
 /* The in-memory compound type of a /tasks row: gpp_task_rec's written
  * fields (not task, src_task), `kind` an enum by task kind name.  For

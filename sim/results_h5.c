@@ -157,7 +157,7 @@ static int write_all(h5w *w, const gpp_plan *p, const gpp_result *r,
   return write_inputs(w, in);
 }
 
-static int write_file(h5w *w, const char *path, const gpp_plan *p,
+static int build_file(h5w *w, const char *path, const gpp_plan *p,
                       const gpp_result *r, const gpp_results_inputs *in) {
   w->file = gpp_h5_mem_create();
   if (w->file < 0)
@@ -170,11 +170,19 @@ static int write_file(h5w *w, const char *path, const gpp_plan *p,
   int rc = write_all(w, p, r, in);
   H5Pclose(w->gcpl);
   H5Pclose(w->dcpl);
-  if (rc != 0) {
-    H5Fclose(w->file);
-    return rc;
-  }
-  return gpp_h5_mem_save(w->file, path, w->err);
+  if (rc != 0) H5Fclose(w->file);
+  return rc;
+}
+
+int gpp_results_build_h5(const char *path, const gpp_plan *plan,
+                         const gpp_result *res, const gpp_results_inputs *in,
+                         hid_t *file, gpp_errctx *err) {
+  gpp_h5_quiet();
+  h5w w = {.err = err};
+  *file = -1;
+  GPP_TRY(build_file(&w, path, plan, res, in));
+  *file = w.file;
+  return 0;
 }
 
 /* The file is built in memory and written out whole: a full disk or an
@@ -184,7 +192,7 @@ int gpp_results_write_h5(const char *path, const gpp_plan *plan,
                          const gpp_result *res, const gpp_results_inputs *in,
                          gpp_errctx *err) {
   GPP_TRY(gpp_outfile_check(path, err));
-  gpp_h5_quiet();
-  h5w w = {.err = err};
-  return write_file(&w, path, plan, res, in);
+  hid_t file;
+  GPP_TRY(gpp_results_build_h5(path, plan, res, in, &file, err));
+  return gpp_h5_mem_save(file, path, err);
 }

@@ -225,6 +225,10 @@ Test(profile_db, writer_reports_unwritable_path) {
   cr_assert_eq(gpp_profile_db_write(path_in_dir("no/such/dir.h5"), &meta,
                                     NULL, 0, &err),
                GPP_EIO);
+  /* Written through the common in-memory path: the path and the system's
+   * reason, as for every output (issue 21). */
+  cr_assert(strstr(err.msg, "no/such/dir.h5: No such file or directory"),
+            "%s", err.msg);
 }
 
 /* ---- damaged and foreign files ---------------------------------------- */

@@ -437,3 +437,20 @@ Test(measured, apply_and_write) {
   gpp_measurement_free(&m);
   sim_free(&s);
 }
+
+/* An unwritable path fails before anything is built, with the path and the
+ * system's reason, and leaves no file (the common temp+rename path). */
+Test(measured, unwritable_path_names_the_reason) {
+  sim s;
+  simulate(&s, ONE_GPU_PLAN, ONE_GPU);
+  gpp_measurement m = {0};
+  cr_assert_eq(gpp_measurement_alloc(&m, 1, s.res->n_tasks, s.res->n_devices,
+                                     &err), 0);
+  gpp_results_inputs in = {"plan", "cluster", "test"};
+  cr_assert_eq(gpp_measured_write_h5(tmp_path("no/such/m.h5"), s.plan, s.res,
+                                     &in, &m, 0, &err), GPP_EIO);
+  cr_assert(strstr(err.msg, "no/such/m.h5: No such file or directory"), "%s",
+            err.msg);
+  gpp_measurement_free(&m);
+  sim_free(&s);
+}

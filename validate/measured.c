@@ -134,31 +134,20 @@ static int write_group(hid_t file, const gpp_measurement *m, uint32_t it) {
   return bad ? -1 : 0;
 }
 
-static int add_measured(const char *tmp, const gpp_measurement *m,
-                        uint32_t it, gpp_errctx *err) {
-  H5E_auto2_t fn;
-  void *data;
-  H5Eget_auto2(H5E_DEFAULT, &fn, &data);
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-  hid_t f = H5Fopen(tmp, H5F_ACC_RDWR, H5P_DEFAULT);
-  int bad = f < 0 || write_group(f, m, it) != 0;
-  if (f >= 0 && H5Fclose(f) < 0) bad = 1;
-  H5Eset_auto2(H5E_DEFAULT, fn, data);
-  if (bad) GPP_RAISE(err, GPP_EIO, "HDF5: cannot write /measured in %s", tmp);
-  return 0;
-}
-
+/* The results file is built in memory with /measured added and written
+ * whole through gpp_h5_mem_save (temporary file renamed into place), like
+ * every HDF5 file gppsim writes. */
 int gpp_measured_write_h5(const char *path, const gpp_plan *plan,
                           const gpp_result *res, const gpp_results_inputs *in,
                           const gpp_measurement *m, uint32_t it,
                           gpp_errctx *err) {
-  gpp_outfile o;
-  GPP_TRY(gpp_outfile_begin(&o, path, 0, err));
-  int rc = gpp_results_write_h5(o.tmp, plan, res, in, err);
-  if (rc == 0) rc = add_measured(o.tmp, m, it, err);
-  if (rc != 0) {
-    gpp_outfile_abort(&o);
-    return rc;
+  GPP_TRY(gpp_outfile_check(path, err));
+  hid_t f;
+  GPP_TRY(gpp_results_build_h5(path, plan, res, in, &f, err));
+  if (write_group(f, m, it) != 0) {
+    H5Fclose(f);
+    GPP_RAISE(err, GPP_EIO, "HDF5: cannot write /measured in %s: %s", path,
+              gpp_h5_reason());
   }
-  return gpp_outfile_commit(&o, err);
+  return gpp_h5_mem_save(f, path, err);
 }
