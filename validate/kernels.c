@@ -16,8 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gsl/gsl_sort.h>
-#include <gsl/gsl_statistics_double.h>
 
 #include "kernels_profile/kfit.h"
 #include "kernels_profile/kmodel.h"
@@ -157,21 +155,17 @@ static double row_error(const krow *k) {
 
 /* Median and max |error| over the rows matching gpu and dtype (NULL / -1:
  * any); the count in *n. */
-static void summary(const ktable *t, const gpp_gpu_spec *g, int dt,
-                    double *e, size_t *n, double *med, double *max) {
-  *n = 0;
+static int summary(const ktable *t, const gpp_gpu_spec *g, int dt, double *e,
+                   gpp_errstats *s, gpp_errctx *err) {
+  size_t n = 0;
   for (size_t i = 0; i < t->n; i++)
     if ((g == NULL || t->rows[i].gpu == g) &&
         (dt < 0 || (int)t->rows[i].gemm.dtype == dt))
-      e[(*n)++] = fabs(row_error(&t->rows[i]));
-  *med = *max = 0;
-  if (*n == 0) return;
-  gsl_sort(e, 1, *n);
-  *med = gsl_stats_median_from_sorted_data(e, 1, *n);
-  *max = e[*n - 1];
+      e[n++] = row_error(&t->rows[i]);
+  return gpp_errstats_of(e, n, s, err);
 }
 
-static void print_text(const ktable *t, double *e) {
+static int print_text(const ktable *t, double *e, gpp_errctx *err) {
   printf("%-16s %-5s %6s %6s %6s %5s %2s %13s %13s %8s %9s %5s %6s\n", "gpu",
          "dtype", "M", "N", "K", "batch", "tr", "measured_us", "predicted_us",
          "error%", "tile", "waves", "splitK");
@@ -190,18 +184,18 @@ static void print_text(const ktable *t, double *e) {
          "median |error|", "max |error|");
   for (size_t g = 0; g < t->n_gpus; g++)
     for (int d = 0; d < GPP_DT__N; d++) {
-      size_t n;
-      double med, max;
-      summary(t, &t->gpus[g], d, e, &n, &med, &max);
-      if (n > 0)
+      gpp_errstats s;
+      GPP_TRY(summary(t, &t->gpus[g], d, e, &s, err));
+      if (s.n > 0)
         printf("%-16s %-5s %5zu %15.1f%% %12.1f%%\n", t->gpus[g].name,
-               gpp_dtype_name((gpp_dtype)d), n, 100 * med, 100 * max);
+               gpp_dtype_name((gpp_dtype)d), s.n, 100 * s.median,
+               100 * s.max);
     }
-  size_t n;
-  double med, max;
-  summary(t, NULL, -1, e, &n, &med, &max);
-  printf("%-16s %-5s %5zu %15.1f%% %12.1f%%\n", "all", "", n, 100 * med,
-         100 * max);
+  gpp_errstats s;
+  GPP_TRY(summary(t, NULL, -1, e, &s, err));
+  printf("%-16s %-5s %5zu %15.1f%% %12.1f%%\n", "all", "", s.n,
+         100 * s.median, 100 * s.max);
+  return 0;
 }
 
 static json_t *rows_json(const ktable *t) {
@@ -219,11 +213,11 @@ static json_t *rows_json(const ktable *t) {
 }
 
 static int print_json(const ktable *t, double *e, gpp_errctx *err) {
-  size_t n;
-  double med, max;
-  summary(t, NULL, -1, e, &n, &med, &max);
+  gpp_errstats s;
+  GPP_TRY(summary(t, NULL, -1, e, &s, err));
   json_t *doc = json_pack("{s:o, s:f, s:f}", "rows", rows_json(t),
-                          "median_abs_error", med, "max_abs_error", max);
+                          "median_abs_error", s.median, "max_abs_error",
+                          s.max);
   return gpp__validate_print_json(doc, err);
 }
 
@@ -311,7 +305,7 @@ int gpp_cmd_validate_kernels(int argc, char **argv) {
   if (rc == 0 && do_fit) rc = fit(&t, json, &err);
   if (rc == 0 && !do_fit) rc = predict(&t, &gpp_kparams_default, &err);
   if (rc == 0 && !do_fit)
-    rc = json ? print_json(&t, e, &err) : (print_text(&t, e), 0);
+    rc = json ? print_json(&t, e, &err) : print_text(&t, e, &err);
   free(e);
   free(t.rows);
   gpp_arena_destroy(t.arena);

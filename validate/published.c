@@ -18,8 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gsl/gsl_sort.h>
-#include <gsl/gsl_statistics_double.h>
 
 #include "sim/cli.h"
 #include "sim/common/csv.h"
@@ -281,21 +279,17 @@ static int run_row(const row_in *x, prow *p, gpp_errctx *err) {
 /* Median and max |error| of the rows that fit and pass keep(). */
 typedef bool (*row_pred)(const prow *p, const void *arg);
 
-static size_t stats(const prow *rows, size_t n, row_pred keep,
-                    const void *arg, double *med, double *max) {
-  double *e = malloc((n ? n : 1) * sizeof *e);
+static int stats(const prow *rows, size_t n, row_pred keep, const void *arg,
+                 gpp_errstats *s, gpp_errctx *err) {
+  double *e = gpp_calloc(err, n ? n : 1, sizeof *e);
+  if (e == NULL) return err->code;
   size_t k = 0;
-  for (size_t i = 0; e && i < n; i++)
+  for (size_t i = 0; i < n; i++)
     if (rows[i].fits && (keep == NULL || keep(&rows[i], arg)))
-      e[k++] = fabs(rows[i].error);
-  *med = *max = 0;
-  if (k > 0) {
-    gsl_sort(e, 1, k);
-    *med = gsl_stats_median_from_sorted_data(e, 1, k);
-    *max = e[k - 1];
-  }
+      e[k++] = rows[i].error;
+  int rc = gpp_errstats_of(e, k, s, err);
   free(e);
-  return k;
+  return rc;
 }
 
 static bool by_ckpt(const prow *p, const void *arg) {
@@ -311,39 +305,42 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-static void print_group(bool md, const char *label, size_t k, double med,
-                        double max) {
+static void print_group(bool md, const char *label, const gpp_errstats *s) {
   printf(md ? "| %s | %zu | %.1f%% | %.1f%% |\n"
             : "%-24s %5zu %14.1f%% %12.1f%%\n",
-         label, k, 100 * med, 100 * max);
+         label, s->n, 100 * s->median, 100 * s->max);
 }
 
 /* By model size (parameter count) and by checkpointing on/off. */
-static void print_groups(const prow *rows, size_t n, bool md) {
-  double *sizes = malloc((n ? n : 1) * sizeof *sizes), med, max;
-  size_t ns = 0;
-  for (size_t i = 0; sizes && i < n; i++) sizes[ns++] = rows[i].params;
-  if (sizes) qsort(sizes, ns, sizeof *sizes, cmp_double);
+static int print_groups(const prow *rows, size_t n, bool md,
+                        gpp_errctx *err) {
+  double *sizes = gpp_calloc(err, n ? n : 1, sizeof *sizes);
+  if (sizes == NULL) return err->code;
+  for (size_t i = 0; i < n; i++) sizes[i] = rows[i].params;
+  qsort(sizes, n, sizeof *sizes, cmp_double);
+  gpp_errstats s;
+  int rc = 0;
   printf(md ? "\n| group | rows | median \\|error\\| | max \\|error\\| |\n"
               "|---|---|---|---|\n"
             : "\n%-24s %5s %15s %13s\n", "group", "rows", "median |error|",
          "max |error|");
-  for (size_t i = 0; i < ns; i++) {
+  for (size_t i = 0; i < n && rc == 0; i++) {
     if (i > 0 && sizes[i] == sizes[i - 1]) continue;
     char label[64];
     snprintf(label, sizeof label, "%.2f B parameters", sizes[i] / 1e9);
-    size_t k = stats(rows, n, by_params, &sizes[i], &med, &max);
-    print_group(md, label, k, med, max);
+    rc = stats(rows, n, by_params, &sizes[i], &s, err);
+    if (rc == 0) print_group(md, label, &s);
   }
   free(sizes);
-  for (int c = 1; c >= 0; c--) {
+  for (int c = 1; c >= 0 && rc == 0; c--) {
     bool on = c;
-    size_t k = stats(rows, n, by_ckpt, &on, &med, &max);
-    print_group(md, on ? "checkpointing on" : "checkpointing off", k, med,
-                max);
+    rc = stats(rows, n, by_ckpt, &on, &s, err);
+    if (rc == 0)
+      print_group(md, on ? "checkpointing on" : "checkpointing off", &s);
   }
-  size_t k = stats(rows, n, NULL, NULL, &med, &max);
-  print_group(md, "all", k, med, max);
+  if (rc == 0) rc = stats(rows, n, NULL, NULL, &s, err);
+  if (rc == 0) print_group(md, "all", &s);
+  return rc;
 }
 
 static void print_rows(const prow *rows, size_t n, bool md) {
@@ -371,10 +368,14 @@ static int print_json(const prow *rows, size_t n, gpp_errctx *err) {
         rows[i].measured, "predicted", rows[i].predicted, "error",
         rows[i].error, "peak_memory", rows[i].peak_memory, "fits",
         rows[i].fits));
-  double med, max;
-  stats(rows, n, NULL, NULL, &med, &max);
+  gpp_errstats s;
+  int rc = stats(rows, n, NULL, NULL, &s, err);
+  if (rc != 0) {
+    json_decref(arr);
+    return rc;
+  }
   json_t *doc = json_pack("{s:o, s:f, s:f}", "rows", arr, "median_abs_error",
-                          med, "max_abs_error", max);
+                          s.median, "max_abs_error", s.max);
   return gpp__validate_print_json(doc, err);
 }
 
@@ -401,7 +402,7 @@ static int run_table(const char *path, bool json, bool md, gpp_errctx *err) {
   if (rc == 0 && json) rc = print_json(rows, c->n_rows, err);
   if (rc == 0 && !json) {
     print_rows(rows, c->n_rows, md);
-    print_groups(rows, c->n_rows, md);
+    rc = print_groups(rows, c->n_rows, md, err);
   }
   free(rows);
   gpp_csv_free(c);
