@@ -18,6 +18,7 @@
 #include "planner/planner.h"
 #include "planner/study.h"
 #include "sim/cli.h"
+#include "sim/common/outfile.h"
 #include "sim/common/arena.h"
 #include "sim/common/bundle.h"
 #include "sim/common/yaml.h"
@@ -163,16 +164,6 @@ static int resolve(const char *sub, const char *arg, char *buf,
 static void out_path(const demo_run *r, const char *planner,
                      const char *suffix, char *buf) {
   snprintf(buf, DEMO_PATH_MAX, "%s/%s%s", r->a.out, planner, suffix);
-}
-
-static int make_out_dir(const char *dir, gpp_errctx *err) {
-  if (mkdir(dir, 0777) == 0 || errno == EEXIST) {
-    struct stat st;
-    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
-    GPP_RAISE(err, GPP_EINVAL, "--out %s is not a directory", dir);
-  }
-  GPP_RAISE(err, GPP_ENOENT, "cannot create --out %s: %s", dir,
-            strerror(errno));
 }
 
 static int load_inputs(demo_run *r) {
@@ -425,7 +416,7 @@ static uint32_t n_found(const demo_run *r) {
 
 static int demo_main(demo_run *r) {
   GPP_TRY(load_inputs(r));
-  GPP_TRY(make_out_dir(r->a.out, &r->err));
+  GPP_TRY(gpp_outdir_make(r->a.out, &r->err)); /* before planning */
   GPP_TRY(plan_all(r));
   GPP_TRY(write_files(r));
   if (n_found(r) > 0) plot_all(r);

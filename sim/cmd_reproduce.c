@@ -154,13 +154,6 @@ static void progress(void *ctx, uint32_t done, uint32_t total,
           label);
 }
 
-static int make_dir(const char *dir, gpp_errctx *err) {
-  if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-    GPP_RAISE(err, GPP_EIO, "cannot create the output folder %s: %s", dir,
-              strerror(errno));
-  return 0;
-}
-
 static int write_text(const char *path, const char *text, gpp_errctx *err) {
   return gpp_outfile_write_text(path, text, strlen(text), err);
 }
@@ -270,7 +263,7 @@ static int run_all(rep_run *r) {
   bool all = strcmp(r->a.name, "all") == 0;
   uint32_t one = 0;
   if (!all) GPP_TRY(find_named(r, &one));
-  GPP_TRY(make_dir(r->a.out, &r->err));
+  GPP_TRY(gpp_outdir_make(r->a.out, &r->err));
   if (!r->a.no_plots) GPP_TRY(gpp_python_check(&r->err));
   for (uint32_t i = all ? 0 : one; i < (all ? r->n_exps : one + 1); i++)
     GPP_TRY(run_one(r, r->exps[i].sweep));

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "kernels_profile/cost.h"
 #include "sim/common/outfile.h"
@@ -19,7 +21,8 @@
 
 typedef struct sim_args {
   const char *plan, *cluster, *out, *trace, *profile;
-  bool json, allow_oom, ideal;
+  bool json, allow_oom, ideal, quiet;
+  long max_tasks;
 } sim_args;
 
 typedef struct sim_run {
@@ -48,7 +51,13 @@ static void usage(FILE *f) {
           "instead of failing\n"
           "  --ideal-network   transfers and all-reduces take no time\n"
           "  --profile DB      measured op costs (gppsim-profile's HDF5); "
-          "ops it lacks\n                    use the roofline fitted to it\n");
+          "ops it lacks\n                    use the roofline fitted to it\n"
+          "  --max-tasks N     simulate plans of up to N tasks (default "
+          "16777216: about\n                    1 GB and 10 s; a task is a "
+          "forward or backward of one\n                    micro-batch on one "
+          "replica, or an optimizer step)\n"
+          "  --quiet           no progress on stderr (printed for runs over "
+          "2 s)\n");
 }
 
 static int parse(int argc, char **argv, sim_args *a) {
@@ -61,11 +70,13 @@ static int parse(int argc, char **argv, sim_args *a) {
       {"allow-oom", no_argument, NULL, 'a'},
       {"ideal-network", no_argument, NULL, 'i'},
       {"profile", required_argument, NULL, 'P'},
+      {"max-tasks", required_argument, NULL, 'm'},
+      {"quiet", no_argument, NULL, 'q'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   int ch;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, "p:c:o:t:jaihP:", opts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "p:c:o:t:jaihP:m:q", opts, NULL)) != -1) {
     switch (ch) {
     case 'p': a->plan = optarg; break;
     case 'c': a->cluster = optarg; break;
@@ -75,6 +86,12 @@ static int parse(int argc, char **argv, sim_args *a) {
     case 'a': a->allow_oom = true; break;
     case 'i': a->ideal = true; break;
     case 'P': a->profile = optarg; break;
+    case 'm':
+      if (gpp_cli_parse_long("simulate", "max-tasks", optarg, 1,
+                             4294967294L, &a->max_tasks) != 0)
+        return 2;
+      break;
+    case 'q': a->quiet = true; break;
     case 'h': usage(stdout); return -1;
     default: return gpp_cli_usage_error("simulate", "bad option");
     }
@@ -88,6 +105,27 @@ static int parse(int argc, char **argv, sim_args *a) {
   return 0;
 }
 
+typedef struct progress_state {
+  struct timespec t0;
+  double last;
+  bool tty;
+} progress_state;
+
+/* Tasks done on stderr once a run has taken 2 s: redrawn on a terminal,
+ * else a line every 5 s. */
+static void progress(void *ctx, uint32_t done, uint32_t total) {
+  progress_state *p = ctx;
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  double el = (double)(t.tv_sec - p->t0.tv_sec) +
+              1e-9 * (double)(t.tv_nsec - p->t0.tv_nsec);
+  if (el < 2 || (!p->tty && p->last > 0 && el - p->last < 5)) return;
+  p->last = el;
+  fprintf(stderr, "%ssimulate: %u of %u tasks (%.0f%%), %.0f s%s",
+          p->tty ? "\r" : "", done, total, 100.0 * done / total, el,
+          p->tty ? " " : "\n");
+}
+
 static int run(const sim_args *a, sim_run *s, gpp_errctx *err) {
   GPP_TRY(gpp_outfile_check(a->out, err)); /* before any work */
   GPP_TRY(gpp_outfile_check(a->trace, err));
@@ -97,9 +135,16 @@ static int run(const sim_args *a, sim_run *s, gpp_errctx *err) {
   gpp_costs_warn_gpu(s->profile, &s->cluster->gpu, stderr);
   GPP_TRY(gpp_costs_create(s->plan->model, &s->cluster->gpu, s->profile,
                            &s->costs, err));
+  progress_state ps = {.tty = isatty(2)};
+  clock_gettime(CLOCK_MONOTONIC, &ps.t0);
   gpp_engine_opts o = {.allow_oom = a->allow_oom, .ideal_network = a->ideal,
-                       .record = a->out != NULL || a->trace != NULL};
-  return gpp_engine_run(s->plan, s->costs, s->cluster, &o, &s->res, err);
+                       .record = a->out != NULL || a->trace != NULL,
+                       .max_tasks = (uint64_t)a->max_tasks,
+                       .progress = a->quiet ? NULL : progress,
+                       .progress_ctx = &ps};
+  int rc = gpp_engine_run(s->plan, s->costs, s->cluster, &o, &s->res, err);
+  if (ps.tty && ps.last > 0) fputc('\n', stderr);
+  return rc;
 }
 
 static int write_outputs(const sim_args *a, sim_run *s, gpp_errctx *err) {

@@ -109,6 +109,14 @@ typedef struct gpp_engine_opts {
   bool allow_oom;     /* report OOM in the result instead of failing */
   bool ideal_network; /* transfers and collectives take no time */
   bool record;        /* keep the per-task records */
+  /* The most tasks the plan may expand into; 0 means GPP_MAX_TASKS
+   * (sim/common/limits.h).  A plan beyond it is refused before any
+   * allocation, at its `batch` line. */
+  uint64_t max_tasks;
+  /* Called from the event loop every 2^16 events with the tasks done and
+   * the total, so a command can report progress on long runs. */
+  void (*progress)(void *ctx, uint32_t done, uint32_t total);
+  void *progress_ctx;
 } gpp_engine_opts;
 
 /* Runs one iteration.  cluster supplies the GPU spec and n_gpus, and the

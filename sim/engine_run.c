@@ -77,6 +77,8 @@ int gpp__eng_loop(gpp__eng *e, gpp_errctx *err) {
     e->now = ev.time;
     e->events++;
     GPP_TRY(handle(e, ev.data));
+    if ((e->events & 0xffff) == 0 && e->opts.progress)
+      e->opts.progress(e->opts.progress_ctx, e->tasks_done, e->n_tasks);
   }
 }
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/common/limits.h"
 #include "sim/engine_internal.h"
 #include "sim/sched.h"
 
@@ -142,9 +143,14 @@ static int alloc_core(gpp__eng *e, gpp_errctx *err) {
     e->n_slots += p->stages[s].dp;
     tasks += (size_t)p->stages[s].dp * (2 * p->stages[s].n_micro + 1);
   }
-  if (tasks >= GPP__NONE)
-    GPP_RAISE(err, GPP_ERANGE, "the plan expands into %zu tasks; at most "
-              "%u are supported", tasks, GPP__NONE - 1);
+  uint64_t limit = e->opts.max_tasks ? e->opts.max_tasks : GPP_MAX_TASKS;
+  if (limit > GPP__NONE - 1) limit = GPP__NONE - 1;
+  if (tasks > limit)
+    GPP_RAISE_AT(err, GPP_ERANGE, &p->batch_mark, "batch %u expands into "
+                 "%zu tasks (micro-batches x replicas x forward and "
+                 "backward); the limit is %llu%s", p->batch, tasks,
+                 (unsigned long long)limit,
+                 limit < GPP__NONE - 1 ? " (raise it with --max-tasks)" : "");
   e->n_tasks = (uint32_t)tasks;
   e->n_devs = e->cluster->n_gpus;
   e->stages = gpp_calloc(err, p->n_stages, sizeof *e->stages);

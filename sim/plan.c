@@ -63,6 +63,7 @@ static int read_top(gpp_plan *p, gpp_ynode root, bool need_model,
   GPP_TRY(gpp_yread_fields(root, fields, sizeof fields / sizeof fields[0], t,
                            err));
   p->schedule_mark = gpp_ynode_mark(gpp_ymap_find(root, "schedule"));
+  p->batch_mark = gpp_ynode_mark(gpp_ymap_find(root, "batch"));
   gpp_ynode chunks = gpp_ymap_find(root, "chunks");
   if (gpp_ynode_ok(chunks) &&
       strcmp(gpp_sched_names()[t->schedule], "interleaved") != 0) {

@@ -105,6 +105,7 @@ typedef struct gpp_plan {
   uint32_t *topo;          /* stage indices, topological, ties by plan order */
   uint32_t n_gpus;         /* of the cluster it was checked against */
   gpp_mark schedule_mark;
+  gpp_mark batch_mark;     /* where batch was read, for limits on the work */
   /* Owned. */
   gpp_model *own_model;
   gpp_ydoc *doc;

@@ -132,7 +132,7 @@ bad() {
 bad "expects an integer in 1..4095" --gpus 0
 bad "has only 32" --gpus 64
 bad "bundled models: candle_uno, dlrm, gpt, mmt, synthetic" --model nosuch
-bad "is not a directory" --out "$TMP/a/stdout"
+bad "is not a folder" --out "$TMP/a/stdout"
 bad "unexpected argument" extra
 bad "expects an integer" --batch 1x
 [ ! -e "$TMP/gppsim-demo" ] || fail "a failed demo left an output folder"

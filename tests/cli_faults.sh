@@ -239,6 +239,53 @@ expect $? 1 "$TMP/o8.err" "plan --out into a missing folder"
 expect $? 1 "$TMP/o8.err" "sweep --out into a missing folder"
 "$GPPSIM" sweep "$TINY" --out "" > /dev/null 2> "$TMP/o8.err"
 expect $? 2 "$TMP/o8.err" "sweep --out ''"
+# Output folders: one status for a folder that cannot be made (1, with the
+# path and reason) and one for a name that is not a folder (2), in demo and
+# reproduce alike, before any planning.
+for cmd in "demo --gpus 4" "reproduce all --no-plots"; do
+  $GPPSIM $cmd --out "$TMP/no/such/d" > "$TMP/o8.out" 2> "$TMP/o8.err"
+  expect $? 1 "$TMP/o8.err" "$cmd --out into a missing folder"
+  grep -q "no/such/d: No such file or directory" "$TMP/o8.err" ||
+    fail "$cmd --out into a missing folder: $(cat "$TMP/o8.err")"
+  [ -s "$TMP/o8.out" ] && fail "$cmd: worked before failing"
+  $GPPSIM $cmd --out "$TMP/o8.out" > /dev/null 2> "$TMP/o8.err"
+  expect $? 2 "$TMP/o8.err" "$cmd --out a regular file"
+done
+"$GPPSIM" validate compare "$TMP/res.h5" "$TMP/res.h5" \
+  --scatter "$TMP/no/such/s.png" > "$TMP/o8.out" 2> "$TMP/o8.err"
+expect $? 1 "$TMP/o8.err" "validate compare --scatter into a missing folder"
+[ -s "$TMP/o8.out" ] && fail "validate --scatter: compared before failing"
+
+# ---- 8b. work beyond the task limit is refused at the batch line ------
+sim --max-tasks 100 > /dev/null 2> "$TMP/lim.err"
+expect $? 2 "$TMP/lim.err" "plan beyond --max-tasks 100"
+line=$(grep -n '^batch:' "$PLAN" | cut -d: -f1)
+grep -q "synthetic-gpp-8.yaml:$line:8: batch 64 expands into 264 tasks.*the limit is 100 (raise it with --max-tasks)" \
+  "$TMP/lim.err" || fail "plan beyond --max-tasks: $(cat "$TMP/lim.err")"
+sim --max-tasks 264 > /dev/null 2>&1 || fail "plan at exactly --max-tasks"
+sed "s/^batch:.*/batch: 1000000000/; s|^model: |model: $SRC/|" "$PLAN" \
+  > "$TMP/big.yaml"
+timeout 10 "$GPPSIM" simulate --plan "$TMP/big.yaml" --cluster "$CLUSTER" \
+  > /dev/null 2> "$TMP/big.err"
+expect $? 2 "$TMP/big.err" "batch 10^9"
+grep -q "big.yaml:$line:8: batch 1000000000 expands into 4000000008 tasks.*the limit is 16777216" \
+  "$TMP/big.err" || fail "batch 10^9: $(cat "$TMP/big.err")"
+# Long runs report progress on stderr (after 2 s), --quiet silences it.
+sed "s/^batch:.*/batch: 2000000/; s|^model: |model: $SRC/|" "$PLAN" \
+  > "$TMP/long.yaml"
+t0=$(date +%s)
+"$GPPSIM" simulate --plan "$TMP/long.yaml" --cluster "$CLUSTER" \
+  > /dev/null 2> "$TMP/long.err" || fail "8M-task plan: $(tail -1 "$TMP/long.err")"
+took=$(($(date +%s) - t0))
+n=$(grep -c "^simulate: [0-9]* of 8000008 tasks ([0-9]*%), [0-9]* s$" "$TMP/long.err")
+if [ "$took" -ge 4 ]; then
+  [ "$n" -ge 1 ] || fail "a ${took}-s simulation printed no progress"
+else
+  echo "note: the 8M-task run took ${took} s; progress starts at 2 s of the loop"
+fi
+"$GPPSIM" simulate --plan "$TMP/long.yaml" --cluster "$CLUSTER" --quiet \
+  > /dev/null 2> "$TMP/long.err" || fail "8M-task plan, --quiet"
+[ -s "$TMP/long.err" ] && fail "simulate --quiet printed: $(head -2 "$TMP/long.err")"
 
 # ---- 9. limits checked where the value is read; orphans cleaned ------
 sed 's/^nodes:.*/nodes: 8193/' "$SRC/configs/clusters/dgx-a100.yaml" \

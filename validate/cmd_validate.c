@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "sim/cli.h"
+#include "sim/common/outfile.h"
 #include "sim/common/units.h"
 #include "sim/python.h"
 #include "validate/validate.h"
@@ -152,6 +153,7 @@ static int run_scatter(const val_args *a, gpp_errctx *err) {
 
 static int cmd_compare(const val_args *a, gpp_errctx *err) {
   gpp_comparison c;
+  GPP_TRY(gpp_outfile_check(a->scatter, err)); /* before any work */
   GPP_TRY(compare_files(a->a, a->b, &c, err));
   int rc = 0;
   if (a->json)

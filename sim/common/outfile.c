@@ -170,3 +170,18 @@ int gpp_outfile_check(const char *path, gpp_errctx *err) {
   gpp_outfile_abort(&o);
   return 0;
 }
+
+int gpp_outdir_make(const char *dir, gpp_errctx *err) {
+  struct stat st;
+  if (dir == NULL || dir[0] == '\0')
+    GPP_RAISE(err, GPP_EINVAL, "the output folder name is empty");
+  if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+    GPP_RAISE(err, GPP_EIO, "cannot create the output folder %s: %s", dir,
+              strerror(errno));
+  if (stat(dir, &st) != 0)
+    return cannot_write(err, dir, errno);
+  if (!S_ISDIR(st.st_mode))
+    GPP_RAISE(err, GPP_EINVAL, "%s exists and is not a folder", dir);
+  if (access(dir, W_OK | X_OK) != 0) return cannot_write(err, dir, errno);
+  return 0;
+}

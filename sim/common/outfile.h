@@ -36,5 +36,11 @@ int gpp_outfile_write_text(const char *path, const char *text, size_t len,
  * gpp_outfile_begin, found by creating and removing its temporary.  NULL
  * (no such output) passes. */
 int gpp_outfile_check(const char *path, gpp_errctx *err);
+/* Creates the output folder dir (its parent must exist) or accepts an
+ * existing one, before any work: an empty name or a path that exists but
+ * is not a folder is GPP_EINVAL (exit 2); a folder that cannot be created
+ * or written is GPP_EIO (exit 1) naming it and the system's reason, as for
+ * files. */
+int gpp_outdir_make(const char *dir, gpp_errctx *err);
 
 #endif
