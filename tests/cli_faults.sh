@@ -271,20 +271,20 @@ expect $? 2 "$TMP/big.err" "batch 10^9"
 grep -q "big.yaml:$line:8: batch 1000000000 expands into 4000000008 tasks.*the limit is 16777216" \
   "$TMP/big.err" || fail "batch 10^9: $(cat "$TMP/big.err")"
 # Long runs report progress on stderr (after 2 s), --quiet silences it.
-sed "s/^batch:.*/batch: 2000000/; s|^model: |model: $SRC/|" "$PLAN" \
+sed "s/^batch:.*/batch: 3000000/; s|^model: |model: $SRC/|" "$PLAN" \
   > "$TMP/long.yaml"
 t0=$(date +%s)
 "$GPPSIM" simulate --plan "$TMP/long.yaml" --cluster "$CLUSTER" \
-  > /dev/null 2> "$TMP/long.err" || fail "8M-task plan: $(tail -1 "$TMP/long.err")"
+  > /dev/null 2> "$TMP/long.err" || fail "12M-task plan: $(tail -1 "$TMP/long.err")"
 took=$(($(date +%s) - t0))
-n=$(grep -c "^simulate: [0-9]* of 8000008 tasks ([0-9]*%), [0-9]* s$" "$TMP/long.err")
+n=$(grep -c "^simulate: [0-9]* of 12000008 tasks ([0-9]*%), [0-9]* s$" "$TMP/long.err")
 if [ "$took" -ge 4 ]; then
   [ "$n" -ge 1 ] || fail "a ${took}-s simulation printed no progress"
 else
-  echo "note: the 8M-task run took ${took} s; progress starts at 2 s of the loop"
+  echo "note: the 12M-task run took ${took} s; progress starts at 2 s of the loop"
 fi
 "$GPPSIM" simulate --plan "$TMP/long.yaml" --cluster "$CLUSTER" --quiet \
-  > /dev/null 2> "$TMP/long.err" || fail "8M-task plan, --quiet"
+  > /dev/null 2> "$TMP/long.err" || fail "12M-task plan, --quiet"
 [ -s "$TMP/long.err" ] && fail "simulate --quiet printed: $(head -2 "$TMP/long.err")"
 
 # ---- 9. limits checked where the value is read; orphans cleaned ------
