@@ -18,10 +18,15 @@
  *   reduce-scatters each layer's gradients.  The chain runs back to back
  *   alongside the compute (prefetch of the next layer); with full the
  *   compute waits for the first layer's gather, and the task ends at the
- *   later of compute end and chain end plus one layer's compute.  Each
- *   replica issues its own collective with bytes / d: when the replicas
- *   run together the d concurrent collectives move exactly the traffic of
- *   one and take its time, with no cross-replica barrier to model.
+ *   later of compute end and chain end plus one layer's compute.  In a
+ *   one-stage plan (FSDP as usually run) the replicas meet at each
+ *   collective: it starts when the last replica reaches it, as NCCL's
+ *   does, and is one collective of the layer's bytes over the d replicas
+ *   (d flows per ring step, not d^2).  In a multi-stage plan, where a
+ *   dynamic schedule may order two replicas' tasks differently (a barrier
+ *   could then deadlock), each replica issues its own collective with
+ *   bytes / d: when the replicas run together the d concurrent collectives
+ *   move exactly the traffic of one and take its time.
  * - end of iteration, once per stage after its last backward: none: the
  *   gradient all-reduce; optimizer (ZeRO-1): reduce-scatter of the
  *   gradients then all-gather of the parameters; gradients: the all-gather
@@ -89,6 +94,7 @@ static int fill_chain(gpp__eng *e, uint32_t si, int ch, gpp_errctx *err) {
 }
 
 int gpp__stage_chains(gpp__eng *e, uint32_t si, gpp_errctx *err) {
+  e->stages[si].joined = e->plan->n_stages == 1;
   for (int ch = 0; ch < CH__N; ch++) GPP_TRY(fill_chain(e, si, ch, err));
   return 0;
 }
@@ -124,6 +130,17 @@ static int record_step(gpp__eng *e, uint32_t dev, int ch, uint32_t i,
   return gpp__eng_record(e, &r);
 }
 
+/* A replica reached the stage's joined sharding collective c (its share
+ * of the bytes); the last one to arrive starts it for all. */
+static int join(gpp__eng *e, uint32_t si, gpp__cstep c) {
+  gpp__stage *st = &e->stages[si];
+  if (++st->arrived < st->d) return 0;
+  st->arrived = 0;
+  return gpp_net_collective(e->net, e->now, (gpp_coll_op)c.op, GPP_COLL_AUTO,
+                            st->dp_ranks, st->d, c.bytes * st->d,
+                            GPP__PACK(TAG_SHARD_JOINED, si), e->err);
+}
+
 static int launch(gpp__eng *e, uint32_t dev, bool tp) {
   gpp__dev *d = &e->devs[dev];
   uint32_t task = d->running;
@@ -134,6 +151,7 @@ static int launch(gpp__eng *e, uint32_t dev, bool tp) {
   *(tp ? &d->tp_start : &d->sh_start) = e->now;
   uint32_t kind = tp ? TAG_TP : TAG_SHARD;
   if (e->net == NULL) return gpp__comm_event(e, kind, dev, e->now);
+  if (!tp && st->joined) return join(e, s->stage, c);
   const uint32_t *ranks =
       tp ? &e->plan->stages[s->stage].devices[s->replica * st->t]
          : st->dp_ranks;
@@ -185,8 +203,14 @@ static int shard_done(gpp__eng *e, uint32_t dev) {
 }
 
 int gpp__comm_event(gpp__eng *e, uint32_t kind, uint32_t dev, double t) {
-  gpp__dev *d = &e->devs[dev];
   e->now = t;
+  if (kind == TAG_SHARD_JOINED) { /* dev is the stage */
+    const gpp__stage *st = &e->stages[dev];
+    for (uint32_t r = 0; r < st->d; r++)
+      GPP_TRY(shard_done(e, e->slots[st->slot_base + r].device));
+    return 0;
+  }
+  gpp__dev *d = &e->devs[dev];
   if (kind == TAG_SHARD) return shard_done(e, dev);
   if (kind == TAG_TP) {
     GPP_TRY(record_step(e, dev, CH_TP_FWD + gpp__task_is_bwd(e, d->running),

@@ -17,7 +17,8 @@
 
 enum {
   EV_TASK_END = 1, EV_DISPATCH = 2, TAG_XFER = 3, TAG_ALLREDUCE = 4,
-  EV_COMPUTE_END = 5, TAG_SHARD = 6, TAG_TP = 7 /* engine_comm.c */
+  EV_COMPUTE_END = 5, TAG_SHARD = 6, TAG_TP = 7, /* engine_comm.c */
+  TAG_SHARD_JOINED = 8
 };
 #define GPP__PACK(kind, idx) (((uint64_t)(kind) << 60) | (uint64_t)(idx))
 #define GPP__KIND(data) ((unsigned)((data) >> 60))
@@ -73,6 +74,8 @@ typedef struct gpp__stage {
   uint32_t replicas_done;  /* replicas past their last backward */
   double grad_bytes, param_count, param_bytes;
   double xfer_start;       /* all-reduce start time */
+  bool joined;             /* sharding collectives: one for all replicas */
+  uint32_t arrived;        /* replicas waiting at the joined collective */
 } gpp__stage;
 
 typedef struct gpp__dev {

@@ -40,7 +40,8 @@ static void on_net_done(void *ctx, uint64_t tag, double t) {
   e->now = t;
   if (GPP__KIND(tag) == TAG_XFER)
     e->cb_rc = gpp__xfer_done(e, GPP__INDEX(tag), t);
-  else if (GPP__KIND(tag) == TAG_SHARD || GPP__KIND(tag) == TAG_TP)
+  else if (GPP__KIND(tag) == TAG_SHARD || GPP__KIND(tag) == TAG_TP ||
+           GPP__KIND(tag) == TAG_SHARD_JOINED)
     e->cb_rc = gpp__comm_event(e, GPP__KIND(tag), GPP__INDEX(tag), t);
   else
     e->cb_rc = gpp__allreduce_done(e, GPP__INDEX(tag));
