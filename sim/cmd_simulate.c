@@ -2,6 +2,7 @@
  * plan on a cluster and report it (stdout table or JSON, HDF5, trace). */
 #include <getopt.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 typedef struct sim_args {
   const char *plan, *cluster, *out, *trace, *profile;
   bool json, allow_oom, ideal;
+  double train_tokens; /* 0: not asked */
 } sim_args;
 
 typedef struct sim_run {
@@ -28,6 +30,7 @@ typedef struct sim_run {
   gpp_profile_db *profile;
   gpp_costs *costs;
   gpp_result *res;
+  double train_tokens; /* sim_args' */
 } sim_run;
 
 static void usage(FILE *f) {
@@ -47,8 +50,21 @@ static void usage(FILE *f) {
           "  --allow-oom       report plans that exceed device memory "
           "instead of failing\n"
           "  --ideal-network   transfers and all-reduces take no time\n"
+          "  --train-tokens N  time and cost (the cluster's "
+          "price_per_gpu_hour\n                    times its GPUs) to train "
+          "N tokens (1e12, 2T)\n"
           "  --profile DB      measured op costs (gppsim-profile's HDF5); "
           "ops it lacks\n                    use the roofline fitted to it\n");
+}
+
+static int parse_tokens(const char *text, double *out) {
+  char why[128];
+  if (gpp_units_parse(text, GPP_Q_COUNT, out, why, sizeof why) == 0 &&
+      *out >= 1)
+    return 0;
+  return gpp_cli_usage_error("simulate", "--train-tokens '%s': %s", text,
+                             *out < 1 ? "expected a count of at least 1"
+                                      : why);
 }
 
 static int parse(int argc, char **argv, sim_args *a) {
@@ -61,6 +77,7 @@ static int parse(int argc, char **argv, sim_args *a) {
       {"allow-oom", no_argument, NULL, 'a'},
       {"ideal-network", no_argument, NULL, 'i'},
       {"profile", required_argument, NULL, 'P'},
+      {"train-tokens", required_argument, NULL, 'T'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   int ch;
@@ -75,6 +92,9 @@ static int parse(int argc, char **argv, sim_args *a) {
     case 'a': a->allow_oom = true; break;
     case 'i': a->ideal = true; break;
     case 'P': a->profile = optarg; break;
+    case 'T':
+      if (parse_tokens(optarg, &a->train_tokens) != 0) return 2;
+      break;
     case 'h': usage(stdout); return -1;
     default: return gpp_cli_usage_error("simulate", "bad option");
     }
@@ -89,6 +109,7 @@ static int parse(int argc, char **argv, sim_args *a) {
 }
 
 static int run(const sim_args *a, sim_run *s, gpp_errctx *err) {
+  s->train_tokens = a->train_tokens;
   GPP_TRY(gpp_outfile_check(a->out, err)); /* before any work */
   GPP_TRY(gpp_outfile_check(a->trace, err));
   GPP_TRY(gpp_cluster_load(a->cluster, &s->cluster, err));
@@ -147,15 +168,37 @@ static void print_devices(const sim_run *s) {
   }
 }
 
+static void print_train(const sim_run *s) {
+  double sec, cost;
+  char a[32], b[32];
+  gpp_train_time_cost(s->res->tokens_per_s, s->train_tokens, s->cluster->price_per_gpu_hour,
+                   s->res->n_devices, &sec, &cost);
+  printf("train       %s tokens in %s (%.4g days)", fmt(s->train_tokens,
+         GPP_Q_COUNT, a), fmt(sec, GPP_Q_TIME, b), sec / 86400);
+  if (isfinite(cost))
+    printf(", %.6g (price units) at %.4g per GPU-hour x %u GPUs\n", cost,
+           s->cluster->price_per_gpu_hour, s->res->n_devices);
+  else
+    printf(", no cost: the cluster has no price_per_gpu_hour\n");
+}
+
 static void print_text(const sim_run *s) {
   const gpp_result *r = s->res;
-  char a[32];
+  char a[32], b[32];
   printf("plan        %s (schedule %s, %u stages, %u of %u GPUs)\n",
          s->plan->path, s->plan->schedule->name, s->plan->n_stages, r->n_used,
          r->n_devices);
   printf("iteration   %s\nsamples/s   %.6g\nbubble      %.4f\n",
          fmt(r->iteration_time, GPP_Q_TIME, a), r->samples_per_s,
          r->bubble_fraction);
+  printf("tokens/s    %.6g (%.6g tokens per sample)\n", r->tokens_per_s,
+         r->tokens_per_sample);
+  printf("MFU         %.1f%% (model %s FLOP/s per GPU of a %s peak)\n",
+         100 * r->mfu, fmt(r->model_flops / r->iteration_time / r->n_used,
+                           GPP_Q_COUNT, a), fmt(r->peak_flops, GPP_Q_COUNT,
+                                                b));
+  printf("HFU         %.1f%% (with recomputation)\n", 100 * r->hfu);
+  if (s->train_tokens > 0) print_train(s);
   printf("costs       ");
   for (int c = 0; c < GPP_COST__NSOURCES; c++)
     printf("%s%s %u", c ? ", " : "", gpp_cost_source_name(c),
@@ -200,6 +243,28 @@ static json_t *json_devices(const gpp_result *r) {
   return arr;
 }
 
+static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+/* tokens/s, MFU, HFU and, with --train-tokens, the time and cost. */
+static void json_buyer(const sim_run *s, json_t *o) {
+  const gpp_result *r = s->res;
+  json_object_set_new(o, "tokens_per_sample", num(r->tokens_per_sample));
+  json_object_set_new(o, "tokens_per_s", num(r->tokens_per_s));
+  json_object_set_new(o, "model_flops", num(r->model_flops));
+  json_object_set_new(o, "hw_flops", num(r->hw_flops));
+  json_object_set_new(o, "peak_flops_per_gpu", num(r->peak_flops));
+  json_object_set_new(o, "mfu", num(r->mfu));
+  json_object_set_new(o, "hfu", num(r->hfu));
+  json_object_set_new(o, "precision", json_string(s->plan->model->precision));
+  if (s->train_tokens <= 0) return;
+  double sec, cost;
+  gpp_train_time_cost(r->tokens_per_s, s->train_tokens, s->cluster->price_per_gpu_hour,
+                   r->n_devices, &sec, &cost);
+  json_object_set_new(o, "train_tokens", json_real(s->train_tokens));
+  json_object_set_new(o, "time_to_train_tokens_s", num(sec));
+  json_object_set_new(o, "cost_to_train_tokens", num(cost));
+}
+
 static json_t *json_summary(const sim_run *s) {
   const gpp_result *r = s->res;
   json_t *links = json_object(), *costs = json_object();
@@ -220,6 +285,7 @@ static json_t *json_summary(const sim_run *s) {
 static int print_json(const sim_run *s, gpp_errctx *err) {
   json_t *doc = json_summary(s);
   if (doc == NULL) GPP_RAISE(err, GPP_ENOMEM, "cannot build the JSON summary");
+  json_buyer(s, doc);
   json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   fputc('\n', stdout);
   json_decref(doc);

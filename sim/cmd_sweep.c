@@ -125,6 +125,13 @@ static json_t *row_json(const gpp__sw_row *r) {
   json_object_set_new(o, "time_to_train_s", num(r->time_to_train_s));
   json_object_set_new(o, "throughput_ci_lo", num(r->throughput_ci_lo));
   json_object_set_new(o, "throughput_ci_hi", num(r->throughput_ci_hi));
+  json_object_set_new(o, "precision", json_string(r->precision));
+  json_object_set_new(o, "tokens_per_s", num(r->tokens_per_s));
+  json_object_set_new(o, "mfu", num(r->mfu));
+  json_object_set_new(o, "hfu", num(r->hfu));
+  json_object_set_new(o, "time_to_train_tokens_s",
+                      num(r->time_to_train_tokens_s));
+  json_object_set_new(o, "cost_to_train_tokens", num(r->cost_to_train_tokens));
   return o;
 }
 
@@ -137,15 +144,19 @@ static void print_json(const gpp__sw_result *rs, uint32_t n) {
 }
 
 static void print_text(const gpp__sw_result *rs, uint32_t n) {
-  printf("%5s %-12s %-10s %-14s %5s %6s %-10s %-7s %12s %11s %12s\n", "point",
-         "model", "cluster", "gpu", "gpus", "batch", "planner", "status",
-         "samples/s", "iter_s", "cost/Msampl");
+  printf("%5s %-12s %-10s %-14s %5s %6s %-10s %-7s %12s %11s %12s %12s "
+         "%6s %6s %11s %12s\n", "point", "model", "cluster", "gpu", "gpus",
+         "batch", "planner", "status", "samples/s", "iter_s", "cost/Msampl",
+         "tokens/s", "MFU%", "HFU%", "train_days", "train_cost");
   for (uint32_t i = 0; i < n; i++) {
     const gpp__sw_row *r = &rs[i].row;
-    printf("%5u %-12s %-10s %-14s %5u %6u %-10s %-7s %12.6g %11.6g %12.6g\n",
+    printf("%5u %-12s %-10s %-14s %5u %6u %-10s %-7s %12.6g %11.6g %12.6g "
+           "%12.6g %6.1f %6.1f %11.4g %12.6g\n",
            r->point, r->model, r->cluster, r->gpu, r->gpus, r->batch,
            r->planner, r->status, r->throughput, r->iteration_s,
-           r->cost_per_million_samples);
+           r->cost_per_million_samples, r->tokens_per_s, 100 * r->mfu,
+           100 * r->hfu, r->time_to_train_tokens_s / 86400,
+           r->cost_to_train_tokens);
   }
 }
 

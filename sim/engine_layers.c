@@ -174,6 +174,38 @@ static void layer_work(const gpp__eng *e, uint32_t si, const gpp__layer *l,
   w->stash += (rep + (stash - rep) / t) * slice;
 }
 
+/* Forward FLOPs per sample that layer l's recomputation runs again, as
+ * layer_work decides it: the attention cores (selective), or the whole
+ * forward when the layer keeps less than its stash (full). */
+static double layer_rerun_flops(const gpp_model *m, const gpp_plan_stage *ps,
+                                const gpp__layer *l) {
+  double fwd = 0, stash = 0, cores = 0;
+  for (uint32_t i = l->first; i < l->first + l->n; i++) {
+    const gpp_op *op = &m->ops[ps->ops[i]];
+    fwd += op->flops_fwd;
+    stash += op->saved_bytes;
+    if (ps->recompute != GPP_RECOMPUTE_SELECTIVE ||
+        op->kind != GPP_OP_ATTENTION)
+      continue;
+    double frac, scores;
+    attention_core(op, &frac, &scores);
+    stash -= scores;
+    cores += frac * op->flops_fwd;
+  }
+  if (ps->recompute == GPP_RECOMPUTE_FULL) return l->in_bytes < stash ? fwd : 0;
+  return cores;
+}
+
+double gpp__stage_rerun_flops(const gpp__eng *e, uint32_t si) {
+  const gpp__stage *st = &e->stages[si];
+  const gpp_plan_stage *ps = &e->plan->stages[si];
+  double f = 0;
+  for (uint32_t l = 0; ps->recompute != GPP_RECOMPUTE_NONE &&
+                       l < st->n_layers; l++)
+    f += layer_rerun_flops(e->plan->model, ps, &st->layers[l]);
+  return f;
+}
+
 gpp__work gpp__slot_work(const gpp__eng *e, uint32_t si, uint32_t slice) {
   const gpp__stage *st = &e->stages[si];
   gpp__work w = {0, 0, 0, 0};
