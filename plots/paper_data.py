@@ -32,6 +32,29 @@ def load(path):
     return rows
 
 
+def load_or_exit(path, prog, *cols):
+    """load(path) for a command-line script: a file that is missing, not
+    HDF5, not a sweep results file or lacking one of cols ends the script
+    with a one-line message and exit status 2 (no traceback)."""
+    try:
+        rows = load(path)
+    except (OSError, KeyError, ValueError, TypeError) as e:
+        raise SystemExit(_fail(prog, f"{path}: not a gppsim sweep results "
+                               f"file ({e})"))
+    missing = [c for c in cols if rows and c not in rows[0]]
+    if missing:
+        raise SystemExit(_fail(prog, f"{path}: /points has no column "
+                               f"{', '.join(missing)} (written by an older "
+                               "gppsim? rerun the sweep)"))
+    return rows
+
+
+def _fail(prog, msg):
+    import sys
+    print(f"{prog}: {msg}", file=sys.stderr)
+    return 2
+
+
 def ok(rows):
     return [r for r in rows if r["status"] == "ok"]
 
