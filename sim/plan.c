@@ -290,15 +290,17 @@ static int check_precision(gpp_plan *p, gpp_ynode key, gpp_errctx *err) {
     return 0;
   }
   const char *want = gpp_precision_model_dtype(p->precision);
+  const char *has = gpp_precision_name(gpp_precision_of_model(p->model));
   bool ok = want == NULL || (p->precision == GPP_PREC_MIXED
                                  ? p->model->dtype_bytes == 2
-                                 : strcmp(want, p->model->precision) == 0);
+                                 : strcmp(want, has) == 0);
   if (ok) return 0;
   gpp_mark at = gpp_ynode_mark(key);
   GPP_RAISE_AT(err, GPP_EINVAL, &at, "precision %s: the model was loaded in "
                "%s; load it in the plan's precision (plan --precision, or "
                "no precision key to keep the model's)",
-               gpp_precision_name(p->precision), p->model->precision);
+               gpp_precision_name(p->precision),
+               p->model->precision ? p->model->precision : "its own dtype");
 }
 
 static int load_doc(gpp_plan *p, const gpp_model *model, gpp_errctx *err) {
