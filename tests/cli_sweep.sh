@@ -177,6 +177,33 @@ EOF
 "$PY" "$SRC/plots/heatmap.py" "$TMP/buyer.h5" --x gpus --y cluster \
   --value train_cost --out "$TMP/bh.png" && [ -s "$TMP/bh.png" ] ||
   fail "heatmap --value train_cost"
+# A 7B GPT in bf16 (decoder: 32 x 4096, seq 2048, flash attention) at
+# batch 512 on 64 DGX H100 and 128 DGX A100 GPUs: MFU within the 35-60%
+# that published runs of that size report (README's figures).
+cat > "$TMP/gpt7b.yaml" <<'EOF'
+name: gpt7b
+precision: bf16
+attention: flash
+graph:
+  - {decoder: m, layers: 32, d_model: 4096, heads: 32, vocab: 50304, seq: 2048}
+EOF
+cat > "$TMP/mfu.yaml" <<EOF
+name: mfu7b
+models: [$TMP/gpt7b.yaml]
+clusters: [configs/clusters/dgx-h100.yaml, configs/clusters/dgx-a100.yaml]
+points: [{gpus: [64, 128], batch: 512}]
+EOF
+"$GPPSIM" sweep "$TMP/mfu.yaml" --out "$TMP/mfu.h5" --json > "$TMP/mfu.json" \
+  2> "$TMP/mfu.err" || fail "7B sweep exited $?: $(tail -1 "$TMP/mfu.err")"
+"$PY" - "$TMP/mfu.json" <<'EOF' || fail "7B GPT MFU outside 35-60%"
+import json, sys
+rows = {(r["gpu"], r["gpus"]): r for r in json.load(open(sys.argv[1]))}
+for k in (("h100-sxm-80gb", 64), ("a100-sxm-80gb", 128)):
+    r = rows[k]
+    print("7B bf16 GPT on %d %s: MFU %.1f%%" % (k[1], k[0], 100 * r["mfu"]))
+    assert r["status"] == "ok" and 0.35 <= r["mfu"] <= 0.60, r
+EOF
+
 # The plots' bad input: exit 2, one line, no traceback.
 for args in "pareto" "heatmap --x gpus --y gpu"; do
   set -- $args
