@@ -171,8 +171,9 @@ static void print_devices(const sim_run *s) {
 static void print_train(const sim_run *s) {
   double sec, cost;
   char a[32], b[32];
-  gpp_train_time_cost(s->res->tokens_per_s, s->train_tokens, s->cluster->price_per_gpu_hour,
-                   s->res->n_devices, &sec, &cost);
+  gpp_train_time_cost(s->res->tokens_per_s, s->train_tokens,
+                      s->cluster->price_per_gpu_hour, s->res->n_devices, &sec,
+                      &cost);
   printf("train       %s tokens in %s (%.4g days)", fmt(s->train_tokens,
          GPP_Q_COUNT, a), fmt(sec, GPP_Q_TIME, b), sec / 86400);
   if (isfinite(cost))
@@ -243,26 +244,27 @@ static json_t *json_devices(const gpp_result *r) {
   return arr;
 }
 
-static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
-
 /* tokens/s, MFU, HFU and, with --train-tokens, the time and cost. */
 static void json_buyer(const sim_run *s, json_t *o) {
   const gpp_result *r = s->res;
-  json_object_set_new(o, "tokens_per_sample", num(r->tokens_per_sample));
-  json_object_set_new(o, "tokens_per_s", num(r->tokens_per_s));
-  json_object_set_new(o, "model_flops", num(r->model_flops));
-  json_object_set_new(o, "hw_flops", num(r->hw_flops));
-  json_object_set_new(o, "peak_flops_per_gpu", num(r->peak_flops));
-  json_object_set_new(o, "mfu", num(r->mfu));
-  json_object_set_new(o, "hfu", num(r->hfu));
   json_object_set_new(o, "precision", json_string(s->plan->model->precision));
-  if (s->train_tokens <= 0) return;
-  double sec, cost;
-  gpp_train_time_cost(r->tokens_per_s, s->train_tokens, s->cluster->price_per_gpu_hour,
-                   r->n_devices, &sec, &cost);
-  json_object_set_new(o, "train_tokens", json_real(s->train_tokens));
-  json_object_set_new(o, "time_to_train_tokens_s", num(sec));
-  json_object_set_new(o, "cost_to_train_tokens", num(cost));
+  double sec = NAN, cost = NAN;
+  gpp_train_time_cost(r->tokens_per_s, s->train_tokens,
+                      s->cluster->price_per_gpu_hour, r->n_devices, &sec,
+                      &cost);
+  const gpp_cli_jnum f[] = {
+      {"tokens_per_sample", r->tokens_per_sample},
+      {"tokens_per_s", r->tokens_per_s},
+      {"model_flops", r->model_flops},
+      {"hw_flops", r->hw_flops},
+      {"peak_flops_per_gpu", r->peak_flops},
+      {"mfu", r->mfu},
+      {"hfu", r->hfu},
+      {"train_tokens", s->train_tokens},
+      {"time_to_train_tokens_s", sec},
+      {"cost_to_train_tokens", cost}};
+  size_t n = sizeof f / sizeof f[0];
+  gpp_cli_json_nums(o, f, s->train_tokens > 0 ? n : n - 3); /* no budget */
 }
 
 static json_t *json_summary(const sim_run *s) {

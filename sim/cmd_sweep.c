@@ -100,8 +100,6 @@ static void progress(void *ctx, uint32_t done, uint32_t total,
   if (done == total) fputc('\n', stderr);
 }
 
-static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
-
 static json_t *row_json(const gpp__sw_row *r) {
   json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:s, "
                         "s:s, s:i, s:i, s:i}",
@@ -115,23 +113,23 @@ static json_t *row_json(const gpp__sw_row *r) {
                         (json_int_t)r->depth, "replications",
                         (json_int_t)r->replications);
   if (o == NULL) return NULL;
-  json_object_set_new(o, "throughput", num(r->throughput));
-  json_object_set_new(o, "iteration_s", num(r->iteration_s));
-  json_object_set_new(o, "bubble", num(r->bubble));
-  json_object_set_new(o, "peak_mem_bytes", num(r->peak_mem_bytes));
-  json_object_set_new(o, "planner_estimate_s", num(r->planner_estimate_s));
-  json_object_set_new(o, "cost_per_million_samples",
-                      num(r->cost_per_million_samples));
-  json_object_set_new(o, "time_to_train_s", num(r->time_to_train_s));
-  json_object_set_new(o, "throughput_ci_lo", num(r->throughput_ci_lo));
-  json_object_set_new(o, "throughput_ci_hi", num(r->throughput_ci_hi));
+  const gpp_cli_jnum f[] = {
+      {"throughput", r->throughput},
+      {"iteration_s", r->iteration_s},
+      {"bubble", r->bubble},
+      {"peak_mem_bytes", r->peak_mem_bytes},
+      {"planner_estimate_s", r->planner_estimate_s},
+      {"cost_per_million_samples", r->cost_per_million_samples},
+      {"time_to_train_s", r->time_to_train_s},
+      {"throughput_ci_lo", r->throughput_ci_lo},
+      {"throughput_ci_hi", r->throughput_ci_hi},
+      {"tokens_per_s", r->tokens_per_s},
+      {"mfu", r->mfu},
+      {"hfu", r->hfu},
+      {"time_to_train_tokens_s", r->time_to_train_tokens_s},
+      {"cost_to_train_tokens", r->cost_to_train_tokens}};
+  gpp_cli_json_nums(o, f, sizeof f / sizeof f[0]);
   json_object_set_new(o, "precision", json_string(r->precision));
-  json_object_set_new(o, "tokens_per_s", num(r->tokens_per_s));
-  json_object_set_new(o, "mfu", num(r->mfu));
-  json_object_set_new(o, "hfu", num(r->hfu));
-  json_object_set_new(o, "time_to_train_tokens_s",
-                      num(r->time_to_train_tokens_s));
-  json_object_set_new(o, "cost_to_train_tokens", num(r->cost_to_train_tokens));
   return o;
 }
 

@@ -85,6 +85,20 @@ plan dp ", sharding: full"
   --allow-oom --train-tokens 1e9 > "$TMP/dp.json" 2> "$TMP/dp.err" ||
   fail "dp: exit $?: $(cat "$TMP/dp.err")"
 util dp 0.9999999 1 || fail "dp: HFU differs from MFU without recomputation"
+"$GPPSIM" simulate --cluster "$CLUSTER" --plan "$TMP/fsdp.yaml" \
+  --train-tokens 2e9 > "$TMP/fsdp.txt" 2>&1 || fail "fsdp text: exit $?"
+for line in "^tokens/s .*(2048 tokens per sample)" "^MFU  *[0-9.]*% .*of a 312 T peak" \
+    "^HFU  *[0-9.]*% (with recomputation)" \
+    "^train  *2 G tokens in .* at 5.12 per GPU-hour x 32 GPUs"; do
+  grep -q "$line" "$TMP/fsdp.txt" || fail "fsdp text lacks '$line': $(cat "$TMP/fsdp.txt")"
+done
+for bad in 0 2x; do
+  "$GPPSIM" simulate --cluster "$CLUSTER" --plan "$TMP/fsdp.yaml" \
+    --train-tokens $bad > /dev/null 2> "$TMP/tt.err"
+  rc=$?
+  [ $rc -eq 2 ] && grep -q "train-tokens '$bad'" "$TMP/tt.err" ||
+    fail "--train-tokens $bad: exit $rc: $(cat "$TMP/tt.err")"
+done
 /usr/bin/python3 - "$TMP/dp.json" <<'PY' || fail "dp: time and cost to train 1e9 tokens wrong"
 import json, sys
 d = json.load(open(sys.argv[1]))
