@@ -59,12 +59,12 @@ static void usage(FILE *f) {
 
 static int parse_tokens(const char *text, double *out) {
   char why[128];
-  if (gpp_units_parse(text, GPP_Q_COUNT, out, why, sizeof why) == 0 &&
-      *out >= 1)
-    return 0;
-  return gpp_cli_usage_error("simulate", "--train-tokens '%s': %s", text,
-                             *out < 1 ? "expected a count of at least 1"
-                                      : why);
+  if (gpp_units_parse(text, GPP_Q_COUNT, out, why, sizeof why) != 0)
+    return gpp_cli_usage_error("simulate", "--train-tokens '%s': %s", text,
+                               why);
+  if (*out >= 1) return 0;
+  return gpp_cli_usage_error("simulate", "--train-tokens '%s': expected a "
+                             "count of at least 1", text);
 }
 
 static int parse(int argc, char **argv, sim_args *a) {
