@@ -12,7 +12,6 @@ usage: heatmap.py RESULTS.h5 --x gpus --y gpu --out heat.png [--model LABEL]
 """
 import argparse
 import math
-import sys
 
 import matplotlib
 
@@ -21,6 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from paper_data import load_or_exit  # noqa: E402  (the one /points reader)
+from results import fail, save  # noqa: E402
 
 # --value: (column, label, higher is better, scale)
 VALUES = {
@@ -83,7 +83,10 @@ def draw(xs, ys, z, kx, ky, title, out, what):
     ax.set_title(title)
     fig.colorbar(im, ax=ax, label=VALUES[what][1])
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    try:
+        save(fig, out)
+    except OSError as e:
+        fail(f"cannot write {out}: {e.strerror}")
 
 
 def main():
@@ -96,7 +99,7 @@ def main():
     ap.add_argument("--value", choices=sorted(VALUES), default="throughput")
     a = ap.parse_args()
     col = VALUES[a.value][0]
-    rows = ok_rows(load_or_exit(a.results, "heatmap.py", col), col)
+    rows = ok_rows(load_or_exit(a.results, col), col)
     if a.model:
         rows = [r for r in rows if r["model"] == a.model]
     for k in (a.x, a.y):
@@ -107,15 +110,7 @@ def main():
         fail(f"no ok point with a finite {col} in {a.results}")
     xs, ys, z = grid(rows, a.x, a.y, a.value)
     title = a.model or ", ".join(sorted({r["model"] for r in rows}))
-    try:
-        draw(xs, ys, z, a.x, a.y, title, a.out, a.value)
-    except OSError as e:
-        fail(f"cannot write {a.out}: {e.strerror}")
-
-
-def fail(msg):
-    print("heatmap.py: " + msg, file=sys.stderr)
-    sys.exit(2)
+    draw(xs, ys, z, a.x, a.y, title, a.out, a.value)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ import os
 
 import h5py
 
+from results import fail
+
 PLANNERS = ("graphpipe", "pipedream", "piper")
 MODELS = ("mmt", "dlrm", "candle_uno")
 
@@ -32,27 +34,19 @@ def load(path):
     return rows
 
 
-def load_or_exit(path, prog, *cols):
+def load_or_exit(path, *cols):
     """load(path) for a command-line script: a file that is missing, not
     HDF5, not a sweep results file or lacking one of cols ends the script
-    with a one-line message and exit status 2 (no traceback)."""
+    with a one-line message and exit status 2 (results.fail)."""
     try:
         rows = load(path)
     except (OSError, KeyError, ValueError, TypeError) as e:
-        raise SystemExit(_fail(prog, f"{path}: not a gppsim sweep results "
-                               f"file ({e})"))
+        fail(f"{path}: not a gppsim sweep results file ({e})")
     missing = [c for c in cols if rows and c not in rows[0]]
     if missing:
-        raise SystemExit(_fail(prog, f"{path}: /points has no column "
-                               f"{', '.join(missing)} (written by an older "
-                               "gppsim? rerun the sweep)"))
+        fail(f"{path}: /points has no column {', '.join(missing)} (written "
+             "by an older gppsim? rerun the sweep)")
     return rows
-
-
-def _fail(prog, msg):
-    import sys
-    print(f"{prog}: {msg}", file=sys.stderr)
-    return 2
 
 
 def ok(rows):

@@ -12,7 +12,6 @@ usage: pareto.py RESULTS.h5 --out pareto.png [--model LABEL]
 """
 import argparse
 import math
-import sys
 
 import matplotlib
 
@@ -20,6 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from paper_data import load_or_exit  # noqa: E402  (the one /points reader)
+from results import fail, save  # noqa: E402
 
 # metric: (x column, y column, x label, y label)
 METRICS = {
@@ -82,7 +82,10 @@ def draw(rows, title, out, metric):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=6)
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    try:
+        save(fig, out)
+    except OSError as e:
+        fail(f"cannot write {out}: {e.strerror}")
 
 
 def main():
@@ -93,23 +96,17 @@ def main():
     ap.add_argument("--metric", choices=sorted(METRICS), default="samples")
     a = ap.parse_args()
     x, y = METRICS[a.metric][:2]
-    rows = ok_rows(load_or_exit(a.results, "pareto.py", x, y), x, y)
+    rows = ok_rows(load_or_exit(a.results, x, y), x, y)
     if a.model:
         rows = [r for r in rows if r["model"] == a.model]
     if not rows:
-        print(f"pareto.py: no ok point with finite {x} and {y} in "
-              f"{a.results}" + (f" for model {a.model}" if a.model else "") +
-              (" (give the sweep train_tokens and the clusters a "
-               "price_per_gpu_hour)" if a.metric == "tokens" else
-               " (give the clusters a price_per_gpu_hour)"), file=sys.stderr)
-        sys.exit(2)
+        fail(f"no ok point with finite {x} and {y} in {a.results}" +
+             (f" for model {a.model}" if a.model else "") +
+             (" (give the sweep train_tokens and the clusters a "
+              "price_per_gpu_hour)" if a.metric == "tokens" else
+              " (give the clusters a price_per_gpu_hour)"))
     title = a.model or ", ".join(sorted({r["model"] for r in rows}))
-    try:
-        draw(rows, title, a.out, a.metric)
-    except OSError as e:
-        print(f"pareto.py: cannot write {a.out}: {e.strerror}",
-              file=sys.stderr)
-        sys.exit(2)
+    draw(rows, title, a.out, a.metric)
 
 
 if __name__ == "__main__":
