@@ -26,6 +26,8 @@ const char *gpp_precision_name(gpp_precision p) {
   return (unsigned)p < GPP_PREC__N ? precision_names[p] : "?";
 }
 
+const char *const *gpp_precision_names(void) { return precision_names; }
+
 int gpp_precision_from_name(const char *name) {
   for (int i = 0; i < GPP_PREC__N; i++)
     if (strcmp(precision_names[i], name) == 0) return i;

@@ -65,6 +65,8 @@ const char *gpp_optimizer_name(gpp_optimizer o);
 const char *gpp_precision_name(gpp_precision p);
 /* -1 when unknown. */
 int gpp_precision_from_name(const char *name);
+/* The names, NULL-terminated (for gpp_yscalar_enum). */
+const char *const *gpp_precision_names(void);
 /* The precision to load the model in (gpp_model_load_as): NULL for full. */
 const char *gpp_precision_model_dtype(gpp_precision p);
 /* Whether it keeps an fp32 master copy of the weights (4 B/parameter). */

@@ -9,6 +9,7 @@
 #include "kernels_profile/cost.h"
 #include "sim/common/arena.h"
 #include "sim/common/bundle.h"
+#include "sim/plan.h"
 #include "sim/sweep_internal.h"
 #include "topology/topology.h"
 
@@ -80,8 +81,6 @@ static int model_entry(gpp_sweep *s, gpp__sw_model *m, gpp_ynode n,
   gpp_ynode path = n;
   if (gpp_ynode_type(n) == GPP_Y_MAP) {
     static const char *const keys[] = {"path", "label", "set", "precision"};
-    static const char *const precs[] = {"fp32", "tf32", "fp16", "bf16", "fp8",
-                                        "mixed", "full", NULL};
     GPP_TRY(gpp_ymap_check_keys(n, keys, 4, err));
     GPP_TRY(gpp_ymap_require(n, "path", &path, err));
     gpp_ynode v = gpp_ymap_find(n, "label");
@@ -91,8 +90,9 @@ static int model_entry(gpp_sweep *s, gpp__sw_model *m, gpp_ynode n,
     v = gpp_ymap_find(n, "precision");
     int k;
     if (gpp_ynode_ok(v)) {
-      GPP_TRY(gpp_yscalar_enum(v, "precision", precs, &k, err));
-      m->precision = precs[k];
+      GPP_TRY(gpp_yscalar_enum(v, "precision", gpp_precision_names(), &k,
+                               err));
+      m->precision = gpp_precision_names()[k];
     }
   }
   GPP_TRY(gpp_yscalar_str(path, "model path", &m->given, err));

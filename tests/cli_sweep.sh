@@ -228,6 +228,12 @@ printf 'name: t\nmodels: [configs/models/synthetic.yaml]\nclusters: [configs/clu
 [ $? -eq 2 ] || fail "bad experiment must exit 2"
 grep -q "bad.yaml:4:20: unknown key 'gpu'; did you mean 'gpus'" "$TMP/bad.err" ||
   fail "bad experiment message: $(cat "$TMP/bad.err")"
+printf 'name: t\nmodels:\n  - {path: configs/models/gpt.yaml, precision: int4}\nclusters: [configs/clusters/pcie-box.yaml]\ngrid: {batch: [8]}\n' \
+  > "$TMP/bad.yaml"
+"$GPPSIM" sweep "$TMP/bad.yaml" --out "$TMP/bad.h5" 2> "$TMP/bad.err"
+[ $? -eq 2 ] || fail "bad model precision must exit 2"
+grep -q "bad.yaml:3:48: precision: unknown value 'int4'; valid: full, mixed, fp32" \
+  "$TMP/bad.err" || fail "bad model precision message: $(cat "$TMP/bad.err")"
 printf 'name: t\nmodels: [configs/models/synthetic.yaml]\nclusters: [configs/clusters/pcie-box.yaml]\ngrid: {batch: [8], max_stage_devices: [1, -1]}\n' \
   > "$TMP/bad.yaml"
 "$GPPSIM" sweep "$TMP/bad.yaml" --out "$TMP/bad.h5" 2> "$TMP/bad.err"
