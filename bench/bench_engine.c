@@ -117,14 +117,15 @@ static uint32_t stage_devices(uint32_t s, uint32_t ns, uint32_t gpus,
   return d ? d : 1;
 }
 
-/* A GPP plan over the stages of partition(). */
+/* A GPP plan over the stages of partition(), in the model file's precision
+ * (fp32 for the bundled models: the recorded net-scale times assume it). */
 static char *make_plan(const gpp_model *m, const uint32_t *stage, uint32_t ns,
                        uint32_t gpus, uint32_t gpn, uint32_t micro,
                        uint32_t n_micro) {
   size_t cap = 1 << 26, n = 0;
   char *buf = malloc(cap);
   n = put(buf, cap, n, "batch: %u\nmicro_batch: %u\nschedule: gpp\n"
-          "optimizer: adam\nprecision: mixed\nstages:\n", micro * n_micro, micro);
+          "optimizer: adam\nprecision: full\nstages:\n", micro * n_micro, micro);
   uint32_t dev = 0;
   for (uint32_t s = 0; s < ns; s++) {
     uint32_t d = stage_devices(s, ns, gpus, gpn);

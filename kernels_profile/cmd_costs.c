@@ -21,7 +21,7 @@
 #define MAX_SIZES 64
 
 typedef struct costs_opts {
-  const char *model, *gpu, *profile;
+  const char *model, *gpu, *profile, *precision;
   bool calibrate, json, explain;
   double sizes[MAX_SIZES];
   size_t n_sizes;
@@ -39,7 +39,8 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: gppsim costs --model M.yaml --gpu G [--profile DB.h5]\n"
           "                    [--micro-batch B[,B...]] [--calibrate] "
-          "[--explain] [--json]\n\n"
+          "[--explain] [--json]\n"
+          "                    [--precision fp32|tf32|fp16|bf16|fp8|mixed]\n\n"
           "Per-op forward and backward seconds at each micro-batch size and "
           "their\nsource: override (the model's time_per_sample), profile "
           "(measured,\ninterpolated across sizes; 'extrapolated' outside the "
@@ -49,7 +50,9 @@ static void usage(FILE *out) {
           "waves, bound and rates per op.\n--calibrate prints the fit's "
           "median and max relative error before and\nafter fitting (needs "
           "--profile).\n"
-          "--micro-batches is a synonym of --micro-batch (default 1).\n");
+          "--micro-batches is a synonym of --micro-batch (default 1).\n"
+          "--precision prices the ops in that dtype instead of the model "
+          "file's\n(the table is in sim/plan-format.md).\n");
 }
 
 static int parse_sizes(const char *text, costs_opts *o) {
@@ -76,6 +79,7 @@ static int parse_sizes(const char *text, costs_opts *o) {
 static int parse_args(int argc, char **argv, costs_opts *o) {
   static const struct option longopts[] = {
       {"model", required_argument, 0, 'm'},
+      {"precision", required_argument, 0, 'x'},
       {"gpu", required_argument, 0, 'g'},
       {"profile", required_argument, 0, 'p'},
       {"micro-batch", required_argument, 0, 'b'},
@@ -92,6 +96,7 @@ static int parse_args(int argc, char **argv, costs_opts *o) {
     switch (c) {
     case 'm': o->model = optarg; break;
     case 'g': o->gpu = optarg; break;
+    case 'x': o->precision = optarg; break;
     case 'p': o->profile = optarg; break;
     case 'b': if (parse_sizes(optarg, o) != 0) return 2; break;
     case 'c': o->calibrate = true; break;
@@ -112,7 +117,7 @@ static int parse_args(int argc, char **argv, costs_opts *o) {
 }
 
 static int load(const costs_opts *o, costs_ctx *x, gpp_errctx *err) {
-  GPP_TRY(gpp_model_load(o->model, NULL, 0, &x->model, err));
+  GPP_TRY(gpp_model_load_as(o->model, NULL, 0, o->precision, &x->model, err));
   x->arena = gpp_arena_create(err);
   if (x->arena == NULL) return err->code;
   GPP_TRY(gpp_gpu_spec_load(o->gpu, &x->gpu, x->arena, err));
@@ -131,7 +136,7 @@ static void unload(costs_ctx *x) {
 static void print_sources(const costs_ctx *x) {
   uint32_t n[GPP_COST__NSOURCES];
   gpp_costs_source_counts(x->costs, n);
-  printf("\nops by source:");
+  printf("\nprecision: %s; ops by source:", x->model->precision);
   for (int s = 0; s < GPP_COST__NSOURCES; s++)
     printf(" %s=%u", gpp_cost_source_name((gpp_cost_source)s), n[s]);
   printf("\n");
@@ -272,6 +277,7 @@ static int print_json(const costs_ctx *x, const costs_opts *o) {
     json_object_set_new(src, gpp_cost_source_name((gpp_cost_source)s),
                         json_integer(n[s]));
   json_object_set_new(root, "sources", src);
+  json_object_set_new(root, "precision", json_string(x->model->precision));
   if (o->calibrate)
     json_object_set_new(root, "calibration", fit_json(x->costs));
   int rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9));

@@ -89,10 +89,17 @@ gpp_op_cost gpp_costs_op(const gpp_costs *c, uint32_t op, double b);
  * caller, outliving its use); NULL restores the nominal costs. */
 void gpp_costs_set_scale(gpp_costs *c, const double *scale);
 
-/* The dtype op runs in: the model's precision when its element size is
- * the op's, else fp8 / fp16 / fp32 by element size.  The one place a
- * precision choice enters the kernel model. */
+/* The dtype op runs in, from the model's precision (the table in
+ * sim/plan-format.md): fp32, fp16 and bf16 as they are; tf32 runs the
+ * GEMM-like ops (matmul, attention, interaction) on TF32 tensor cores and
+ * the rest in fp32; fp8 runs matmuls in FP8 and the rest in bf16.  An op
+ * whose element size is not the model's runs at fp8 / fp16 / fp32 by its
+ * size.  The one place a precision choice enters the kernel model. */
 gpp_dtype gpp_costs_op_dtype(const gpp_model *m, const gpp_op *op);
+
+/* The peak FLOP/s of c's GPU at the dtype the model's matmuls run in
+ * (MFU's denominator); 0 when it has none. */
+double gpp_costs_gemm_peak(const gpp_costs *c);
 
 /* How an attention op's core runs: the model file's choice (op->flash). */
 gpp_attn_impl gpp_costs_op_attn(const gpp_op *op);

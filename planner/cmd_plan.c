@@ -19,7 +19,7 @@
 #include "topology/topology.h"
 
 typedef struct plan_args {
-  const char *model, *cluster, *planner, *out;
+  const char *model, *cluster, *planner, *out, *precision;
   long batch, gpus, refine, micro_batch, max_stages, max_stage_devices;
   int json, per_stage;
 } plan_args;
@@ -41,11 +41,14 @@ static void usage(FILE *f) {
       "                   [--planner graphpipe|pipedream|piper] [--gpus N]\n"
       "                   [--out plan.yaml] [--refine K] [--json]\n"
       "                   [--micro-batch b] [--per-stage-micro-batch]\n"
-      "                   [--max-stages S] [--max-stage-devices D]\n\n"
+      "                   [--max-stages S] [--max-stage-devices D]\n"
+      "                   [--precision fp32|tf32|fp16|bf16|fp8|mixed|full]\n\n"
       "Searches a partition of the model over the cluster's GPUs and prints\n"
       "the planner's estimate (bottleneck time per sample, iteration time\n"
       "(m + D - 1) * b * TPS), its search time and the states it explored.\n"
       "--refine K simulates the K best candidates and keeps the fastest.\n"
+      "--precision trains in that dtype instead of the model file's (the\n"
+      "table is in sim/plan-format.md); the plan records it.\n"
       "Exit status: 0 plan found, 2 bad input, 3 no plan found.\n");
 }
 
@@ -62,6 +65,7 @@ static const struct option long_opts[] = {
     {"per-stage-micro-batch", no_argument, NULL, 'P'},
     {"max-stages", required_argument, NULL, 'S'},
     {"max-stage-devices", required_argument, NULL, 'D'},
+    {"precision", required_argument, NULL, 'x'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -77,6 +81,12 @@ static int parse_opt(plan_args *a, int c, const char *arg) {
   case 'o': a->out = arg; return 0;
   case 'j': a->json = 1; return 0;
   case 'P': a->per_stage = 1; return 0;
+  case 'x':
+    a->precision = arg;
+    return gpp_precision_from_name(arg) >= 0 ? 0
+           : gpp_cli_usage_error("plan", "unknown --precision '%s'; expected "
+                                 "fp32, tf32, fp16, bf16, fp8, mixed or full",
+                                 arg);
   case 'b': return num("batch", arg, 1 << 20, &a->batch);
   case 'g': return num("gpus", arg, GPP_PLANNER_MAX_GPUS, &a->gpus);
   case 'r': return num("refine", arg, 64, &a->refine);
@@ -130,7 +140,11 @@ static void progress(void *ctx, const char *who, double fraction) {
 }
 
 static int load_inputs(plan_run *r) {
-  GPP_TRY(gpp_model_load(r->a.model, NULL, 0, &r->model, &r->err));
+  gpp_precision pr = r->a.precision
+                        ? (gpp_precision)gpp_precision_from_name(r->a.precision)
+                        : GPP_PREC_FULL;
+  GPP_TRY(gpp_model_load_as(r->a.model, NULL, 0, gpp_precision_model_dtype(pr),
+                            &r->model, &r->err));
   GPP_TRY(gpp_cluster_load(r->a.cluster, &r->cluster, &r->err));
   GPP_TRY(gpp_costs_create(r->model, &r->cluster->gpu, NULL, &r->costs,
                            &r->err));

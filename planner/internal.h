@@ -15,7 +15,7 @@
  *   TPS      = (compute + sync / m + comm) / b
  *   memory   = static(O) + min(batch, inflight samples) / k * saved(O)
  *              + workspace, static as the engine counts it (sim/memory.c:
- *              2 x param bytes, Adam 8 B/param, mixed precision 4 B/param),
+ *              2 x param bytes, Adam 8 B/param, fp32 master 4 B/param),
  *              workspace the model's largest output buffer for r samples.
  */
 #ifndef GPP_PLANNER_INTERNAL_H

@@ -54,7 +54,7 @@ static void put_plan(FILE *f, const gpp_planner_input *in,
           c->micro_batch, c->schedule);
   fprintf(f, "optimizer: %s\nprecision: %s\nstages:\n",
           gpp_optimizer_name(opt->optimizer),
-          gpp_precision_name(opt->precision));
+          gpp_precision_name(gpp_precision_of_model(in->model)));
   for (uint32_t s = 0; s < c->n_stages; s++)
     put_stage(f, in->model, &c->stages[s], s, c->micro_batch);
 }

@@ -31,7 +31,6 @@ int gpp_planner_find(const char *name, const gpp_planner_type **out,
 void gpp_planner_options_default(gpp_planner_options *o) {
   memset(o, 0, sizeof *o);
   o->optimizer = GPP_OPTIM_ADAM;
-  o->precision = GPP_PREC_MIXED;
   o->tps_tolerance = 1e-3;
   o->ideals_limit = GPP_PIPER_IDEALS_LIMIT;
 }

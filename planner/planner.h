@@ -64,7 +64,6 @@ typedef struct gpp_planner_options {
   uint32_t max_stages;        /* 0: no limit */
   uint32_t max_stage_devices; /* 0: no limit */
   gpp_optimizer optimizer;    /* state bytes, as the engine counts them */
-  gpp_precision precision;
   double tps_tolerance;       /* binary search stops at hi-lo <= tol*hi */
   uint32_t ideals_limit;      /* Piper */
   bool exhaustive;            /* no pruning (GraphPipe: memo per probe;
@@ -73,8 +72,9 @@ typedef struct gpp_planner_options {
   void *progress_ctx;
 } gpp_planner_options;
 
-/* Defaults: one micro-batch size searched, Adam, mixed precision,
- * tolerance 1e-3, Piper's limit of 40,000 ideals. */
+/* Defaults: one micro-batch size searched, Adam, tolerance 1e-3, Piper's
+ * limit of 40,000 ideals.  Plans train in the model's precision (load the
+ * model with gpp_model_load_as for another). */
 void gpp_planner_options_default(gpp_planner_options *o);
 
 typedef struct gpp_planner_stage {

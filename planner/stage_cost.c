@@ -6,10 +6,12 @@
 
 #include "planner/internal.h"
 
-static double static_bytes(const gpp_op *op, const gpp_planner_options *o) {
+/* The plan trains in the model's precision (gpp_precision_of_model). */
+static double static_bytes(const gpp_op *op, const gpp_planner_options *o,
+                           bool master) {
   double s = 2 * op->param_bytes;
   if (o->optimizer == GPP_OPTIM_ADAM) s += 8 * op->param_count;
-  if (o->precision == GPP_PREC_MIXED) s += 4 * op->param_count;
+  if (master) s += 4 * op->param_count;
   return s;
 }
 
@@ -21,9 +23,10 @@ static int per_op_arrays(gpp__pctx *c) {
   c->rows = gpp_calloc(c->err, (size_t)c->B + 1, sizeof *c->rows);
   if (!(c->stat && c->saved && c->outb && c->param && c->rows))
     return c->err->code;
+  bool master = gpp_precision_master(gpp_precision_of_model(c->m));
   for (uint32_t i = 0; i < c->n; i++) {
     const gpp_op *op = &c->m->ops[i];
-    c->stat[i] = static_bytes(op, c->opt);
+    c->stat[i] = static_bytes(op, c->opt, master);
     c->saved[i] = op->saved_bytes;
     c->outb[i] = op->out_bytes;
     c->param[i] = op->param_bytes;

@@ -7,6 +7,8 @@ import os
 
 import h5py
 
+from results import fail
+
 PLANNERS = ("graphpipe", "pipedream", "piper")
 MODELS = ("mmt", "dlrm", "candle_uno")
 
@@ -29,6 +31,21 @@ def load(path):
             row["grid"] = dict(kv.split("=", 1) for kv in row["params"].split(",") if kv)
             row["search_s"] = search.get(row["point"], float("nan"))
             rows.append(row)
+    return rows
+
+
+def load_or_exit(path, *cols):
+    """load(path) for a command-line script: a file that is missing, not
+    HDF5, not a sweep results file or lacking one of cols ends the script
+    with a one-line message and exit status 2 (results.fail)."""
+    try:
+        rows = load(path)
+    except (OSError, KeyError, ValueError, TypeError) as e:
+        fail(f"{path}: not a gppsim sweep results file ({e})")
+    missing = [c for c in cols if rows and c not in rows[0]]
+    if missing:
+        fail(f"{path}: /points has no column {', '.join(missing)} (written "
+             "by an older gppsim? rerun the sweep)")
     return rows
 
 

@@ -8,6 +8,7 @@
 #ifndef GPP_SIM_CLI_H
 #define GPP_SIM_CLI_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -44,6 +45,13 @@ int gpp_cli_fail(const gpp_errctx *err);
 /* Prints a usage error (exit status 2) with a hint to --help. */
 int gpp_cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Sets each of n named numbers on the JSON object o: a real, or null where
+ * it is not finite (NaN: no figure). */
+typedef struct gpp_cli_jnum {
+  const char *name;
+  double value;
+} gpp_cli_jnum;
+void gpp_cli_json_nums(json_t *o, const gpp_cli_jnum *f, size_t n);
 /* Parses option --opt of command cmd as an integer in lo..hi into *out;
  * a usage error (exit status 2) otherwise. */
 int gpp_cli_parse_long(const char *cmd, const char *opt, const char *text,

@@ -2,6 +2,7 @@
  * plan on a cluster and report it (stdout table or JSON, HDF5, trace). */
 #include <getopt.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@ typedef struct sim_args {
   const char *plan, *cluster, *out, *trace, *profile;
   bool json, allow_oom, ideal, quiet;
   long max_tasks;
+  double train_tokens; /* 0: not asked */
 } sim_args;
 
 typedef struct sim_run {
@@ -31,6 +33,7 @@ typedef struct sim_run {
   gpp_profile_db *profile;
   gpp_costs *costs;
   gpp_result *res;
+  double train_tokens; /* sim_args' */
 } sim_run;
 
 static void usage(FILE *f) {
@@ -50,6 +53,9 @@ static void usage(FILE *f) {
           "  --allow-oom       report plans that exceed device memory "
           "instead of failing\n"
           "  --ideal-network   transfers and all-reduces take no time\n"
+          "  --train-tokens N  time and cost (the cluster's "
+          "price_per_gpu_hour\n                    times its GPUs) to train "
+          "N tokens (1e12, 2T)\n"
           "  --profile DB      measured op costs (gppsim-profile's HDF5); "
           "ops it lacks\n                    use the roofline fitted to it\n"
           "  --max-tasks N     simulate plans of up to N tasks (default "
@@ -58,6 +64,16 @@ static void usage(FILE *f) {
           "replica, or an optimizer step)\n"
           "  --quiet           no progress on stderr (printed for runs over "
           "2 s)\n");
+}
+
+static int parse_tokens(const char *text, double *out) {
+  char why[128];
+  if (gpp_units_parse(text, GPP_Q_COUNT, out, why, sizeof why) != 0)
+    return gpp_cli_usage_error("simulate", "--train-tokens '%s': %s", text,
+                               why);
+  if (*out >= 1) return 0;
+  return gpp_cli_usage_error("simulate", "--train-tokens '%s': expected a "
+                             "count of at least 1", text);
 }
 
 static int parse(int argc, char **argv, sim_args *a) {
@@ -72,11 +88,13 @@ static int parse(int argc, char **argv, sim_args *a) {
       {"profile", required_argument, NULL, 'P'},
       {"max-tasks", required_argument, NULL, 'm'},
       {"quiet", no_argument, NULL, 'q'},
+      {"train-tokens", required_argument, NULL, 'T'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   int ch;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, "p:c:o:t:jaihP:m:q", opts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "p:c:o:t:jaihP:m:qT:", opts, NULL)) !=
+         -1) {
     switch (ch) {
     case 'p': a->plan = optarg; break;
     case 'c': a->cluster = optarg; break;
@@ -92,6 +110,9 @@ static int parse(int argc, char **argv, sim_args *a) {
         return 2;
       break;
     case 'q': a->quiet = true; break;
+    case 'T':
+      if (parse_tokens(optarg, &a->train_tokens) != 0) return 2;
+      break;
     case 'h': usage(stdout); return -1;
     default: return gpp_cli_usage_error("simulate", "bad option");
     }
@@ -127,6 +148,7 @@ static void progress(void *ctx, uint32_t done, uint32_t total) {
 }
 
 static int run(const sim_args *a, sim_run *s, gpp_errctx *err) {
+  s->train_tokens = a->train_tokens;
   GPP_TRY(gpp_outfile_check(a->out, err)); /* before any work */
   GPP_TRY(gpp_outfile_check(a->trace, err));
   GPP_TRY(gpp_cluster_load(a->cluster, &s->cluster, err));
@@ -192,15 +214,38 @@ static void print_devices(const sim_run *s) {
   }
 }
 
+static void print_train(const sim_run *s) {
+  double sec, cost;
+  char a[32], b[32];
+  gpp_train_time_cost(s->res->tokens_per_s, s->train_tokens,
+                      s->cluster->price_per_gpu_hour, s->res->n_devices, &sec,
+                      &cost);
+  printf("train       %s tokens in %s (%.4g days)", fmt(s->train_tokens,
+         GPP_Q_COUNT, a), fmt(sec, GPP_Q_TIME, b), sec / 86400);
+  if (isfinite(cost))
+    printf(", %.6g (price units) at %.4g per GPU-hour x %u GPUs\n", cost,
+           s->cluster->price_per_gpu_hour, s->res->n_devices);
+  else
+    printf(", no cost: the cluster has no price_per_gpu_hour\n");
+}
+
 static void print_text(const sim_run *s) {
   const gpp_result *r = s->res;
-  char a[32];
+  char a[32], b[32];
   printf("plan        %s (schedule %s, %u stages, %u of %u GPUs)\n",
          s->plan->path, s->plan->schedule->name, s->plan->n_stages, r->n_used,
          r->n_devices);
   printf("iteration   %s\nsamples/s   %.6g\nbubble      %.4f\n",
          fmt(r->iteration_time, GPP_Q_TIME, a), r->samples_per_s,
          r->bubble_fraction);
+  printf("tokens/s    %.6g (%.6g tokens per sample)\n", r->tokens_per_s,
+         r->tokens_per_sample);
+  printf("MFU         %.1f%% (model %s FLOP/s per GPU of a %s peak)\n",
+         100 * r->mfu, fmt(r->model_flops / r->iteration_time / r->n_used,
+                           GPP_Q_COUNT, a), fmt(r->peak_flops, GPP_Q_COUNT,
+                                                b));
+  printf("HFU         %.1f%% (with recomputation)\n", 100 * r->hfu);
+  if (s->train_tokens > 0) print_train(s);
   printf("costs       ");
   for (int c = 0; c < GPP_COST__NSOURCES; c++)
     printf("%s%s %u", c ? ", " : "", gpp_cost_source_name(c),
@@ -245,6 +290,29 @@ static json_t *json_devices(const gpp_result *r) {
   return arr;
 }
 
+/* tokens/s, MFU, HFU and, with --train-tokens, the time and cost. */
+static void json_buyer(const sim_run *s, json_t *o) {
+  const gpp_result *r = s->res;
+  json_object_set_new(o, "precision", json_string(s->plan->model->precision));
+  double sec = NAN, cost = NAN;
+  gpp_train_time_cost(r->tokens_per_s, s->train_tokens,
+                      s->cluster->price_per_gpu_hour, r->n_devices, &sec,
+                      &cost);
+  const gpp_cli_jnum f[] = {
+      {"tokens_per_sample", r->tokens_per_sample},
+      {"tokens_per_s", r->tokens_per_s},
+      {"model_flops", r->model_flops},
+      {"hw_flops", r->hw_flops},
+      {"peak_flops_per_gpu", r->peak_flops},
+      {"mfu", r->mfu},
+      {"hfu", r->hfu},
+      {"train_tokens", s->train_tokens},
+      {"time_to_train_tokens_s", sec},
+      {"cost_to_train_tokens", cost}};
+  size_t n = sizeof f / sizeof f[0];
+  gpp_cli_json_nums(o, f, s->train_tokens > 0 ? n : n - 3); /* no budget */
+}
+
 static json_t *json_summary(const sim_run *s) {
   const gpp_result *r = s->res;
   json_t *links = json_object(), *costs = json_object();
@@ -265,6 +333,7 @@ static json_t *json_summary(const sim_run *s) {
 static int print_json(const sim_run *s, gpp_errctx *err) {
   json_t *doc = json_summary(s);
   if (doc == NULL) GPP_RAISE(err, GPP_ENOMEM, "cannot build the JSON summary");
+  json_buyer(s, doc);
   json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   fputc('\n', stdout);
   json_decref(doc);

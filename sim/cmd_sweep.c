@@ -100,8 +100,6 @@ static void progress(void *ctx, uint32_t done, uint32_t total,
   if (done == total) fputc('\n', stderr);
 }
 
-static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
-
 static json_t *row_json(const gpp__sw_row *r) {
   json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:s, "
                         "s:s, s:i, s:i, s:i}",
@@ -115,16 +113,23 @@ static json_t *row_json(const gpp__sw_row *r) {
                         (json_int_t)r->depth, "replications",
                         (json_int_t)r->replications);
   if (o == NULL) return NULL;
-  json_object_set_new(o, "throughput", num(r->throughput));
-  json_object_set_new(o, "iteration_s", num(r->iteration_s));
-  json_object_set_new(o, "bubble", num(r->bubble));
-  json_object_set_new(o, "peak_mem_bytes", num(r->peak_mem_bytes));
-  json_object_set_new(o, "planner_estimate_s", num(r->planner_estimate_s));
-  json_object_set_new(o, "cost_per_million_samples",
-                      num(r->cost_per_million_samples));
-  json_object_set_new(o, "time_to_train_s", num(r->time_to_train_s));
-  json_object_set_new(o, "throughput_ci_lo", num(r->throughput_ci_lo));
-  json_object_set_new(o, "throughput_ci_hi", num(r->throughput_ci_hi));
+  const gpp_cli_jnum f[] = {
+      {"throughput", r->throughput},
+      {"iteration_s", r->iteration_s},
+      {"bubble", r->bubble},
+      {"peak_mem_bytes", r->peak_mem_bytes},
+      {"planner_estimate_s", r->planner_estimate_s},
+      {"cost_per_million_samples", r->cost_per_million_samples},
+      {"time_to_train_s", r->time_to_train_s},
+      {"throughput_ci_lo", r->throughput_ci_lo},
+      {"throughput_ci_hi", r->throughput_ci_hi},
+      {"tokens_per_s", r->tokens_per_s},
+      {"mfu", r->mfu},
+      {"hfu", r->hfu},
+      {"time_to_train_tokens_s", r->time_to_train_tokens_s},
+      {"cost_to_train_tokens", r->cost_to_train_tokens}};
+  gpp_cli_json_nums(o, f, sizeof f / sizeof f[0]);
+  json_object_set_new(o, "precision", json_string(r->precision));
   return o;
 }
 
@@ -137,15 +142,19 @@ static void print_json(const gpp__sw_result *rs, uint32_t n) {
 }
 
 static void print_text(const gpp__sw_result *rs, uint32_t n) {
-  printf("%5s %-12s %-10s %-14s %5s %6s %-10s %-7s %12s %11s %12s\n", "point",
-         "model", "cluster", "gpu", "gpus", "batch", "planner", "status",
-         "samples/s", "iter_s", "cost/Msampl");
+  printf("%5s %-12s %-10s %-14s %5s %6s %-10s %-7s %12s %11s %12s %12s "
+         "%6s %6s %11s %12s\n", "point", "model", "cluster", "gpu", "gpus",
+         "batch", "planner", "status", "samples/s", "iter_s", "cost/Msampl",
+         "tokens/s", "MFU%", "HFU%", "train_days", "train_cost");
   for (uint32_t i = 0; i < n; i++) {
     const gpp__sw_row *r = &rs[i].row;
-    printf("%5u %-12s %-10s %-14s %5u %6u %-10s %-7s %12.6g %11.6g %12.6g\n",
+    printf("%5u %-12s %-10s %-14s %5u %6u %-10s %-7s %12.6g %11.6g %12.6g "
+           "%12.6g %6.1f %6.1f %11.4g %12.6g\n",
            r->point, r->model, r->cluster, r->gpu, r->gpus, r->batch,
            r->planner, r->status, r->throughput, r->iteration_s,
-           r->cost_per_million_samples);
+           r->cost_per_million_samples, r->tokens_per_s, 100 * r->mfu,
+           100 * r->hfu, r->time_to_train_tokens_s / 86400,
+           r->cost_to_train_tokens);
   }
 }
 

@@ -89,6 +89,14 @@ typedef struct gpp_stage_result {
 
 typedef struct gpp_result {
   double iteration_time, samples_per_s, bubble_fraction;
+  /* Throughput a buyer reads: tokens per second (samples/s times the
+   * model's tokens per sample, gpp_model_tokens_per_sample); the model's
+   * FLOPs per iteration (forward and backward, GEMMs as Megatron counts
+   * them) and those the GPUs run (plus recomputation); the peak FLOP/s
+   * of one GPU at the dtype the model's matmuls run in; MFU and HFU:
+   * those FLOPs per second per used GPU over that peak. */
+  double tokens_per_sample, tokens_per_s;
+  double model_flops, hw_flops, peak_flops, mfu, hfu;
   uint32_t n_devices, n_used;
   gpp_device_result *devices;
   uint32_t n_stages;
@@ -127,5 +135,12 @@ int gpp_engine_run(const gpp_plan *plan, const gpp_costs *costs,
                    gpp_cluster *cluster, const gpp_engine_opts *opts,
                    gpp_result **out, gpp_errctx *err);
 void gpp_result_destroy(gpp_result *r);
+
+/* Time (seconds) to train `tokens` tokens at tokens_per_s, and its cost:
+ * that time in hours times price_per_gpu_hour times gpus (the GPUs rented);
+ * NaN when tokens or the price is not positive. */
+void gpp_train_time_cost(double tokens_per_s, double tokens,
+                         double price_per_gpu_hour, uint32_t gpus,
+                         double *seconds, double *cost);
 
 #endif

@@ -148,6 +148,8 @@ typedef struct gpp__work {
   double fwd, bwd, stash, workspace;
 } gpp__work;
 gpp__work gpp__slot_work(const gpp__eng *e, uint32_t si, uint32_t slice);
+/* Forward FLOPs per sample that stage si's recomputation runs again. */
+double gpp__stage_rerun_flops(const gpp__eng *e, uint32_t si);
 
 /* engine_comm.c: a compute task's per-layer collectives and the stage's
  * end-of-iteration gradient synchronisation. */

@@ -135,6 +135,18 @@ static void attention_core(const gpp_op *op, double *frac, double *scores) {
   *frac = all > 0 && *scores > 0 ? core / all : 0;
 }
 
+/* Selective recomputation of op: the score bytes per sample it drops and
+ * the share of its forward its backward re-runs (both 0 when the stage
+ * recomputes otherwise or op is no attention). */
+static double selective_drop(const gpp_plan_stage *ps, const gpp_op *op,
+                             double *frac) {
+  double scores = 0;
+  *frac = 0;
+  if (ps->recompute == GPP_RECOMPUTE_SELECTIVE && op->kind == GPP_OP_ATTENTION)
+    attention_core(op, frac, &scores);
+  return scores;
+}
+
 /* One layer's work at slice samples on one device of the tensor group.
  * Times accumulate op by op (and, without tensor parallelism or
  * recomputation, the stash too), in the order the engine always used. */
@@ -154,12 +166,8 @@ static void layer_work(const gpp__eng *e, uint32_t si, const gpp__layer *l,
     stash += op->saved_bytes;
     if (op->out_bytes * slice > w->workspace)
       w->workspace = op->out_bytes * slice;
-    if (ps->recompute != GPP_RECOMPUTE_SELECTIVE ||
-        op->kind != GPP_OP_ATTENTION)
-      continue;
-    double frac, scores;
-    attention_core(op, &frac, &scores);
-    stash -= scores;
+    double frac;
+    stash -= selective_drop(ps, op, &frac);
     w->bwd += frac * c.fwd / t;
   }
   if (plain) return;
@@ -172,6 +180,34 @@ static void layer_work(const gpp__eng *e, uint32_t si, const gpp__layer *l,
   double rep = ps->sequence_parallel ? 0 : (l->in_bytes < stash ? l->in_bytes
                                                                 : stash);
   w->stash += (rep + (stash - rep) / t) * slice;
+}
+
+/* Forward FLOPs per sample that layer l's recomputation runs again, as
+ * layer_work decides it: the attention cores (selective), or the whole
+ * forward when the layer keeps less than its stash (full). */
+static double layer_rerun_flops(const gpp_model *m, const gpp_plan_stage *ps,
+                                const gpp__layer *l) {
+  double fwd = 0, stash = 0, cores = 0;
+  for (uint32_t i = l->first; i < l->first + l->n; i++) {
+    const gpp_op *op = &m->ops[ps->ops[i]];
+    fwd += op->flops_fwd;
+    stash += op->saved_bytes;
+    double frac;
+    stash -= selective_drop(ps, op, &frac);
+    cores += frac * op->flops_fwd;
+  }
+  if (ps->recompute == GPP_RECOMPUTE_FULL) return l->in_bytes < stash ? fwd : 0;
+  return cores;
+}
+
+double gpp__stage_rerun_flops(const gpp__eng *e, uint32_t si) {
+  const gpp__stage *st = &e->stages[si];
+  const gpp_plan_stage *ps = &e->plan->stages[si];
+  double f = 0;
+  for (uint32_t l = 0; ps->recompute != GPP_RECOMPUTE_NONE &&
+                       l < st->n_layers; l++)
+    f += layer_rerun_flops(e->plan->model, ps, &st->layers[l]);
+  return f;
 }
 
 gpp__work gpp__slot_work(const gpp__eng *e, uint32_t si, uint32_t slice) {

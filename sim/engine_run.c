@@ -147,6 +147,33 @@ static void fill_devices(const gpp__eng *e, gpp_result *r) {
   r->bubble_fraction = cap > 0 ? 1.0 - busy / cap : 0;
 }
 
+void gpp_train_time_cost(double tokens_per_s, double tokens,
+                         double price_per_gpu_hour, uint32_t gpus,
+                         double *seconds, double *cost) {
+  *seconds = tokens > 0 && tokens_per_s > 0 ? tokens / tokens_per_s : NAN;
+  *cost = price_per_gpu_hour > 0 ? *seconds / 3600 * price_per_gpu_hour * gpus
+                                 : NAN;
+}
+
+/* Tokens/s, model and hardware FLOPs, MFU and HFU (engine.h). */
+static void fill_utilization(const gpp__eng *e, gpp_result *r) {
+  const gpp_model *m = e->plan->model;
+  gpp_model_stats ms;
+  gpp_model_stats_compute(m, &ms);
+  double rerun = 0;
+  for (uint32_t si = 0; si < e->plan->n_stages; si++)
+    rerun += gpp__stage_rerun_flops(e, si);
+  double batch = e->plan->batch;
+  r->tokens_per_sample = gpp_model_tokens_per_sample(m);
+  r->tokens_per_s = r->samples_per_s * r->tokens_per_sample;
+  r->model_flops = batch * (ms.flops_fwd + ms.flops_bwd);
+  r->hw_flops = r->model_flops + batch * rerun;
+  r->peak_flops = gpp_costs_gemm_peak(e->costs);
+  double cap = r->iteration_time * r->n_used * r->peak_flops;
+  r->mfu = cap > 0 ? r->model_flops / cap : NAN;
+  r->hfu = cap > 0 ? r->hw_flops / cap : NAN;
+}
+
 static int fill_result(gpp__eng *e, gpp_result *r, gpp_errctx *err) {
   r->iteration_time = e->now;
   r->samples_per_s = e->now > 0 ? e->plan->batch / e->now : INFINITY;
@@ -157,6 +184,7 @@ static int fill_result(gpp__eng *e, gpp_result *r, gpp_errctx *err) {
   if (r->devices == NULL || r->stages == NULL) return err->code;
   fill_devices(e, r);
   fill_stages(e, r);
+  fill_utilization(e, r);
   gpp_net_class_stats cls[GPP_LINK__NCLASSES];
   memset(cls, 0, sizeof cls);
   if (e->net) gpp_net_class_stats_get(e->net, cls);

@@ -1,4 +1,5 @@
 /* main.c -- the gppsim command-line entry point: dispatches subcommands. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,13 @@ int gpp_cli_parse_long(const char *cmd, const char *opt, const char *text,
                                "got '%s'", opt, lo, hi, text);
   *out = v;
   return 0;
+}
+
+void gpp_cli_json_nums(json_t *o, const gpp_cli_jnum *f, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    json_object_set_new(o, f[i].name, isfinite(f[i].value)
+                                          ? json_real(f[i].value)
+                                          : json_null());
 }
 
 int main(int argc, char **argv) {

@@ -8,7 +8,8 @@
  *   gradients    param_bytes
  *   optimizer    sgd: none (plain SGD, no momentum);
  *                adam: two fp32 moments, 8 bytes per parameter
- *   master copy  precision mixed: fp32 weights, 4 bytes per parameter
+ *   master copy  precision mixed, fp16, bf16, fp8: fp32 weights, 4 bytes
+ *                per parameter (gpp_precision_master)
  * Dynamic: the saved activations of in-flight micro-batches (saved_bytes
  * per sample times the replica's slice), taken when a forward starts and
  * released when its backward ends, plus the workspace of the running task
@@ -28,7 +29,7 @@ static double optim_state(const gpp_plan *p, double param_count) {
 }
 
 static double master_copy(const gpp_plan *p, double param_count) {
-  return p->precision == GPP_PREC_MIXED ? 4.0 * param_count : 0.0;
+  return gpp_precision_master(p->precision) ? 4.0 * param_count : 0.0;
 }
 
 /* The divisors of a stage replica's weights, gradients and optimizer

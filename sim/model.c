@@ -4,7 +4,8 @@
  * The format (configs/models/README.md has the long version):
  *
  *   name: mmt                       # required
- *   precision: fp32                 # fp32 | fp16 | bf16 (4 or 2 bytes)
+ *   precision: fp32                 # fp32 | tf32 | fp16 | bf16 | fp8: the
+ *                                   # dtype it trains in (sim/plan-format.md)
  *   params:                         # integers, used as ${NAME} in values
  *     branches: {default: 4, min: 2, max: 16}
  *   graph:                          # a list of items
@@ -132,11 +133,35 @@ int gpp__model_read_attention(gpp__mbuild *b, gpp_ynode map, bool allowed,
   return 0;
 }
 
+/* The dtypes a model trains in; fp32 and tf32 keep 4-byte weights and
+ * activations, the others 2 (fp8 runs its GEMMs in fp8 on bf16 tensors). */
+static const char *const precisions[] = {"fp32", "tf32", "fp16", "bf16",
+                                         "fp8", NULL};
+
+static int precision_bytes(int prec) { return prec <= 1 ? 4 : 2; }
+
+/* The precision the caller asked for (b->precision: NULL or "full" keeps
+ * the file's, "mixed" the file's when 2-byte, else fp16) over *prec. */
+static int apply_precision(gpp__mbuild *b, int *prec) {
+  const char *want = b->precision;
+  if (want == NULL || strcmp(want, "full") == 0) return 0;
+  if (strcmp(want, "mixed") == 0) {
+    if (precision_bytes(*prec) == 4) *prec = 2; /* fp16: V100 has no bf16 */
+    return 0;
+  }
+  for (int i = 0; precisions[i]; i++)
+    if (strcmp(precisions[i], want) == 0) {
+      *prec = i;
+      return 0;
+    }
+  GPP_RAISE(b->err, GPP_EINVAL, "unknown precision '%s'; expected fp32, "
+            "tf32, fp16, bf16, fp8, mixed or full", want);
+}
+
 static int read_top(gpp__mbuild *b, gpp_ynode root, gpp_model *m,
                     const gpp_model_param *ov, size_t n_ov) {
   static const char *const keys[] = {"name", "precision", "params", "graph",
                                      "description", "attention"};
-  static const char *const precisions[] = {"fp32", "fp16", "bf16", NULL};
   GPP_TRY(gpp_yexpect(root, GPP_Y_MAP, "model file", b->err));
   GPP_TRY(gpp_ymap_check_keys(root, keys, 6, b->err));
   gpp_ynode n;
@@ -147,7 +172,8 @@ static int read_top(gpp__mbuild *b, gpp_ynode root, gpp_model *m,
   n = gpp_ymap_find(root, "precision");
   if (gpp_ynode_ok(n))
     GPP_TRY(gpp_yscalar_enum(n, "precision", precisions, &prec, b->err));
-  b->dtype_bytes = prec == 0 ? 4 : 2;
+  GPP_TRY(apply_precision(b, &prec));
+  b->dtype_bytes = precision_bytes(prec);
   m->precision = precisions[prec];
   GPP_TRY(gpp__model_read_attention(b, root, true, &b->flash));
   m->attention = b->flash ? "flash" : "unfused";
@@ -163,8 +189,9 @@ static int read_top(gpp__mbuild *b, gpp_ynode root, gpp_model *m,
 }
 
 static int load_doc(gpp_ydoc *doc, const gpp_model_param *ov, size_t n_ov,
-                    gpp_model *m, gpp_errctx *err) {
+                    const char *precision, gpp_model *m, gpp_errctx *err) {
   gpp__mbuild b = {0};
+  b.precision = precision;
   b.arena = m->arena;
   b.err = err;
   b.path = m->path;
@@ -180,7 +207,7 @@ static int load_doc(gpp_ydoc *doc, const gpp_model_param *ov, size_t n_ov,
  * when text is not NULL. */
 static int load(const char *path, const char *text,
                 const gpp_model_param *params, size_t n_params,
-                gpp_model **out, gpp_errctx *err) {
+                const char *precision, gpp_model **out, gpp_errctx *err) {
   *out = NULL;
   gpp_model *m = gpp_calloc(err, 1, sizeof *m);
   if (m == NULL) return GPP_ENOMEM;
@@ -194,7 +221,7 @@ static int load(const char *path, const char *text,
   int rc = m->path == NULL ? GPP_ENOMEM
            : text ? gpp_ydoc_load_string(path, text, strlen(text), &doc, err)
                   : gpp_ydoc_load_file(path, &doc, err);
-  if (rc == 0) rc = load_doc(doc, params, n_params, m, err);
+  if (rc == 0) rc = load_doc(doc, params, n_params, precision, m, err);
   gpp_ydoc_destroy(doc);
   if (rc != 0) {
     gpp_model_destroy(m);
@@ -206,12 +233,18 @@ static int load(const char *path, const char *text,
 
 int gpp_model_load(const char *path, const gpp_model_param *params,
                    size_t n_params, gpp_model **out, gpp_errctx *err) {
-  return load(path, NULL, params, n_params, out, err);
+  return load(path, NULL, params, n_params, NULL, out, err);
+}
+
+int gpp_model_load_as(const char *path, const gpp_model_param *params,
+                      size_t n_params, const char *precision,
+                      gpp_model **out, gpp_errctx *err) {
+  return load(path, NULL, params, n_params, precision, out, err);
 }
 
 int gpp_model_load_string(const char *name, const char *text,
                           gpp_model **out, gpp_errctx *err) {
-  return load(name, text, NULL, 0, out, err);
+  return load(name, text, NULL, 0, NULL, out, err);
 }
 
 void gpp_model_destroy(gpp_model *m) {
@@ -247,6 +280,14 @@ static void longest_paths(const gpp_model *m, gpp_model_stats *st) {
 done:
   free(len);
   free(fl);
+}
+
+double gpp_model_tokens_per_sample(const gpp_model *m) {
+  double t = 1;
+  for (uint32_t i = 0; i < m->n_ops; i++)
+    if (m->ops[i].kind == GPP_OP_INPUT && (double)m->ops[i].shape.tokens > t)
+      t = (double)m->ops[i].shape.tokens;
+  return t;
 }
 
 void gpp_model_stats_compute(const gpp_model *m, gpp_model_stats *st) {

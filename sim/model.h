@@ -96,7 +96,7 @@ typedef struct gpp_model {
   uint32_t n_groups;
   int dtype_bytes;
   struct gpp_arena *arena; /* owns all strings and arrays */
-  const char *precision;   /* "fp32", "fp16" or "bf16" */
+  const char *precision;   /* "fp32", "tf32", "fp16", "bf16" or "fp8" */
   const char *attention;   /* model-wide default: "unfused" or "flash" */
 } gpp_model;
 
@@ -108,6 +108,14 @@ typedef struct gpp_model_param {
 
 int gpp_model_load(const char *path, const gpp_model_param *params,
                    size_t n_params, gpp_model **out, gpp_errctx *err);
+/* The same, trained in `precision` instead of the file's: a dtype name
+ * (fp32, tf32, fp16, bf16, fp8), "mixed" (the file's when it is 2-byte,
+ * else fp16, which every tensor-core GPU has), or NULL or "full" (the
+ * file's).  Element sizes, bytes and memory
+ * follow it (sim/plan-format.md has the table). */
+int gpp_model_load_as(const char *path, const gpp_model_param *params,
+                      size_t n_params, const char *precision,
+                      gpp_model **out, gpp_errctx *err);
 /* The same from YAML text; name stands for the file in messages. */
 int gpp_model_load_string(const char *name, const char *text,
                           gpp_model **out, gpp_errctx *err);
@@ -127,5 +135,11 @@ typedef struct gpp_model_stats {
 } gpp_model_stats;
 
 void gpp_model_stats_compute(const gpp_model *m, gpp_model_stats *st);
+
+/* Tokens per sample, for tokens/s: the largest `tokens` of the model's
+ * input ops -- the sequence length of a Transformer (GPT: seq; MMT: a
+ * branch's sequence); 1 for models fed one row per sample (DLRM,
+ * CANDLE-Uno), whose tokens/s is their samples/s. */
+double gpp_model_tokens_per_sample(const gpp_model *m);
 
 #endif

@@ -62,7 +62,7 @@ typedef struct gpp__mbuild {
   gpp_errctx *err;
   const char *path;
   int dtype_bytes;
-  const char *precision;
+  const char *precision;  /* gpp_model_load_as's, or NULL: the file's */
   bool flash; /* the model-wide `attention: flash` */
   gpp__mspec *specs;
   uint32_t n_specs, cap_specs;

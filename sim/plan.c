@@ -11,7 +11,8 @@
 #include "sim/sched.h"
 
 static const char *const optimizer_names[] = {"sgd", "adam", NULL};
-static const char *const precision_names[] = {"full", "mixed", NULL};
+static const char *const precision_names[] = {"full", "mixed", "fp32", "tf32",
+                                              "fp16", "bf16", "fp8", NULL};
 static const char *const sharding_names[] = {"none", "optimizer", "gradients",
                                              "full", NULL};
 static const char *const recompute_names[] = {"none", "selective", "full",
@@ -22,7 +23,30 @@ const char *gpp_optimizer_name(gpp_optimizer o) {
 }
 
 const char *gpp_precision_name(gpp_precision p) {
-  return (unsigned)p < 2 ? precision_names[p] : "?";
+  return (unsigned)p < GPP_PREC__N ? precision_names[p] : "?";
+}
+
+const char *const *gpp_precision_names(void) { return precision_names; }
+
+int gpp_precision_from_name(const char *name) {
+  for (int i = 0; i < GPP_PREC__N; i++)
+    if (strcmp(precision_names[i], name) == 0) return i;
+  return -1;
+}
+
+const char *gpp_precision_model_dtype(gpp_precision p) {
+  return p == GPP_PREC_FULL ? NULL : precision_names[p];
+}
+
+bool gpp_precision_master(gpp_precision p) {
+  return p == GPP_PREC_MIXED || p >= GPP_PREC_FP16;
+}
+
+gpp_precision gpp_precision_of_model(const gpp_model *m) {
+  for (int i = GPP_PREC_FP32; i < GPP_PREC__N; i++)
+    if (m->precision && strcmp(precision_names[i], m->precision) == 0)
+      return (gpp_precision)i;
+  return m->dtype_bytes == 2 ? GPP_PREC_MIXED : GPP_PREC_FULL; /* unnamed */
 }
 
 const char *gpp_sharding_name(gpp_sharding s) {
@@ -58,7 +82,7 @@ static int read_top(gpp_plan *p, gpp_ynode root, bool need_model,
   memset(t, 0, sizeof *t);
   t->chunks = 1;
   t->optimizer = GPP_OPTIM_ADAM;
-  t->precision = GPP_PREC_MIXED;
+  t->precision = -1; /* absent: the model's */
   GPP_TRY(gpp_yexpect(root, GPP_Y_MAP, "plan", err));
   GPP_TRY(gpp_yread_fields(root, fields, sizeof fields / sizeof fields[0], t,
                            err));
@@ -77,6 +101,7 @@ static int read_top(gpp_plan *p, gpp_ynode root, bool need_model,
   p->schedule = gpp_sched_find(gpp_sched_names()[t->schedule]);
   p->optimizer = (gpp_optimizer)t->optimizer;
   p->precision = (gpp_precision)t->precision;
+  p->precision_given = t->precision >= 0;
   return gpp_yexpect(t->stages, GPP_Y_SEQ, "stages", err);
 }
 
@@ -252,10 +277,33 @@ static int resolve_model(gpp_plan *p, const char *rel, gpp_ynode at_node,
   const char *found = gpp_arena_strdup(p->arena, path, err);
   if (found == NULL) return GPP_ENOMEM;
   p->model_path = found;
-  int rc = gpp_model_load(found, NULL, 0, &p->own_model, err);
+  const char *dt = p->precision_given ? gpp_precision_model_dtype(p->precision)
+                                       : NULL;
+  int rc = gpp_model_load_as(found, NULL, 0, dt, &p->own_model, err);
   if (rc != 0) gpp_error_prefix(err, "model of plan %s", p->path);
   p->model = p->own_model;
   return rc;
+}
+
+/* Without a `precision` key the plan trains in the model's; with one, a
+ * model the caller loaded must already be in it (gpp_model_load_as). */
+static int check_precision(gpp_plan *p, gpp_ynode key, gpp_errctx *err) {
+  if (!p->precision_given) {
+    p->precision = gpp_precision_of_model(p->model);
+    return 0;
+  }
+  const char *want = gpp_precision_model_dtype(p->precision);
+  const char *has = gpp_precision_name(gpp_precision_of_model(p->model));
+  bool ok = want == NULL || (p->precision == GPP_PREC_MIXED
+                                 ? p->model->dtype_bytes == 2
+                                 : strcmp(want, has) == 0);
+  if (ok) return 0;
+  gpp_mark at = gpp_ynode_mark(key);
+  GPP_RAISE_AT(err, GPP_EINVAL, &at, "precision %s: the model was loaded in "
+               "%s; load it in the plan's precision (plan --precision, or "
+               "no precision key to keep the model's)",
+               gpp_precision_name(p->precision),
+               p->model->precision ? p->model->precision : "its own dtype");
 }
 
 static int load_doc(gpp_plan *p, const gpp_model *model, gpp_errctx *err) {
@@ -269,6 +317,7 @@ static int load_doc(gpp_plan *p, const gpp_model *model, gpp_errctx *err) {
     GPP_TRY(resolve_model(p, t.model, gpp_ymap_find(root, "model"), err));
   else
     p->model = model;
+  GPP_TRY(check_precision(p, gpp_ymap_find(root, "precision"), err));
   if (p->model_path == NULL)
     p->model_path = t.model ? t.model : (model->path ? model->path : "");
   GPP_TRY(gpp__plan_graph(p, gpp_ymap_find(root, "stages"), err));

@@ -45,7 +45,14 @@
 #include "sim/model.h"
 
 typedef enum { GPP_OPTIM_SGD, GPP_OPTIM_ADAM } gpp_optimizer;
-typedef enum { GPP_PREC_FULL, GPP_PREC_MIXED } gpp_precision;
+/* How the plan trains (the table in sim/plan-format.md): full, the model
+ * file's dtype, no master copy; mixed, the file's 2-byte dtype or fp16,
+ * with an fp32 master copy; or a dtype: fp32 and tf32 without a master
+ * copy, fp16, bf16 and fp8 with one. */
+typedef enum {
+  GPP_PREC_FULL, GPP_PREC_MIXED, GPP_PREC_FP32, GPP_PREC_TF32,
+  GPP_PREC_FP16, GPP_PREC_BF16, GPP_PREC_FP8, GPP_PREC__N
+} gpp_precision;
 
 typedef enum {
   GPP_SHARD_NONE, GPP_SHARD_OPTIMIZER, GPP_SHARD_GRADIENTS, GPP_SHARD_FULL
@@ -56,6 +63,17 @@ typedef enum {
 
 const char *gpp_optimizer_name(gpp_optimizer o);
 const char *gpp_precision_name(gpp_precision p);
+/* -1 when unknown. */
+int gpp_precision_from_name(const char *name);
+/* The names, NULL-terminated (for gpp_yscalar_enum). */
+const char *const *gpp_precision_names(void);
+/* The precision to load the model in (gpp_model_load_as): NULL for full. */
+const char *gpp_precision_model_dtype(gpp_precision p);
+/* Whether it keeps an fp32 master copy of the weights (4 B/parameter). */
+bool gpp_precision_master(gpp_precision p);
+/* The model's own precision as a plan precision (fp32 .. fp8; a model
+ * built without a precision name: mixed when 2-byte, else full). */
+gpp_precision gpp_precision_of_model(const gpp_model *m);
 const char *gpp_sharding_name(gpp_sharding s);
 const char *gpp_recompute_name(gpp_recompute r);
 
@@ -97,7 +115,8 @@ typedef struct gpp_plan {
   const struct gpp_sched_type *schedule;
   uint32_t chunks;         /* interleaved: model chunks per device */
   gpp_optimizer optimizer;
-  gpp_precision precision;
+  gpp_precision precision;  /* without the key: the model's */
+  bool precision_given;     /* the plan has a precision key */
   gpp_plan_stage *stages;
   uint32_t n_stages;
   gpp_plan_edge *edges;

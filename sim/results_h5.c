@@ -37,6 +37,13 @@ static int summary_numbers(hid_t g, const gpp_plan *p, const gpp_result *r) {
   bad |= gpp_h5_write_attr_u64(g, "compute_tasks", r->n_compute_tasks);
   bad |= gpp_h5_write_attr_u64(g, "transfers", r->n_transfers);
   bad |= gpp_h5_write_attr_u64(g, "oom", r->oom);
+  bad |= gpp_h5_write_attr_double(g, "tokens_per_sample", r->tokens_per_sample);
+  bad |= gpp_h5_write_attr_double(g, "tokens_per_s", r->tokens_per_s);
+  bad |= gpp_h5_write_attr_double(g, "model_flops", r->model_flops);
+  bad |= gpp_h5_write_attr_double(g, "hw_flops", r->hw_flops);
+  bad |= gpp_h5_write_attr_double(g, "peak_flops_per_gpu", r->peak_flops);
+  bad |= gpp_h5_write_attr_double(g, "mfu", r->mfu);
+  bad |= gpp_h5_write_attr_double(g, "hfu", r->hfu);
   if (r->oom) {
     bad |= gpp_h5_write_attr_u64(g, "oom_device", r->oom_device);
     bad |= gpp_h5_write_attr_double(g, "oom_shortfall_bytes",

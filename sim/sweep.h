@@ -12,7 +12,9 @@
  *   models:                            # one or more; a label names each
  *     - configs/models/mmt.yaml        #   label defaults to the model name
  *     - {path: configs/models/candle_uno.yaml, label: candle4,
- *        set: {branches: 4}}           #   model parameters (--set)
+ *        set: {branches: 4},           #   model parameters (--set)
+ *        precision: bf16}              #   trained in (sim/plan-format.md;
+ *                                      #   default: the model file's)
  *   clusters:                          # one or more base clusters
  *     - configs/clusters/dgx-a100.yaml #   (a path, or an inline mapping)
  *   grid:                              # cartesian product of these lists
@@ -31,6 +33,7 @@
  *                                      # best: one row, fastest planner
  *   refine: 0                          # simulate the K best candidates
  *   samples_to_train: 1e9              # for time_to_train_s
+ *   train_tokens: 1e12                 # for time/cost_to_train_tokens
  *   replications: 1                    # > 1 with jitter: mean and CI
  *   jitter: none                       # or profile: kernel times drawn
  *   seed: 1                            #   from the profile's p10..p90
@@ -74,7 +77,15 @@
  *     peak_mem_bytes (max over devices), n_stages, depth (u32),
  *     planner_estimate_s, cost_per_million_samples (currency units; NaN
  *     without a price), time_to_train_s, throughput_ci_lo/hi (95% CI over
- *     replications; equal to throughput with 1), replications (u32)
+ *     replications; equal to throughput with 1), replications (u32),
+ *     precision (str: the dtype the model trained in), tokens_per_s
+ *     (samples/s times the model's tokens per sample:
+ *     gpp_model_tokens_per_sample), mfu and hfu (fractions: the model's
+ *     FLOPs per second per used GPU, HFU with recomputation, over the GPU's
+ *     peak at the matmuls' dtype; sim/engine.h), time_to_train_tokens_s
+ *     and cost_to_train_tokens (train_tokens at tokens_per_s; the cost at
+ *     the cluster's price_per_gpu_hour times the point's GPUs; NaN without
+ *     train_tokens or a price)
  *   /plans/<point>     the chosen plan's text (string dataset)
  *   /timing            table (point, search_s, wall_s): wall-clock figures
  *                      kept apart so /points is bit-identical across runs

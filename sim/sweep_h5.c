@@ -43,6 +43,10 @@ static hid_t row_type(void) {
   COL(throughput_ci_lo, H5T_NATIVE_DOUBLE);
   COL(throughput_ci_hi, H5T_NATIVE_DOUBLE);
   COL(replications, H5T_NATIVE_UINT32);
+  COL(precision, status); COL(tokens_per_s, H5T_NATIVE_DOUBLE);
+  COL(mfu, H5T_NATIVE_DOUBLE); COL(hfu, H5T_NATIVE_DOUBLE);
+  COL(time_to_train_tokens_s, H5T_NATIVE_DOUBLE);
+  COL(cost_to_train_tokens, H5T_NATIVE_DOUBLE);
 #undef COL
   H5Tclose(name);
   H5Tclose(params);

@@ -37,6 +37,8 @@ typedef struct gpp__sw_row {
   double planner_estimate_s, cost_per_million_samples, time_to_train_s;
   double throughput_ci_lo, throughput_ci_hi;
   uint32_t replications;
+  char precision[16];  /* the dtype the model trained in */
+  double tokens_per_s, mfu, hfu, time_to_train_tokens_s, cost_to_train_tokens;
 } gpp__sw_row;
 
 /* A finished point: its row, its plan and its wall-clock figures. */
@@ -58,6 +60,7 @@ typedef struct gpp__sw_model {
   const char *label;
   gpp__sw_assign *set; /* `set:` parameters */
   uint32_t n_set;
+  const char *precision; /* `precision:`, or NULL: the model file's */
 } gpp__sw_model;
 
 typedef struct gpp__sw_point {
@@ -88,6 +91,7 @@ struct gpp_sweep {
   int compare, jitter;
   uint32_t refine, replications;
   double samples_to_train;  /* NaN when not given */
+  double train_tokens;      /* NaN when not given */
   unsigned long seed;
   gpp_profile_db *profile;  /* NULL without `profile:` */
 };

@@ -9,6 +9,7 @@
 #include "kernels_profile/cost.h"
 #include "sim/common/arena.h"
 #include "sim/common/bundle.h"
+#include "sim/plan.h"
 #include "sim/sweep_internal.h"
 #include "topology/topology.h"
 
@@ -17,7 +18,7 @@ typedef struct top_fields {
   gpp_ynode models, clusters, grid, points;
   int compare, jitter;
   long long refine, replications, seed;
-  double samples_to_train;
+  double samples_to_train, train_tokens;
 } top_fields;
 
 static const char *const compare_names[] = {"each", "best", NULL};
@@ -35,6 +36,7 @@ static const gpp_yfield top_table[] = {
     F(compare, GPP_YF_ENUM, false, GPP_Q_COUNT, 0, 0, compare_names),
     F(refine, GPP_YF_INT, false, GPP_Q_COUNT, 0, 64, NULL),
     F(samples_to_train, GPP_YF_QTY, false, GPP_Q_COUNT, 1, 1e18, NULL),
+    F(train_tokens, GPP_YF_QTY, false, GPP_Q_COUNT, 1, 1e18, NULL),
     F(replications, GPP_YF_INT, false, GPP_Q_COUNT, 1, 10000, NULL),
     F(jitter, GPP_YF_ENUM, false, GPP_Q_COUNT, 0, 0, jitter_names),
     F(seed, GPP_YF_INT, false, GPP_Q_COUNT, 0, 4294967295.0, NULL),
@@ -78,13 +80,20 @@ static int model_entry(gpp_sweep *s, gpp__sw_model *m, gpp_ynode n,
                        gpp_errctx *err) {
   gpp_ynode path = n;
   if (gpp_ynode_type(n) == GPP_Y_MAP) {
-    static const char *const keys[] = {"path", "label", "set"};
-    GPP_TRY(gpp_ymap_check_keys(n, keys, 3, err));
+    static const char *const keys[] = {"path", "label", "set", "precision"};
+    GPP_TRY(gpp_ymap_check_keys(n, keys, 4, err));
     GPP_TRY(gpp_ymap_require(n, "path", &path, err));
     gpp_ynode v = gpp_ymap_find(n, "label");
     if (gpp_ynode_ok(v)) GPP_TRY(gpp_yscalar_str(v, "label", &m->label, err));
     v = gpp_ymap_find(n, "set");
     if (gpp_ynode_ok(v)) GPP_TRY(model_set(s, m, v, err));
+    v = gpp_ymap_find(n, "precision");
+    int k;
+    if (gpp_ynode_ok(v)) {
+      GPP_TRY(gpp_yscalar_enum(v, "precision", gpp_precision_names(), &k,
+                               err));
+      m->precision = gpp_precision_names()[k];
+    }
   }
   GPP_TRY(gpp_yscalar_str(path, "model path", &m->given, err));
   return gpp__sweep_path(s, path, m->given, &m->path, err);
@@ -104,7 +113,7 @@ static int model_check(gpp_sweep *s, gpp__sw_model *m, gpp_ynode at,
     gpp_yscalar_int(m->set[i].value, "", -(1LL << 62), 1LL << 62, &v, err);
     p[i] = (gpp_model_param){m->set[i].key, v};
   }
-  int rc = gpp_model_load(m->path, p, m->n_set, &model, err);
+  int rc = gpp_model_load_as(m->path, p, m->n_set, m->precision, &model, err);
   if (rc != 0) {
     gpp_mark mk = gpp_ynode_mark(at);
     gpp_error_prefix(err, "%s:%d:%d: model", mk.file, mk.line, mk.column);
@@ -194,6 +203,7 @@ static int settings(gpp_sweep *s, const top_fields *t, gpp_ynode root,
   s->replications = (uint32_t)t->replications;
   s->seed = (unsigned long)t->seed;
   s->samples_to_train = t->samples_to_train;
+  s->train_tokens = t->train_tokens;
   gpp_mark at = gpp_ynode_mark(gpp_ymap_find(root, "jitter"));
   if (t->jitter == GPP__SW_JITTER_PROFILE && t->profile == NULL)
     GPP_RAISE_AT(err, GPP_EINVAL, &at, "jitter: profile needs a `profile:` "
@@ -234,7 +244,8 @@ static int read_text(gpp_sweep *s, const char *path, gpp_errctx *err) {
 }
 
 static int load(gpp_sweep *s, const char *path, gpp_errctx *err) {
-  top_fields t = {.samples_to_train = NAN, .replications = 1, .seed = 1};
+  top_fields t = {.samples_to_train = NAN, .train_tokens = NAN,
+                  .replications = 1, .seed = 1};
   s->arena = gpp_arena_create(err);
   if (s->arena == NULL) return GPP_ENOMEM;
   GPP_TRY(gpp_ydoc_load_file(path, &s->doc, err));

@@ -59,7 +59,7 @@ int gpp__sweep_model(const gpp_sweep *s, uint32_t point, int only,
     if (strncmp(a->key, "model.", 6) == 0 && (only < 0 || (int)i == only))
       prm[n++] = (gpp_model_param){a->key + 6, int_value(a->value)};
   }
-  return gpp_model_load(m->path, prm, n, out, err);
+  return gpp_model_load_as(m->path, prm, n, m->precision, out, err);
 }
 
 static int load_model(point_run *r, gpp_errctx *err) {
@@ -157,14 +157,25 @@ static void fill_figures(const point_run *r, const gpp_study_point *pt,
   (void)r;
 }
 
-/* Cost per million samples and time to train, from the mean iteration. */
-static void fill_money(const point_run *r, gpp__sw_row *row) {
+/* Cost per million samples and time to train, tokens/s, MFU and HFU and
+ * the time and cost to train the token budget, from the mean throughput
+ * (sim's figures scaled to it when jitter replicated the point). */
+static void fill_money(const point_run *r, const gpp_result *sim,
+                       gpp__sw_row *row) {
   double price = r->cluster->price_per_gpu_hour;
   row->cost_per_million_samples =
       price > 0 ? price * r->in.n_gpus * row->iteration_s / row->batch *
                       1e6 / 3600
                 : NAN;
   row->time_to_train_s = r->s->samples_to_train / row->throughput;
+  double scale = sim->samples_per_s > 0 ? row->throughput / sim->samples_per_s
+                                        : NAN;
+  row->tokens_per_s = sim->tokens_per_s * scale;
+  row->mfu = sim->mfu * scale;
+  row->hfu = sim->hfu * scale;
+  gpp_train_time_cost(row->tokens_per_s, r->s->train_tokens, price,
+                      r->in.n_gpus, &row->time_to_train_tokens_s,
+                      &row->cost_to_train_tokens);
 }
 
 static void fill_head(const point_run *r, gpp__sw_row *row) {
@@ -179,12 +190,15 @@ static void fill_head(const point_run *r, gpp__sw_row *row) {
   row->peak_mem_bytes = row->planner_estimate_s = NAN;
   row->cost_per_million_samples = row->time_to_train_s = NAN;
   row->throughput_ci_lo = row->throughput_ci_hi = NAN;
+  row->tokens_per_s = row->mfu = row->hfu = NAN;
+  row->time_to_train_tokens_s = row->cost_to_train_tokens = NAN;
 }
 
 static int finish_row(point_run *r, gpp__sw_result *out, gpp_errctx *err) {
   gpp__sw_row *row = &out->row;
   copy_str(row->cluster, sizeof row->cluster, r->cluster->name);
   copy_str(row->gpu, sizeof row->gpu, r->cluster->gpu.name);
+  copy_str(row->precision, sizeof row->precision, r->model->precision);
   row->gpus = r->in.n_gpus;
   int k = choose(r);
   if (k < 0) {
@@ -196,7 +210,7 @@ static int finish_row(point_run *r, gpp__sw_result *out, gpp_errctx *err) {
   if (r->s->jitter != GPP__SW_JITTER_NONE)
     GPP_TRY(gpp__sweep_replicate(r->s, r->i, r->pts[k].plan_text, r->model,
                                  r->cluster, r->costs, row, err));
-  fill_money(r, row);
+  fill_money(r, r->pts[k].sim, row);
   out->plan = strdup(r->pts[k].plan_text);
   return out->plan ? 0 : GPP_ERR(err, GPP_ENOMEM, "out of memory");
 }

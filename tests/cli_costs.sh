@@ -37,6 +37,37 @@ has out " model " "model"
 lacks out " profile " "model"
 has out "extrapolated" "model header"
 has out "ops by source: override=0 profile=0 model=262$" "model counts"
+
+# Precision drives speed (sim/plan-format.md): a GPT matmul on the H100 runs
+# on the SIMT pipes in fp32, on tensor cores in tf32, bf16 and fp8, each
+# faster than the last; layernorm moves half the bytes in bf16; an A100 has
+# no fp8 peak.
+GPT=$SRC/configs/models/gpt.yaml
+for p in fp32 tf32 bf16 fp8; do
+  expect 0 "costs --precision $p" "$GPPSIM" costs --model "$GPT" --gpu $GPU \
+    --micro-batch 8 --precision $p --json
+  cp "$T/out" "$T/prec-$p.json"
+done
+has "prec-bf16.json" '"precision": "bf16"' "costs --precision in JSON"
+"$PY" - "$T" <<'PYEOF' || fail "costs --precision: op times do not follow it"
+import json, sys
+def op(p, name):
+    d = json.load(open("%s/prec-%s.json" % (sys.argv[1], p)))
+    return next(o for o in d["ops"] if o["op"] == name)
+fc1 = [op(p, "h.l0.fc1")["fwd"] for p in ("fp32", "tf32", "bf16", "fp8")]
+assert fc1[0] > 3 * fc1[1] > 0 and fc1[1] > 1.5 * fc1[2] and \
+    fc1[2] > 1.3 * fc1[3], fc1
+ln = [op(p, "h.l0.ln1")["fwd"] for p in ("fp32", "bf16")]
+assert ln[0] > 1.5 * ln[1], ln
+assert op("tf32", "h.l0.ln1")["fwd"] == ln[0]
+PYEOF
+expect 2 "fp8 on an A100" "$GPPSIM" costs --model "$GPT" \
+  --gpu a100-sxm-80gb --precision fp8
+has err "has no fp8 peak" "fp8 on an A100"
+expect 2 "unknown precision" "$GPPSIM" costs --model "$GPT" --gpu $GPU \
+  --precision int4
+has err "unknown precision 'int4'" "unknown precision"
+
 expect 0 "one size" "$GPPSIM" costs --model "$MODEL" --gpu $GPU \
   --micro-batch 4
 grep -E '^branch0\.enc\.l0\.attn +attention +4 ' "$T/out" >/dev/null ||
@@ -157,8 +188,12 @@ has err "trunc.h5: cannot open as HDF5" "truncated profile"
 # The engine takes its costs from the profile: `gppsim simulate --profile`
 # replays MMT with every profiled op's time from it, and faster than the
 # kernel model would have it only if the profile says so (compare the stage
-# times with the profile's own figures through `gppsim costs`).
-PLAN=$SRC/configs/experiments/plans/mmt-gpp-8.yaml
+# times with the profile's own figures through `gppsim costs`).  The
+# profile measured mmt.yaml's fp32 ops, so the plan trains in fp32 (its
+# `mixed` would run fp16 ops, which the profile lacks).
+PLAN=$T/mmt-gpp-8-fp32.yaml
+sed 's/^precision: mixed$/precision: fp32/' \
+  "$SRC/configs/experiments/plans/mmt-gpp-8.yaml" >"$PLAN"
 H100=$SRC/configs/clusters/dgx-h100.yaml
 expect 0 "simulate with profile" "$GPPSIM" simulate --plan "$PLAN" \
   --cluster "$H100" --profile "$T/p.h5" --json

@@ -110,15 +110,25 @@ grep -q '^demo: no plots: /nonexistent cannot import matplotlib' "$TMP/c/stderr"
 [ -s "$TMP/c/out/piper.h5" ] || fail "no piper results for the synthetic model"
 grep -Eq '^piper +[0-9]+/[0-9]+ ' "$TMP/c/stdout" || fail "no piper row with numbers"
 
-# No planner fits DLRM's embedding tables on one V100: every row says so,
+# No planner fits a 20M-row embedding table (1.28 G parameters, 16 bytes
+# each in fp32 with Adam: 20.5 GB) on one 16 GiB V100: every row says so,
 # nothing is drawn, exit 3.
-demo d --model dlrm --gpus 1
+mkdir -p "$TMP/d"
+cat > "$TMP/d/bigemb.yaml" <<'EOF'
+name: bigemb
+graph:
+  - {input: ids, width: 10}
+  - {embedding_bag: emb, rows: 20M, dim: 64, bag: 10}
+  - {linear: out, out: 1}
+  - {loss: loss}
+EOF
+demo d --model bigemb.yaml --gpus 1
 rc=$?
-[ $rc -eq 3 ] || fail "dlrm on 1 GPU: exit $rc, expected 3"
+[ $rc -eq 3 ] || fail "bigemb on 1 GPU: exit $rc, expected 3"
 [ "$(grep -c '^[a-z]* *no plan' "$TMP/d/stdout")" -eq 3 ] ||
-  fail "dlrm on 1 GPU: not three no-plan rows: $(cat "$TMP/d/stdout")"
-grep -q '^gppsim: no planner found a plan for dlrm on 1 GPUs' "$TMP/d/stderr" ||
-  fail "dlrm on 1 GPU: no final message"
+  fail "bigemb on 1 GPU: not three no-plan rows: $(cat "$TMP/d/stdout")"
+grep -q '^gppsim: no planner found a plan for bigemb on 1 GPUs' "$TMP/d/stderr" ||
+  fail "bigemb on 1 GPU: no final message"
 [ ! -e "$TMP/d/out/timeline.png" ] || fail "timeline drawn without plans"
 
 # Bad arguments: exit 2 with a message.

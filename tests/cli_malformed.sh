@@ -152,8 +152,8 @@ graph:
     layers: ${n}
     width: 4
 '
-case_text bad_precision "unknown value 'fp8'" 'name: t
-precision: fp8
+case_text bad_precision "unknown value 'int4'" 'name: t
+precision: int4
 graph: []
 '
 case_text two_kind_keys "two kind keys" "$OK_HEAD"'  - {linear: a, mlp: b, out: 3}

@@ -59,6 +59,55 @@ plan tp ", tensor: 8, sequence_parallel: true, recompute: selective"
 sim tp || fail "tp: exit $?: $(cat "$TMP/tp.err")"
 fits tp || fail "tp: does not fit"
 
+# Buyer figures: tokens/s is samples/s times the 2048-token sequence; MFU
+# is the model's FLOPs per second per GPU over the A100's 312 TFLOP/s bf16
+# peak (the plan trains in the model's bf16); HFU adds the recomputed
+# forwards: all of them under full recomputation (the backward is twice
+# the forward, so HFU/MFU is just under 4/3: the input and loss layers
+# re-run nothing), the attention cores only under selective.
+util() {
+  /usr/bin/python3 - "$TMP/$1.json" "$2" "$3" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+lo, hi = float(sys.argv[2]), float(sys.argv[3])
+assert d["precision"] == "bf16" and d["peak_flops_per_gpu"] == 312e12, d
+assert abs(d["tokens_per_s"] - 2048 * d["samples_per_s"]) <= 1e-9 * d["tokens_per_s"]
+mfu = d["model_flops"] / d["iteration_time"] / 8 / 312e12
+assert abs(d["mfu"] - mfu) <= 1e-12 and 0 < mfu < 1, (d["mfu"], mfu)
+r = d["hfu"] / d["mfu"]
+assert lo < r <= hi, r
+PY
+}
+util fsdp 1.33 1.3334 || fail "fsdp: tokens/s, MFU or HFU wrong"
+util tp 1.01 1.2 || fail "tp: tokens/s, MFU or HFU wrong"
+plan dp ", sharding: full"
+"$GPPSIM" simulate --cluster "$CLUSTER" --plan "$TMP/dp.yaml" --json \
+  --allow-oom --train-tokens 1e9 > "$TMP/dp.json" 2> "$TMP/dp.err" ||
+  fail "dp: exit $?: $(cat "$TMP/dp.err")"
+util dp 0.9999999 1 || fail "dp: HFU differs from MFU without recomputation"
+"$GPPSIM" simulate --cluster "$CLUSTER" --plan "$TMP/fsdp.yaml" \
+  --train-tokens 2e9 > "$TMP/fsdp.txt" 2>&1 || fail "fsdp text: exit $?"
+for line in "^tokens/s .*(2048 tokens per sample)" "^MFU  *[0-9.]*% .*of a 312 T peak" \
+    "^HFU  *[0-9.]*% (with recomputation)" \
+    "^train  *2 G tokens in .* at 5.12 per GPU-hour x 32 GPUs"; do
+  grep -q "$line" "$TMP/fsdp.txt" || fail "fsdp text lacks '$line': $(cat "$TMP/fsdp.txt")"
+done
+for bad in 0 2x; do
+  "$GPPSIM" simulate --cluster "$CLUSTER" --plan "$TMP/fsdp.yaml" \
+    --train-tokens $bad > /dev/null 2> "$TMP/tt.err"
+  rc=$?
+  [ $rc -eq 2 ] && grep -q "train-tokens '$bad'" "$TMP/tt.err" ||
+    fail "--train-tokens $bad: exit $rc: $(cat "$TMP/tt.err")"
+done
+/usr/bin/python3 - "$TMP/dp.json" <<'PY' || fail "dp: time and cost to train 1e9 tokens wrong"
+import json, sys
+d = json.load(open(sys.argv[1]))
+t = 1e9 / d["tokens_per_s"]
+assert abs(d["time_to_train_tokens_s"] - t) <= 1e-9 * t, d
+# dgx-a100.yaml: 5.12 per GPU-hour, 32 GPUs rented.
+assert abs(d["cost_to_train_tokens"] - t / 3600 * 5.12 * 32) <= 1e-6, d
+PY
+
 plan none ", recompute: full"
 sim none
 rc=$?

@@ -5,8 +5,10 @@
 # bytes; a sweep killed with SIGKILL and resumed gives the same /points as
 # an uninterrupted one; jitter from a synthetic profile gives replications
 # with a confidence interval around the mean, reproducible for a seed and
-# different for another; the plots draw; bad input exits 2 with
-# file:line:column.
+# different for another; a bf16 GPT sweep with a token budget reports
+# tokens/s, MFU and the time and cost to train it, and its Pareto plot
+# tells two A100 clusters apart; the plots draw, and exit 2 on bad input;
+# a bad experiment exits 2 with file:line:column.
 # Usage: cli_sweep.sh GPPSIM SYNTH_PROFILE SOURCE_DIR
 set -u
 GPPSIM=$1
@@ -114,6 +116,111 @@ else
   fail "plots exited non-zero"
 fi
 
+# A buyer's sweep: the GPT in bf16 on two clusters of one GPU type (the
+# DGX A100 and a copy at another price) with a token budget: every row
+# has tokens/s (samples/s x 1024 tokens), an MFU below 1, and the time and
+# cost to train the budget at the cluster's price; the Pareto plot tells
+# the two clusters apart (legend and point labels), heatmap shows cost.
+sed -e 's/^name: .*/name: a100-cheap/' -e 's/^price_per_gpu_hour: .*/price_per_gpu_hour: 2.5/' \
+  "$SRC/configs/clusters/dgx-a100.yaml" > "$TMP/a100-cheap.yaml"
+cat > "$TMP/buyer.yaml" <<EOF
+name: buyer
+models:
+  - {path: configs/models/gpt.yaml, precision: bf16}
+clusters:
+  - configs/clusters/dgx-a100.yaml
+  - $TMP/a100-cheap.yaml
+grid: {gpus: [8, 16], batch: [64]}
+train_tokens: 1e10
+EOF
+"$GPPSIM" sweep "$TMP/buyer.yaml" --out "$TMP/buyer.h5" --json \
+  > "$TMP/buyer.json" 2> "$TMP/buyer.err" ||
+  fail "buyer sweep exited $?: $(tail -1 "$TMP/buyer.err")"
+"$PY" - "$TMP/buyer.json" <<'EOF' || fail "buyer sweep rows"
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert len(rows) == 4 and all(r["status"] == "ok" for r in rows), rows
+price = {"dgx-a100": 5.12, "a100-cheap": 2.5}
+for r in rows:
+    assert r["precision"] == "bf16", r
+    assert abs(r["tokens_per_s"] - 1024 * r["throughput"]) <= 1e-9 * r["tokens_per_s"]
+    assert 0 < r["hfu"] == r["mfu"] < 1, r
+    t = 1e10 / r["tokens_per_s"]
+    assert abs(r["time_to_train_tokens_s"] - t) <= 1e-9 * t, r
+    c = t / 3600 * price[r["cluster"]] * r["gpus"]
+    assert abs(r["cost_to_train_tokens"] - c) <= 1e-9 * c, r
+EOF
+"$GPPSIM" sweep "$TMP/buyer.yaml" --out "$TMP/buyer.h5" > "$TMP/buyer.txt" \
+  2>/dev/null || fail "buyer sweep table"
+grep -q "tokens/s *MFU% *HFU% *train_days *train_cost" "$TMP/buyer.txt" ||
+  fail "buyer table header: $(head -1 "$TMP/buyer.txt")"
+"$PY" - "$SRC/plots" "$TMP/buyer.h5" <<'EOF' || fail "pareto labels"
+import sys
+sys.path.insert(0, sys.argv[1])
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pareto
+from paper_data import load
+rows = pareto.ok_rows(load(sys.argv[2]), "tokens_per_s", "cost_to_train_tokens")
+fig, ax = plt.subplots()
+pareto.scatter(ax, rows, "tokens_per_s", "cost_to_train_tokens")
+labels = ax.get_legend_handles_labels()[1]
+assert sorted(labels) == ["a100-cheap (a100-sxm-80gb) / gpt / graphpipe",
+                          "dgx-a100 (a100-sxm-80gb) / gpt / graphpipe"], labels
+notes = sorted(t.get_text() for t in ax.texts)
+assert notes == ["a100-cheap gpt 16", "a100-cheap gpt 8", "dgx-a100 gpt 16",
+                 "dgx-a100 gpt 8"], notes
+EOF
+"$PY" "$SRC/plots/pareto.py" "$TMP/buyer.h5" --metric tokens \
+  --out "$TMP/bp.png" && [ -s "$TMP/bp.png" ] || fail "pareto --metric tokens"
+"$PY" "$SRC/plots/heatmap.py" "$TMP/buyer.h5" --x gpus --y cluster \
+  --value train_cost --out "$TMP/bh.png" && [ -s "$TMP/bh.png" ] ||
+  fail "heatmap --value train_cost"
+# A 7B GPT in bf16 (decoder: 32 x 4096, seq 2048, flash attention) at
+# batch 512 on 64 DGX H100 and 128 DGX A100 GPUs: MFU within the 35-60%
+# that published runs of that size report (README's figures).
+cat > "$TMP/gpt7b.yaml" <<'EOF'
+name: gpt7b
+precision: bf16
+attention: flash
+graph:
+  - {decoder: m, layers: 32, d_model: 4096, heads: 32, vocab: 50304, seq: 2048}
+EOF
+cat > "$TMP/mfu.yaml" <<EOF
+name: mfu7b
+models: [$TMP/gpt7b.yaml]
+clusters: [configs/clusters/dgx-h100.yaml, configs/clusters/dgx-a100.yaml]
+points: [{gpus: [64, 128], batch: 512}]
+EOF
+"$GPPSIM" sweep "$TMP/mfu.yaml" --out "$TMP/mfu.h5" --json > "$TMP/mfu.json" \
+  2> "$TMP/mfu.err" || fail "7B sweep exited $?: $(tail -1 "$TMP/mfu.err")"
+"$PY" - "$TMP/mfu.json" <<'EOF' || fail "7B GPT MFU outside 35-60%"
+import json, sys
+rows = {(r["gpu"], r["gpus"]): r for r in json.load(open(sys.argv[1]))}
+for k in (("h100-sxm-80gb", 64), ("a100-sxm-80gb", 128)):
+    r = rows[k]
+    print("7B bf16 GPT on %d %s: MFU %.1f%%" % (k[1], k[0], 100 * r["mfu"]))
+    assert r["status"] == "ok" and 0.35 <= r["mfu"] <= 0.60, r
+EOF
+
+# The plots' bad input: exit 2, one line, no traceback.
+for args in "pareto" "heatmap --x gpus --y gpu"; do
+  set -- $args
+  script=$1; shift
+  "$PY" "$SRC/plots/$script.py" "$TMP/buyer.yaml" "$@" --out "$TMP/x.png" \
+    > /dev/null 2> "$TMP/plot.err"
+  rc=$?
+  [ $rc -eq 2 ] || fail "$script.py on a YAML file: exit $rc, expected 2"
+  grep -q "^$script.py: .*buyer.yaml: not a gppsim sweep results file" \
+    "$TMP/plot.err" && ! grep -q Traceback "$TMP/plot.err" ||
+    fail "$script.py bad input message: $(cat "$TMP/plot.err")"
+done
+"$PY" "$SRC/plots/pareto.py" "$TMP/a.h5" --metric tokens --out "$TMP/x.png" \
+  2> "$TMP/plot.err"
+[ $? -eq 2 ] && grep -q "train_tokens" "$TMP/plot.err" ||
+  fail "pareto --metric tokens without a budget: $(cat "$TMP/plot.err")"
+
 # Bad input: exit 2 with the position.
 printf 'name: t\nmodels: [configs/models/synthetic.yaml]\nclusters: [configs/clusters/pcie-box.yaml]\ngrid: {batch: [8], gpu: [2]}\n' \
   > "$TMP/bad.yaml"
@@ -121,6 +228,12 @@ printf 'name: t\nmodels: [configs/models/synthetic.yaml]\nclusters: [configs/clu
 [ $? -eq 2 ] || fail "bad experiment must exit 2"
 grep -q "bad.yaml:4:20: unknown key 'gpu'; did you mean 'gpus'" "$TMP/bad.err" ||
   fail "bad experiment message: $(cat "$TMP/bad.err")"
+printf 'name: t\nmodels:\n  - {path: configs/models/gpt.yaml, precision: int4}\nclusters: [configs/clusters/pcie-box.yaml]\ngrid: {batch: [8]}\n' \
+  > "$TMP/bad.yaml"
+"$GPPSIM" sweep "$TMP/bad.yaml" --out "$TMP/bad.h5" 2> "$TMP/bad.err"
+[ $? -eq 2 ] || fail "bad model precision must exit 2"
+grep -q "bad.yaml:3:48: precision: unknown value 'int4'; valid: full, mixed, fp32" \
+  "$TMP/bad.err" || fail "bad model precision message: $(cat "$TMP/bad.err")"
 printf 'name: t\nmodels: [configs/models/synthetic.yaml]\nclusters: [configs/clusters/pcie-box.yaml]\ngrid: {batch: [8], max_stage_devices: [1, -1]}\n' \
   > "$TMP/bad.yaml"
 "$GPPSIM" sweep "$TMP/bad.yaml" --out "$TMP/bad.h5" 2> "$TMP/bad.err"

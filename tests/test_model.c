@@ -517,3 +517,45 @@ Test(model, input_errors_name_the_place) {
              "  - {linear: a, inputs: {x: 1}, out: 3}\n", GPP_EPARSE,
              "inputs: expected a name or a list");
 }
+
+/* gpp_model_load_as: the precision a caller asks for replaces the file's,
+ * and the element size, parameter and activation bytes follow it; mixed
+ * keeps a 2-byte file's dtype and turns fp32 into fp16; full and NULL keep
+ * the file's; an unknown name is an error naming the valid ones. */
+Test(model, load_as_precision) {
+  static const char *text = "name: t\nprecision: %s\ngraph:\n"
+                            "  - {input: x, tokens: 8, width: 64}\n"
+                            "  - {linear: l, out: 32}\n";
+  static const struct { const char *file, *as, *got; int bytes; } c[] = {
+      {"fp32", NULL, "fp32", 4},   {"fp32", "full", "fp32", 4},
+      {"fp32", "tf32", "tf32", 4}, {"fp32", "bf16", "bf16", 2},
+      {"fp32", "fp8", "fp8", 2},   {"fp32", "mixed", "fp16", 2},
+      {"bf16", "mixed", "bf16", 2}, {"bf16", "fp32", "fp32", 4}};
+  for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+    char y[256], path[] = "/tmp/gpp_model_as_XXXXXX";
+    snprintf(y, sizeof y, text, c[i].file);
+    int fd = mkstemp(path);
+    cr_assert_eq(write(fd, y, strlen(y)), (ssize_t)strlen(y));
+    close(fd);
+    gpp_model *m = NULL;
+    gpp_errctx err = {0};
+    int rc = gpp_model_load_as(path, NULL, 0, c[i].as, &m, &err);
+    cr_assert_eq(rc, 0, "%zu: %s", i, err.msg);
+    cr_assert_str_eq(m->precision, c[i].got, "case %zu", i);
+    cr_assert_eq(m->dtype_bytes, c[i].bytes, "case %zu", i);
+    const gpp_op *l = &m->ops[gpp_model_find(m, "l")];
+    cr_assert_eq(l->param_bytes, (64 * 32 + 32) * c[i].bytes, "case %zu", i);
+    cr_assert_eq(l->out_bytes, 8 * 32 * c[i].bytes, "case %zu", i);
+    gpp_model_destroy(m);
+    if (i + 1 < sizeof c / sizeof c[0]) {
+      unlink(path);
+      continue;
+    }
+    rc = gpp_model_load_as(path, NULL, 0, "int4", &m, &err);
+    unlink(path);
+    cr_assert_eq(rc, GPP_EINVAL);
+    cr_assert_null(m);
+    cr_assert(strstr(err.msg, "unknown precision 'int4'; expected fp32, "
+                     "tf32, fp16, bf16, fp8, mixed or full"), "%s", err.msg);
+  }
+}

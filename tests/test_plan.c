@@ -313,3 +313,43 @@ Test(plan, missing_model_file) {
   cr_assert(strstr(err.msg, "no/such/model.yaml") != NULL, "%s", err.msg);
   remove("missing-model-plan.yaml");
 }
+
+/* The plan's precision against a model its caller loaded (the diamond:
+ * 2-byte ops; named bf16 here): without the key, the model's; full and
+ * mixed fit a 2-byte model; a dtype other than the model's is an error at
+ * the key.  Which precisions keep an fp32 master copy. */
+Test(plan, precision_against_the_loaded_model) {
+  tmodel t;
+  diamond(&t);
+  t.m.precision = "bf16";
+  t.m.dtype_bytes = 2;
+  const char *keys[] = {"", "precision: full\n", "precision: mixed\n",
+                        "precision: bf16\n"};
+  gpp_precision want[] = {GPP_PREC_BF16, GPP_PREC_FULL, GPP_PREC_MIXED,
+                          GPP_PREC_BF16};
+  for (int i = 0; i < 4; i++) {
+    char text[512];
+    snprintf(text, sizeof text, "%s" HDR HEAD REST, keys[i]);
+    gpp_plan *p = NULL;
+    gpp_errctx err = {0};
+    cr_assert_eq(gpp_plan_load_string("t.yaml", text, &t.m, 2, &p, &err), 0,
+                 "%s: %s", keys[i], err.msg);
+    cr_assert_eq(p->precision, want[i], "%s", keys[i]);
+    gpp_plan_destroy(p);
+  }
+  expect_error("precision: fp32\n" HDR HEAD REST, 2, GPP_EINVAL,
+               "test-plan.yaml:1:12", "precision fp32: the model was loaded "
+               "in its own dtype");
+  expect_error("precision: int8\n" HDR HEAD REST, 2, GPP_EINVAL,
+               "test-plan.yaml:1:12", "int8");
+  cr_assert(gpp_precision_master(GPP_PREC_MIXED));
+  cr_assert(gpp_precision_master(GPP_PREC_BF16));
+  cr_assert(gpp_precision_master(GPP_PREC_FP8));
+  cr_assert(!gpp_precision_master(GPP_PREC_FULL));
+  cr_assert(!gpp_precision_master(GPP_PREC_FP32));
+  cr_assert(!gpp_precision_master(GPP_PREC_TF32));
+  cr_assert_null(gpp_precision_model_dtype(GPP_PREC_FULL));
+  cr_assert_str_eq(gpp_precision_model_dtype(GPP_PREC_TF32), "tf32");
+  cr_assert_eq(gpp_precision_from_name("fp8"), GPP_PREC_FP8);
+  cr_assert_eq(gpp_precision_from_name("fp4"), -1);
+}

@@ -845,3 +845,35 @@ Test(costs, profiled_op_needs_no_peak) {
   gpp_profile_db_destroy(db);
   gpp_model_destroy(m);
 }
+
+/* The precision table (sim/plan-format.md) as gpp_costs_op_dtype applies
+ * it per kind of op, and the peak MFU divides by (gpp_costs_gemm_peak). */
+Test(costs, precision_picks_each_ops_dtype_and_the_mfu_peak) {
+  static const struct {
+    const char *prec;
+    int bytes;
+    gpp_dtype mm, attn, other;
+  } t[] = {{"fp32", 4, GPP_DT_FP32, GPP_DT_FP32, GPP_DT_FP32},
+           {"tf32", 4, GPP_DT_TF32, GPP_DT_TF32, GPP_DT_FP32},
+           {"fp16", 2, GPP_DT_FP16, GPP_DT_FP16, GPP_DT_FP16},
+           {"bf16", 2, GPP_DT_BF16, GPP_DT_BF16, GPP_DT_BF16},
+           {"fp8", 2, GPP_DT_FP8, GPP_DT_BF16, GPP_DT_BF16}};
+  gpp_gpu_spec g = tiny_gpu();
+  g.peak_tf32 = 5e14;
+  g.peak_fp8 = 2e15;
+  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+    gpp_model m = {.precision = t[i].prec, .dtype_bytes = t[i].bytes};
+    gpp_op mm = {.kind = GPP_OP_MATMUL, .dtype_bytes = t[i].bytes};
+    gpp_op at = {.kind = GPP_OP_ATTENTION, .dtype_bytes = t[i].bytes};
+    gpp_op ln = {.kind = GPP_OP_LAYERNORM, .dtype_bytes = t[i].bytes};
+    cr_assert_eq(gpp_costs_op_dtype(&m, &mm), t[i].mm, "%s", t[i].prec);
+    cr_assert_eq(gpp_costs_op_dtype(&m, &at), t[i].attn, "%s", t[i].prec);
+    cr_assert_eq(gpp_costs_op_dtype(&m, &ln), t[i].other, "%s", t[i].prec);
+    gpp_costs c = {.model = &m, .gpu = g};
+    cr_assert_eq(gpp_costs_gemm_peak(&c), gpp_dtype_peak(&g, t[i].mm));
+  }
+  /* An op stored unlike its model runs by its element size. */
+  gpp_model m = {.precision = "bf16", .dtype_bytes = 2};
+  gpp_op wide = {.kind = GPP_OP_MATMUL, .dtype_bytes = 4};
+  cr_assert_eq(gpp_costs_op_dtype(&m, &wide), GPP_DT_FP32);
+}
