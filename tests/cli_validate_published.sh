@@ -92,6 +92,19 @@ PYEOF
 grep -q '^| mpt-7b-s2048-g8 | 4641 |' "$TMP/md" || fail "markdown row"
 grep -q '^| checkpointing off |' "$TMP/md" || fail "markdown groups"
 
+# The whole bundled table (139 runs, 8-128 GPUs; seconds since FSDP's
+# collectives are one per layer for all replicas): every run fits, and the
+# group table validate/published/README.md states is the one printed.
+"$GPPSIM" validate published "$T" --markdown > "$TMP/all.md" 2> "$TMP/all.err" ||
+  fail "whole table exit $?: $(tail -1 "$TMP/all.err")"
+[ "$(grep -c '| yes |$' "$TMP/all.md")" -eq 139 ] ||
+  fail "whole table: not 139 runs that fit"
+sed -n '/^| group |/,/^| all |/p' "$TMP/all.md" > "$TMP/groups.md"
+sed -n '/^| group |/,/^| all |/p' "$SRC/validate/published/README.md" \
+  > "$TMP/readme.md"
+[ -s "$TMP/groups.md" ] && cmp -s "$TMP/groups.md" "$TMP/readme.md" ||
+  fail "validate/published/README.md's group table differs from the run: $(diff "$TMP/readme.md" "$TMP/groups.md" | head -5)"
+
 # A run that cannot fit: 70B unsharded on 8 A100s, through the plan path.
 sed -n '1,5p' "$T" > "$TMP/oom.csv"
 grep '^mpt-70b-s2048-g64,' "$T" | sed 's/,64,a100-sxm-80gb,/,8,a100-sxm-80gb,/; s/full_shard/none/' >> "$TMP/oom.csv"

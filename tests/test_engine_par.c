@@ -318,8 +318,9 @@ Test(engine_par, tensor_parallel_through_the_network) {
   gpp_cluster_destroy(c);
 }
 
-/* FSDP on 2 replicas: both issue each layer's all-gather with half the
- * bytes at once, which together take one gather's time g = a + (w/2)/B
+/* FSDP on 2 replicas of a one-stage plan: they meet at each layer's
+ * all-gather, one collective of the layer's bytes over both, which takes
+ * g = a + (w/2)/B
  * (w the layer's weight bytes); the compute waits for the first layer's
  * and hides the rest (prefetch). */
 Test(engine_par, full_sharding_through_the_network) {
