@@ -283,6 +283,32 @@ Test(collectives, hierarchical_tree_and_p2p) {
   teardown(&r);
 }
 
+/* All-gather and reduce-scatter across 2 nodes of 8: `auto` is
+ * hierarchical, the 8 inter-node rings (one per local index, each on its
+ * own NIC) then the intra-node one, or the reverse: one step of S/16 over
+ * the NICs and 7 of S/8 over NVSwitch.  A single ring over the 16 ranks
+ * would cross each node boundary on one NIC: 15 steps of S/16 at Bn. */
+Test(collectives, hierarchical_allgather_and_reduce_scatter) {
+  run r;
+  setup(&r, dgx2);
+  uint32_t ranks[16];
+  for (uint32_t i = 0; i < 16; i++) ranks[i] = i;
+  double S = 1.6e9, Bi = 300e9, ai = 2e-6, Bn = 25e9, an = 5e-6;
+  for (int op = GPP_COLL_ALLGATHER; op <= GPP_COLL_REDUCE_SCATTER; op++)
+    cr_assert_eq(gpp_net_coll_resolve(r.net, (gpp_coll_op)op, GPP_COLL_AUTO,
+                                      ranks, 16), GPP_COLL_HIERARCHICAL);
+  cr_assert_eq(gpp_net_coll_resolve(r.net, GPP_COLL_ALLGATHER, GPP_COLL_AUTO,
+                                    ranks, 8), GPP_COLL_RING);
+  collective(&r, 0, GPP_COLL_ALLGATHER, GPP_COLL_AUTO, ranks, 16, S, 0);
+  drain(&r);
+  double want = (an + S / 16 / Bn) + 7 * (ai + S / 8 / Bi);
+  rel_eq(r.finish[0], want, 1e-9);
+  collective(&r, 1, GPP_COLL_REDUCE_SCATTER, GPP_COLL_AUTO, ranks, 16, S, 1);
+  drain(&r);
+  rel_eq(r.finish[1] - 1, want, 1e-9);
+  teardown(&r);
+}
+
 Test(flows, rail_optimized_eight_flows_get_a_nic_each) {
   run r;
   setup(&r, dgx2);

@@ -61,7 +61,6 @@ gpp_coll_algo gpp_net_coll_resolve(gpp_net *net, gpp_coll_op op,
                                    gpp_coll_algo algo, const uint32_t *ranks,
                                    size_t n) {
   if (algo != GPP_COLL_AUTO || op == GPP_COLL_P2P) return algo;
-  if (op != GPP_COLL_ALLREDUCE) return GPP_COLL_RING;
   uint32_t nodes, per_node;
   bool uniform = gpp__coll_groups(net, ranks, (uint32_t)n, &nodes, &per_node);
   return uniform && nodes > 1 && per_node > 1 ? GPP_COLL_HIERARCHICAL

@@ -14,8 +14,13 @@
  * - hierarchical: all-reduce as intra-node reduce-scatter (ring, g-1
  *   steps of S/g), inter-node all-reduce of each rank's S/g shard among
  *   the ranks with the same local index (ring over N nodes, 2(N-1) steps of
- *   S/(gN)), intra-node all-gather (g-1 steps of S/g).  Needs the same
- *   number g of ranks on each of the N nodes.
+ *   S/(gN)), intra-node all-gather (g-1 steps of S/g).  All-gather is the
+ *   inter-node all-gather among the ranks of one local index (N-1 steps of
+ *   S/(gN)) then the intra-node one (g-1 steps of S/g); reduce-scatter the
+ *   same in reverse.  The g inter-node rings run at once, one per local
+ *   index, so every node's NICs carry traffic, as NCCL's channels do
+ *   (one ring over all n ranks crosses each node boundary on one NIC).
+ *   Needs the same number g of ranks on each of the N nodes.
  * - direct: p2p, one flow of S bytes from ranks[0] to ranks[1].
  * A step's flows start together, as one flow class where net_class.c can.
  */
@@ -92,7 +97,7 @@ bool gpp__coll_groups(gpp_net *net, const uint32_t *ranks, uint32_t n,
  * then ranks within it in their given order. */
 static int hier_prepare(gpp_net *net, gpp__coll *c, gpp_errctx *err) {
   if (!gpp__coll_groups(net, c->ranks, c->n, &c->nodes, &c->per_node))
-    GPP_RAISE(err, GPP_EINVAL, "hierarchical all-reduce needs the same "
+    GPP_RAISE(err, GPP_EINVAL, "a hierarchical collective needs the same "
               "number of ranks on every node");
   uint32_t *group = net->node_scratch, *tmp = c->ranks + c->n;
   uint32_t gpn = net->cluster->gpus_per_node, next = 0;
@@ -109,14 +114,23 @@ static int hier_prepare(gpp_net *net, gpp__coll *c, gpp_errctx *err) {
 
 static uint32_t hier_steps(const gpp__coll *c) {
   if (c->n < 2) return 0;
-  return 2 * (c->per_node - 1) + 2 * (c->nodes - 1);
+  uint32_t k = c->op == GPP_COLL_ALLREDUCE ? 2 : 1;
+  return k * (c->per_node - 1) + k * (c->nodes - 1);
+}
+
+/* Whether step is one of the intra-node ring's (else the inter-node). */
+static bool hier_intra(const gpp__coll *c, uint32_t step) {
+  uint32_t g = c->per_node, nn = c->nodes;
+  if (c->op == GPP_COLL_ALLGATHER) return step >= nn - 1;
+  if (c->op == GPP_COLL_REDUCE_SCATTER) return step < g - 1;
+  return step < g - 1 || step >= g - 1 + 2 * (nn - 1);
 }
 
 static int hier_step(gpp_net *net, uint32_t id, uint32_t step, double now,
                      gpp_errctx *err) {
   const gpp__coll *c = &net->colls[id];
   uint32_t g = c->per_node, nn = c->nodes;
-  bool intra = step < g - 1 || step >= g - 1 + 2 * (nn - 1);
+  bool intra = hier_intra(c, step);
   double bytes = intra ? c->bytes / g : c->bytes / ((double)g * nn);
   const uint32_t *r = c->ranks;
   GPP_TRY(gpp__net_step_reserve(net, nn * g, err));
@@ -149,7 +163,9 @@ static const gpp__coll_type coll_types[] = {
      NULL, ring_steps, ring_step},
     {"tree", GPP_COLL_TREE, OP(GPP_COLL_ALLREDUCE), NULL, tree_steps,
      tree_step},
-    {"hierarchical", GPP_COLL_HIERARCHICAL, OP(GPP_COLL_ALLREDUCE),
+    {"hierarchical", GPP_COLL_HIERARCHICAL,
+     OP(GPP_COLL_ALLREDUCE) | OP(GPP_COLL_ALLGATHER) |
+         OP(GPP_COLL_REDUCE_SCATTER),
      hier_prepare, hier_steps, hier_step},
     {"direct", GPP_COLL_AUTO, OP(GPP_COLL_P2P), NULL, direct_steps,
      direct_step},
