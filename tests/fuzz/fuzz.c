@@ -8,6 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
+__attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv) {
+  (void)argc, (void)argv;
+  return 0;
+}
+
 char *gpp__fuzz_text(const uint8_t *data, size_t size) {
   char *s = malloc(size + 1);
   if (s == NULL) return NULL;

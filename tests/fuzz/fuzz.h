@@ -7,10 +7,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "sim/common/err.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* fuzz.c has a weak one that does nothing; a target may define its own. */
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 /* data as a malloc'd NUL-terminated string (NULL when out of memory). */
@@ -24,5 +26,19 @@ const char *gpp__fuzz_file(const uint8_t *data, size_t size,
 void gpp__fuzz_check(int rc, const gpp_errctx *err);
 /* Sends stdout to /dev/null (targets that run a command print results). */
 void gpp__fuzz_quiet(void);
+
+/* A target whose loader reads NUL-terminated text: CALL may use `text`,
+ * `&obj` (a TYPE *) and `&err`; DESTROY(obj) frees what it built. */
+#define GPP_FUZZ_TEXT_TARGET(TYPE, CALL, DESTROY)                             \
+  int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {             \
+    char *text = gpp__fuzz_text(data, size);                                 \
+    if (text == NULL) return 0;                                              \
+    gpp_errctx err = {0};                                                    \
+    TYPE *obj = NULL;                                                        \
+    gpp__fuzz_check((CALL), &err);                                           \
+    DESTROY(obj);                                                            \
+    free(text);                                                              \
+    return 0;                                                                \
+  }
 
 #endif

@@ -4,11 +4,6 @@
 #include "topology/topology.h"
 #include "tests/fuzz/fuzz.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-  (void)argc, (void)argv;
-  return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *path = gpp__fuzz_file(data, size, ".yaml");
   gpp_errctx err = {0};

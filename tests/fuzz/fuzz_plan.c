@@ -20,14 +20,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   return 0;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  char *text = gpp__fuzz_text(data, size);
-  if (text == NULL) return 0;
-  gpp_errctx err = {0};
-  gpp_plan *p = NULL;
-  int rc = gpp_plan_load_string("fuzz.yaml", text, model, 8, &p, &err);
-  gpp__fuzz_check(rc, &err);
-  gpp_plan_destroy(p);
-  free(text);
-  return 0;
-}
+GPP_FUZZ_TEXT_TARGET(gpp_plan,
+                     gpp_plan_load_string("fuzz.yaml", text, model, 8, &obj,
+                                          &err),
+                     gpp_plan_destroy)

@@ -5,11 +5,6 @@
 
 #include <hdf5.h>
 
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-  (void)argc, (void)argv;
-  return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *path = gpp__fuzz_file(data, size, ".h5");
   if (path == NULL) return 0;

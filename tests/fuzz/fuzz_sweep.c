@@ -3,11 +3,6 @@
 #include "sim/sweep.h"
 #include "tests/fuzz/fuzz.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-  (void)argc, (void)argv;
-  return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *path = gpp__fuzz_file(data, size, ".yaml");
   if (path == NULL) return 0;
