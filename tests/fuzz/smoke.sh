@@ -23,9 +23,20 @@ set -- -close_fd_mask=1 -timeout=10 -rss_limit_mb=2048
 [ -f "$dict" ] && set -- "$@" -dict="$dict"
 if [ -d "$regress" ] && [ -n "$(ls -A "$regress")" ]; then
   echo "fuzz $t: replaying $(ls "$regress" | wc -l) regression inputs"
-  TMPDIR=$work "$fuzzer" "$@" -runs=0 "$regress"/* 2>"$work/log" || {
-    cat "$work/log"; exit 1; }
+  for f in "$regress"/*; do # one process each, as gppsim reads one file
+    TMPDIR=$work "$fuzzer" "$@" -runs=0 "$f" 2>"$work/log" || {
+      cat "$work/log"; exit 1; }
+  done
 fi
+case $t in profile|results)
+  # HDF5 1.10.8 itself reads freed memory (H5T__conv_struct_opt) within
+  # seconds when one process opens many damaged files (README.md, Findings):
+  # these two replay their seeds here; long.sh fuzzes them.
+  echo "fuzz $t: replaying the seeds (HDF5: no mutation in CI)"
+  TMPDIR=$work "$fuzzer" "$@" -runs=0 "$seeds"/* 2>"$work/log" || {
+    cat "$work/log"; exit 1; }
+  exit 0 ;;
+esac
 echo "fuzz $t: ${secs} s from $(ls "$seeds" | wc -l) seeds"
 mkdir "$work/corpus"
 TMPDIR=$work "$fuzzer" "$@" -max_total_time="$secs" -print_final_stats=1 \
