@@ -19,7 +19,8 @@ for t in "$@"; do
   [ -f "tests/fuzz/$t.dict" ] && dict="-dict=tests/fuzz/$t.dict"
   case $t in profile|results) unwind=fast_unwind_on_malloc=0 ;; *) unwind= ;; esac
   ASAN_OPTIONS=$unwind TMPDIR="$dir/tmp-$t" "$build/tests/fuzz/fuzz_$t" \
-    -close_fd_mask=1 -timeout=10 -rss_limit_mb=2048 $dict \
+    -close_fd_mask=1 -timeout=$([ "$t" = published ] && echo 60 || echo 10) \
+    -rss_limit_mb=2048 $dict \
     -max_total_time="$secs" -print_final_stats=1 \
     -artifact_prefix="$dir/$t-" "$dir/$t" "$build/tests/fuzz/seeds/$t" \
     > "$dir/$t.log" 2>&1
