@@ -3,13 +3,15 @@
 # packages only), build (Release), then run the main job or the test suite.
 #
 #   bash .ci/setup.sh run     # build and run the main job (gppsim demo)
-#   bash .ci/setup.sh test    # build and run every test, then the unit and
-#                             # CLI tests again under ASan+UBSan
+#   bash .ci/setup.sh test    # build and run every test, the fuzz smoke
+#                             # (tests/fuzz, clang), then the unit and CLI
+#                             # tests again under ASan+UBSan
 #
 # Run as root or as a user with sudo.  Environment: BUILD_DIR (default
 # build), GPP_SANITIZE=ON for an ASan+UBSan main build, JOBS (default
 # nproc), SANITIZE_DIR (default build-sanitize: the second, ASan+UBSan
-# build of `test`), GPP_SANITIZE_SUITE=0 to skip that second pass.
+# build of `test`), GPP_SANITIZE_SUITE=0 to skip that second pass, FUZZ_DIR
+# (default build-fuzz: the libFuzzer build), GPP_FUZZ_SUITE=0 to skip it.
 set -euo pipefail
 
 mode=${1:-run}
@@ -19,7 +21,7 @@ jobs=${JOBS:-$(nproc)}
 
 case "$mode" in
   run|test) ;;
-  -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "setup.sh: unknown mode '$mode' (expected run or test)" >&2; exit 2 ;;
 esac
 
@@ -56,6 +58,15 @@ if [ "$mode" = run ]; then
   exec "$build/gppsim" demo --out "$build/demo"
 fi
 ctest --test-dir "$build" --output-on-failure -j "$jobs"
+if [ "${GPP_FUZZ_SUITE:-1}" != 0 ]; then
+  # Every fuzz target replays its regression inputs (tests/fuzz/regress:
+  # each once failed) and fuzzes for GPP_FUZZ_SECONDS (20) under ASan+UBSan.
+  fuzz=${FUZZ_DIR:-$root/build-fuzz}
+  cmake -S "$root" -B "$fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_COMPILER=clang -DGPP_FUZZ=ON
+  cmake --build "$fuzz" -j "$jobs" --target fuzz_all
+  ctest --test-dir "$fuzz" --output-on-failure -j "$jobs" -L fuzz
+fi
 [ "${GPP_SANITIZE_SUITE:-1}" = 0 ] && exit 0
 # The same tests under AddressSanitizer and UndefinedBehaviorSanitizer, so a
 # sanitizer finding fails the run.  Excluded: the `slow` label (reproduce

@@ -58,8 +58,10 @@ int gpp__model_gen_mlp(gpp__mbuild *b, gpp_ynode item, const char *name,
   gpp_mark mark = gpp_ynode_mark(item);
   const char *cur = NULL;
   uint32_t first = b->n_specs;
-  for (int64_t l = 0; l < c.layers; l++)
+  for (int64_t l = 0; l < c.layers; l++) {
     GPP_TRY(mlp_layer(b, name, &c, l, mark, &cur));
+    if (l == 0) GPP_TRY(gpp__model_check_repeat(b, first, c.layers, mark));
+  }
   gpp__mspec *fc0 = &b->specs[first];
   GPP_TRY(gpp__model_item_refs(b, item, prev, &fc0->ins, &fc0->n_ins));
   GPP_TRY(gpp__model_one_out(b, cur, last));
@@ -139,6 +141,7 @@ int gpp__model_gen_transformer(gpp__mbuild *b, gpp_ynode item,
     const char *pre = gpp__model_full_name(b, name, sfx);
     if (pre == NULL) return GPP_ENOMEM;
     GPP_TRY(tf_layer(b, pre, mark, cur, &c, &cur));
+    if (l == 0) GPP_TRY(gpp__model_check_repeat(b, first, c.layers, mark));
   }
   /* Layer 0's external input (ln1 and the add1 residual); ln1 checks it is
    * seq x hidden when those are given. */
@@ -235,12 +238,14 @@ int gpp__model_gen_decoder(gpp__mbuild *b, gpp_ynode item, const char *name,
   gpp_mark mark = gpp_ynode_mark(item);
   const char *cur;
   GPP_TRY(dec_embed(b, name, mark, &c, &cur));
+  uint32_t first = b->n_specs;
   for (int64_t l = 0; l < c.tf.layers; l++) {
     char sfx[48];
     snprintf(sfx, sizeof sfx, "l%lld", (long long)l);
     const char *pre = gpp__model_full_name(b, name, sfx);
     if (pre == NULL) return GPP_ENOMEM;
     GPP_TRY(tf_layer(b, pre, mark, cur, &c.tf, &cur));
+    if (l == 0) GPP_TRY(gpp__model_check_repeat(b, first, c.tf.layers, mark));
   }
   gpp__mspec *s;
   GPP_TRY(dec_op(b, name, "ln_f", GPP_OP_LAYERNORM, mark, cur, &s));
@@ -359,6 +364,8 @@ int gpp__model_gen_branches(gpp__mbuild *b, gpp_ynode item, const char *name,
   for (int64_t i = 0; i < count; i++) {
     gpp__mouts out = {NULL, 0};
     GPP_TRY(one_branch(b, body, full, i, ins, n_ins, shared, &out));
+    if (i == 0)
+      GPP_TRY(gpp__model_check_repeat(b, before, count, gpp_ynode_mark(item)));
     GPP_TRY(append_outs(b, last, &cap, out));
   }
   GPP_TRY(add_group(b, full, (uint32_t)count,

@@ -88,6 +88,12 @@ typedef struct gpp__mouts {
 int gpp__model_read_attention(gpp__mbuild *b, gpp_ynode map, bool allowed,
                               bool *flash);
 
+/* After the first of count repeated units (a layer, a branch) that began at
+ * spec index before: GPP_ERANGE at mark when all count of them would pass
+ * GPP__MODEL_MAX_OPS, so the limit is met before the memory is spent. */
+int gpp__model_check_repeat(gpp__mbuild *b, uint32_t before, int64_t count,
+                            gpp_mark mark);
+
 /* model_items.c: expands the `graph` list and single-op items. */
 int gpp__model_expand_list(gpp__mbuild *b, gpp_ynode list, gpp__mouts prev,
                            gpp__mouts *last);

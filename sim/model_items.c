@@ -27,13 +27,25 @@ static void *grow(gpp__mbuild *b, void *arr, uint32_t *cap, uint32_t need,
   return p;
 }
 
+static int too_many_ops(gpp__mbuild *b, gpp_mark mark) {
+  return GPP_ERR_AT(b->err, GPP_ERANGE, &mark, "the model expands to more "
+                    "than %u ops; expected fewer (check counts and layers)",
+                    GPP__MODEL_MAX_OPS);
+}
+
+int gpp__model_check_repeat(gpp__mbuild *b, uint32_t before, int64_t count,
+                            gpp_mark mark) {
+  uint64_t per = b->n_specs - before;
+  if (per == 0 || (uint64_t)count <= (GPP__MODEL_MAX_OPS - before) / per)
+    return 0;
+  return too_many_ops(b, mark);
+}
+
 gpp__mspec *gpp__model_new_spec(gpp__mbuild *b, const char *name,
                                 gpp_op_kind k, gpp_mark mark) {
   if (name == NULL) return NULL;
   if (b->n_specs >= GPP__MODEL_MAX_OPS) {
-    GPP_ERR_AT(b->err, GPP_ERANGE, &mark, "the model expands to more than %u "
-               "ops; expected fewer (check counts and layers)",
-               GPP__MODEL_MAX_OPS);
+    too_many_ops(b, mark);
     return NULL;
   }
   gpp__mspec *s = grow(b, b->specs, &b->cap_specs, b->n_specs + 1, sizeof *s);

@@ -31,7 +31,9 @@ static void put(sbuf *b, const char *fmt, ...) {
   va_list ap;
   for (;;) {
     va_start(ap, fmt);
-    int k = b->oom ? 0 : vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
+    /* No buffer yet: measure only (NULL + 0 is undefined behaviour). */
+    char *end = b->p ? b->p + b->n : NULL;
+    int k = b->oom ? 0 : vsnprintf(end, b->cap - b->n, fmt, ap);
     va_end(ap);
     if (b->oom || b->n + (size_t)k < b->cap) {
       b->n += (size_t)k;

@@ -90,6 +90,8 @@ Test(err, suggest_close_names_only) {
   cr_assert_str_eq(gpp_suggest("bandwith", names, 4), "bandwidth");
   cr_assert_str_eq(gpp_suggest("latncy", names, 4), "latency");
   cr_assert_null(gpp_suggest("zzzzzzzz", names, 4));
+  /* A non-scalar YAML key has no text (fuzz_model found the NULL). */
+  cr_assert_null(gpp_suggest(NULL, names, 4));
 }
 
 static gpp_ydoc *load(const char *text, gpp_errctx *e) {

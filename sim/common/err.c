@@ -119,6 +119,7 @@ static size_t edit_distance(const char *a, const char *b) {
 }
 
 const char *gpp_suggest(const char *word, const char *const *cands, size_t n) {
+  if (word == NULL) return NULL; /* a non-scalar key: nothing to spell */
   const char *best = NULL;
   size_t best_d = (size_t)-1;
   for (size_t i = 0; i < n; i++) {
