@@ -47,6 +47,8 @@ static int shape_fields(const gpp_op *op, char *buf, size_t len) {
                     op->n_inputs);
   case GPP_OP_LOSS:
     return snprintf(buf, len, "in=%lld", in);
+  case GPP_OP_POOL:
+    return snprintf(buf, len, "in_t=%lld,w=%lld", (long long)s->in_tokens, w);
   case GPP_OP_CUSTOM:
     return snprintf(buf, len, "t=%lld,in=%lld,out=%lld", t, in, w);
   default:

@@ -31,7 +31,8 @@
   XX(INTERACTION, "interaction")                                              \
   XX(ELEMENTWISE, "elementwise")                                              \
   XX(LOSS, "loss")                                                            \
-  XX(CUSTOM, "custom")
+  XX(CUSTOM, "custom")                                                        \
+  XX(POOL, "pool")
 
 typedef enum {
 #define GPP__OPK(name, str) GPP_OP_##name,
@@ -53,6 +54,7 @@ typedef struct gpp_op_shape {
   int64_t heads;    /* attention heads */
   int64_t rows;     /* embedding table rows */
   int64_t bag;      /* embedding lookups per sample */
+  int64_t in_tokens; /* input tokens per sample (pool: averaged into one) */
 } gpp_op_shape;
 
 typedef struct gpp_op {

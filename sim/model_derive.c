@@ -57,17 +57,60 @@ static int same_shapes(const gpp_model *m, const gpp_op *op) {
   return 1;
 }
 
-static int shape_concat(const gpp_model *m, gpp_op *op) {
-  int64_t t = m->ops[op->inputs[0]].shape.tokens, w = 0, all = 0;
-  bool same_t = true;
+/* The first input whose `dim` (tokens or width) differs from input 0's. */
+static int64_t first_mismatch(const gpp_model *m, const gpp_op *op,
+                              bool tokens, uint32_t *at) {
+  const gpp_op_shape *a = &m->ops[op->inputs[0]].shape;
+  for (uint32_t j = 1; j < op->n_inputs; j++) {
+    const gpp_op_shape *x = &m->ops[op->inputs[j]].shape;
+    if (tokens ? x->tokens != a->tokens : x->width != a->width) {
+      *at = j;
+      return tokens ? x->tokens : x->width;
+    }
+  }
+  return -1;
+}
+
+static int concat_mismatch(const gpp_model *m, const gpp_op *op, uint32_t j,
+                           const gpp__mspec *s, gpp_errctx *err) {
+  const gpp_op *a = &m->ops[op->inputs[0]], *x = &m->ops[op->inputs[j]];
+  bool tok = s->along == GPP__ALONG_WIDTH;
+  char what[512];
+  snprintf(what, sizeof what, "inputs '%s' (%lld x %lld) and '%s' (%lld x "
+           "%lld, tokens x width) differ in %s; %s", a->name,
+           (long long)a->shape.tokens, (long long)a->shape.width, x->name,
+           (long long)x->shape.tokens, (long long)x->shape.width,
+           tok ? "tokens" : "width",
+           tok ? "say how to join them: `along: tokens` (same width), "
+                 "`along: flatten` (one token of all elements), or a `pool` "
+                 "item before the concat"
+               : "`along: tokens` needs the same width");
+  return shape_error(s, err, what);
+}
+
+static int shape_concat(const gpp_model *m, gpp_op *op, const gpp__mspec *s,
+                        gpp_errctx *err) {
+  int64_t t = 0, w = 0, all = 0;
   for (uint32_t j = 0; j < op->n_inputs; j++) {
     const gpp_op *x = &m->ops[op->inputs[j]];
-    same_t &= x->shape.tokens == t;
+    t += x->shape.tokens;
     w += x->shape.width;
     all += elems(x);
   }
-  op->shape.tokens = same_t ? t : 1;
-  op->shape.width = same_t ? w : all;
+  const gpp_op_shape *a = &m->ops[op->inputs[0]].shape;
+  uint32_t bad = 0;
+  switch (s->along) {
+  case GPP__ALONG_FLATTEN: op->shape.tokens = 1, op->shape.width = all; break;
+  case GPP__ALONG_TOKENS:
+    if (first_mismatch(m, op, false, &bad) >= 0)
+      return concat_mismatch(m, op, bad, s, err);
+    op->shape.tokens = t, op->shape.width = a->width;
+    break;
+  default:
+    if (first_mismatch(m, op, true, &bad) >= 0)
+      return concat_mismatch(m, op, bad, s, err);
+    op->shape.tokens = a->tokens, op->shape.width = w;
+  }
   return 0;
 }
 
@@ -171,7 +214,13 @@ static int shape_by_kind(gpp_model *m, gpp_op *op, const gpp__mspec *s,
     return shape_embedding(m, op, s, err);
   case GPP_OP_CONCAT:
     GPP_TRY(need_inputs(s, op, 1, UINT32_MAX, err));
-    return shape_concat(m, op);
+    return shape_concat(m, op, s, err);
+  case GPP_OP_POOL: /* mean over the input's tokens */
+    GPP_TRY(need_inputs(s, op, 1, 1, err));
+    op->shape.in_tokens = m->ops[op->inputs[0]].shape.tokens;
+    op->shape.tokens = 1;
+    op->shape.width = m->ops[op->inputs[0]].shape.width;
+    return 0;
   case GPP_OP_INTERACTION:
     GPP_TRY(need_inputs(s, op, 2, UINT32_MAX, err));
     return shape_interaction(m, op, s, err);
@@ -317,6 +366,14 @@ static void cost_other(gpp_op *op) {
   case GPP_OP_CUSTOM:
     op->bytes_fwd = op->bytes_bwd = 2 * out * dt;
     break;
+  case GPP_OP_POOL: { /* T x w in, w out: T adds and one scale per column;
+                         backward spreads dY / T over the T tokens */
+    double in = (double)op->shape.in_tokens * (double)op->shape.width;
+    op->flops_fwd = in + out;
+    op->flops_bwd = in;
+    op->bytes_fwd = op->bytes_bwd = (in + out) * dt;
+    break;
+  }
   default: /* input: data arrives, nothing is computed */
     break;
   }

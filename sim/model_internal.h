@@ -41,7 +41,11 @@ typedef struct gpp__mspec {
   int mirror_hops;
   bool flash; /* attention: one fused kernel (the model's default, or the
                  item's `attention` key) */
+  int along;  /* concat: a GPP__ALONG_* (the item's `along` key) */
 } gpp__mspec;
+
+/* How a concat joins its inputs (configs/models/README.md, "concat"). */
+enum { GPP__ALONG_WIDTH, GPP__ALONG_TOKENS, GPP__ALONG_FLATTEN };
 
 /* A generator's name standing for the ops it yields. */
 typedef struct gpp__malias {

@@ -2,7 +2,7 @@
  * specs.  Every item is a mapping with exactly one kind key whose value is
  * the item's name (`op: qkv`, `linear: fc`, `transformer: enc`, ...); this
  * file dispatches on it, reads references and handles the single-op items
- * (op, input, linear, embedding_bag, concat, interaction, loss).  The
+ * (op, input, linear, embedding_bag, concat, pool, interaction, loss).  The
  * multi-op generators live in model_gen.c.
  */
 #include <stdio.h>
@@ -284,17 +284,18 @@ static int read_overrides(gpp__mbuild *b, gpp_ynode item, gpp__mspec *s) {
 
 typedef enum { I_OP, I_INPUT, I_LINEAR, I_EMBEDDING_BAG, I_CONCAT,
                I_INTERACTION, I_LOSS, I_MLP, I_TRANSFORMER, I_BRANCHES,
-               I_DECODER, I__COUNT } item_kind_t;
+               I_DECODER, I_POOL, I__COUNT } item_kind_t;
 
 #define OVR "time_per_sample", "flops", "activation_bytes_per_sample", \
             "param_bytes"
 static const char *const k_op[] = {"op", "kind", "inputs", "shape", "bias",
-                                   "attention", OVR};
+                                   "attention", "along", OVR};
 static const char *const k_input[] = {"input", "tokens", "width", OVR};
 static const char *const k_linear[] = {"linear", "inputs", "out", "bias", OVR};
 static const char *const k_emb[] = {"embedding_bag", "inputs", "rows", "dim",
                                     "bag", OVR};
-static const char *const k_concat[] = {"concat", "inputs", OVR};
+static const char *const k_concat[] = {"concat", "inputs", "along", OVR};
+static const char *const k_pool[] = {"pool", "inputs", OVR};
 static const char *const k_inter[] = {"interaction", "inputs", OVR};
 static const char *const k_loss[] = {"loss", "inputs", OVR};
 static const char *const k_mlp[] = {"mlp", "inputs", "layers", "width",
@@ -320,7 +321,7 @@ static const item_def item_defs[I__COUNT] = {
     DEF(k_concat, GPP_OP_CONCAT),     DEF(k_inter, GPP_OP_INTERACTION),
     DEF(k_loss, GPP_OP_LOSS),         DEF(k_mlp, GPP_OP_CUSTOM),
     DEF(k_tf, GPP_OP_CUSTOM),         DEF(k_br, GPP_OP_CUSTOM),
-    DEF(k_dec, GPP_OP_CUSTOM)};
+    DEF(k_dec, GPP_OP_CUSTOM),        DEF(k_pool, GPP_OP_POOL)};
 
 static int item_kind_of_key(const char *key) {
   for (int k = 0; k < I__COUNT; k++)
@@ -342,7 +343,8 @@ static int no_kind_key(gpp__mbuild *b, gpp_ynode item) {
   gpp_mark at = gpp_ynode_mark(item);
   GPP_RAISE_AT(b->err, GPP_EPARSE, &at, "graph item: expected one kind key "
                "naming the item (op, input, linear, embedding_bag, concat, "
-               "interaction, loss, mlp, transformer or branches)");
+               "pool, interaction, loss, mlp, transformer, decoder or "
+               "branches)");
 }
 
 /* Finds the one kind key of an item; its value is the item's name. */
@@ -397,6 +399,20 @@ static int read_explicit(gpp__mbuild *b, gpp_ynode item, gpp__mspec *s) {
   return read_dims(b, n, &s->shape);
 }
 
+/* concat's `along`: width (default), tokens or flatten. */
+static int read_along(gpp__mbuild *b, gpp_ynode item, gpp__mspec *s) {
+  static const char *const names[] = {"width", "tokens", "flatten", NULL};
+  gpp_ynode n = gpp_ymap_find(item, "along");
+  s->along = GPP__ALONG_WIDTH;
+  if (gpp_ynode_ok(n) && s->kind != GPP_OP_CONCAT) {
+    gpp_mark at = gpp_ynode_mark(n);
+    GPP_RAISE_AT(b->err, GPP_EPARSE, &at, "'along' applies to concat only");
+  }
+  return gpp_ynode_ok(n) ? gpp_yscalar_enum(n, "along", names, &s->along,
+                                            b->err)
+                         : 0;
+}
+
 static int expand_single(gpp__mbuild *b, gpp_ynode item, int kind,
                          const char *name, gpp__mouts prev,
                          gpp__mouts *last) {
@@ -408,6 +424,7 @@ static int expand_single(gpp__mbuild *b, gpp_ynode item, int kind,
   GPP_TRY(gpp__model_item_refs(b, item, prev, &s->ins, &s->n_ins));
   if (kind == I_OP) GPP_TRY(read_explicit(b, item, s));
   else GPP_TRY(read_dims(b, item, &s->shape));
+  if (kind == I_CONCAT || kind == I_OP) GPP_TRY(read_along(b, item, s));
   GPP_TRY(read_overrides(b, item, s));
   return gpp__model_one_out(b, full, last);
 }

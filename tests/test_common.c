@@ -34,13 +34,30 @@ Test(units, bandwidth_bytes_and_bits) {
   cr_assert_float_eq(parse_ok("200 Gb/s", GPP_Q_BANDWIDTH), 2.5e10, 1);
   cr_assert_float_eq(parse_ok("25GiB/s", GPP_Q_BANDWIDTH), 25 * 1073741824.0, 1);
   cr_assert_float_eq(parse_ok("100 Gbps", GPP_Q_BANDWIDTH), 1.25e10, 1);
-  cr_assert_float_eq(parse_ok("1e9", GPP_Q_BANDWIDTH), 1e9, 1e-3);
+  cr_assert_float_eq(parse_ok("1e9 B/s", GPP_Q_BANDWIDTH), 1e9, 1e-3);
+}
+
+/* A bare number is a count only: `nic_bandwidth: 400` once read as 400 B/s
+ * (issue 22).  Zero needs no unit. */
+Test(units, bare_numbers_need_a_unit_except_counts_and_zero) {
+  char why[256] = "";
+  double v;
+  cr_assert_eq(gpp_units_parse("400", GPP_Q_BANDWIDTH, &v, why, sizeof why),
+               -1);
+  cr_assert(strstr(why, "has no unit") != NULL, "%s", why);
+  parse_bad("1e9", GPP_Q_BANDWIDTH);
+  parse_bad("16", GPP_Q_BYTES);
+  parse_bad("3.25", GPP_Q_TIME);
+  parse_bad("312e12", GPP_Q_FLOPRATE);
+  cr_assert_float_eq(parse_ok("0", GPP_Q_TIME), 0, 0);
+  cr_assert_float_eq(parse_ok("0", GPP_Q_FLOPRATE), 0, 0);
+  cr_assert_float_eq(parse_ok("4096", GPP_Q_COUNT), 4096, 0);
 }
 
 Test(units, time_bytes_counts_flops) {
   cr_assert_float_eq(parse_ok("2 us", GPP_Q_TIME), 2e-6, 1e-18);
   cr_assert_float_eq(parse_ok("1.5 ms", GPP_Q_TIME), 1.5e-3, 1e-15);
-  cr_assert_float_eq(parse_ok("3.25", GPP_Q_TIME), 3.25, 1e-15);
+  cr_assert_float_eq(parse_ok("3.25 s", GPP_Q_TIME), 3.25, 1e-15);
   cr_assert_float_eq(parse_ok("16 GiB", GPP_Q_BYTES), 17179869184.0, 0.5);
   cr_assert_float_eq(parse_ok("1.5 GB", GPP_Q_BYTES), 1.5e9, 0.5);
   cr_assert_float_eq(parse_ok("1M", GPP_Q_COUNT), 1e6, 1e-6);
@@ -172,15 +189,15 @@ Test(yaml, field_table_errors) {
   read_link_fails("kind: x\n", GPP_EPARSE, "missing required key 'bandwidth'");
   read_link_fails("kind: x\nbandwidth: 3 us\n", GPP_EUNIT, "t.yaml:2:12:");
   read_link_fails("kind: x\nbandwidth: -5 GB/s\n", GPP_ERANGE, "out of range");
-  read_link_fails("kind: x\nbandwidth: 1\ncount: 2.5\n", GPP_EUNIT,
+  read_link_fails("kind: x\nbandwidth: 1 GB/s\ncount: 2.5\n", GPP_EUNIT,
                   "whole number");
-  read_link_fails("kind: x\nbandwidth: 1\ncount: 65\n", GPP_ERANGE,
+  read_link_fails("kind: x\nbandwidth: 1 GB/s\ncount: 65\n", GPP_ERANGE,
                   "expected 1 to 64");
-  read_link_fails("kind: x\nbandwidth: 1\nmode: rign\n", GPP_EINVAL,
+  read_link_fails("kind: x\nbandwidth: 1 GB/s\nmode: rign\n", GPP_EINVAL,
                   "did you mean 'ring'?");
-  read_link_fails("kind: x\nbandwidth: 1\nkind: y\n", GPP_EPARSE,
+  read_link_fails("kind: x\nbandwidth: 1 GB/s\nkind: y\n", GPP_EPARSE,
                   "duplicate key 'kind'");
-  read_link_fails("kind: [a]\nbandwidth: 1\n", GPP_EPARSE,
+  read_link_fails("kind: [a]\nbandwidth: 1 GB/s\n", GPP_EPARSE,
                   "kind: expected a scalar, found a list");
   read_link_fails("- 1\n- 2\n", GPP_EPARSE, "expected a mapping");
 }

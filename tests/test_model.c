@@ -487,6 +487,59 @@ Test(model, graph_errors_name_the_place) {
              "expected at least 2 inputs");
 }
 
+/* Issue 22: a concat of 256 x 1024 and 1 x 512 once became one 262,656-wide
+ * token, silently; it now says how to join them, and `along` / `pool` do. */
+Test(model, concat_of_mismatched_tokens_needs_along) {
+  static const char head[] = "name: t\ngraph:\n"
+                             "  - {input: a, tokens: 256, width: 1024}\n"
+                             "  - {input: b, tokens: 1, width: 512}\n";
+  char text[512];
+  snprintf(text, sizeof text, "%s  - {concat: c, inputs: [a, b]}\n", head);
+  load_fails(text, GPP_EGRAPH, ":5:5: op 'c' (concat): inputs 'a' (256 x "
+             "1024) and 'b' (1 x 512, tokens x width) differ in tokens");
+  snprintf(text, sizeof text, "%s  - {concat: c, inputs: [a, b], along: "
+           "tokens}\n", head);
+  load_fails(text, GPP_EGRAPH, "differ in width");
+  snprintf(text, sizeof text, "%s  - {concat: c, inputs: [a, b], along: "
+           "sideways}\n", head);
+  load_fails(text, GPP_EINVAL, ":5:40: along:");
+  snprintf(text, sizeof text, "%s  - {op: r, kind: relu, inputs: a, along: "
+           "tokens}\n", head);
+  load_fails(text, GPP_EPARSE, "'along' applies to concat only");
+  snprintf(text, sizeof text, "%s  - {concat: c, inputs: [a, b], along: "
+           "flatten}\n", head);
+  gpp_model *m = load_ok(text);
+  cr_assert_eq(op_named(m, "c")->shape.tokens, 1);
+  cr_assert_eq(op_named(m, "c")->shape.width, 256 * 1024 + 512);
+  gpp_model_destroy(m);
+}
+
+Test(model, concat_along_tokens_and_pool_then_concat) {
+  gpp_model *m = load_ok("name: t\ngraph:\n"
+                         "  - {input: img, tokens: 196, width: 768}\n"
+                         "  - {input: txt, tokens: 77, width: 768}\n"
+                         "  - {concat: seq, inputs: [img, txt], along: tokens}\n"
+                         "  - {pool: p, inputs: img}\n"
+                         "  - {input: tab, width: 64}\n"
+                         "  - {concat: c, inputs: [p, tab]}\n"
+                         "  - {loss: l, inputs: [c]}\n");
+  const gpp_op *seq = op_named(m, "seq"), *p = op_named(m, "p");
+  cr_assert_eq(seq->shape.tokens, 273);
+  cr_assert_eq(seq->shape.width, 768);
+  cr_assert_eq(p->kind, GPP_OP_POOL);
+  cr_assert_eq(p->shape.tokens, 1);
+  cr_assert_eq(p->shape.width, 768);
+  cr_assert_eq(p->shape.in_tokens, 196);
+  /* 196 x 768 adds and 768 divides; backward spreads dY over 196 tokens */
+  cr_assert_float_eq(p->flops_fwd, 196.0 * 768 + 768, 1e-9);
+  cr_assert_float_eq(p->flops_bwd, 196.0 * 768, 1e-9);
+  cr_assert_float_eq(p->bytes_fwd, (196.0 * 768 + 768) * p->dtype_bytes,
+                     1e-9);
+  cr_assert_float_eq(p->param_count, 0, 0);
+  cr_assert_eq(op_named(m, "c")->shape.width, 768 + 64);
+  gpp_model_destroy(m);
+}
+
 Test(model, input_errors_name_the_place) {
   load_fails("name: t\ngraph:\n  - {inptu: x, width: 4}\n", GPP_EPARSE,
              ":3:6: unknown item kind 'inptu'; did you mean 'input'?");

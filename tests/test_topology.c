@@ -273,3 +273,40 @@ Test(cluster_errors, template_keys_kinds_and_missing) {
   cr_assert(strstr(e.msg, "fat-tree only") != NULL, "%s", e.msg);
   e = load_bad("- 1\n", GPP_EPARSE);
 }
+
+/* Issue 22: settings that once changed nothing, silently. */
+Test(cluster, oversubscription_without_leaf_size_is_located_error) {
+  gpp_errctx e = load_bad("gpu: h200\nnodes: 8\ngpus_per_node: 2\n"
+                          "inter_node: {kind: fat-tree, nic_bandwidth: "
+                          "1 GB/s, latency: 1 us, oversubscription: 2}\n",
+                          GPP_EINVAL);
+  cr_assert(strstr(e.msg, "bad.yaml:4:") != NULL, "%s", e.msg);
+  cr_assert(strstr(e.msg, "nodes_per_leaf") != NULL, "%s", e.msg);
+}
+
+Test(cluster, unitless_bandwidth_is_located_error) {
+  gpp_errctx e = load_bad("gpu: h200\nnodes: 2\ngpus_per_node: 1\n"
+                          "inter_node: {kind: single-switch,\n"
+                          "  nic_bandwidth: 400, latency: 1 us}\n",
+                          GPP_EUNIT);
+  cr_assert(strstr(e.msg, "bad.yaml:5:18:") != NULL, "%s", e.msg);
+  cr_assert(strstr(e.msg, "has no unit") != NULL, "%s", e.msg);
+}
+
+/* Two leaves: the uplinks now carry half the leaf's NIC capacity. */
+Test(cluster, oversubscription_halves_the_uplinks) {
+  double up[2];
+  for (int k = 0; k < 2; k++) {
+    char y[512];
+    snprintf(y, sizeof y, "gpu: h200\nnodes: 4\ngpus_per_node: 1\n"
+             "inter_node: {kind: fat-tree, nic_bandwidth: 1 GB/s, latency: "
+             "1 us, nodes_per_leaf: 2, oversubscription: %d}\n", k + 1);
+    gpp_cluster *c = load_str(y);
+    up[k] = 0;
+    for (uint32_t l = 0; l < c->n_links; l++)
+      if (c->links[l].cls == GPP_LINK_FABRIC) up[k] = c->links[l].bandwidth;
+    gpp_cluster_destroy(c);
+  }
+  cr_assert_float_eq(up[0], 2e9, 1);
+  cr_assert_float_eq(up[1], 1e9, 1);
+}

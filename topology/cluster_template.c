@@ -14,6 +14,9 @@
  * - fat-tree: nodes_per_leaf nodes on each leaf (default: all on one leaf);
  *   each leaf's uplinks carry its downlink capacity divided by
  *   `oversubscription`, spread evenly over `spines` spine switches (ECMP).
+ *   An oversubscription other than 1 requires nodes_per_leaf: it would
+ *   otherwise change nothing.  When all nodes fit on one leaf there are no
+ *   uplinks and oversubscription has no effect (configs/clusters/README.md).
  * - rail-optimized: NIC r of every node attaches to rail switch r; rails
  *   meet at one non-blocking spine for cross-rail traffic.
  * - single-switch: every NIC on one non-blocking switch.
@@ -131,6 +134,16 @@ static int only_fat_tree(gpp_ynode n, const char *key, gpp_errctx *err) {
                key);
 }
 
+/* Oversubscription shapes only the leaf-to-spine uplinks, so it means
+ * nothing until the file says how many nodes share a leaf. */
+static int oversub_needs_leaf(gpp_ynode n, gpp_errctx *err) {
+  gpp_mark at = gpp_ynode_mark(gpp_ymap_find(n, "oversubscription"));
+  GPP_RAISE_AT(err, GPP_EINVAL, &at, "oversubscription: needs "
+               "'nodes_per_leaf' (how many nodes share a leaf switch; "
+               "oversubscription divides that leaf's uplinks to the spines, "
+               "and without it every node is on one non-blocking leaf)");
+}
+
 static int read_inter(gpp_ynode n, tmpl *t, gpp_errctx *err) {
   t->inter = (inter_fields){.nics = 0, .oversub = 1};
   GPP_TRY(gpp_yexpect(n, GPP_Y_MAP, "inter_node", err));
@@ -151,6 +164,8 @@ static int read_inter(gpp_ynode n, tmpl *t, gpp_errctx *err) {
     GPP_TRY(only_fat_tree(n, "nodes_per_leaf", err));
     GPP_TRY(only_fat_tree(n, "spines", err));
   }
+  if (f->kind == INTER_FAT_TREE && f->oversub != 1 && f->nodes_per_leaf == 0)
+    return oversub_needs_leaf(n, err);
   if (f->nodes_per_leaf == 0 || f->nodes_per_leaf > t->nodes)
     f->nodes_per_leaf = t->nodes;
   if (f->spines == 0) f->spines = 1;

@@ -344,6 +344,22 @@ std::vector<expect> ref_loss(const op_run &, host_run &h) {
   return {{2, loss}, {3, dx}};
 }
 
+// Mean over t tokens per sample and column; buffers X Y dY dX.
+std::vector<expect> ref_pool(const op_run &r, host_run &h) {
+  int64_t t = r.d.t, w = r.d.width, b = r.b;
+  vec y(b * w), dx(b * t * w);
+  for (int64_t s = 0; s < b; s++)
+    for (int64_t j = 0; j < w; j++) {
+      double sum = 0;
+      for (int64_t k = 0; k < t; k++) {
+        sum += h.v[0][(s * t + k) * w + j];
+        dx[(s * t + k) * w + j] = (float)(h.v[2][s * w + j] / (double)t);
+      }
+      y[s * w + j] = (float)(sum / (double)t);
+    }
+  return {{1, y}, {3, dx}};
+}
+
 std::vector<expect> reference(const op_run &r, host_run &h) {
   switch (r.kind) {
   case GPP_OP_MATMUL: return ref_matmul(r, h);
@@ -356,6 +372,7 @@ std::vector<expect> reference(const op_run &r, host_run &h) {
   case GPP_OP_CONCAT: return ref_concat(r, h);
   case GPP_OP_ELEMENTWISE: return ref_elementwise(r, h);
   case GPP_OP_INTERACTION: return ref_interaction(r, h);
+  case GPP_OP_POOL: return ref_pool(r, h);
   default: return ref_loss(r, h);
   }
 }
@@ -388,7 +405,7 @@ gpp_op tiny(gpp_op_kind kind, int64_t t, int64_t w, int64_t in, int64_t h,
   memset(&op, 0, sizeof op);
   op.name = name ? name : gpp_signature_kind_name(kind);
   op.kind = kind;
-  op.shape = {t, w, in, h, rows, bag};
+  op.shape = {t, w, in, h, rows, bag, 0};
   op.n_inputs = n_inputs;
   return op;
 }
@@ -430,6 +447,12 @@ int check_op(cublasHandle_t blas, cudaStream_t stream, gpp_op op, int dt,
   return bad;
 }
 
+// A pool over t tokens of w columns (one token out, as the model gives).
+gpp_op tiny_pool(int64_t t, int64_t w) {
+  gpp_op op = tiny(GPP_OP_POOL, 1, w, 0, 0, 0, 0, 1);
+  op.shape.in_tokens = t;
+  return op;
+}
 }  // namespace
 
 extern "C" int gpp__prof_self_check(gpp_errctx *err) {
@@ -451,6 +474,7 @@ extern "C" int gpp__prof_self_check(gpp_errctx *err) {
       tiny(GPP_OP_ELEMENTWISE, 3, 9, 0, 0, 0, 0, 3),
       tiny(GPP_OP_INTERACTION, 1, 5 + 6, 5, 4, 0, 0, 4),
       tiny(GPP_OP_LOSS, 1, 1, 10, 0, 0, 0, 1),
+      tiny_pool(6, 13),
   };
   cudaStream_t stream;
   cublasHandle_t blas;

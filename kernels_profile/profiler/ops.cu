@@ -13,6 +13,7 @@
 //   interaction  F inputs of d: the first input, then the F(F-1)/2 pairwise
 //                dot products (Z = X X^T, strictly lower triangle)
 //   elementwise  a k-way sum
+//   pool         the mean over a sample's tokens, per column
 //   loss         sum of squared differences over the input's elements
 //   layernorm, softmax, gelu, relu: row-wise / pointwise.
 #include <cmath>
@@ -768,6 +769,52 @@ template <class T> static void elementwise_bwd(op_run &r) {
   LAUNCH_FLAT(add_bwd<T>, n, r.p<T>(EW_DY), r.d.n, n, r.p<T>(EW_DX), n);
 }
 
+// ---- pool: per sample, the mean over T tokens of each column -------------
+
+enum { PL_X, PL_Y, PL_DY, PL_DX };
+
+template <class T>
+__global__ void pool_mean(const T *x, T *y, int64_t t, int64_t w, size_t n) {
+  GRID_STRIDE(i, n) {  // i = sample * w + column
+    const T *p = x + (int64_t)(i / w) * t * w + (int64_t)(i % w);
+    float s = 0;
+    for (int64_t k = 0; k < t; k++) s += f(p[k * w]);
+    y[i] = to<T>(s / (float)t);
+  }
+}
+
+template <class T>
+__global__ void pool_spread(const T *dy, T *dx, int64_t t, int64_t w,
+                            size_t n) {
+  GRID_STRIDE(i, n) {  // i = (sample * t + token) * w + column
+    size_t per = (size_t)(t * w);
+    dx[i] = to<T>(f(dy[(i / per) * w + i % w]) / (float)t);
+  }
+}
+
+static bool plan_pool(const gpp_op *op, op_run &r) {
+  r.d.t = op->shape.in_tokens;
+  r.d.width = op->shape.width;
+  if (r.d.t < 1 || r.d.width < 1) return false;
+  int64_t in = r.b * r.d.t * r.d.width, out = r.b * r.d.width;
+  r.add(in, INIT_RANDOM);
+  r.add(out, INIT_ZERO);
+  r.add(out, INIT_RANDOM);
+  r.add(in, INIT_ZERO);
+  return true;
+}
+
+template <class T> static void pool_fwd(op_run &r) {
+  size_t n = r.count[PL_Y];
+  LAUNCH_FLAT(pool_mean<T>, n, r.p<T>(PL_X), r.p<T>(PL_Y), r.d.t, r.d.width,
+              n);
+}
+template <class T> static void pool_bwd(op_run &r) {
+  size_t n = r.count[PL_DX];
+  LAUNCH_FLAT(pool_spread<T>, n, r.p<T>(PL_DY), r.p<T>(PL_DX), r.d.t,
+              r.d.width, n);
+}
+
 // ---- interaction: per sample, F features of width d ----------------------
 
 enum { IA_X, IA_Z, IA_OUT, IA_DOUT, IA_DZ, IA_DX };
@@ -909,6 +956,7 @@ static const kind_impl impls[] = {
     IMPL(INTERACTION, plan_interaction, interaction_fwd, interaction_bwd),
     IMPL(ELEMENTWISE, plan_elementwise, elementwise_fwd, elementwise_bwd),
     IMPL(LOSS, plan_loss, loss_fwd, loss_bwd),
+    IMPL(POOL, plan_pool, pool_fwd, pool_bwd),
 };
 
 const kind_impl *find_impl(int kind) {

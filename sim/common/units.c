@@ -45,7 +45,7 @@ static const char *const kind_names[GPP_Q__COUNT] = {
     "a number", "a size in bytes", "a time", "a bandwidth", "a FLOP rate"};
 
 static const char *const kind_examples[GPP_Q__COUNT] = {
-    "4, 2.5k, 1M, 1e9", "512, 64 KiB, 16 GiB, 1.5 GB", "2 us, 1.5 ms, 3 s",
+    "4, 2.5k, 1M, 1e9", "512 B, 64 KiB, 16 GiB, 1.5 GB", "2 us, 1.5 ms, 3 s",
     "300 GB/s, 200 Gb/s, 25 GiB/s", "125 TFLOP/s, 989 TFLOPS"};
 
 const char *gpp_qkind_name(gpp_qkind kind) {
@@ -89,6 +89,11 @@ int gpp_units_parse(const char *text, gpp_qkind kind, double *out, char *why,
   if (n >= sizeof unit) n = sizeof unit - 1;
   memcpy(unit, end, n);
   unit[n] = '\0';
+  if (unit[0] == '\0' && kind != GPP_Q_COUNT && v != 0) {
+    snprintf(why, why_len, "'%s' has no unit; write %s with one (e.g. %s)",
+             text, kind_names[kind], kind_examples[kind]);
+    return -1;
+  }
   const unit_def *u = find_unit(tables[kind], unit);
   if (u == NULL) {
     snprintf(why, why_len, "unknown unit '%s' for %s (e.g. %s)", unit,

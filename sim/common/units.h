@@ -1,8 +1,9 @@
 /* units.h -- quantities with units, as written in every input file.
  *
  * `300 GB/s`, `200 Gb/s`, `2 us`, `1.5 ms`, `16 GiB`, `125 TFLOP/s`, `1M`,
- * `1e9`.  Bare numbers are SI base units (bytes, seconds, bytes/s, FLOP/s).
- * Decimal prefixes are powers of 1000, binary ones (KiB, MiB...) of 1024;
+ * `1e9`.  Only counts may be bare numbers: a size, time, bandwidth or FLOP
+ * rate without a unit is an error (`nic_bandwidth: 400` is not 400 B/s),
+ * except 0, which needs none.  Decimal prefixes are powers of 1000, binary ones (KiB, MiB...) of 1024;
  * a lower-case `b` is a bit.  Values are returned in base units.
  */
 #ifndef GPP_COMMON_UNITS_H

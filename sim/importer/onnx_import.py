@@ -615,13 +615,18 @@ class Builder:
         if len(ins) != len([x for x in node.input if x]):
             return self.custom(node, 0)
         shapes = [self.act_shape(x, node) for x in ins]
+        fields = {}
         if all(s[0] == shapes[0][0] for s in shapes):
             shape = (shapes[0][0], sum(s[1] for s in shapes))
+        elif all(s[1] == shapes[0][1] for s in shapes):
+            shape = (sum(s[0] for s in shapes), shapes[0][1])
+            fields["along"] = "tokens"
         else:
             shape = (1, sum(a * b for a, b in shapes))
+            fields["along"] = "flatten"
         self.add(self.unique(node.name or "concat"), "concat",
                  [self.src(x, node) for x in ins], shape, node.output[0],
-                 self.claim([node]))
+                 self.claim([node]), **fields)
 
     def custom(self, node, flops, bwd_factor=1):
         out = next((o for o in node.output if o in self.g.act), node.output[0])
