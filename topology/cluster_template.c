@@ -16,7 +16,7 @@
  *   `oversubscription`, spread evenly over `spines` spine switches (ECMP).
  *   An oversubscription other than 1 requires nodes_per_leaf: it would
  *   otherwise change nothing.  When all nodes fit on one leaf there are no
- *   uplinks and oversubscription has no effect (configs/clusters/README.md).
+ *   uplinks and oversubscription has no effect.
  * - rail-optimized: NIC r of every node attaches to rail switch r; rails
  *   meet at one non-blocking spine for cross-rail traffic.
  * - single-switch: every NIC on one non-blocking switch.
