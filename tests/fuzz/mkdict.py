@@ -18,7 +18,7 @@ SOURCES = {
     "net": ["topology/cmd_net.c", "topology/cluster_graph.c",
             "topology/cluster_template.c"],
 }
-ARRAY = re.compile(r'(?:keys|fields|names|words)\w*\[\]\s*=\s*\{(.*?)\};', re.S)
+ARRAY = re.compile(r'(?:keys|fields|names|words|k_)\w*\[\]\s*=\s*\{(.*?)\};', re.S)
 FIELD = re.compile(r'\{\s*"([A-Za-z_][\w.]*)"\s*,')
 WORD = re.compile(r'"([A-Za-z_][\w.\-]*)"')
 PUNCT = [": ", ",", "- ", "{", "}", "[", "]", ", ", "\\x0a", "  ", "#", "~", "null",
