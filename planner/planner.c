@@ -2,9 +2,9 @@
  * the timed run shared by every planner. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "planner/internal.h"
+#include "sim/common/clock.h"
 
 static const gpp_planner_type *const planners[] = {
     &gpp_planner_graphpipe, &gpp_planner_pipedream, &gpp_planner_piper};
@@ -66,21 +66,15 @@ static int check_input(const gpp_planner_input *in,
   return 0;
 }
 
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 int gpp_planner_run(const gpp_planner_type *t, const gpp_planner_input *in,
                     const gpp_planner_options *opt, gpp_planner_result *out,
                     gpp_errctx *err) {
   memset(out, 0, sizeof *out);
   out->planner = t->name;
   GPP_TRY(check_input(in, opt, err));
-  double t0 = now_seconds();
+  double t0 = gpp_clock_seconds();
   int rc = t->run(in, opt, out, err);
-  out->search_seconds = now_seconds() - t0;
+  out->search_seconds = gpp_clock_seconds() - t0;
   if (rc == 0 && out->n_cands == 0)
     rc = GPP_ERR(err, GPP_ENOPLAN, "no plan found: no partition of '%s' "
                  "fits in device memory", in->model->name);

@@ -6,12 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "kernels_profile/cost.h"
 #include "sim/common/outfile.h"
 #include "sim/cli.h"
+#include "sim/common/clock.h"
 #include "sim/common/yaml.h"
 #include "sim/common/units.h"
 #include "sim/engine.h"
@@ -127,7 +127,7 @@ static int parse(int argc, char **argv, sim_args *a) {
 }
 
 typedef struct progress_state {
-  struct timespec t0;
+  double t0; /* gpp_clock_seconds() at the start */
   double last;
   bool tty;
 } progress_state;
@@ -136,10 +136,7 @@ typedef struct progress_state {
  * else a line every 5 s. */
 static void progress(void *ctx, uint32_t done, uint32_t total) {
   progress_state *p = ctx;
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  double el = (double)(t.tv_sec - p->t0.tv_sec) +
-              1e-9 * (double)(t.tv_nsec - p->t0.tv_nsec);
+  double el = gpp_clock_seconds() - p->t0;
   if (el < 2 || (!p->tty && p->last > 0 && el - p->last < 5)) return;
   p->last = el;
   fprintf(stderr, "%ssimulate: %u of %u tasks (%.0f%%), %.0f s%s",
@@ -157,8 +154,7 @@ static int run(const sim_args *a, sim_run *s, gpp_errctx *err) {
   gpp_costs_warn_gpu(s->profile, &s->cluster->gpu, stderr);
   GPP_TRY(gpp_costs_create(s->plan->model, &s->cluster->gpu, s->profile,
                            &s->costs, err));
-  progress_state ps = {.tty = isatty(2)};
-  clock_gettime(CLOCK_MONOTONIC, &ps.t0);
+  progress_state ps = {.t0 = gpp_clock_seconds(), .tty = isatty(2)};
   gpp_engine_opts o = {.allow_oom = a->allow_oom, .ideal_network = a->ideal,
                        .record = a->out != NULL || a->trace != NULL,
                        .max_tasks = (uint64_t)a->max_tasks,

@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "sim/cli.h"
+#include "sim/common/clock.h"
 #include "sim/sweep_internal.h"
 
 typedef struct sweep_args {
@@ -20,7 +20,7 @@ typedef struct sweep_args {
 } sweep_args;
 
 typedef struct progress_state {
-  struct timespec t0;
+  double t0; /* gpp_clock_seconds() at the start */
   uint32_t first; /* points done before this run started */
   bool started, tty;
 } progress_state;
@@ -72,11 +72,6 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
   return 0;
 }
 
-static double since(const struct timespec *t0) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)(t.tv_sec - t0->tv_sec) + 1e-9 * (t.tv_nsec - t0->tv_nsec);
-}
 
 /* A redrawn bar with rate and ETA on a terminal; a line per point else. */
 static void progress(void *ctx, uint32_t done, uint32_t total,
@@ -86,7 +81,7 @@ static void progress(void *ctx, uint32_t done, uint32_t total,
     p->first = done - 1;
     p->started = true;
   }
-  double el = since(&p->t0), rate = el > 0 ? (done - p->first) / el : 0;
+  double el = gpp_clock_seconds() - p->t0, rate = el > 0 ? (done - p->first) / el : 0;
   double eta = rate > 0 ? (total - done) / rate : 0;
   if (!p->tty) {
     fprintf(stderr, "sweep: %u/%u %s (%.3g points/s, ETA %.0f s)\n", done,
@@ -175,7 +170,7 @@ static int sweep_main(const sweep_args *a, gpp_errctx *err) {
   gpp_sweep_opts o = {.resume = a->resume, .progress_ctx = &ps};
   bool master = gpp__sweep_mpi_rank() == 0;
   if (!a->quiet && master) o.progress = progress;
-  clock_gettime(CLOCK_MONOTONIC, &ps.t0);
+  ps.t0 = gpp_clock_seconds();
   GPP_TRY(gpp_sweep_load(a->experiment, &s, err));
   int rc = gpp_sweep_run(s, a->out, &o, err);
   if (rc == 0 && master) rc = report(s, a, err);

@@ -94,7 +94,6 @@ static int fill_chain(gpp__eng *e, uint32_t si, int ch, gpp_errctx *err) {
 }
 
 int gpp__stage_chains(gpp__eng *e, uint32_t si, gpp_errctx *err) {
-  e->stages[si].joined = e->plan->n_stages == 1;
   for (int ch = 0; ch < CH__N; ch++) GPP_TRY(fill_chain(e, si, ch, err));
   return 0;
 }
@@ -151,7 +150,7 @@ static int launch(gpp__eng *e, uint32_t dev, bool tp) {
   *(tp ? &d->tp_start : &d->sh_start) = e->now;
   uint32_t kind = tp ? TAG_TP : TAG_SHARD;
   if (e->net == NULL) return gpp__comm_event(e, kind, dev, e->now);
-  if (!tp && st->joined) return join(e, s->stage, c);
+  if (!tp && e->plan->n_stages == 1) return join(e, s->stage, c); /* above */
   const uint32_t *ranks =
       tp ? &e->plan->stages[s->stage].devices[s->replica * st->t]
          : st->dp_ranks;

@@ -74,7 +74,6 @@ typedef struct gpp__stage {
   uint32_t replicas_done;  /* replicas past their last backward */
   double grad_bytes, param_count, param_bytes;
   double xfer_start;       /* all-reduce start time */
-  bool joined;             /* sharding collectives: one for all replicas */
   uint32_t arrived;        /* replicas waiting at the joined collective */
 } gpp__stage;
 

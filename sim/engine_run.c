@@ -10,8 +10,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "sim/common/clock.h"
 #include "sim/engine_internal.h"
 #include "sim/sched.h"
 
@@ -107,12 +107,9 @@ static int run_loop(gpp__eng *e, gpp_result *r, gpp_errctx *err) {
   for (uint32_t d = 0; d < e->n_devs; d++)
     if (e->devs[d].n > 0)
       GPP_TRY(gpp_evq_push(&e->q, 0.0, GPP__PACK(EV_DISPATCH, d), err));
-  struct timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
+  double t0 = gpp_clock_seconds();
   GPP_TRY(gpp__eng_loop(e, err));
-  clock_gettime(CLOCK_MONOTONIC, &t1);
-  r->loop_seconds = (double)(t1.tv_sec - t0.tv_sec) +
-                    1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+  r->loop_seconds = gpp_clock_seconds() - t0;
   if (e->tasks_done != e->n_tasks) return deadlock_error(e, err);
   return 0;
 }

@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "planner/study.h"
+#include "sim/common/clock.h"
 #include "sim/sweep_internal.h"
 
 #define MAX_PARAMS 64
@@ -25,12 +25,6 @@ typedef struct point_run {
   int rcs[N_PLANNERS];
   gpp_errctx errs[N_PLANNERS];
 } point_run;
-
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* Copies src, cut to fit (rows hold fixed-length strings). */
 static void copy_str(char *dst, size_t len, const char *src) {
@@ -226,7 +220,7 @@ int gpp__sweep_point_run(const gpp_sweep *s, uint32_t i, gpp__sw_result *out,
                          gpp_errctx *err) {
   static point_run zero;
   point_run r = zero;
-  double t0 = now_s();
+  double t0 = gpp_clock_seconds();
   r.s = s;
   r.i = i;
   r.p = &s->points[i];
@@ -243,7 +237,7 @@ int gpp__sweep_point_run(const gpp_sweep *s, uint32_t i, gpp__sw_result *out,
     gpp__sweep_result_free(out);
   }
   out->search_s = search_seconds(&r);
-  out->wall_s = now_s() - t0;
+  out->wall_s = gpp_clock_seconds() - t0;
   point_run_free(&r);
   return rc;
 }
