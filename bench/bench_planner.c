@@ -281,10 +281,10 @@ static int scale_parse(int argc, char **argv, scale_args *a) {
   if (rc != 0) return rc;
   long v[3] = {16384, 1024, 4096};
   for (int i = 2; i < argc; i++) {
-    v[i - 2] = positive(argv[i], GPP_PLANNER_MAX_GPUS);
+    v[i - 2] = positive(argv[i], GPP_MAX_GPUS);
     if (v[i - 2] == 0) {
       fprintf(stderr, "%s: %s: a whole number from 1 to %u\n%s", argv[0],
-              argv[i], GPP_PLANNER_MAX_GPUS, scale_usage);
+              argv[i], GPP_MAX_GPUS, scale_usage);
       return 2;
     }
   }

@@ -16,6 +16,7 @@
 #include "kernels_profile/profile_db.h"
 #include "sim/cli.h"
 #include "sim/common/arena.h"
+#include "sim/common/bundle.h"
 #include "sim/common/units.h"
 
 #define MAX_SIZES 64
@@ -28,6 +29,7 @@ typedef struct costs_opts {
 } costs_opts;
 
 typedef struct costs_ctx {
+  char model_path[GPP_INPUT_PATH_MAX];
   gpp_model *model;
   gpp_arena *arena;
   gpp_gpu_spec gpu;
@@ -37,10 +39,12 @@ typedef struct costs_ctx {
 
 static void usage(FILE *out) {
   fprintf(out,
-          "usage: gppsim costs --model M.yaml --gpu G [--profile DB.h5]\n"
+          "usage: gppsim costs --model M --gpu G [--profile DB.h5]\n"
           "                    [--micro-batch B[,B...]] [--calibrate] "
           "[--explain] [--json]\n"
           "                    [--precision fp32|tf32|fp16|bf16|fp8|mixed]\n\n"
+          "M is a model file or a bundled name (mmt), G a GPU name "
+          "(configs/hardware)\nor a hardware file.\n"
           "Per-op forward and backward seconds at each micro-batch size and "
           "their\nsource: override (the model's time_per_sample), profile "
           "(measured,\ninterpolated across sizes; 'extrapolated' outside the "
@@ -117,7 +121,10 @@ static int parse_args(int argc, char **argv, costs_opts *o) {
 }
 
 static int load(const costs_opts *o, costs_ctx *x, gpp_errctx *err) {
-  GPP_TRY(gpp_model_load_as(o->model, NULL, 0, o->precision, &x->model, err));
+  GPP_TRY(gpp_input_named("models", o->model, x->model_path,
+                          sizeof x->model_path, err));
+  GPP_TRY(gpp_model_load_as(x->model_path, NULL, 0, o->precision, &x->model,
+                            err));
   x->arena = gpp_arena_create(err);
   if (x->arena == NULL) return err->code;
   GPP_TRY(gpp_gpu_spec_load(o->gpu, &x->gpu, x->arena, err));

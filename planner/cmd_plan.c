@@ -11,23 +11,27 @@
 #include <unistd.h>
 
 #include "kernels_profile/cost.h"
+#include "kernels_profile/profile_db.h"
 #include "planner/planner.h"
 #include "planner/study.h"
 #include "sim/cli.h"
+#include "sim/common/bundle.h"
 #include "sim/common/outfile.h"
 #include "sim/engine.h"
 #include "topology/topology.h"
 
 typedef struct plan_args {
-  const char *model, *cluster, *planner, *out, *precision;
+  const char *model, *cluster, *planner, *out, *precision, *profile;
   long batch, gpus, refine, micro_batch, max_stages, max_stage_devices;
   int json, per_stage;
 } plan_args;
 
 typedef struct plan_run {
   plan_args a;
+  char model_path[GPP_INPUT_PATH_MAX], cluster_path[GPP_INPUT_PATH_MAX];
   gpp_model *model;
   gpp_cluster *cluster;
+  gpp_profile_db *profile;
   gpp_costs *costs;
   gpp_planner_input in;
   gpp_planner_options opt;
@@ -42,14 +46,20 @@ static void usage(FILE *f) {
       "                   [--out plan.yaml] [--refine K] [--json]\n"
       "                   [--micro-batch b] [--per-stage-micro-batch]\n"
       "                   [--max-stages S] [--max-stage-devices D]\n"
-      "                   [--precision fp32|tf32|fp16|bf16|fp8|mixed|full]\n\n"
+      "                   [--precision fp32|tf32|fp16|bf16|fp8|mixed|full]\n"
+      "                   [--profile DB.h5]\n\n"
       "Searches a partition of the model over the cluster's GPUs and prints\n"
       "the planner's estimate (bottleneck time per sample, iteration time\n"
       "(m + D - 1) * b * TPS), its search time and the states it explored.\n"
       "--refine K simulates the K best candidates and keeps the fastest.\n"
       "--precision trains in that dtype instead of the model file's (the\n"
       "table is in sim/plan-format.md); the plan records it.\n"
-      "Exit status: 0 plan found, 2 bad input, 3 no plan found.\n");
+      "--profile plans (and refines) with the op costs measured by\n"
+      "gppsim-profile instead of the kernel model where it has them.\n"
+      "M and C are files or bundled names (`gppsim plan --model mmt\n"
+      "--cluster summit`); --gpus and --max-stage-devices go up to %u.\n"
+      "Exit status: 0 plan found, 2 bad input, 3 no plan found.\n",
+      GPP_MAX_GPUS);
 }
 
 static const struct option long_opts[] = {
@@ -66,6 +76,7 @@ static const struct option long_opts[] = {
     {"max-stages", required_argument, NULL, 'S'},
     {"max-stage-devices", required_argument, NULL, 'D'},
     {"precision", required_argument, NULL, 'x'},
+    {"profile", required_argument, NULL, 'f'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -79,6 +90,7 @@ static int parse_opt(plan_args *a, int c, const char *arg) {
   case 'c': a->cluster = arg; return 0;
   case 'p': a->planner = arg; return 0;
   case 'o': a->out = arg; return 0;
+  case 'f': a->profile = arg; return 0;
   case 'j': a->json = 1; return 0;
   case 'P': a->per_stage = 1; return 0;
   case 'x':
@@ -88,12 +100,12 @@ static int parse_opt(plan_args *a, int c, const char *arg) {
                                  "fp32, tf32, fp16, bf16, fp8, mixed or full",
                                  arg);
   case 'b': return num("batch", arg, 1 << 20, &a->batch);
-  case 'g': return num("gpus", arg, GPP_PLANNER_MAX_GPUS, &a->gpus);
+  case 'g': return num("gpus", arg, GPP_MAX_GPUS, &a->gpus);
   case 'r': return num("refine", arg, 64, &a->refine);
   case 'u': return num("micro-batch", arg, 1 << 20, &a->micro_batch);
   case 'S': return num("max-stages", arg, 255, &a->max_stages);
   case 'D':
-    return num("max-stage-devices", arg, GPP_PLANNER_MAX_GPUS,
+    return num("max-stage-devices", arg, GPP_MAX_GPUS,
                &a->max_stage_devices);
   default: return gpp_cli_usage_error("plan", "unknown option");
   }
@@ -143,12 +155,20 @@ static int load_inputs(plan_run *r) {
   gpp_precision pr = r->a.precision
                         ? (gpp_precision)gpp_precision_from_name(r->a.precision)
                         : GPP_PREC_FULL;
-  GPP_TRY(gpp_model_load_as(r->a.model, NULL, 0, gpp_precision_model_dtype(pr),
-                            &r->model, &r->err));
-  GPP_TRY(gpp_cluster_load(r->a.cluster, &r->cluster, &r->err));
-  GPP_TRY(gpp_costs_create(r->model, &r->cluster->gpu, NULL, &r->costs,
-                           &r->err));
-  return gpp_study_input(r->model, r->a.model, r->cluster, r->costs,
+  GPP_TRY(gpp_input_named("models", r->a.model, r->model_path,
+                          sizeof r->model_path, &r->err));
+  GPP_TRY(gpp_input_named("clusters", r->a.cluster, r->cluster_path,
+                          sizeof r->cluster_path, &r->err));
+  GPP_TRY(gpp_model_load_as(r->model_path, NULL, 0,
+                            gpp_precision_model_dtype(pr), &r->model,
+                            &r->err));
+  GPP_TRY(gpp_cluster_load(r->cluster_path, &r->cluster, &r->err));
+  if (r->a.profile)
+    GPP_TRY(gpp_profile_db_open(r->a.profile, &r->profile, &r->err));
+  gpp_costs_warn_gpu(r->profile, &r->cluster->gpu, stderr);
+  GPP_TRY(gpp_costs_create(r->model, &r->cluster->gpu, r->profile,
+                           &r->costs, &r->err));
+  return gpp_study_input(r->model, r->model_path, r->cluster, r->costs,
                          (uint32_t)r->a.batch, (uint32_t)r->a.gpus, &r->in,
                          &r->err);
 }
@@ -232,6 +252,7 @@ int gpp_cmd_plan(int argc, char **argv) {
   int status = rc == 0 ? 0 : gpp_cli_fail(&r.err);
   gpp_study_point_free(&r.pt);
   gpp_costs_destroy(r.costs);
+  gpp_profile_db_destroy(r.profile);
   gpp_cluster_destroy(r.cluster);
   gpp_model_destroy(r.model);
   return status;

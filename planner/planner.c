@@ -51,9 +51,9 @@ static int check_input(const gpp_planner_input *in,
   if (in->batch == 0 || in->batch > (1u << 20))
     GPP_RAISE(err, GPP_ERANGE, "batch %u is outside 1..%u", in->batch,
               1u << 20);
-  if (in->n_gpus == 0 || in->n_gpus > GPP_PLANNER_MAX_GPUS)
+  if (in->n_gpus == 0 || in->n_gpus > GPP_MAX_GPUS)
     GPP_RAISE(err, GPP_ERANGE, "GPU count %u is outside 1..%u", in->n_gpus,
-              GPP_PLANNER_MAX_GPUS);
+              GPP_MAX_GPUS);
   if (o->micro_batch && in->batch % o->micro_batch != 0)
     GPP_RAISE(err, GPP_EINVAL, "batch %u is not divisible by micro-batch %u",
               in->batch, o->micro_batch);

@@ -17,15 +17,12 @@
 #include <stdint.h>
 
 #include "sim/common/err.h"
+#include "sim/common/limits.h"
 #include "sim/model.h"
 #include "sim/plan.h"
 
 /* Data-parallel group sizes modelled for all-reduce: 1, 2, 4, ... 2^31. */
 #define GPP_PLANNER_MAX_LOG2 32
-/* The most GPUs a search may use: the GraphPipe memo keys and choices
- * hold device counts in 20 bits, and 65,536 is 4x the largest cluster the
- * benchmark plans on (bench/bench_planner.c). */
-#define GPP_PLANNER_MAX_GPUS 65536u
 /* Piper's hard limit on the number of downsets (msr-fiddle/piper). */
 #define GPP_PIPER_IDEALS_LIMIT 40000u
 

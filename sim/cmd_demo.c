@@ -21,12 +21,12 @@
 #include "sim/common/outfile.h"
 #include "sim/common/arena.h"
 #include "sim/common/bundle.h"
+#include "sim/common/limits.h"
 #include "sim/common/yaml.h"
 #include "sim/engine.h"
 #include "sim/plan.h"
 #include "sim/python.h"
 #include "sim/results.h"
-#include "topology/internal.h"
 #include "topology/topology.h"
 
 #define DEMO_MAX_PLANNERS 8
@@ -93,7 +93,8 @@ static int parse_opt(demo_args *a, int c, const char *arg) {
   case 'm': a->model = arg; return 0;
   case 'c': a->cluster = arg; return 0;
   case 'j': a->json = 1; return 0;
-  case 'g': return gpp_cli_parse_long("demo", "gpus", arg, 1, 4095, &a->gpus);
+  case 'g': return gpp_cli_parse_long("demo", "gpus", arg, 1, GPP_MAX_GPUS,
+                                      &a->gpus);
   case 'b':
     return gpp_cli_parse_long("demo", "batch", arg, 1, 1 << 20, &a->batch);
   default: return gpp_cli_usage_error("demo", "bad option");
@@ -128,47 +129,16 @@ static int parse_args(int argc, char **argv, demo_args *a) {
   return 0;
 }
 
-/* "a, b, c": the bundled names in configs/<sub>. */
-static void bundled_names(const char *sub, char *list, size_t len) {
-  const char *names[64];
-  gpp_arena *arena = gpp_arena_create(NULL);
-  size_t n = arena ? gpp__config_names(sub, names, 64, arena) : 0;
-  list[0] = '\0';
-  for (size_t i = 0, used = 0; i < n && used < len; i++)
-    used += (size_t)snprintf(list + used, len - used, "%s%s", i ? ", " : "",
-                             names[i]);
-  gpp_arena_destroy(arena);
-}
-
-/* A file as given, else a bundled configs/<sub>/<arg>.yaml: the source
- * tree's, or the embedded copy by its repo-relative name. */
-static int resolve(const char *sub, const char *arg, char *buf,
-                   gpp_errctx *err) {
-  if (access(arg, R_OK) == 0 || strchr(arg, '/') != NULL) {
-    snprintf(buf, DEMO_PATH_MAX, "%s", arg);
-    return 0;
-  }
-  gpp_input_loc loc;
-  if (gpp__config_path(sub, arg, buf, DEMO_PATH_MAX) == 0 &&
-      gpp_input_locate(buf, &loc) != GPP_INPUT_NONE) {
-    if (loc.where == GPP_INPUT_BUNDLED)
-      snprintf(buf, DEMO_PATH_MAX, "%s", loc.path);
-    return 0;
-  }
-  char list[1024];
-  bundled_names(sub, list, sizeof list);
-  GPP_RAISE(err, GPP_ENOENT, "'%s' is neither a file nor a bundled name "
-            "(bundled %s: %s)", arg, sub, list);
-}
-
 static void out_path(const demo_run *r, const char *planner,
                      const char *suffix, char *buf) {
   snprintf(buf, DEMO_PATH_MAX, "%s/%s%s", r->a.out, planner, suffix);
 }
 
 static int load_inputs(demo_run *r) {
-  GPP_TRY(resolve("models", r->a.model, r->model_path, &r->err));
-  GPP_TRY(resolve("clusters", r->a.cluster, r->cluster_path, &r->err));
+  GPP_TRY(gpp_input_named("models", r->a.model, r->model_path,
+                          sizeof r->model_path, &r->err));
+  GPP_TRY(gpp_input_named("clusters", r->a.cluster, r->cluster_path,
+                          sizeof r->cluster_path, &r->err));
   fprintf(stderr, "demo: model %s, cluster %s\n", r->model_path,
           r->cluster_path);
   GPP_TRY(gpp_model_load(r->model_path, NULL, 0, &r->model, &r->err));

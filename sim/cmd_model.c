@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sim/cli.h"
+#include "sim/common/bundle.h"
 #include "sim/common/units.h"
 #include "sim/model.h"
 
@@ -30,7 +31,7 @@ static void usage(FILE *out) {
           "DIMS --out MODEL.yaml\n"
           "\nLoads a model file, expands its generators and prints its op "
           "count,\nparameters, FLOPs per sample, branch groups and longest "
-          "path.\n\n"
+          "path.\nFILE is a model file or a bundled name (gpt, mmt, ...).\n\n"
           "  --ops               add a per-op table\n"
           "  --json              print JSON on stdout instead of text\n"
           "  --set NAME=VALUE    override an integer model parameter "
@@ -173,7 +174,9 @@ static json_t *model_json(const gpp_model *m, const gpp_model_stats *st,
 static int show(const show_opts *o) {
   gpp_errctx err = {0};
   gpp_model *m = NULL;
-  if (gpp_model_load(o->path, o->sets, o->n_sets, &m, &err) != 0)
+  char path[GPP_INPUT_PATH_MAX];
+  if (gpp_input_named("models", o->path, path, sizeof path, &err) != 0 ||
+      gpp_model_load(path, o->sets, o->n_sets, &m, &err) != 0)
     return gpp_cli_fail(&err);
   gpp_model_stats st;
   gpp_model_stats_compute(m, &st);

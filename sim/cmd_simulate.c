@@ -11,6 +11,7 @@
 #include "kernels_profile/cost.h"
 #include "sim/common/outfile.h"
 #include "sim/cli.h"
+#include "sim/common/bundle.h"
 #include "sim/common/clock.h"
 #include "sim/common/yaml.h"
 #include "sim/common/units.h"
@@ -28,6 +29,7 @@ typedef struct sim_args {
 } sim_args;
 
 typedef struct sim_run {
+  char plan_path[GPP_INPUT_PATH_MAX], cluster_path[GPP_INPUT_PATH_MAX];
   gpp_cluster *cluster;
   gpp_plan *plan;
   gpp_profile_db *profile;
@@ -44,7 +46,8 @@ static void usage(FILE *f) {
           "Replays one training iteration of PLAN on CLUSTER and prints the "
           "iteration time,\nsamples/s, bubble fraction, per-stage and "
           "per-device busy fraction and peak\nmemory, bytes per link class "
-          "and where the op costs came from.\n\n"
+          "and where the op costs came from.  PLAN and CLUSTER are files or "
+          "bundled\nnames (configs/experiments/plans, configs/clusters).\n\n"
           "  --out FILE        HDF5 results (/summary, /devices, /stages, "
           "/tasks, /inputs)\n"
           "  --trace FILE      Chrome trace JSON (Perfetto, "
@@ -148,8 +151,12 @@ static int run(const sim_args *a, sim_run *s, gpp_errctx *err) {
   s->train_tokens = a->train_tokens;
   GPP_TRY(gpp_outfile_check(a->out, err)); /* before any work */
   GPP_TRY(gpp_outfile_check(a->trace, err));
-  GPP_TRY(gpp_cluster_load(a->cluster, &s->cluster, err));
-  GPP_TRY(gpp_plan_load(a->plan, s->cluster->n_gpus, &s->plan, err));
+  GPP_TRY(gpp_input_named("clusters", a->cluster, s->cluster_path,
+                          sizeof s->cluster_path, err));
+  GPP_TRY(gpp_input_named("experiments/plans", a->plan, s->plan_path,
+                          sizeof s->plan_path, err));
+  GPP_TRY(gpp_cluster_load(s->cluster_path, &s->cluster, err));
+  GPP_TRY(gpp_plan_load(s->plan_path, s->cluster->n_gpus, &s->plan, err));
   if (a->profile) GPP_TRY(gpp_profile_db_open(a->profile, &s->profile, err));
   gpp_costs_warn_gpu(s->profile, &s->cluster->gpu, stderr);
   GPP_TRY(gpp_costs_create(s->plan->model, &s->cluster->gpu, s->profile,
@@ -172,7 +179,7 @@ static int write_outputs(const sim_args *a, sim_run *s, gpp_errctx *err) {
   if (plan_text == NULL) return err->code;
   char *cluster_text = NULL;
   size_t len;
-  GPP_TRY(gpp_read_input_file(a->cluster, &cluster_text, &len, err));
+  GPP_TRY(gpp_read_input_file(s->cluster_path, &cluster_text, &len, err));
   gpp_results_inputs in = {plan_text, cluster_text, s->cluster->name};
   int rc = gpp_results_write_h5(a->out, s->plan, s->res, &in, err);
   free(cluster_text);

@@ -97,9 +97,10 @@ struct gpp_sweep {
 };
 
 /* Resolves a path relative to the experiment file, then to the repository
- * root; the result is an arena copy. */
-int gpp__sweep_path(gpp_sweep *s, gpp_ynode at, const char *given,
-                    const char **out, gpp_errctx *err);
+ * root, then (sub not NULL) as a bundled configs/<sub> name; the result is
+ * an arena copy. */
+int gpp__sweep_path(gpp_sweep *s, gpp_ynode at, const char *sub,
+                    const char *given, const char **out, gpp_errctx *err);
 /* Adds points: a mapping of key -> value or list, cartesian product. */
 int gpp__sweep_expand(gpp_sweep *s, gpp_ynode block, uint32_t model,
                       uint32_t cluster, gpp_errctx *err);

@@ -44,15 +44,21 @@ static const gpp_yfield top_table[] = {
 };
 #undef F
 
-int gpp__sweep_path(gpp_sweep *s, gpp_ynode at, const char *given,
-                    const char **out, gpp_errctx *err) {
+int gpp__sweep_path(gpp_sweep *s, gpp_ynode at, const char *sub,
+                    const char *given, const char **out, gpp_errctx *err) {
   char path[GPP_INPUT_PATH_MAX];
   gpp_mark m = gpp_ynode_mark(at);
-  if (gpp_input_near(given, gpp_ydoc_path(s->doc), path, sizeof path) != 0)
-    GPP_RAISE_AT(err, GPP_ENOENT, &m, "file '%s' not found (tried the "
-                 "working directory, next to the experiment file, under %s "
-                 "and the files built into gppsim)", given,
-                 gpp_source_root());
+  gpp_errctx named = {0};
+  if (gpp_input_near(given, gpp_ydoc_path(s->doc), path, sizeof path) != 0) {
+    if (sub != NULL && strchr(given, '/') == NULL &&
+        gpp_input_named(sub, given, path, sizeof path, &named) != 0)
+      GPP_RAISE_AT(err, GPP_ENOENT, &m, "%s", named.msg);
+    if (sub == NULL || strchr(given, '/') != NULL)
+      GPP_RAISE_AT(err, GPP_ENOENT, &m, "file '%s' not found (tried the "
+                   "working directory, next to the experiment file, under "
+                   "%s and the files built into gppsim)", given,
+                   gpp_source_root());
+  }
   *out = gpp_arena_strdup(s->arena, path, err);
   return *out != NULL ? 0 : GPP_ENOMEM;
 }
@@ -96,7 +102,7 @@ static int model_entry(gpp_sweep *s, gpp__sw_model *m, gpp_ynode n,
     }
   }
   GPP_TRY(gpp_yscalar_str(path, "model path", &m->given, err));
-  return gpp__sweep_path(s, path, m->given, &m->path, err);
+  return gpp__sweep_path(s, path, "models", m->given, &m->path, err);
 }
 
 /* Loads the model once: checks it and its `set:` and names the label. */
@@ -155,7 +161,7 @@ static int cluster_entry(gpp_sweep *s, uint32_t i, gpp_ynode n,
   if (gpp_ynode_type(n) != GPP_Y_MAP) {
     const char *given, *path;
     GPP_TRY(gpp_yscalar_str(n, "cluster (a path or a mapping)", &given, err));
-    GPP_TRY(gpp__sweep_path(s, n, given, &path, err));
+    GPP_TRY(gpp__sweep_path(s, n, "clusters", given, &path, err));
     GPP_TRY(gpp_ydoc_load_file(path, &s->cluster_docs[i], err));
     s->clusters[i] = gpp_ydoc_root(s->cluster_docs[i]);
   }
@@ -216,7 +222,7 @@ static int settings(gpp_sweep *s, const top_fields *t, gpp_ynode root,
   if (t->profile == NULL) return 0;
   const char *path;
   gpp_ynode pn = gpp_ymap_find(root, "profile");
-  GPP_TRY(gpp__sweep_path(s, pn, t->profile, &path, err));
+  GPP_TRY(gpp__sweep_path(s, pn, NULL, t->profile, &path, err));
   return gpp_profile_db_open(path, &s->profile, err);
 }
 

@@ -106,6 +106,22 @@ both sim simulate --plan configs/experiments/plans/mmt-gpp-8.yaml \
   --cluster configs/clusters/dgx-a100.yaml
 grep -Eq '^samples/s +[0-9.]+$' "$TMP/sim.away" || fail "simulate: no throughput"
 both sweep sweep configs/experiments/sweeps/tiny.yaml --out tiny.h5 --quiet
+# ... and every command takes bundled names.
+both showname model show mmt
+cmp -s "$TMP/showname.away" "$TMP/show.away" || fail "model show mmt differs"
+both simname simulate --plan mmt-gpp-8 --cluster dgx-a100
+cmp -s "$TMP/simname.away" "$TMP/sim.away" || fail "simulate by names differs"
+# (plan's search time differs from run to run: compare the plan itself)
+away plan --model mmt --cluster summit --batch 64 --gpus 8 --out pa.yaml \
+  > /dev/null 2>&1 || fail "plan by names away from the tree: exit $?"
+tree plan --model mmt --cluster summit --batch 64 --gpus 8 --out pt.yaml \
+  > /dev/null 2>&1 || fail "plan by names in the tree: exit $?"
+sed "s|$SRC/||g" "$TMP/tree/pt.yaml" | grep -v '^# planner' > "$TMP/pt.yaml"
+grep -v '^# planner' "$TMP/run/pa.yaml" | cmp -s - "$TMP/pt.yaml" ||
+  fail "plan by names differs away from the tree"
+grep -q '^model: "configs/models/mmt.yaml"$' "$TMP/run/pa.yaml" ||
+  fail "plan by names: $(grep '^model' "$TMP/run/pa.yaml")"
+both costs costs --model gpt --gpu h100-sxm-80gb --micro-batch 1
 [ "$(grep -c ' ok ' "$TMP/sweep.away")" -eq 32 ] || fail "sweep: not 32 points"
 
 # Errors: file:line:column, exit 2; the GPU catalog is the built-in one.
@@ -122,6 +138,8 @@ bad "c.yaml:2:6: unknown GPU 'v100-sxm2-16gbx'; did you mean 'v100-sxm2-16gb'? (
   simulate --plan configs/experiments/plans/mmt-gpp-8.yaml --cluster c.yaml
 bad "configs/models/nosuch.yaml:1:1: cannot open" model show configs/models/nosuch.yaml
 bad "bundled models: candle_uno, dlrm, gpt, mmt, synthetic" demo --model nosuch
+bad "did you mean 'summit'? (bundled clusters: " plan --model mmt --cluster sumit --batch 8
+bad "did you mean 'h100-sxm-80gb'? (bundled hardware: " costs --model mmt --gpu h100
 printf 'model: configs/models/mmt.yaml\nbatch: 8\nmicro_batch: 1\nschedule: gpp\nstages:\n  - {name: s0, ops: ["nosuch.*"], devices: [0]}\n' \
   > "$TMP/run/p.yaml"
 bad "p.yaml:6:" simulate --plan p.yaml --cluster configs/clusters/summit.yaml

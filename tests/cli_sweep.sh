@@ -8,7 +8,8 @@
 # different for another; a bf16 GPT sweep with a token budget reports
 # tokens/s, MFU and the time and cost to train it, and its Pareto plot
 # tells two A100 clusters apart; the plots draw, and exit 2 on bad input;
-# a bad experiment exits 2 with file:line:column.
+# models and clusters may be bundled names; a bad experiment exits 2 with
+# file:line:column.
 # Usage: cli_sweep.sh GPPSIM SYNTH_PROFILE SOURCE_DIR
 set -u
 GPPSIM=$1
@@ -241,5 +242,18 @@ printf 'name: t\nmodels: [configs/models/synthetic.yaml]\nclusters: [configs/clu
 grep -q "bad.yaml:4:43: max_stage_devices: -1 is out of range" "$TMP/bad.err" ||
   fail "bad max_stage_devices message: $(cat "$TMP/bad.err")"
 [ ! -e "$TMP/bad.h5" ] || fail "a rejected experiment left a results file"
+
+# Models and clusters by bundled name; a misspelt one is located.
+printf 'name: t\nmodels: [synthetic]\nclusters: [pcie-box]\ngrid: {batch: [8], gpus: [2]}\n' \
+  > "$TMP/names.yaml"
+"$GPPSIM" sweep "$TMP/names.yaml" --out "$TMP/names.h5" --quiet \
+  > "$TMP/names.out" 2> "$TMP/names.err" || fail "sweep by names: $(cat "$TMP/names.err")"
+grep -q ' synthetic  *pcie-box .* ok ' "$TMP/names.out" ||
+  fail "sweep by names: $(cat "$TMP/names.out")"
+sed 's/pcie-box/pcie-bx/' "$TMP/names.yaml" > "$TMP/bad.yaml"
+"$GPPSIM" sweep "$TMP/bad.yaml" --out "$TMP/bad.h5" 2> "$TMP/bad.err"
+[ $? -eq 2 ] || fail "a misspelt cluster name must exit 2"
+grep -q "bad.yaml:3:12: 'pcie-bx' is neither a file nor a bundled name; did you mean 'pcie-box'?" \
+  "$TMP/bad.err" || fail "misspelt cluster name: $(cat "$TMP/bad.err")"
 
 finish cli_sweep

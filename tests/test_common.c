@@ -109,6 +109,12 @@ Test(err, suggest_close_names_only) {
   cr_assert_null(gpp_suggest("zzzzzzzz", names, 4));
   /* A non-scalar YAML key has no text (fuzz_model found the NULL). */
   cr_assert_null(gpp_suggest(NULL, names, 4));
+  /* A name given short: the one candidate it starts, none when several. */
+  const char *const gpus[] = {"a100-sxm-40gb", "a100-sxm-80gb",
+                              "h100-sxm-80gb", "h200"};
+  cr_assert_str_eq(gpp_suggest("h100", gpus, 4), "h100-sxm-80gb");
+  cr_assert_null(gpp_suggest("a100", gpus, 4));
+  cr_assert_str_eq(gpp_suggest("h201", gpus, 4), "h200");
 }
 
 static gpp_ydoc *load(const char *text, gpp_errctx *e) {
@@ -394,4 +400,40 @@ Test(bundle, near_a_referring_file, .init = bundle_setup,
   cr_assert_str_eq(buf, mmt); /* then the embedded copy */
   cr_assert_eq(gpp_input_near("nosuch.yaml", from, buf, sizeof buf), -1);
   cr_assert_eq(gpp_input_near(mmt, NULL, buf, 8), -1);
+}
+
+Test(bundle, named_configs, .init = bundle_setup, .fini = bundle_teardown) {
+  char buf[4096], want[512];
+  gpp_errctx e = {0};
+  set_root("tree");
+  enter("empty");
+  /* A bare name (with or without .yaml): the source tree's copy... */
+  snprintf(want, sizeof want, "%s/tree/%s", tmp_root, mmt);
+  cr_assert_eq(gpp_input_named("models", "mmt", buf, sizeof buf, &e), 0);
+  cr_assert_str_eq(buf, want);
+  cr_assert_eq(gpp_input_named("models", "mmt.yaml", buf, sizeof buf, &e), 0);
+  cr_assert_str_eq(buf, want);
+  set_root("empty"); /* ...else the embedded one, by its key */
+  cr_assert_eq(gpp_input_named("models", "mmt", buf, sizeof buf, &e), 0);
+  cr_assert_str_eq(buf, mmt);
+  cr_assert_eq(gpp_input_named("clusters", "summit", buf, sizeof buf, &e), 0);
+  cr_assert_str_eq(buf, "configs/clusters/summit.yaml");
+  cr_assert_eq(gpp_input_named("experiments/plans", "mmt-gpp-8", buf,
+                               sizeof buf, &e), 0);
+  cr_assert_str_eq(buf, "configs/experiments/plans/mmt-gpp-8.yaml");
+  /* A file in the working directory wins over a bundled name. */
+  enter("cwd");
+  put_file("cwd/mmt", "name: file\n");
+  cr_assert_eq(gpp_input_named("models", "mmt", buf, sizeof buf, &e), 0);
+  cr_assert_str_eq(buf, "mmt");
+  /* A path is handed on as given, for the loader to report. */
+  cr_assert_eq(gpp_input_named("models", "x/nosuch.yaml", buf, sizeof buf,
+                               &e), 0);
+  cr_assert_str_eq(buf, "x/nosuch.yaml");
+  /* Neither: the bundled names, with a suggestion. */
+  cr_assert_eq(gpp_input_named("models", "mmtx", buf, sizeof buf, &e),
+               GPP_ENOENT);
+  cr_assert(strstr(e.msg, "'mmtx' is neither a file nor a bundled name; "
+                   "did you mean 'mmt'?") != NULL, "%s", e.msg);
+  cr_assert(strstr(e.msg, "gpt, mmt") != NULL, "%s", e.msg);
 }

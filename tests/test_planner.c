@@ -579,7 +579,7 @@ Test(planner, input_errors) {
   cr_assert_eq(run("graphpipe", &in, &o, &r, &err), GPP_ERANGE);
   in = tm_input(t, 0, 2);
   cr_assert_eq(run("pipedream", &in, &o, &r, &err), GPP_ERANGE);
-  in = tm_input(t, 16, GPP_PLANNER_MAX_GPUS + 1);
+  in = tm_input(t, 16, GPP_MAX_GPUS + 1);
   cr_assert_eq(run("graphpipe", &in, &o, &r, &err), GPP_ERANGE);
   cr_assert(strstr(err.msg, "1..65536"), "%s", err.msg);
   in = tm_input(t, 12, 2);
@@ -1055,7 +1055,7 @@ Test(planner, beyond_4095_gpus) {
   o.micro_batch = 1u << 16;
   gpp_planner_result r;
   gpp_errctx err = {0};
-  gpp_planner_input in = tm_input(t, 1u << 16, GPP_PLANNER_MAX_GPUS);
+  gpp_planner_input in = tm_input(t, 1u << 16, GPP_MAX_GPUS);
   cr_assert_eq(run("graphpipe", &in, &o, &r, &err), 0, "%s", err.msg);
   const gpp_planner_candidate *c = &r.cands[0];
   uint32_t used = 0;
@@ -1064,7 +1064,7 @@ Test(planner, beyond_4095_gpus) {
     cr_expect_geq(c->stages[q].n_devices, 1u << 15);
   }
   cr_expect_eq(used, c->devices_used);
-  cr_expect_leq(used, GPP_PLANNER_MAX_GPUS);
+  cr_expect_leq(used, GPP_MAX_GPUS);
   gpp_planner_result_free(&r);
   free(t);
 }

@@ -80,14 +80,11 @@ static int builder_finish(gpp__builder *b, gpp_errctx *err) {
 /* An unknown GPU name: list the catalog, with a suggestion. */
 static int unknown_gpu(gpp_cluster *c, gpp_ynode n, const char *name,
                        gpp_errctx *err) {
-  const char *names[64];
-  size_t k = gpp__config_names("hardware", names, 64, c->arena);
-  char list[1024] = "";
-  for (size_t i = 0; i < k; i++) {
-    size_t used = strlen(list);
-    snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
-             names[i]);
-  }
+  const char *names[GPP_CONFIG_NAMES_MAX];
+  size_t k = gpp_config_names("hardware", names, GPP_CONFIG_NAMES_MAX,
+                              c->arena);
+  char list[1024];
+  gpp_config_list("hardware", list, sizeof list);
   const char *hint = gpp_suggest(name, names, k);
   gpp_mark at = gpp_ynode_mark(n);
   if (hint != NULL)
@@ -188,7 +185,7 @@ static int resolve_ref(const char *ref, const char *from, char *buf,
   if (gpp_input_near(ref, from, buf, len) == 0) return 0;
   gpp_input_loc loc;
   if (strchr(ref, '/') == NULL && strchr(ref, '.') == NULL &&
-      gpp__config_path("clusters", ref, buf, len) == 0 &&
+      gpp_config_path("clusters", ref, buf, len) == 0 &&
       gpp_input_locate(buf, &loc) != GPP_INPUT_NONE)
     return 0;
   return -1;

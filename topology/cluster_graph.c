@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/common/limits.h"
 #include "sim/common/yaml.h"
 #include "topology/internal.h"
 
@@ -45,7 +46,7 @@ static long gpu_index(const char *s) {
   if (s[3] == '0' && s[4] != '\0') return -1;
   char *end;
   long v = strtol(s + 3, &end, 10);
-  return *end == '\0' && v < (1L << 20) ? v : -1;
+  return *end == '\0' && v < (long)GPP_MAX_GPUS ? v : -1;
 }
 
 typedef struct graph {
@@ -101,8 +102,9 @@ static int unknown_vertex(const gpp__builder *b, gpp_ynode n,
     GPP_RAISE_AT(err, GPP_EGRAPH, &at, "unknown vertex '%s'; did you mean "
                  "'%s'?", name, hint);
   GPP_RAISE_AT(err, GPP_EGRAPH, &at, "unknown vertex '%s'; expected a "
-               "switch listed in 'switches' or gpu0..gpu%u", name,
-               b->c->n_gpus ? b->c->n_gpus - 1 : 0);
+               "switch listed in 'switches' or gpu0..gpu%u (a cluster has at most "
+               "%u GPUs)", name, b->c->n_gpus ? b->c->n_gpus - 1 : 0,
+               GPP_MAX_GPUS);
 }
 
 static int vertex_of(const gpp__builder *b, gpp_ynode n, const char *name,
@@ -141,7 +143,7 @@ static int read_sizes(gpp_cluster *c, gpp_ynode root, graph *g,
   gpp_ynode n = gpp_ymap_find(root, "gpus");
   long long v = g->n_gpus;
   if (gpp_ynode_ok(n))
-    GPP_TRY(gpp_yscalar_int(n, "gpus", g->n_gpus ? g->n_gpus : 1, 1 << 20,
+    GPP_TRY(gpp_yscalar_int(n, "gpus", g->n_gpus ? g->n_gpus : 1, GPP_MAX_GPUS,
                             &v, err));
   c->n_gpus = (uint32_t)v;
   gpp_mark at = gpp_ynode_mark(g->links);

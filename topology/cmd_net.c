@@ -16,6 +16,7 @@
 
 #include "sim/cli.h"
 #include "sim/common/units.h"
+#include "sim/common/limits.h"
 #include "sim/common/yaml.h"
 #include "topology/network.h"
 #include "topology/topology.h"
@@ -48,10 +49,10 @@ typedef struct flow_fields {
 
 static const gpp_yfield flow_table[] = {
     {"name", GPP_YF_STR, offsetof(flow_fields, name), true, 0, 0, 0, NULL},
-    {"src", GPP_YF_INT, offsetof(flow_fields, src), true, 0, 0, 1 << 20,
-     NULL},
-    {"dst", GPP_YF_INT, offsetof(flow_fields, dst), true, 0, 0, 1 << 20,
-     NULL},
+    {"src", GPP_YF_INT, offsetof(flow_fields, src), true, 0, 0,
+     GPP_MAX_GPUS - 1, NULL},
+    {"dst", GPP_YF_INT, offsetof(flow_fields, dst), true, 0, 0,
+     GPP_MAX_GPUS - 1, NULL},
     {"bytes", GPP_YF_QTY, offsetof(flow_fields, bytes), true, GPP_Q_BYTES, 0,
      INFINITY, NULL},
     {"start", GPP_YF_QTY, offsetof(flow_fields, start), false, GPP_Q_TIME, 0,

@@ -2,7 +2,6 @@
  * gpp_gpu_spec through one declarative field table, and maps element sizes
  * to peak FLOP/s.
  */
-#include <dirent.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -58,83 +57,6 @@ static const gpp_yfield gpu_table[] = {
 };
 #undef PEAK
 
-int gpp__config_path(const char *sub, const char *name, char *buf,
-                     size_t len) {
-  int n = snprintf(buf, len, "%s/configs/%s/%s.yaml", gpp_source_root(), sub,
-                   name);
-  return n < 0 || (size_t)n >= len ? -1 : 0;
-}
-
-static int by_name(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Appends file less ".yaml" unless it is no YAML file or already listed;
- * -1 when out of memory. */
-static int add_name(const char *file, const char **names, size_t *n,
-                    size_t max, gpp_arena *arena) {
-  size_t len = strlen(file);
-  if (*n >= max || len <= 5 || strcmp(file + len - 5, ".yaml") != 0)
-    return 0;
-  for (size_t i = 0; i < *n; i++)
-    if (strncmp(names[i], file, len - 5) == 0 && names[i][len - 5] == '\0')
-      return 0;
-  char *s = gpp_arena_strdup(arena, file, NULL);
-  if (s == NULL) return -1;
-  s[len - 5] = '\0';
-  names[(*n)++] = s;
-  return 0;
-}
-
-/* The files in the source tree's configs/<sub>, if it is there. */
-static void add_tree_names(const char *sub, const char **names, size_t *n,
-                           size_t max, gpp_arena *arena) {
-  char dir[4096];
-  if (gpp__config_path(sub, "x", dir, sizeof dir) != 0) return;
-  *strrchr(dir, '/') = '\0';
-  DIR *d = opendir(dir);
-  if (d == NULL) return;
-  for (struct dirent *e; (e = readdir(d)) != NULL;)
-    if (add_name(e->d_name, names, n, max, arena) != 0) break;
-  closedir(d);
-}
-
-/* The files embedded as configs/<sub>/NAME.yaml. */
-static void add_bundled_names(const char *sub, const char **names, size_t *n,
-                              size_t max, gpp_arena *arena) {
-  char prefix[256];
-  int len = snprintf(prefix, sizeof prefix, "configs/%s/", sub);
-  if (len < 0 || (size_t)len >= sizeof prefix) return;
-  const gpp_bundled_file *f;
-  for (size_t i = 0; (f = gpp_bundle_at(i)) != NULL; i++)
-    if (strncmp(f->path, prefix, (size_t)len) == 0 &&
-        strchr(f->path + len, '/') == NULL &&
-        add_name(f->path + len, names, n, max, arena) != 0)
-      break;
-}
-
-size_t gpp__config_names(const char *sub, const char **names, size_t max,
-                         gpp_arena *arena) {
-  size_t n = 0;
-  add_tree_names(sub, names, &n, max, arena);
-  add_bundled_names(sub, names, &n, max, arena);
-  qsort(names, n, sizeof *names, by_name);
-  return n;
-}
-
-static int spec_path(const char *name_or_path, char *buf, size_t len,
-                     gpp_errctx *err) {
-  size_t n = strlen(name_or_path);
-  if (n > 5 && strcmp(name_or_path + n - 5, ".yaml") == 0) {
-    if (n >= len) GPP_RAISE(err, GPP_EINVAL, "GPU spec path too long");
-    memcpy(buf, name_or_path, n + 1);
-    return 0;
-  }
-  if (strchr(name_or_path, '/') != NULL || name_or_path[0] == '.' ||
-      gpp__config_path("hardware", name_or_path, buf, len) != 0)
-    GPP_RAISE(err, GPP_ENOENT, "'%s' is not a GPU name", name_or_path);
-  return 0;
-}
 
 static void copy_fields(const gpu_fields *f, gpp_gpu_spec *out) {
   out->peak_fp64 = f->fp64;
@@ -158,7 +80,7 @@ static void copy_fields(const gpu_fields *f, gpp_gpu_spec *out) {
 int gpp_gpu_spec_load(const char *name_or_path, gpp_gpu_spec *out,
                       struct gpp_arena *arena, gpp_errctx *err) {
   char path[4096];
-  GPP_TRY(spec_path(name_or_path, path, sizeof path, err));
+  GPP_TRY(gpp_input_named("hardware", name_or_path, path, sizeof path, err));
   gpp_ydoc *doc;
   GPP_TRY(gpp_ydoc_load_file(path, &doc, err));
   gpu_fields f = {0};

@@ -62,15 +62,4 @@ int gpp__routes_check_connected(gpp_cluster *c, const gpp_mark *at,
 int gpp__route_get(gpp_cluster *c, uint32_t src, uint32_t dst,
                    const gpp__route **out, gpp_errctx *err);
 
-/* Path of a configs/<sub>/<name>.yaml file under the source tree
- * (gpp_source_root); the loaders fall back to its embedded copy when the
- * tree is not there (sim/common/bundle.h). */
-int gpp__config_path(const char *sub, const char *name, char *buf,
-                     size_t len);
-/* Lists the names (without .yaml) in the source tree's configs/<sub> and
- * among the embedded files, sorted, for "did you mean"; returns how many
- * were written into names (each from the arena). */
-size_t gpp__config_names(const char *sub, const char **names, size_t max,
-                         gpp_arena *arena);
-
 #endif

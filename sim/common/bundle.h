@@ -62,4 +62,34 @@ gpp_input_where gpp_input_locate(const char *path, gpp_input_loc *loc);
  * rel) or does not fit. */
 int gpp_input_near(const char *rel, const char *from, char *buf, size_t len);
 
+/* ---- configs by name ---- */
+
+struct gpp_arena;
+struct gpp_errctx;
+
+/* The most names gpp_config_names lists for one configs/<sub>. */
+#define GPP_CONFIG_NAMES_MAX 64
+
+/* Path of a configs/<sub>/<name>.yaml file under the source tree
+ * (gpp_source_root); the loaders fall back to its embedded copy when the
+ * tree is not there.  -1 when it does not fit in buf. */
+int gpp_config_path(const char *sub, const char *name, char *buf,
+                    size_t len);
+/* The names (without .yaml) in the source tree's configs/<sub> and among
+ * the embedded files, sorted; returns how many were written into names
+ * (each from the arena). */
+size_t gpp_config_names(const char *sub, const char **names, size_t max,
+                        struct gpp_arena *arena);
+/* Those names as "a, b, c" in list (truncated to len). */
+void gpp_config_list(const char *sub, char *list, size_t len);
+
+/* The file a command-line argument names, for every command that reads a
+ * config: a path that exists (or holds a '/') as given; else a bundled
+ * name (less an optional ".yaml"): configs/<sub>/<name>.yaml under the
+ * source tree, or its embedded copy.  Writes the path to hand to the
+ * loaders into buf; GPP_ENOENT naming the bundled names of sub (with a
+ * suggestion) when it is neither. */
+int gpp_input_named(const char *sub, const char *arg, char *buf, size_t len,
+                    struct gpp_errctx *err);
+
 #endif

@@ -118,9 +118,24 @@ static size_t edit_distance(const char *a, const char *b) {
   return row[lb];
 }
 
+/* How many candidates start with word (a name given short, "h100" for
+ * "h100-sxm-80gb"); *hit is the last of them. */
+static size_t prefixed(const char *word, const char *const *cands, size_t n,
+                       const char **hit) {
+  size_t len = strlen(word), k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (cands[i] != NULL && len > 0 && strncmp(cands[i], word, len) == 0) {
+      *hit = cands[i];
+      k++;
+    }
+  return k;
+}
+
 const char *gpp_suggest(const char *word, const char *const *cands, size_t n) {
   if (word == NULL) return NULL; /* a non-scalar key: nothing to spell */
   const char *best = NULL;
+  size_t k = prefixed(word, cands, n, &best);
+  if (k > 0) return k == 1 ? best : NULL; /* several: the list says more */
   size_t best_d = (size_t)-1;
   for (size_t i = 0; i < n; i++) {
     if (cands[i] == NULL) continue;

@@ -88,9 +88,10 @@ void gpp_error_clear(gpp_errctx *ctx);
 void *gpp_calloc(gpp_errctx *ctx, size_t n, size_t size);
 void *gpp_realloc_array(gpp_errctx *ctx, void *p, size_t n, size_t size);
 
-/* The closest candidate to word by edit distance, or NULL when none is
- * close enough to suggest ("did you mean").  word (a non-scalar key) and
- * entries of cands may be NULL. */
+/* The one candidate that starts with word, else (when none does) the
+ * closest by edit distance, or NULL when none is close enough to suggest
+ * or several start with word ("did you mean").  word (a non-scalar key)
+ * and entries of cands may be NULL. */
 const char *gpp_suggest(const char *word, const char *const *cands, size_t n);
 
 #endif
