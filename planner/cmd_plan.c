@@ -12,6 +12,7 @@
 
 #include "kernels_profile/cost.h"
 #include "kernels_profile/profile_db.h"
+#include "planner/explain.h"
 #include "planner/planner.h"
 #include "planner/study.h"
 #include "sim/cli.h"
@@ -23,7 +24,7 @@
 typedef struct plan_args {
   const char *model, *cluster, *planner, *out, *precision, *profile;
   long batch, gpus, refine, micro_batch, max_stages, max_stage_devices;
-  int json, per_stage;
+  int json, per_stage, explain;
 } plan_args;
 
 typedef struct plan_run {
@@ -39,11 +40,16 @@ typedef struct plan_run {
   gpp_errctx err;
 } plan_run;
 
+/* Candidates simulated unless --refine says otherwise: every planner keeps
+ * one per micro-batch size (at most ~10 powers of two), and each replay
+ * costs far less than the search at the sizes benchmarked. */
+#define PLAN_REFINE_DEFAULT 8u
+
 static void usage(FILE *f) {
   fprintf(f,
       "usage: gppsim plan --model M --cluster C --batch B\n"
       "                   [--planner graphpipe|pipedream|piper] [--gpus N]\n"
-      "                   [--out plan.yaml] [--refine K] [--json]\n"
+      "                   [--out plan.yaml] [--refine K] [--json] [--explain]\n"
       "                   [--micro-batch b] [--per-stage-micro-batch]\n"
       "                   [--max-stages S] [--max-stage-devices D]\n"
       "                   [--precision fp32|tf32|fp16|bf16|fp8|mixed|full]\n"
@@ -51,7 +57,13 @@ static void usage(FILE *f) {
       "Searches a partition of the model over the cluster's GPUs and prints\n"
       "the planner's estimate (bottleneck time per sample, iteration time\n"
       "(m + D - 1) * b * TPS), its search time and the states it explored.\n"
-      "--refine K simulates the K best candidates and keeps the fastest.\n"
+      "The planner keeps its best plan per micro-batch size (candidates);\n"
+      "--refine K (default %u, 0: none) simulates the K with the best\n"
+      "estimates and keeps the fastest that fits: the chosen plan is the\n"
+      "fastest of those simulated.  --explain lists the candidates with\n"
+      "their per-stage estimated time and memory and simulated time.\n"
+      "--per-stage-micro-batch (GraphPipe, paper Fig. 5) adds candidates\n"
+      "whose stages pick their own micro-batch size up to each size.\n"
       "--precision trains in that dtype instead of the model file's (the\n"
       "table is in sim/plan-format.md); the plan records it.\n"
       "--profile plans (and refines) with the op costs measured by\n"
@@ -59,7 +71,7 @@ static void usage(FILE *f) {
       "M and C are files or bundled names (`gppsim plan --model mmt\n"
       "--cluster summit`); --gpus and --max-stage-devices go up to %u.\n"
       "Exit status: 0 plan found, 2 bad input, 3 no plan found.\n",
-      GPP_MAX_GPUS);
+      PLAN_REFINE_DEFAULT, GPP_MAX_GPUS);
 }
 
 static const struct option long_opts[] = {
@@ -71,6 +83,7 @@ static const struct option long_opts[] = {
     {"out", required_argument, NULL, 'o'},
     {"refine", required_argument, NULL, 'r'},
     {"json", no_argument, NULL, 'j'},
+    {"explain", no_argument, NULL, 'e'},
     {"micro-batch", required_argument, NULL, 'u'},
     {"per-stage-micro-batch", no_argument, NULL, 'P'},
     {"max-stages", required_argument, NULL, 'S'},
@@ -92,6 +105,7 @@ static int parse_opt(plan_args *a, int c, const char *arg) {
   case 'o': a->out = arg; return 0;
   case 'f': a->profile = arg; return 0;
   case 'j': a->json = 1; return 0;
+  case 'e': a->explain = 1; return 0;
   case 'P': a->per_stage = 1; return 0;
   case 'x':
     a->precision = arg;
@@ -101,7 +115,8 @@ static int parse_opt(plan_args *a, int c, const char *arg) {
                                  arg);
   case 'b': return num("batch", arg, 1 << 20, &a->batch);
   case 'g': return num("gpus", arg, GPP_MAX_GPUS, &a->gpus);
-  case 'r': return num("refine", arg, 64, &a->refine);
+  case 'r':
+    return gpp_cli_parse_long("plan", "refine", arg, 0, 64, &a->refine);
   case 'u': return num("micro-batch", arg, 1 << 20, &a->micro_batch);
   case 'S': return num("max-stages", arg, 255, &a->max_stages);
   case 'D':
@@ -115,6 +130,7 @@ static int parse_opt(plan_args *a, int c, const char *arg) {
 static int parse_args(int argc, char **argv, plan_args *a) {
   memset(a, 0, sizeof *a);
   a->planner = "graphpipe";
+  a->refine = PLAN_REFINE_DEFAULT;
   optind = 1;
   int c;
   while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
@@ -196,11 +212,15 @@ static void print_text(const plan_run *r) {
   printf("simulated         %.6g s, %.6g samples/s%s", sim->iteration_time,
          sim->samples_per_s, sim->oom ? " (does not fit in memory)" : "");
   if (r->pt.n_simulated)
-    printf(" (fastest of %u refined)", r->pt.n_simulated);
+    printf(" (fastest of %u simulated)", r->pt.n_simulated);
   putchar('\n');
+  printf("candidates        %u (best plan per micro-batch size; --explain)\n",
+         res->n_cands);
   printf("search time       %.3f s\n", res->search_seconds);
   printf("states explored   %llu\n", (unsigned long long)res->states);
   if (r->a.out) printf("plan              %s\n", r->a.out);
+  if (r->a.explain)
+    gpp_explain_text(stdout, &r->in, &r->pt, r->cluster->gpu.mem_bytes);
 }
 
 static void print_json(const plan_run *r) {
@@ -220,6 +240,9 @@ static void print_json(const plan_run *r) {
   if (o && r->pt.n_simulated)
     json_object_set_new(o, "refined", json_integer(r->pt.n_simulated));
   if (o && r->a.out) json_object_set_new(o, "plan", json_string(r->a.out));
+  if (o) json_object_set_new(o, "n_candidates", json_integer(res->n_cands));
+  if (o && r->a.explain)
+    json_object_set_new(o, "candidates", gpp_explain_json(&r->in, &r->pt));
   if (o) json_dumpf(o, stdout, JSON_INDENT(2));
   putchar('\n');
   json_decref(o);

@@ -1258,23 +1258,53 @@ static void gp_free(gp *g) {
   gpp__hmap_free(&g->ctstar);
 }
 
+/* One search with stage sizes from bs[0..nb-1] (one size when nb is 1);
+ * keep: whether a plan found is added to out. */
+static int search_one(gp *g, uint32_t *bs, uint32_t nb, double frac0,
+                      double span, bool (*keep)(const gpp_planner_candidate *,
+                                                uint32_t),
+                      gpp_planner_result *out) {
+  g->bs = bs;
+  g->nb = nb;
+  g->chains = g->prune && !g->limited && g->nb == 1 &&
+              g->c->G >= CHAIN_MIN_GPUS;
+  GPP_TRY(leaf_weights(g));
+  gpp__hmap_clear(&g->memo);
+  gpp_planner_candidate cand = {0};
+  bool found = false;
+  int rc = bsearch_tps(g, &cand, &found, frac0, span);
+  if (rc == 0 && found && (keep == NULL || keep(&cand, bs[nb - 1])))
+    rc = gpp__result_add(out, &cand, g->c->err);
+  gpp__candidate_free(&cand);
+  return rc;
+}
+
+/* A per-stage result is new when its largest size is its cap (else the
+ * search at that smaller cap found it) and some stage is smaller (else it
+ * is the one-size plan at the cap). */
+static bool mixed_at_cap(const gpp_planner_candidate *c, uint32_t cap) {
+  bool smaller = false;
+  for (uint32_t s = 0; s < c->n_stages; s++)
+    smaller = smaller || c->stages[s].micro_batch < cap;
+  return c->micro_batch == cap && smaller;
+}
+
+/* One search per micro-batch size bs[q] (ascending).  Per-stage sizes
+ * (paper Fig. 5) add, per size, a search in which each stage picks any
+ * size up to bs[q]: the pipeline's fill grows with the largest size, so
+ * the cap bounds it, and the one-size plans stay candidates (the sizes
+ * per stage are not always faster once simulated: `plan --explain`). */
 static int search_sizes(gp *g, gpp_planner_result *out) {
   uint32_t bs[32], nb = gpp__micro_batches(g->c, bs);
   bool per_stage = g->c->opt->per_stage_micro_batch;
-  uint32_t runs = per_stage ? 1 : nb;
-  for (uint32_t q = 0; q < runs; q++) {
-    g->bs = per_stage ? bs : &bs[q];
-    g->nb = per_stage ? nb : 1;
-    g->chains = g->prune && !g->limited && g->nb == 1 &&
-                g->c->G >= CHAIN_MIN_GPUS;
-    GPP_TRY(leaf_weights(g));
-    gpp__hmap_clear(&g->memo);
-    gpp_planner_candidate cand = {0};
-    bool found = false;
-    int rc = bsearch_tps(g, &cand, &found, (double)q / runs, 1.0 / runs);
-    if (rc == 0 && found) rc = gpp__result_add(out, &cand, g->c->err);
-    gpp__candidate_free(&cand);
-    GPP_TRY(rc);
+  uint32_t runs = per_stage ? 2 * nb - 1 : nb;
+  for (uint32_t q = 0; q < nb; q++) {
+    uint32_t r = per_stage && q > 0 ? 2 * q - 1 : q;
+    GPP_TRY(search_one(g, &bs[q], 1, (double)r / runs, 1.0 / runs, NULL,
+                       out));
+    if (per_stage && q > 0)
+      GPP_TRY(search_one(g, bs, q + 1, (double)(r + 1) / runs, 1.0 / runs,
+                         mixed_at_cap, out));
   }
   return 0;
 }

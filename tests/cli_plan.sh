@@ -7,7 +7,9 @@
 # 128 DGX H100 GPUs its MMT estimate is within 10% of the engine's and the
 # throughput grows; --refine runs the engine; Piper plans MMT on layers and refuses DLRM and CANDLE-Uno (exit
 # 3); bundled names (`--model mmt --cluster summit`) plan as the files do;
-# --profile plans and refines with measured costs; bad arguments exit 2.
+# --profile plans and refines with measured costs; the chosen plan is the
+# fastest simulated candidate and --explain lists the candidates and their
+# stages; bad arguments exit 2.
 # Usage: cli_plan.sh GPPSIM SOURCE_DIR SYNTH_PROFILE
 set -u
 GPPSIM=$1
@@ -150,6 +152,45 @@ assert b["refined"] == 2, b
 PYEOF
 bad absent_profile "nope.h5" --model "$SYN" --cluster summit --batch 64 \
   --profile "$TMP/nope.h5"
+
+# The chosen plan is the fastest of the candidates simulated (8 by
+# default); --explain lists them with their stages; per-stage micro-batch
+# sizes never do worse than one size (MMT, 16 GPUs, batch 512).
+for ps in "" --per-stage-micro-batch; do
+  "$GPPSIM" plan --model mmt --cluster summit --batch 512 --gpus 16 --json \
+    --explain $ps > "$TMP/ex$ps.json" 2> "$TMP/ex.err" ||
+    fail "plan --explain $ps exited $?: $(cat "$TMP/ex.err")"
+done
+"$PY" - "$TMP/ex.json" "$TMP/ex--per-stage-micro-batch.json" <<'PYEOF' || fail "--explain / refine / per-stage"
+import json, sys
+one, per = (json.load(open(f)) for f in sys.argv[1:])
+for r in (one, per):
+    c = r["candidates"]
+    assert len(c) == r["n_candidates"] >= 4, r["n_candidates"]
+    sim = [x for x in c if x["iteration_simulated"] is not None]
+    assert len(sim) == r["refined"] == min(8, len(c)), (len(sim), r["refined"])
+    best = min(x["iteration_simulated"] for x in sim if x["fits"])
+    chosen = [x for x in c if x["chosen"]]
+    assert len(chosen) == 1 and chosen[0]["iteration_simulated"] == best
+    assert abs(r["iteration_simulated"] - best) <= 1e-12 * best
+    ests = [x["iteration_estimate"] for x in c]
+    assert ests == sorted(ests), "candidates not best estimate first"
+    for x in c:
+        assert len(x["stage_list"]) == x["stages"]
+        assert sum(s["ops"] for s in x["stage_list"]) > 0
+assert any(x["mixed_micro_batches"] for x in per["candidates"])
+assert not any(x["mixed_micro_batches"] for x in one["candidates"])
+assert per["samples_per_s_simulated"] >= one["samples_per_s_simulated"] * (1 - 1e-9)
+PYEOF
+"$GPPSIM" plan --model mmt --cluster summit --batch 128 --gpus 8 --explain \
+  > "$TMP/ex.txt" 2> /dev/null || fail "plan --explain (text) exited $?"
+grep -q '^candidates: the best plan per micro-batch size' "$TMP/ex.txt" ||
+  fail "--explain: no candidate table"
+[ "$(grep -c '^\*' "$TMP/ex.txt")" -eq 1 ] || fail "--explain: not one chosen row"
+grep -q '(chosen): micro-batch' "$TMP/ex.txt" || fail "--explain: no chosen stages"
+"$GPPSIM" plan --model mmt --cluster summit --batch 128 --gpus 8 --refine 0 \
+  --json > "$TMP/r0.json" 2> /dev/null || fail "--refine 0 exited $?"
+! grep -q '"refined"' "$TMP/r0.json" || fail "--refine 0 simulated candidates"
 
 "$GPPSIM" plan --help | grep -q "usage: gppsim plan" || fail "--help"
 "$GPPSIM" plan --help | grep -q -- "--profile DB.h5" || fail "--help: --profile"
