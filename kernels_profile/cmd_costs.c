@@ -56,7 +56,7 @@ static void usage(FILE *out) {
           "--profile).\n"
           "--micro-batches is a synonym of --micro-batch (default 1).\n"
           "--precision prices the ops in that dtype instead of the model "
-          "file's\n(the table is in sim/plan-format.md).\n");
+          "file's\n(the table is in configs/experiments/plans/README.md).\n");
 }
 
 static int parse_sizes(const char *text, costs_opts *o) {

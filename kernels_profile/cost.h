@@ -90,8 +90,8 @@ gpp_op_cost gpp_costs_op(const gpp_costs *c, uint32_t op, double b);
 void gpp_costs_set_scale(gpp_costs *c, const double *scale);
 
 /* The dtype op runs in, from the model's precision (the table in
- * sim/plan-format.md): fp32, fp16 and bf16 as they are; tf32 runs the
- * GEMM-like ops (matmul, attention, interaction) on TF32 tensor cores and
+ * configs/experiments/plans/README.md): fp32, fp16 and bf16 as they are;
+ * tf32 runs the GEMM-like ops (matmul, attention, interaction) on TF32 tensor cores and
  * the rest in fp32; fp8 runs matmuls in FP8 and the rest in bf16.  An op
  * whose element size is not the model's runs at fp8 / fp16 / fp32 by its
  * size.  The one place a precision choice enters the kernel model. */

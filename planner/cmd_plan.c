@@ -65,7 +65,7 @@ static void usage(FILE *f) {
       "--per-stage-micro-batch (GraphPipe, paper Fig. 5) adds candidates\n"
       "whose stages pick their own micro-batch size up to each size.\n"
       "--precision trains in that dtype instead of the model file's (the\n"
-      "table is in sim/plan-format.md); the plan records it.\n"
+      "table is in configs/experiments/plans/README.md); the plan records it.\n"
       "--profile plans (and refines) with the op costs measured by\n"
       "gppsim-profile instead of the kernel model where it has them.\n"
       "M and C are files or bundled names (`gppsim plan --model mmt\n"

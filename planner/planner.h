@@ -141,7 +141,7 @@ struct gpp_cluster;
 int gpp_planner_comm_fit(struct gpp_cluster *c, uint32_t n_gpus,
                          gpp_planner_comm *out, gpp_errctx *err);
 
-/* The plan file (DESIGN.md "Plan") for a candidate, written atomically to
+/* The plan file (configs/experiments/plans/README.md) for a candidate, written atomically to
  * path, or as text into a malloc'ed string (*text, caller frees). */
 int gpp_planner_write_plan(const gpp_planner_input *in,
                            const gpp_planner_options *opt,

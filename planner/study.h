@@ -35,7 +35,7 @@ typedef struct gpp_study_point {
   uint32_t chosen;         /* index into res.cands */
   double *simulated;       /* refined candidates' iteration times (s); */
   uint32_t n_simulated;    /* negative: failed to replay or out of memory */
-  char *plan_text;         /* the chosen plan (DESIGN.md "Plan") */
+  char *plan_text;         /* the chosen plan's file text */
   gpp_result *sim;         /* the chosen plan simulated with the given opts */
 } gpp_study_point;
 

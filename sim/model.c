@@ -5,7 +5,8 @@
  *
  *   name: mmt                       # required
  *   precision: fp32                 # fp32 | tf32 | fp16 | bf16 | fp8: the
- *                                   # dtype it trains in (sim/plan-format.md)
+ *                                   # dtype it trains in (the table in
+ *                                   # configs/experiments/plans/README.md)
  *   params:                         # integers, used as ${NAME} in values
  *     branches: {default: 4, min: 2, max: 16}
  *   graph:                          # a list of items

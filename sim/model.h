@@ -114,7 +114,7 @@ int gpp_model_load(const char *path, const gpp_model_param *params,
  * (fp32, tf32, fp16, bf16, fp8), "mixed" (the file's when it is 2-byte,
  * else fp16, which every tensor-core GPU has), or NULL or "full" (the
  * file's).  Element sizes, bytes and memory
- * follow it (sim/plan-format.md has the table). */
+ * follow it (configs/experiments/plans/README.md has the table). */
 int gpp_model_load_as(const char *path, const gpp_model_param *params,
                       size_t n_params, const char *precision,
                       gpp_model **out, gpp_errctx *err);

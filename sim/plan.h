@@ -1,12 +1,13 @@
 /* plan.h -- a parallelisation plan, loaded and checked against its model.
  *
- * A plan file (DESIGN.md "Plan") names a model, the mini-batch, the default
- * micro-batch, a schedule, the optimizer and precision, and stages: each a
- * set of ops (fnmatch globs over op names) on a list of devices (data-
- * parallel replicas), optionally with its own micro-batch.  Loading assigns
- * every op to exactly one stage, derives the stage graph from op edges
- * (bytes per sample on each edge), orders it topologically and rejects
- * cycles, out-of-range devices and bad keys with file:line:col.
+ * A plan file (configs/experiments/plans/README.md) names a model, the
+ * mini-batch, the default micro-batch, a schedule, the optimizer and
+ * precision, and stages: each a set of ops (fnmatch globs over op names)
+ * on a list of devices (data-parallel replicas), optionally with its own
+ * micro-batch.  Loading assigns every op to exactly one stage, derives the
+ * stage graph from op edges (bytes per sample on each edge), orders it
+ * topologically and rejects cycles, out-of-range devices and bad keys with
+ * file:line:col.
  *
  * The batch need not be a multiple of the micro-batch: a stage runs
  * ceil(batch / micro_batch) micro-batches, the last one smaller (48 with
@@ -45,10 +46,10 @@
 #include "sim/model.h"
 
 typedef enum { GPP_OPTIM_SGD, GPP_OPTIM_ADAM } gpp_optimizer;
-/* How the plan trains (the table in sim/plan-format.md): full, the model
- * file's dtype, no master copy; mixed, the file's 2-byte dtype or fp16,
- * with an fp32 master copy; or a dtype: fp32 and tf32 without a master
- * copy, fp16, bf16 and fp8 with one. */
+/* How the plan trains (the table in configs/experiments/plans/README.md):
+ * full, the model file's dtype, no master copy; mixed, the file's 2-byte
+ * dtype or fp16, with an fp32 master copy; or a dtype: fp32 and tf32
+ * without a master copy, fp16, bf16 and fp8 with one. */
 typedef enum {
   GPP_PREC_FULL, GPP_PREC_MIXED, GPP_PREC_FP32, GPP_PREC_TF32,
   GPP_PREC_FP16, GPP_PREC_BF16, GPP_PREC_FP8, GPP_PREC__N

@@ -4,56 +4,9 @@
  * HDF5 results file.  `gppsim sweep` and `gppsim reproduce` both run
  * experiments through this interface.
  *
- * Experiment file (YAML; paths are relative to the experiment file, then
- * to the repository root):
- *
- *   name: a100-vs-h100                 # required, [A-Za-z0-9_.-]+
- *   description: free text
- *   models:                            # one or more; a label names each
- *     - configs/models/mmt.yaml        #   label defaults to the model name
- *     - {path: configs/models/candle_uno.yaml, label: candle4,
- *        set: {branches: 4},           #   model parameters (--set)
- *        precision: bf16}              #   trained in (sim/plan-format.md;
- *                                      #   default: the model file's)
- *   clusters:                          # one or more base clusters
- *     - configs/clusters/dgx-a100.yaml #   (a path, or an inline mapping)
- *   grid:                              # cartesian product of these lists
- *     gpus: [64, 128, 256, 512]        #   GPUs used (cluster resized: see below)
- *     batch: [512]
- *     planner: [graphpipe, pipedream]  #   planners
- *     micro_batch: [0]                 #   0: the planner searches it
- *     max_stage_devices: [1]           #   data-parallel limit (0: none)
- *     model.branches: [2, 4, 8, 16]    #   model.<param>: a model parameter
- *     cluster.gpu: [a100-sxm-80gb, h100-sxm-80gb]   # cluster.<key>: any
- *     cluster.inter_node.nic_bandwidth: [200 Gb/s]  #   cluster field
- *     cluster.price_per_gpu_hour: [1.8]
- *   points:                            # or/and listed points: mappings
- *     - {gpus: 8, planner: piper}      #   of the same keys
- *   compare: each                      # each: one row per planner;
- *                                      # best: one row, fastest planner
- *   refine: 0                          # simulate the K best candidates
- *   samples_to_train: 1e9              # for time_to_train_s
- *   train_tokens: 1e12                 # for time/cost_to_train_tokens
- *   replications: 1                    # > 1 with jitter: mean and CI
- *   jitter: none                       # or profile: kernel times drawn
- *   seed: 1                            #   from the profile's p10..p90
- *
- * Points are numbered in expansion order: listed points first, then the
- * grid with the LAST key varying fastest, models outermost, then clusters
- * (for each model, for each cluster: every listed point in order; then
- * for each model, for each cluster: the grid).  A listed point's values
- * may be lists too (a small product of its own).  `batch` is required in
- * the grid or in every listed point; `gpus` defaults to the base cluster,
- * `planner` to graphpipe.  With compare: best, `planner` is not a product
- * key: its values are the planners tried at each point.  With `gpus`
- * larger than the base cluster, the cluster's `nodes` is set to
- * ceil(gpus / gpus_per_node); a smaller count uses the first GPUs.
- * Rows of points without a plan (no_plan) or whose planner or replay
- * failed (error, with the message) hold NaN figures.  Every distinct
- * model and cluster of the points is built at load, so a bad input (a
- * cluster override the cluster rejects, a model parameter out of range)
- * fails before any point runs, at its file:line:column in the experiment
- * file.
+ * The experiment file's format, the expansion of its points, the results
+ * file's layout and its columns are documented in one place,
+ * configs/experiments/sweeps/README.md.
  *
  * While it runs, rows go to OUT.partial (flushed after each point; the
  * file is written whole and renamed into place before the first point,
@@ -61,34 +14,6 @@
  * written in point order at the end and the working file removed.
  * --resume starts from OUT.partial (one that cannot be read counts as
  * empty, with a warning), or from a finished OUT.
- *
- * Results file (HDF5):
- *   /experiment        attributes: name, n_points; string dataset text:
- *                      the experiment file's text (a resumed sweep must
- *                      match it)
- *   /points            compound table, one row per finished point, in
- *                      point order (a resumed or MPI sweep writes exactly
- *                      the rows of a single uninterrupted run):
- *     point (u32), model (str), cluster (str), gpu (str), planner (str),
- *     gpus, batch, micro_batch (u32), params (str: "k=v,..." of the point's
- *     grid values; the planner's micro_batch), status (str: ok | no_plan
- *     | oom | error),
- *     message (str), throughput (samples/s), iteration_s, bubble,
- *     peak_mem_bytes (max over devices), n_stages, depth (u32),
- *     planner_estimate_s, cost_per_million_samples (currency units; NaN
- *     without a price), time_to_train_s, throughput_ci_lo/hi (95% CI over
- *     replications; equal to throughput with 1), replications (u32),
- *     precision (str: the dtype the model trained in), tokens_per_s
- *     (samples/s times the model's tokens per sample:
- *     gpp_model_tokens_per_sample), mfu and hfu (fractions: the model's
- *     FLOPs per second per used GPU, HFU with recomputation, over the GPU's
- *     peak at the matmuls' dtype; sim/engine.h), time_to_train_tokens_s
- *     and cost_to_train_tokens (train_tokens at tokens_per_s; the cost at
- *     the cluster's price_per_gpu_hour times the point's GPUs; NaN without
- *     train_tokens or a price)
- *   /plans/<point>     the chosen plan's text (string dataset)
- *   /timing            table (point, search_s, wall_s): wall-clock figures
- *                      kept apart so /points is bit-identical across runs
  */
 #ifndef GPP_SIM_SWEEP_H
 #define GPP_SIM_SWEEP_H

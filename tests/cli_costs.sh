@@ -38,8 +38,8 @@ lacks out " profile " "model"
 has out "extrapolated" "model header"
 has out "ops by source: override=0 profile=0 model=262$" "model counts"
 
-# Precision drives speed (sim/plan-format.md): a GPT matmul on the H100 runs
-# on the SIMT pipes in fp32, on tensor cores in tf32, bf16 and fp8, each
+# Precision drives speed (configs/experiments/plans/README.md): a GPT
+# matmul on the H100 runs on the SIMT pipes in fp32, on tensor cores in tf32, bf16 and fp8, each
 # faster than the last; layernorm moves half the bytes in bf16; an A100 has
 # no fp8 peak.
 GPT=$SRC/configs/models/gpt.yaml

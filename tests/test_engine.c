@@ -1,6 +1,6 @@
-/* test_engine.c -- the engine against the closed forms of DESIGN.md, with
- * cost overrides and an ideal (zero-cost) network, plus memory accounting,
- * OOM and determinism of the outputs. */
+/* test_engine.c -- the engine against closed forms (each test's comment
+ * gives its formula), with cost overrides and an ideal (zero-cost)
+ * network, plus memory accounting, OOM and determinism of the outputs. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>

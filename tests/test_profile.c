@@ -846,8 +846,8 @@ Test(costs, profiled_op_needs_no_peak) {
   gpp_model_destroy(m);
 }
 
-/* The precision table (sim/plan-format.md) as gpp_costs_op_dtype applies
- * it per kind of op, and the peak MFU divides by (gpp_costs_gemm_peak). */
+/* The precision table (configs/experiments/plans/README.md) as
+ * gpp_costs_op_dtype applies it per kind of op, and the peak MFU divides by (gpp_costs_gemm_peak). */
 Test(costs, precision_picks_each_ops_dtype_and_the_mfu_peak) {
   static const struct {
     const char *prec;

@@ -143,8 +143,8 @@ static int read_sizes(gpp_cluster *c, gpp_ynode root, graph *g,
   gpp_ynode n = gpp_ymap_find(root, "gpus");
   long long v = g->n_gpus;
   if (gpp_ynode_ok(n))
-    GPP_TRY(gpp_yscalar_int(n, "gpus", g->n_gpus ? g->n_gpus : 1, GPP_MAX_GPUS,
-                            &v, err));
+    GPP_TRY(gpp_yscalar_int(n, "gpus", g->n_gpus ? g->n_gpus : 1,
+                            GPP_MAX_GPUS, &v, err));
   c->n_gpus = (uint32_t)v;
   gpp_mark at = gpp_ynode_mark(g->links);
   if (c->n_gpus == 0)
