@@ -84,6 +84,44 @@ EOF
 [ $? -eq 2 ] && grep -q "'B'" "$TMP/symB.err" && [ ! -e "$TMP/symB.yaml" ] ||
   fail "a wrong --batch-dim is not exit 2"
 
+# Concat follows the ONNX axis: two (2, 4, 8) inputs joined on axis 1
+# (tokens) are 8 x 8 per sample, on axis -1 (width) 4 x 16, where their
+# shapes alone could not tell; a batch-axis join flattens.
+for ax in 1 -1 0; do
+  "$PY" - "$TMP/cat$ax.onnx" "$ax" <<'PYEOF' || fail "building cat$ax.onnx"
+import sys, numpy as np, onnx
+from onnx import helper as h, numpy_helper as nh, TensorProto as T
+ax = int(sys.argv[2])
+w = nh.from_array(np.ones((8, 4), np.float32), "w")
+out = {1: [2, 8, 8], -1: [2, 4, 16], 0: [4, 4, 8]}[ax]
+nodes = [h.make_node("Concat", ["x0", "x1"], ["c"], "cat", axis=ax)]
+if ax != -1:
+    nodes.append(h.make_node("MatMul", ["c", "w"], ["y"], "fc"))
+    y = out[:-1] + [4]
+else:
+    nodes.append(h.make_node("Relu", ["c"], ["y"], "act"))
+    y = out
+g = h.make_graph(nodes, "g",
+                 [h.make_tensor_value_info(x, T.FLOAT, [2, 4, 8]) for x in ("x0", "x1")],
+                 [h.make_tensor_value_info("y", T.FLOAT, y)], [w])
+onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 17)]), sys.argv[1])
+PYEOF
+  "$GPPSIM" model import "$TMP/cat$ax.onnx" --out "$TMP/cat$ax.yaml" \
+    > /dev/null 2> "$TMP/cat.err" || { fail "cat$ax: import exited $?: $(cat "$TMP/cat.err")"; continue; }
+  "$GPPSIM" model show "$TMP/cat$ax.yaml" --json --ops > "$TMP/cat$ax.json" ||
+    fail "cat$ax: model show"
+done
+"$PY" - "$TMP" <<'PYEOF' || fail "concat axis"
+import json, re, sys
+want = {"1": ("tokens", 8, 8), "-1": ("width", 4, 16), "0": ("flatten", 1, 64)}
+for ax, (along, t, w) in want.items():
+    text = open("%s/cat%s.yaml" % (sys.argv[1], ax)).read()
+    assert bool(re.search('along: "?' + along, text)) == (along != "width"), (ax, text)
+    ops = {o["name"]: o for o in json.load(open("%s/cat%s.json" % (sys.argv[1], ax)))["op_table"]}
+    cat = ops["cat"]
+    assert (cat["tokens"], cat["width"]) == (t, w), (ax, cat)
+PYEOF
+
 # bad FILE WHAT: exit 2, the file named and WHAT in the message, no output.
 bad() {
   "$GPPSIM" model import "$1" --out "$TMP/bad.yaml" 2> "$TMP/bad.err"

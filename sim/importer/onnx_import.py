@@ -610,20 +610,34 @@ class Builder:
                  [self.src(x, node, want) for x in ins], want, out,
                  self.claim([node]))
 
+    def concat_along(self, node, ins, shapes):
+        """How gppsim joins the inputs (configs/models/README.md, concat):
+        by the node's axis: the last one joins widths, the one before it
+        (rank 3 or more) tokens; any other axis, or shapes that do not
+        agree on the other dimension, flatten each sample."""
+        rank = len(self.g.shapes.get(ins[0], ()))
+        axis = next((a.i for a in node.attribute if a.name == "axis"), -1)
+        axis = axis % rank if rank else -1
+        if axis == rank - 1 and all(s[0] == shapes[0][0] for s in shapes):
+            return "width"
+        if rank >= 3 and axis == rank - 2 and \
+                all(s[1] == shapes[0][1] for s in shapes):
+            return "tokens"
+        return "flatten"
+
     def concat(self, node):
         ins = self.g.act_inputs(node)
         if len(ins) != len([x for x in node.input if x]):
             return self.custom(node, 0)
         shapes = [self.act_shape(x, node) for x in ins]
-        fields = {}
-        if all(s[0] == shapes[0][0] for s in shapes):
+        along = self.concat_along(node, ins, shapes)
+        if along == "width":
             shape = (shapes[0][0], sum(s[1] for s in shapes))
-        elif all(s[1] == shapes[0][1] for s in shapes):
+        elif along == "tokens":
             shape = (sum(s[0] for s in shapes), shapes[0][1])
-            fields["along"] = "tokens"
         else:
             shape = (1, sum(a * b for a, b in shapes))
-            fields["along"] = "flatten"
+        fields = {} if along == "width" else {"along": along}
         self.add(self.unique(node.name or "concat"), "concat",
                  [self.src(x, node) for x in ins], shape, node.output[0],
                  self.claim([node]), **fields)
