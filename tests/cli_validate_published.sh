@@ -107,11 +107,19 @@ sed -n '/^| group |/,/^| all |/p' "$SRC/validate/published/README.md" \
 
 # A run that cannot fit: 70B unsharded on 8 A100s, through the plan path.
 sed -n '1,5p' "$T" > "$TMP/oom.csv"
-grep '^mpt-70b-s2048-g64,' "$T" | sed 's/,64,a100-sxm-80gb,/,8,a100-sxm-80gb,/; s/full_shard/none/' >> "$TMP/oom.csv"
+grep '^mpt-70b-s2048-g64,' "$T" | sed 's/,64,a100-sxm-80gb,/,8,a100-sxm-80gb,/; s/,2048,bf16/,256,bf16/; s/full_shard/none/' >> "$TMP/oom.csv"
 "$GPPSIM" validate published "$TMP/oom.csv" --json > "$TMP/oom.json" 2>/dev/null ||
   fail "oom table exit $?"
 "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1]))["rows"][0]; sys.exit(0 if not r["fits"] and r["peak_memory"] > 80*2**30 else 1)' \
   "$TMP/oom.json" || fail "70B unsharded on 8 GPUs predicted to fit"
+# A row whose global batch is not ranks x micro-batch x accumulation (a
+# fuzzed row asked 12,488 GPUs for a batch of 8) is located, not run.
+sed -n '1,5p' "$T" > "$TMP/batch.csv"
+grep '^mpt-125m-' "$T" | head -1 | awk -F, 'BEGIN{OFS=","} {$14 = $14 + 1; print}' >> "$TMP/batch.csv"
+"$GPPSIM" validate published "$TMP/batch.csv" > /dev/null 2> "$TMP/batch.err"
+[ $? -eq 2 ] || fail "an inconsistent global_batch must exit 2"
+grep -q "batch.csv:6:.*global_batch: .* is not the data-parallel ranks" "$TMP/batch.err" ||
+  fail "inconsistent global_batch message: $(cat "$TMP/batch.err")"
 
 # Bad rows: exit 2 naming the line.
 bad() {

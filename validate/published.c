@@ -20,6 +20,7 @@
 
 
 #include "sim/cli.h"
+#include "sim/common/bundle.h"
 #include "sim/common/csv.h"
 #include "sim/engine.h"
 #include "sim/model.h"
@@ -136,6 +137,14 @@ static int read_cfg(const row_in *x, run_cfg *g, gpp_errctx *err) {
     GPP_RAISE_AT(err, GPP_EINVAL, &m, "tensor: %g does not divide gpus (%g)",
                  g->tensor, g->gpus);
   }
+  double dp = g->gpus / g->tensor;
+  if (g->batch != dp * g->mb * g->accum) {
+    m = gpp_csv_mark(x->c, x->r, x->col[C_BATCH]);
+    GPP_RAISE_AT(err, GPP_EINVAL, &m, "global_batch: %g is not the "
+                 "data-parallel ranks (gpus / tensor = %g) x micro_batch (%g) "
+                 "x grad_accum (%g) = %g", g->batch, dp, g->mb, g->accum,
+                 dp * g->mb * g->accum);
+  }
   return 0;
 }
 
@@ -193,14 +202,10 @@ static char *plan_text(const run_cfg *g) {
 
 static int load_cluster(const run_cfg *g, gpp_cluster **out,
                         gpp_errctx *err) {
-  char path[4096];
-  const char *p = g->cluster;
-  if (strchr(p, '/') == NULL && strstr(p, ".yaml") == NULL) {
-    snprintf(path, sizeof path, "configs/clusters/%s.yaml", p);
-    p = path;
-  }
+  char path[GPP_INPUT_PATH_MAX];
   gpp_ydoc *doc;
-  GPP_TRY(gpp_ydoc_load_file(p, &doc, err));
+  GPP_TRY(gpp_input_named("clusters", g->cluster, path, sizeof path, err));
+  GPP_TRY(gpp_ydoc_load_file(path, &doc, err));
   int rc = gpp_cluster_resized(gpp_ydoc_root(doc), g->gpu, (uint32_t)g->gpus,
                                out, err);
   gpp_ydoc_destroy(doc);

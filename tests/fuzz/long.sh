@@ -5,6 +5,9 @@
 # CORPUS_DIR/<target>-crash-* etc., log in CORPUS_DIR/<target>.log, whose
 # last lines give the executions, exec/s and cov.  Run it niced, e.g.
 #   setsid nohup nice -n 10 sh tests/fuzz/long.sh build-fuzz 3600 ~/fuzz &
+# $FUZZ_FLAGS is added to libFuzzer's flags, e.g. "-fork=1
+# -ignore_crashes=1" to go on past crashes inside a library (HDF5 1.10.8
+# on damaged files: README.md) and keep each as an artifact.
 set -u
 build=$(cd "$1" && pwd) secs=$2 dir=$3
 shift 3
@@ -20,7 +23,7 @@ for t in "$@"; do
   case $t in profile|results) unwind=fast_unwind_on_malloc=0 ;; *) unwind= ;; esac
   ASAN_OPTIONS=$unwind TMPDIR="$dir/tmp-$t" "$build/tests/fuzz/fuzz_$t" \
     -close_fd_mask=1 -timeout=$([ "$t" = published ] && echo 60 || echo 10) \
-    -rss_limit_mb=2048 $dict \
+    -rss_limit_mb=2048 $dict ${FUZZ_FLAGS:-} \
     -max_total_time="$secs" -print_final_stats=1 \
     -artifact_prefix="$dir/$t-" "$dir/$t" "$build/tests/fuzz/seeds/$t" \
     > "$dir/$t.log" 2>&1
