@@ -141,7 +141,9 @@ static void fill_devices(const gpp__eng *e, gpp_result *r) {
     busy += dv->busy;
   }
   double cap = r->iteration_time * r->n_used;
-  r->bubble_fraction = cap > 0 ? 1.0 - busy / cap : 0;
+  /* Devices busy the whole iteration sum to cap up to rounding: no
+   * negative bubble ("-0.0000"). */
+  r->bubble_fraction = cap > 0 ? fmax(0.0, 1.0 - busy / cap) : 0;
 }
 
 void gpp_train_time_cost(double tokens_per_s, double tokens,

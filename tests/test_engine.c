@@ -365,6 +365,9 @@ Test(engine, several_stages_on_one_device) {
   cr_assert_eq(run_plan(text, &t.m, &c, &ideal, &r, &err), 0, "%s", err.msg);
   expect_close(r.res->iteration_time, 5 * 3 * (tf + tb), "one device");
   expect_close(r.res->bubble_fraction, 0, "no bubble");
+  /* Never below 0 by rounding (printed "-0.0000" before). */
+  cr_assert_geq(r.res->bubble_fraction, 0.0);
+  cr_assert(!signbit(r.res->bubble_fraction));
   run_free(&r);
 }
 
