@@ -139,7 +139,7 @@ bad() {
   [ $rc -eq 2 ] || fail "demo $*: exit $rc, expected 2"
   grep -q -- "$want" "$TMP/bad.err" || fail "demo $*: no '$want' in: $(cat "$TMP/bad.err")"
 }
-bad "expects an integer in 1..4095" --gpus 0
+bad "expects an integer in 1..65536" --gpus 0
 bad "has only 32" --gpus 64
 bad "bundled models: candle_uno, dlrm, gpt, mmt, synthetic" --model nosuch
 bad "is not a folder" --out "$TMP/a/stdout"
