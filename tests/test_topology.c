@@ -216,6 +216,15 @@ Test(cluster_errors, unknown_gpu_with_suggestion) {
             e.msg);
 }
 
+Test(cluster_errors, mesh_too_large) {
+  /* Links grow with the square of a mesh node (fuzz_cluster: 412 GPUs). */
+  gpp_errctx e = load_bad("gpu: h200\ngpus_per_node: 65\nintra_node: {kind: "
+                          "nvlink-mesh, bandwidth: 1 GB/s, latency: 1 us}\n",
+                          GPP_ERANGE);
+  cr_assert(strstr(e.msg, "bad.yaml:3:20: nvlink-mesh: 65 GPUs per node") !=
+            NULL, "%s", e.msg);
+}
+
 Test(cluster_errors, zero_bandwidth) {
   gpp_errctx e = load_bad("gpu: h200\ngpus_per_node: 2\nintra_node: {kind: "
                           "nvswitch, bandwidth: 0 GB/s, latency: 1 us}\n",

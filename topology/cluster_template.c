@@ -30,6 +30,12 @@
 #include "topology/internal.h"
 
 enum { INTRA_NVSWITCH, INTRA_MESH, INTRA_PCIE, INTRA_NONE };
+
+/* The most GPUs an nvlink-mesh node may have: every pair is a link, so the
+ * links grow with the square (a fuzzed 412-GPU mesh on 27 nodes, 4.6 M
+ * links, took seconds to route).  NVLink meshes that exist have 4 (Summit's
+ * sockets, DGX-1's quads) to 8 GPUs (DGX-1's hybrid cube mesh). */
+#define MESH_MAX_GPUS 64u
 enum { INTER_FAT_TREE, INTER_RAIL, INTER_SINGLE };
 
 static const char *const intra_kinds[] = {"nvswitch", "nvlink-mesh", "pcie",
@@ -119,6 +125,13 @@ static int read_intra(gpp_ynode n, tmpl *t, gpp_errctx *err) {
   GPP_TRY(gpp_yread_fields(n, intra_table, N_OF(intra_table), &t->intra,
                            err));
   if (t->intra.kind == INTRA_NONE) return 0;
+  if (t->intra.kind == INTRA_MESH && t->g > MESH_MAX_GPUS) {
+    gpp_mark at = gpp_ynode_mark(gpp_ymap_find(n, "kind"));
+    GPP_RAISE_AT(err, GPP_ERANGE, &at, "nvlink-mesh: %u GPUs per node; a "
+                 "mesh links every pair directly (g x (g-1) links), and at "
+                 "most %u are modelled: use nvswitch for larger nodes", t->g,
+                 MESH_MAX_GPUS);
+  }
   if (isnan(t->intra.bandwidth))
     return missing(n, "bandwidth", "per GPU, per direction", err);
   if (isnan(t->intra.latency))
