@@ -106,7 +106,7 @@ sed -n '/^| group |/,/^| all |/p' "$SRC/validate/published/README.md" \
   fail "validate/published/README.md's group table differs from the run: $(diff "$TMP/readme.md" "$TMP/groups.md" | head -5)"
 
 # A run that cannot fit: 70B unsharded on 8 A100s, through the plan path.
-sed -n '1,5p' "$T" > "$TMP/oom.csv"
+grep '^name,' "$T" > "$TMP/oom.csv"
 grep '^mpt-70b-s2048-g64,' "$T" | sed 's/,64,a100-sxm-80gb,/,8,a100-sxm-80gb,/; s/full_shard/none/' >> "$TMP/oom.csv"
 "$GPPSIM" validate published "$TMP/oom.csv" --json > "$TMP/oom.json" 2>/dev/null ||
   fail "oom table exit $?"
@@ -115,17 +115,19 @@ grep '^mpt-70b-s2048-g64,' "$T" | sed 's/,64,a100-sxm-80gb,/,8,a100-sxm-80gb,/; 
 
 # Bad rows: exit 2 naming the line.
 bad() {
-  { sed -n '1,5p' "$T"; grep '^mpt-7b-s2048-g8,.*,a100-sxm-80gb,' "$T" | sed "$2"; } > "$TMP/bad.csv"
+  { grep '^name,' "$T"; grep '^mpt-7b-s2048-g8,.*,a100-sxm-80gb,' "$T" | sed "$2"; } > "$TMP/bad.csv"
   "$GPPSIM" validate published "$TMP/bad.csv" > /dev/null 2> "$TMP/err"
   rc=$?
   [ $rc -eq 2 ] || fail "$1: exit $rc, expected 2"
   grep -q "$3" "$TMP/err" || fail "$1: '$(cat "$TMP/err")' lacks '$3'"
 }
-bad "bad sharding" 's/full_shard/zero9/' "bad.csv:6:.*sharding: 'zero9'"
-bad "bad gpu" 's/a100-sxm-80gb/a100-sxm-99gb/' "bad.csv:6: run 'mpt-7b-s2048-g8'"
-bad "bad number" 's/,4096,32,32,/,4096,3x2,32,/' "bad.csv:6:.*n_layers: '3x2' is not a number"
-bad "bad cluster" 's/a100-roce-1600/no-such-cluster/' "bad.csv:6: run 'mpt-7b-s2048-g8'"
-bad "heads" 's/,4096,32,32,/,4096,32,31,/' "bad.csv:6: run 'mpt-7b-s2048-g8'"
+bad "bad sharding" 's/full_shard/zero9/' "bad.csv:2:.*sharding: 'zero9'"
+bad "bad gpu" 's/a100-sxm-80gb/a100-sxm-99gb/' "bad.csv:2: run 'mpt-7b-s2048-g8'"
+bad "bad number" 's/,4096,32,32,/,4096,3x2,32,/' "bad.csv:2:.*n_layers: '3x2' is not a number"
+bad "bad cluster" 's/a100-roce-1600/no-such-cluster/' "bad.csv:2: run 'mpt-7b-s2048-g8'"
+bad "heads" 's/,4096,32,32,/,4096,32,31,/' "bad.csv:2: run 'mpt-7b-s2048-g8'"
+bad "positions" 's/,learned,2$/,rope,2/' "bad.csv:2:.*positions: 'rope', expected one of alibi, learned"
+bad "train_metrics" 's/,learned,2$/,learned,-1/' "bad.csv:2:.*train_metrics"
 "$GPPSIM" validate published --help | grep -q "usage: gppsim validate published" ||
   fail "--help"
 "$GPPSIM" validate published > /dev/null 2>&1
