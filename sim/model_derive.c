@@ -379,6 +379,20 @@ static void cost_other(gpp_op *op) {
   }
 }
 
+/* A training framework that evaluates its loss metrics on every
+ * micro-batch (Composer 0.16's trainer updates each train metric after the
+ * backward: llm-foundry's MPT has two, LanguageCrossEntropy and
+ * LanguagePerplexity, each torch.nn.CrossEntropyLoss over the logits)
+ * runs n unfused cross-entropies without gradient.  Under autocast each
+ * casts the logits to fp32 (read dt, write 4 bytes) and log-softmaxes them
+ * (read 4, write 4; max, subtract, exp and sum: 4 FLOPs); the NLL gather
+ * reads one logit per row. */
+static void cost_loss_evals(gpp_op *op, int64_t n) {
+  double d = (double)op->shape.in_width;
+  op->bytes_fwd += (double)n * d * (op->dtype_bytes + 12);
+  op->flops_fwd += (double)n * d * 4;
+}
+
 static void apply_overrides(gpp_op *op, const gpp__mspec *s) {
   if (s->flops_fwd >= 0) op->flops_fwd = s->flops_fwd;
   if (s->flops_bwd >= 0) op->flops_bwd = s->flops_bwd;
@@ -403,6 +417,10 @@ void gpp__model_derive_op(gpp_op *op, const gpp__mspec *s) {
   case GPP_OP_GELU:
   case GPP_OP_RELU:
   case GPP_OP_ELEMENTWISE: cost_elementwise(op); break;
+  case GPP_OP_LOSS:
+    cost_other(op);
+    cost_loss_evals(op, s->loss_evals);
+    break;
   default: cost_other(op); break;
   }
   op->out_bytes = (double)elems(op) * op->dtype_bytes;

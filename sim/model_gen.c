@@ -159,6 +159,7 @@ int gpp__model_gen_transformer(gpp__mbuild *b, gpp_ynode item,
 typedef struct dec_cfg {
   tf_cfg tf;
   int64_t vocab;
+  int64_t metrics; /* train_metrics: no-grad loss evaluations per step */
   bool alibi; /* positions in the attention (no position embedding) */
 } dec_cfg;
 
@@ -171,6 +172,7 @@ static int read_dec(gpp__mbuild *b, gpp_ynode item, dec_cfg *c) {
   GPP_TRY(gpp__model_req_int(b, item, "heads", 1, 65536, &t->heads));
   GPP_TRY(gpp__model_req_int(b, item, "vocab", 1, DIM_MAX, &c->vocab));
   GPP_TRY(gpp__model_req_int(b, item, "seq", 1, DIM_MAX, &t->seq));
+  GPP_TRY(gpp__model_opt_int(b, item, "train_metrics", 0, 64, &c->metrics));
   int64_t mult = 4;
   GPP_TRY(gpp__model_opt_int(b, item, "ffn_mult", 1, 64, &mult));
   t->ffn = mult * t->hidden;
@@ -253,6 +255,7 @@ int gpp__model_gen_decoder(gpp__mbuild *b, gpp_ynode item, const char *name,
   s->shape.width = c.vocab;
   s->bias = false;
   GPP_TRY(dec_op(b, name, "loss", GPP_OP_LOSS, mark, s->name, &s));
+  s->loss_evals = c.metrics;
   GPP_TRY(gpp__model_one_out(b, s->name, last));
   return gpp__model_add_alias(b, gpp__model_full_name(b, name, ""), *last,
                               mark);

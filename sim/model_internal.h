@@ -42,6 +42,9 @@ typedef struct gpp__mspec {
   bool flash; /* attention: one fused kernel (the model's default, or the
                  item's `attention` key) */
   int along;  /* concat: a GPP__ALONG_* (the item's `along` key) */
+  int64_t loss_evals; /* loss: extra no-grad cross-entropy evaluations of
+                         its input per micro-batch (a decoder's
+                         `train_metrics`) */
 } gpp__mspec;
 
 /* How a concat joins its inputs (configs/models/README.md, "concat"). */

@@ -305,7 +305,8 @@ static const char *const k_tf[] = {"transformer", "inputs", "layers", "seq",
                                    "bias"};
 static const char *const k_dec[] = {"decoder", "layers", "d_model", "heads",
                                     "ffn_mult", "ffn", "vocab", "seq",
-                                    "bias", "positions", "attention"};
+                                    "bias", "positions", "attention",
+                                    "train_metrics"};
 static const char *const k_br[] = {"branches", "inputs", "count", "body"};
 
 typedef struct item_def {

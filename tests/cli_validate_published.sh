@@ -106,7 +106,7 @@ sed -n '/^| group |/,/^| all |/p' "$SRC/validate/published/README.md" \
   fail "validate/published/README.md's group table differs from the run: $(diff "$TMP/readme.md" "$TMP/groups.md" | head -5)"
 
 # A run that cannot fit: 70B unsharded on 8 A100s, through the plan path.
-sed -n '1,5p' "$T" > "$TMP/oom.csv"
+grep '^name,' "$T" > "$TMP/oom.csv"
 grep '^mpt-70b-s2048-g64,' "$T" | sed 's/,64,a100-sxm-80gb,/,8,a100-sxm-80gb,/; s/,2048,bf16/,256,bf16/; s/full_shard/none/' >> "$TMP/oom.csv"
 "$GPPSIM" validate published "$TMP/oom.csv" --json > "$TMP/oom.json" 2>/dev/null ||
   fail "oom table exit $?"
@@ -114,26 +114,28 @@ grep '^mpt-70b-s2048-g64,' "$T" | sed 's/,64,a100-sxm-80gb,/,8,a100-sxm-80gb,/; 
   "$TMP/oom.json" || fail "70B unsharded on 8 GPUs predicted to fit"
 # A row whose global batch is not ranks x micro-batch x accumulation (a
 # fuzzed row asked 12,488 GPUs for a batch of 8) is located, not run.
-sed -n '1,5p' "$T" > "$TMP/batch.csv"
+grep '^name,' "$T" > "$TMP/batch.csv"
 grep '^mpt-125m-' "$T" | head -1 | awk -F, 'BEGIN{OFS=","} {$14 = $14 + 1; print}' >> "$TMP/batch.csv"
 "$GPPSIM" validate published "$TMP/batch.csv" > /dev/null 2> "$TMP/batch.err"
 [ $? -eq 2 ] || fail "an inconsistent global_batch must exit 2"
-grep -q "batch.csv:6:.*global_batch: .* is not the data-parallel ranks" "$TMP/batch.err" ||
+grep -q "batch.csv:2:.*global_batch: .* is not the data-parallel ranks" "$TMP/batch.err" ||
   fail "inconsistent global_batch message: $(cat "$TMP/batch.err")"
 
 # Bad rows: exit 2 naming the line.
 bad() {
-  { sed -n '1,5p' "$T"; grep '^mpt-7b-s2048-g8,.*,a100-sxm-80gb,' "$T" | sed "$2"; } > "$TMP/bad.csv"
+  { grep '^name,' "$T"; grep '^mpt-7b-s2048-g8,.*,a100-sxm-80gb,' "$T" | sed "$2"; } > "$TMP/bad.csv"
   "$GPPSIM" validate published "$TMP/bad.csv" > /dev/null 2> "$TMP/err"
   rc=$?
   [ $rc -eq 2 ] || fail "$1: exit $rc, expected 2"
   grep -q "$3" "$TMP/err" || fail "$1: '$(cat "$TMP/err")' lacks '$3'"
 }
-bad "bad sharding" 's/full_shard/zero9/' "bad.csv:6:.*sharding: 'zero9'"
-bad "bad gpu" 's/a100-sxm-80gb/a100-sxm-99gb/' "bad.csv:6: run 'mpt-7b-s2048-g8'"
-bad "bad number" 's/,4096,32,32,/,4096,3x2,32,/' "bad.csv:6:.*n_layers: '3x2' is not a number"
-bad "bad cluster" 's/a100-roce-1600/no-such-cluster/' "bad.csv:6: run 'mpt-7b-s2048-g8'"
-bad "heads" 's/,4096,32,32,/,4096,32,31,/' "bad.csv:6: run 'mpt-7b-s2048-g8'"
+bad "bad sharding" 's/full_shard/zero9/' "bad.csv:2:.*sharding: 'zero9'"
+bad "bad gpu" 's/a100-sxm-80gb/a100-sxm-99gb/' "bad.csv:2: run 'mpt-7b-s2048-g8'"
+bad "bad number" 's/,4096,32,32,/,4096,3x2,32,/' "bad.csv:2:.*n_layers: '3x2' is not a number"
+bad "bad cluster" 's/a100-roce-1600/no-such-cluster/' "bad.csv:2: run 'mpt-7b-s2048-g8'"
+bad "heads" 's/,4096,32,32,/,4096,32,31,/' "bad.csv:2: run 'mpt-7b-s2048-g8'"
+bad "positions" 's/,learned,2$/,rope,2/' "bad.csv:2:.*positions: 'rope', expected one of alibi, learned"
+bad "train_metrics" 's/,learned,2$/,learned,-1/' "bad.csv:2:.*train_metrics"
 "$GPPSIM" validate published --help | grep -q "usage: gppsim validate published" ||
   fail "--help"
 "$GPPSIM" validate published > /dev/null 2>&1

@@ -233,6 +233,36 @@ Test(model, transformer_expands_to_eight_ops_per_layer) {
   gpp_model_destroy(m);
 }
 
+/* A decoder's train_metrics: each no-grad cross-entropy of the logits adds
+ * an fp32 cast (read 2, write 4 bytes per logit in bf16) and a log-softmax
+ * (read 4, write 4; 4 FLOPs) to the loss's forward, nothing else. */
+Test(model, decoder_train_metrics_add_unfused_cross_entropies) {
+  const char *fmt = "name: t\nprecision: bf16\ngraph:\n"
+                    "  - {decoder: m, layers: 2, d_model: 48, heads: 4,"
+                    " vocab: 1031, seq: 37%s}\n";
+  char a[256], b[256];
+  snprintf(a, sizeof a, fmt, "");
+  snprintf(b, sizeof b, fmt, ", train_metrics: 3");
+  gpp_model *m0 = load_ok(a), *m3 = load_ok(b);
+  const gpp_op *l0 = op_named(m0, "m.loss"), *l3 = op_named(m3, "m.loss");
+  double logits = 37.0 * 1031;
+  cr_assert_eq(l0->shape.in_width, logits);
+  cr_assert_eq(l0->bytes_fwd, 2 * logits);
+  cr_assert_eq(l3->bytes_fwd - l0->bytes_fwd, 3 * logits * (2 + 12));
+  cr_assert_eq(l3->flops_fwd - l0->flops_fwd, 3 * logits * 4);
+  cr_assert_eq(l3->bytes_bwd, l0->bytes_bwd);
+  cr_assert_eq(l3->saved_bytes, l0->saved_bytes);
+  cr_assert_eq(op_named(m3, "m.lm_head")->flops_fwd,
+               op_named(m0, "m.lm_head")->flops_fwd);
+  gpp_model_destroy(m0);
+  gpp_model_destroy(m3);
+  gpp_errctx err = {0};
+  gpp_model *bad = NULL;
+  snprintf(b, sizeof b, fmt, ", train_metrics: -1");
+  cr_assert_neq(load_text(b, NULL, 0, &bad, &err), 0);
+  cr_assert(strstr(err.msg, "train_metrics") != NULL, "%s", err.msg);
+}
+
 Test(model, mlp_expands_layers_and_activations) {
   gpp_model *m = load_ok("name: t\ngraph:\n  - {input: x, width: 10}\n"
                          "  - {mlp: a, layers: 5, width: 7, activation: gelu,"

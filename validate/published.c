@@ -31,13 +31,14 @@
 enum { C_NAME, C_FAMILY, C_D, C_LAYERS, C_HEADS, C_FFN, C_VOCAB, C_SEQ,
        C_GPUS, C_GPU, C_CLUSTER, C_MB, C_ACCUM, C_BATCH, C_PREC, C_SHARD,
        C_CKPT, C_ATTN, C_MEASURED, C_BIAS, C_TENSOR, C_PIPE, C_VIRT, C_SP,
-       C__N, C__REQUIRED = C_BIAS };
+       C_POS, C_METRICS, C__N, C__REQUIRED = C_BIAS };
 static const char *const col_names[C__N] = {
     "name", "model_family", "d_model", "n_layers", "n_heads", "ffn_mult",
     "vocab", "seq_len", "gpus", "gpu", "cluster", "micro_batch",
     "grad_accum", "global_batch", "precision", "sharding", "checkpointing",
     "attention", "measured_tokens_per_s_per_gpu", "bias", "tensor",
-    "pipeline", "virtual_stages", "sequence_parallel"};
+    "pipeline", "virtual_stages", "sequence_parallel", "positions",
+    "train_metrics"};
 
 /* One run and what gppsim predicts for it. */
 typedef struct prow {
@@ -92,8 +93,8 @@ static int word(const row_in *x, int k, const char *const *words,
 
 typedef struct run_cfg {
   double d, layers, heads, ffn, vocab, seq, gpus, mb, accum, batch, tensor,
-      pipe, virt;
-  const char *gpu, *cluster, *prec, *shard, *ckpt, *attn, *bias, *sp;
+      pipe, virt, metrics;
+  const char *gpu, *cluster, *prec, *shard, *ckpt, *attn, *bias, *sp, *pos;
 } run_cfg;
 
 static int read_cfg(const row_in *x, run_cfg *g, gpp_errctx *err) {
@@ -105,6 +106,7 @@ static int read_cfg(const row_in *x, run_cfg *g, gpp_errctx *err) {
   static const char *const ckpt[] = {"full", "selective", "none", NULL};
   static const char *const attn[] = {"flash", "unfused", NULL};
   static const char *const tf[] = {"true", "false", NULL};
+  static const char *const pos[] = {"alibi", "learned", NULL};
   const char *f;
   GPP_TRY(word(x, C_FAMILY, fam, NULL, &f, err));
   const struct { int k; double lo, hi, dflt, *out; } nums[] = {
@@ -114,7 +116,7 @@ static int read_cfg(const row_in *x, run_cfg *g, gpp_errctx *err) {
       {C_GPUS, 1, 65536, 0, &g->gpus},   {C_MB, 1, 1e7, 0, &g->mb},
       {C_ACCUM, 1, 1e7, 0, &g->accum},   {C_BATCH, 1, 1e9, 0, &g->batch},
       {C_TENSOR, 1, 1024, 1, &g->tensor}, {C_PIPE, 1, 1024, 1, &g->pipe},
-      {C_VIRT, 1, 1024, 1, &g->virt}};
+      {C_VIRT, 1, 1024, 1, &g->virt},   {C_METRICS, 0, 64, 0, &g->metrics}};
   for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
     GPP_TRY(num(x, nums[i].k, nums[i].lo, nums[i].hi, nums[i].dflt,
                 nums[i].out, err));
@@ -126,6 +128,7 @@ static int read_cfg(const row_in *x, run_cfg *g, gpp_errctx *err) {
   GPP_TRY(word(x, C_ATTN, attn, NULL, &g->attn, err));
   GPP_TRY(word(x, C_BIAS, tf, "false", &g->bias, err));
   GPP_TRY(word(x, C_SP, tf, "false", &g->sp, err));
+  GPP_TRY(word(x, C_POS, pos, "alibi", &g->pos, err));
   gpp_mark m = gpp_csv_mark(x->c, x->r, x->col[C_PIPE] >= 0 ? x->col[C_PIPE]
                                                              : 0);
   if (g->pipe > 1 || g->virt > 1)
@@ -169,9 +172,10 @@ static char *model_text(const run_cfg *g) {
       "name: published\nprecision: %s\ngraph:\n"
       "  - decoder: m\n    layers: %.0f\n    d_model: %.0f\n    heads: %.0f\n"
       "    ffn_mult: %.0f\n    vocab: %.0f\n    seq: %.0f\n    bias: %s\n"
-      "    positions: alibi\n    attention: %s\n",
+      "    positions: %s\n    attention: %s\n    train_metrics: %.0f\n",
       strncmp(g->prec, "fp16", 4) == 0 ? "fp16" : "bf16", g->layers, g->d,
-      g->heads, g->ffn, g->vocab, g->seq, g->bias, g->attn);
+      g->heads, g->ffn, g->vocab, g->seq, g->bias, g->pos, g->attn,
+      g->metrics);
 }
 
 static char *plan_text(const run_cfg *g) {
@@ -259,7 +263,10 @@ static void fill(const run_cfg *g, const run_objs *o, prow *p) {
   p->ckpt = strcmp(g->ckpt, "none") != 0;
   gpp_model_stats st;
   gpp_model_stats_compute(o->model, &st);
-  p->params = st.param_count;
+  /* Sizes group runs of one model: a learned position table grows with
+   * the run's sequence length, so it is left out. */
+  p->params = st.param_count -
+              (strcmp(g->pos, "learned") == 0 ? g->seq * g->d : 0);
 }
 
 /* One row: build, simulate, fill p; an error is prefixed with the row. */
@@ -425,9 +432,11 @@ static void usage(FILE *f) {
       "whether it\nfits; then the median and max |error| by model size, by "
       "checkpointing on/off and\nover all runs (runs predicted not to fit "
       "are left out of the error figures).\nEach run: a `decoder` model "
-      "(ALiBi positions, the row's attention kernel), its\ncluster with the "
+      "(the row's positions, ALiBi unless the optional\n`positions` column "
+      "says learned, its attention kernel and `train_metrics` no-grad\n"
+      "cross-entropies per micro-batch), its cluster with the\n"
       "row's GPU and enough nodes, and a one-stage plan on all its GPUs\n"
-      "(tensor x data parallel, the row's sharding and recompute); one "
+      "(tensor x data parallel, the row's sharding and recompute); one\n"
       "iteration is simulated.\n--json prints {\"rows\":[{\"name\","
       "\"measured\",\"predicted\",\"error\",\"peak_memory\","
       "\"fits\"}],\n\"median_abs_error\", \"max_abs_error\"}; "

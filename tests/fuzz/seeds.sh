@@ -25,8 +25,8 @@ cp "$src"/configs/experiments/net/*.yaml net/
 pub=$src/validate/published/mpt-a100.csv
 hdr=$(grep -v '^#' "$pub" | head -1)
 { echo "$hdr"
-  echo "tiny-a,gpt,256,2,4,4,1024,128,8,a100-sxm-80gb,a100-roce-1600,1,1,8,bf16-pure,full_shard,full,flash,1000"
-  echo "tiny-b,gpt,128,1,2,4,512,64,8,a100-sxm-40gb,a100-roce-1600,2,1,16,bf16-mixed,full_shard,none,flash,2000"
+  echo "tiny-a,gpt,256,2,4,4,1024,128,8,a100-sxm-80gb,a100-roce-1600,1,1,8,bf16-pure,full_shard,full,flash,1000,learned,2"
+  echo "tiny-b,gpt,128,1,2,4,512,64,8,a100-sxm-40gb,a100-roce-1600,2,1,16,bf16-mixed,full_shard,none,flash,2000,alibi,0"
 } > published/tiny.csv
 for k in "$src"/validate/published/kernels/*.csv; do
   head -12 "$k" > "kernels/$(basename "$k")"
