@@ -14,8 +14,10 @@
  * change spreads, and so the cost per event, grows with N.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -108,13 +110,60 @@ static int run_case(gpp_cluster *c, uint64_t n, uint64_t target,
 }
 
 static const char usage[] =
-    "usage: bench_net\n"
+    "usage: bench_net [FLOWS]\n"
     "Flow events per second and the cost of a re-sharing with 10 to 100,000\n"
-    "concurrent flows on a 1,024-GPU fat-tree (Release build).\n";
+    "concurrent flows on a 1,024-GPU fat-tree (Release build); FLOWS, a\n"
+    "comma-separated list of counts (1 to 1,000,000), runs those rows only.\n";
+
+#define MAX_ROWS 8
+
+/* Parses "N,N,..." into flows; returns how many, 0 when malformed. */
+static int parse_flows(const char *s, uint64_t *flows) {
+  int n = 0;
+  while (*s && n < MAX_ROWS) {
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || v == 0 || v > 1000000 || (*end && *end != ',')) return 0;
+    flows[n++] = v;
+    s = *end ? end + 1 : end;
+  }
+  return *s ? 0 : n;
+}
+
+/* Completions to run with n flows in flight: enough for a steady state,
+ * few enough that the dense rows take seconds. */
+static uint64_t completions(uint64_t n) {
+  uint64_t c = 60000000 / n;
+  return c < 2000 ? 2000 : c > 200000 ? 200000 : c;
+}
+
+/* The ratio of row b's figure to row a's, when both rows ran. */
+static void ratio(const char *what, const uint64_t *flows, const result *r,
+                  int n, uint64_t a, uint64_t b, size_t off) {
+  int ia = -1, ib = -1;
+  for (int i = 0; i < n; i++) {
+    if (flows[i] == a) ia = i;
+    if (flows[i] == b) ib = i;
+  }
+  if (ia < 0 || ib < 0) return;
+  double x = *(const double *)((const char *)&r[ia] + off);
+  double y = *(const double *)((const char *)&r[ib] + off);
+  printf("%s, %llu vs %llu flows: %.2fx (flows: %.0fx)\n", what,
+         (unsigned long long)b, (unsigned long long)a, y / x,
+         (double)b / (double)a);
+}
 
 int main(int argc, char **argv) {
-  int rc = bench_cli(argc, argv, 0, usage);
+  int rc = bench_cli(argc, argv, 1, usage);
   if (rc != 0) return bench_cli_exit(rc);
+  uint64_t flows[MAX_ROWS] = {10, 100, 1000, 10000, 100000};
+  int n = argc > 1 ? parse_flows(argv[1], flows) : 5;
+  if (n == 0) {
+    fprintf(stderr, "bench_net: FLOWS takes up to %d whole numbers 1 to "
+            "1000000 separated by commas, got '%s'\n%s", MAX_ROWS, argv[1],
+            usage);
+    return 2;
+  }
   gpp_errctx e = {0};
   gpp_cluster *c;
   if (gpp_cluster_from_string("bench", cluster_yaml, &c, &e) != 0) {
@@ -127,19 +176,18 @@ int main(int argc, char **argv) {
          "flows", "events", "cpu s", "events/s", "us/event", "reshares",
          "us/reshare", "touched/rs", "max", "ns/touch", "fast%", "local%",
          "closed%", "peak MB");
-  static const uint64_t flows[] = {10, 100, 1000, 10000, 100000};
-  static const uint64_t targets[] = {200000, 100000, 20000, 6000, 1000};
-  result r[5];
-  for (int i = 0; i < 5; i++)
-    if (run_case(c, flows[i], targets[i], &r[i]) != 0) return 1;
-  printf("\ncost per event, 10,000 vs 100 flows: %.1fx (flows: 100x)\n",
-         r[3].per_event_us / r[1].per_event_us);
-  printf("cost per re-sharing, 10,000 vs 100 flows: %.1fx\n",
-         r[3].per_reshare_us / r[1].per_reshare_us);
-  printf("cost per touched flow, 10,000 vs 100 flows: %.2fx\n",
-         r[3].per_touched_ns / r[1].per_touched_ns);
-  printf("cost per event, 100,000 vs 10,000 flows: %.1fx (flows: 10x)\n",
-         r[4].per_event_us / r[3].per_event_us);
+  result r[MAX_ROWS];
+  for (int i = 0; i < n; i++)
+    if (run_case(c, flows[i], completions(flows[i]), &r[i]) != 0) return 1;
+  printf("\n");
+  ratio("cost per event", flows, r, n, 100, 10000,
+        offsetof(result, per_event_us));
+  ratio("cost per re-sharing", flows, r, n, 100, 10000,
+        offsetof(result, per_reshare_us));
+  ratio("cost per touched flow", flows, r, n, 100, 10000,
+        offsetof(result, per_touched_ns));
+  ratio("cost per event", flows, r, n, 10000, 100000,
+        offsetof(result, per_event_us));
   gpp_cluster_destroy(c);
   return 0;
 }
