@@ -134,7 +134,7 @@ static int parse_flows(const char *s, uint64_t *flows) {
  * few enough that the dense rows take seconds. */
 static uint64_t completions(uint64_t n) {
   uint64_t c = 60000000 / n;
-  return c < 2000 ? 2000 : c > 200000 ? 200000 : c;
+  return c < 1000 ? 1000 : c > 200000 ? 200000 : c;
 }
 
 /* The ratio of row b's figure to row a's, when both rows ran. */
