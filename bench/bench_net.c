@@ -5,7 +5,9 @@
  * replacement) for N = 10, 100, 1,000, 10,000 and 100,000, and reports flow events
  * (a flow's start of transfer or its finish) per second, re-sharings, the
  * cost of one re-sharing, the flows each re-sharing touched (the size of
- * the component it re-shared: mean and max), the cost per touched flow,
+ * the component it re-shared: mean and max), the flows already transferring
+ * whose rate it changed (mean: what any exact re-sharing that keeps a rate
+ * per flow must update at least), the cost per touched flow,
  * and the share of re-sharings settled by the exact shortcut (fast), by a
  * checked local filling (local) and by filling the closed component, and
  * the process's peak resident memory so far (rows grow).  Times are
@@ -98,11 +100,12 @@ static int run_case(gpp_cluster *c, uint64_t n, uint64_t target,
   out->per_reshare_us = 1e6 * cpu / (double)reshares;
   out->per_touched_ns = 1e9 * cpu / (double)touched;
   double pct = 100.0 / (double)reshares;
-  printf("%7llu %9.0f %8.3f %10.0f %9.2f %9llu %10.2f %10.1f %7llu %9.1f "
-         "%6.1f %6.1f %7.1f %8.0f\n", (unsigned long long)n, events, cpu,
-         events / cpu, out->per_event_us, (unsigned long long)reshares,
+  printf("%7llu %9.0f %8.3f %10.0f %9.2f %9llu %10.2f %10.1f %7llu %10.1f "
+         "%9.1f %6.1f %6.1f %7.1f %8.0f\n", (unsigned long long)n, events,
+         cpu, events / cpu, out->per_event_us, (unsigned long long)reshares,
          out->per_reshare_us, (double)touched / (double)reshares,
-         (unsigned long long)how.max_touched, out->per_touched_ns,
+         (unsigned long long)how.max_touched,
+         (double)how.changed / (double)reshares, out->per_touched_ns,
          pct * (double)how.fast, pct * (double)how.local,
          pct * (double)how.closed, peak_mb());
   gpp_net_destroy(b.net);
@@ -172,10 +175,10 @@ int main(int argc, char **argv) {
   }
   printf("bench_net: %u GPUs, %u vertices, %u directed links\n\n", c->n_gpus,
          c->n_vertices, c->n_links);
-  printf("%7s %9s %8s %10s %9s %9s %10s %10s %7s %9s %6s %6s %7s %8s\n",
-         "flows", "events", "cpu s", "events/s", "us/event", "reshares",
-         "us/reshare", "touched/rs", "max", "ns/touch", "fast%", "local%",
-         "closed%", "peak MB");
+  printf("%7s %9s %8s %10s %9s %9s %10s %10s %7s %10s %9s %6s %6s %7s "
+         "%8s\n", "flows", "events", "cpu s", "events/s", "us/event",
+         "reshares", "us/reshare", "touched/rs", "max", "changed/rs",
+         "ns/touch", "fast%", "local%", "closed%", "peak MB");
   result r[MAX_ROWS];
   for (int i = 0; i < n; i++)
     if (run_case(c, flows[i], completions(flows[i]), &r[i]) != 0) return 1;
