@@ -240,19 +240,6 @@ static const char usage[] =
 
 #define MAX_SIZES 16
 
-/* Parses "N,N,..." into sizes; returns how many, 0 when malformed. */
-static size_t parse_sizes(const char *s, uint32_t *sizes) {
-  size_t n = 0;
-  while (*s && n < MAX_SIZES) {
-    char *end;
-    unsigned long v = strtoul(s, &end, 10);
-    if (end == s || v == 0 || v > (1ul << 24) || (*end && *end != ',')) return 0;
-    sizes[n++] = (uint32_t)v;
-    s = *end ? end + 1 : end;
-  }
-  return *s ? 0 : n;
-}
-
 typedef struct bench_opts {
   uint32_t sizes[MAX_SIZES];
   size_t n_sizes;
@@ -269,7 +256,9 @@ static int parse_opts(int *argc, char **argv, bench_opts *o) {
     } else if (!strncmp(argv[i], "--sizes=", 8) ||
                (!strcmp(argv[i], "--sizes") && i + 1 < *argc)) {
       const char *v = argv[i][7] == '=' ? argv[i] + 8 : argv[++i];
-      o->n_sizes = parse_sizes(v, o->sizes);
+      unsigned long long n[MAX_SIZES];
+      o->n_sizes = bench_parse_counts(v, 1ull << 24, n, MAX_SIZES);
+      for (size_t q = 0; q < o->n_sizes; q++) o->sizes[q] = (uint32_t)n[q];
       if (o->n_sizes == 0) {
         fprintf(stderr, "bench_engine: --sizes takes up to %d GPU counts "
                 "(whole numbers 1 to 16777216) separated by commas, got '%s'\n"

@@ -120,19 +120,6 @@ static const char usage[] =
 
 #define MAX_ROWS 8
 
-/* Parses "N,N,..." into flows; returns how many, 0 when malformed. */
-static int parse_flows(const char *s, uint64_t *flows) {
-  int n = 0;
-  while (*s && n < MAX_ROWS) {
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (end == s || v == 0 || v > 1000000 || (*end && *end != ',')) return 0;
-    flows[n++] = v;
-    s = *end ? end + 1 : end;
-  }
-  return *s ? 0 : n;
-}
-
 /* Completions to run with n flows in flight: enough for a steady state,
  * few enough that the dense rows take seconds. */
 static uint64_t completions(uint64_t n) {
@@ -141,7 +128,7 @@ static uint64_t completions(uint64_t n) {
 }
 
 /* The ratio of row b's figure to row a's, when both rows ran. */
-static void ratio(const char *what, const uint64_t *flows, const result *r,
+static void ratio(const char *what, const unsigned long long *flows, const result *r,
                   int n, uint64_t a, uint64_t b, size_t off) {
   int ia = -1, ib = -1;
   for (int i = 0; i < n; i++) {
@@ -159,8 +146,9 @@ static void ratio(const char *what, const uint64_t *flows, const result *r,
 int main(int argc, char **argv) {
   int rc = bench_cli(argc, argv, 1, usage);
   if (rc != 0) return bench_cli_exit(rc);
-  uint64_t flows[MAX_ROWS] = {10, 100, 1000, 10000, 100000};
-  int n = argc > 1 ? parse_flows(argv[1], flows) : 5;
+  unsigned long long flows[MAX_ROWS] = {10, 100, 1000, 10000, 100000};
+  int n = argc > 1 ? (int)bench_parse_counts(argv[1], 1000000, flows,
+                                             MAX_ROWS) : 5;
   if (n == 0) {
     fprintf(stderr, "bench_net: FLOWS takes up to %d whole numbers 1 to "
             "1000000 separated by commas, got '%s'\n%s", MAX_ROWS, argv[1],
