@@ -12,7 +12,9 @@
  * which other load on the machine inflates less).  Each row runs in a
  * child process, so its peak resident memory (from wait4) is that row's
  * alone; the iteration time is printed in full so that two builds can be
- * compared to the last bit.
+ * compared to the last bit.  Then, for each network, how the events, the
+ * run's wall and CPU time and the peak memory grow from one size to the
+ * next.
  *
  * usage: bench_engine [--sizes N,N,...] [--flow] [MODEL] [CLUSTER]
  */
@@ -233,22 +235,10 @@ static const char usage[] =
     "8, 64, 512 and 4,096 GPUs), with the ideal and the flow network (only the\n"
     "flow network with --flow): wall and CPU time of the whole run (setup\n"
     "included), the engine loop's events/s, the row's peak resident memory,\n"
-    "and the iteration time to the last bit (Release build).\n";
+    "and the iteration time to the last bit; then how each grows from one\n"
+    "size to the next (Release build).\n";
 
 #define MAX_SIZES 16
-
-/* Parses "N,N,..." into sizes; returns how many, 0 when malformed. */
-static size_t parse_sizes(const char *s, uint32_t *sizes) {
-  size_t n = 0;
-  while (*s && n < MAX_SIZES) {
-    char *end;
-    unsigned long v = strtoul(s, &end, 10);
-    if (end == s || v == 0 || v > (1ul << 24) || (*end && *end != ',')) return 0;
-    sizes[n++] = (uint32_t)v;
-    s = *end ? end + 1 : end;
-  }
-  return *s ? 0 : n;
-}
 
 typedef struct bench_opts {
   uint32_t sizes[MAX_SIZES];
@@ -266,7 +256,9 @@ static int parse_opts(int *argc, char **argv, bench_opts *o) {
     } else if (!strncmp(argv[i], "--sizes=", 8) ||
                (!strcmp(argv[i], "--sizes") && i + 1 < *argc)) {
       const char *v = argv[i][7] == '=' ? argv[i] + 8 : argv[++i];
-      o->n_sizes = parse_sizes(v, o->sizes);
+      unsigned long long n[MAX_SIZES];
+      o->n_sizes = bench_parse_counts(v, 1ull << 24, n, MAX_SIZES);
+      for (size_t q = 0; q < o->n_sizes; q++) o->sizes[q] = (uint32_t)n[q];
       if (o->n_sizes == 0) {
         fprintf(stderr, "bench_engine: --sizes takes up to %d GPU counts "
                 "(whole numbers 1 to 16777216) separated by commas, got '%s'\n"
@@ -290,21 +282,46 @@ static int cluster_gpn(const char *path, uint32_t *gpn, gpp_errctx *err) {
   return 0;
 }
 
+/* One row's figures as printed, kept for the growth ratios. */
+typedef struct bench_out {
+  bench_row row;
+  double rss;
+} bench_out;
+
+/* How each figure of one network grows from one size to the next. */
+static void print_growth(const bench_opts *o, const bench_out *out,
+                         int ideal) {
+  const bench_out *a, *b;
+  for (size_t i = 1; i < o->n_sizes; i++) {
+    a = &out[2 * (i - 1) + ideal];
+    b = &out[2 * i + ideal];
+    printf("%6u -> %6u GPUs %8s (%.1fx GPUs): events %.2fx, run s %.2fx, "
+           "run cpu s %.2fx, peak MB %.2fx\n", o->sizes[i - 1], o->sizes[i],
+           ideal ? "ideal" : "flow", (double)o->sizes[i] / o->sizes[i - 1],
+           b->row.events / a->row.events, b->row.wall / a->row.wall,
+           b->row.cpu / a->row.cpu, b->rss / a->rss);
+  }
+}
+
 static int run_all(const gpp_model *m, const char *cluster,
                    const bench_opts *o, uint32_t gpn, gpp_errctx *err) {
+  bench_out out[2 * MAX_SIZES];
   printf("%6s %6s %8s %12s %10s %10s %10s %12s %9s %24s\n", "GPUs", "stages",
          "network", "events", "loop s", "run s", "run cpu s", "Mevents/s",
          "peak MB", "iteration s");
   for (size_t i = 0; i < o->n_sizes; i++)
     for (int ideal = o->flow_only ? 0 : 1; ideal >= 0; ideal--) {
-      bench_row row = {0};
-      double rss = 0;
-      GPP_TRY(run_child(m, cluster, o->sizes[i], gpn, ideal, &row, &rss, err));
+      bench_out *r = &out[2 * i + ideal];
+      GPP_TRY(run_child(m, cluster, o->sizes[i], gpn, ideal, &r->row, &r->rss,
+                        err));
       printf("%6u %6u %8s %12.0f %10.4f %10.4f %10.4f %12.3f %9.0f %24.17g\n",
-             o->sizes[i], row.stages, ideal ? "ideal" : "flow", row.events,
-             row.loop, row.wall, row.cpu, row.events / row.loop / 1e6, rss,
-             row.iter);
+             o->sizes[i], r->row.stages, ideal ? "ideal" : "flow",
+             r->row.events, r->row.loop, r->row.wall, r->row.cpu,
+             r->row.events / r->row.loop / 1e6, r->rss, r->row.iter);
     }
+  if (o->n_sizes > 1) printf("\ngrowth from one size to the next:\n");
+  for (int ideal = o->flow_only ? 0 : 1; ideal >= 0; ideal--)
+    print_growth(o, out, ideal);
   return 0;
 }
 

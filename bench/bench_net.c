@@ -5,7 +5,9 @@
  * replacement) for N = 10, 100, 1,000, 10,000 and 100,000, and reports flow events
  * (a flow's start of transfer or its finish) per second, re-sharings, the
  * cost of one re-sharing, the flows each re-sharing touched (the size of
- * the component it re-shared: mean and max), the cost per touched flow,
+ * the component it re-shared: mean and max), the flows already transferring
+ * whose rate it changed (mean: what any exact re-sharing that keeps a rate
+ * per flow must update at least), the cost per touched flow,
  * and the share of re-sharings settled by the exact shortcut (fast), by a
  * checked local filling (local) and by filling the closed component, and
  * the process's peak resident memory so far (rows grow).  Times are
@@ -14,8 +16,10 @@
  * change spreads, and so the cost per event, grows with N.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -96,11 +100,12 @@ static int run_case(gpp_cluster *c, uint64_t n, uint64_t target,
   out->per_reshare_us = 1e6 * cpu / (double)reshares;
   out->per_touched_ns = 1e9 * cpu / (double)touched;
   double pct = 100.0 / (double)reshares;
-  printf("%7llu %9.0f %8.3f %10.0f %9.2f %9llu %10.2f %10.1f %7llu %9.1f "
-         "%6.1f %6.1f %7.1f %8.0f\n", (unsigned long long)n, events, cpu,
-         events / cpu, out->per_event_us, (unsigned long long)reshares,
+  printf("%7llu %9.0f %8.3f %10.0f %9.2f %9llu %10.2f %10.1f %7llu %10.1f "
+         "%9.1f %6.1f %6.1f %7.1f %8.0f\n", (unsigned long long)n, events,
+         cpu, events / cpu, out->per_event_us, (unsigned long long)reshares,
          out->per_reshare_us, (double)touched / (double)reshares,
-         (unsigned long long)how.max_touched, out->per_touched_ns,
+         (unsigned long long)how.max_touched,
+         (double)how.changed / (double)reshares, out->per_touched_ns,
          pct * (double)how.fast, pct * (double)how.local,
          pct * (double)how.closed, peak_mb());
   gpp_net_destroy(b.net);
@@ -108,13 +113,48 @@ static int run_case(gpp_cluster *c, uint64_t n, uint64_t target,
 }
 
 static const char usage[] =
-    "usage: bench_net\n"
+    "usage: bench_net [FLOWS]\n"
     "Flow events per second and the cost of a re-sharing with 10 to 100,000\n"
-    "concurrent flows on a 1,024-GPU fat-tree (Release build).\n";
+    "concurrent flows on a 1,024-GPU fat-tree (Release build); FLOWS, a\n"
+    "comma-separated list of counts (1 to 1,000,000), runs those rows only.\n";
+
+#define MAX_ROWS 8
+
+/* Completions to run with n flows in flight: enough for a steady state,
+ * few enough that the dense rows take seconds. */
+static uint64_t completions(uint64_t n) {
+  uint64_t c = 60000000 / n;
+  return c < 1000 ? 1000 : c > 200000 ? 200000 : c;
+}
+
+/* The ratio of row b's figure to row a's, when both rows ran. */
+static void ratio(const char *what, const unsigned long long *flows, const result *r,
+                  int n, uint64_t a, uint64_t b, size_t off) {
+  int ia = -1, ib = -1;
+  for (int i = 0; i < n; i++) {
+    if (flows[i] == a) ia = i;
+    if (flows[i] == b) ib = i;
+  }
+  if (ia < 0 || ib < 0) return;
+  double x = *(const double *)((const char *)&r[ia] + off);
+  double y = *(const double *)((const char *)&r[ib] + off);
+  printf("%s, %llu vs %llu flows: %.2fx (flows: %.0fx)\n", what,
+         (unsigned long long)b, (unsigned long long)a, y / x,
+         (double)b / (double)a);
+}
 
 int main(int argc, char **argv) {
-  int rc = bench_cli(argc, argv, 0, usage);
+  int rc = bench_cli(argc, argv, 1, usage);
   if (rc != 0) return bench_cli_exit(rc);
+  unsigned long long flows[MAX_ROWS] = {10, 100, 1000, 10000, 100000};
+  int n = argc > 1 ? (int)bench_parse_counts(argv[1], 1000000, flows,
+                                             MAX_ROWS) : 5;
+  if (n == 0) {
+    fprintf(stderr, "bench_net: FLOWS takes up to %d whole numbers 1 to "
+            "1000000 separated by commas, got '%s'\n%s", MAX_ROWS, argv[1],
+            usage);
+    return 2;
+  }
   gpp_errctx e = {0};
   gpp_cluster *c;
   if (gpp_cluster_from_string("bench", cluster_yaml, &c, &e) != 0) {
@@ -123,23 +163,22 @@ int main(int argc, char **argv) {
   }
   printf("bench_net: %u GPUs, %u vertices, %u directed links\n\n", c->n_gpus,
          c->n_vertices, c->n_links);
-  printf("%7s %9s %8s %10s %9s %9s %10s %10s %7s %9s %6s %6s %7s %8s\n",
-         "flows", "events", "cpu s", "events/s", "us/event", "reshares",
-         "us/reshare", "touched/rs", "max", "ns/touch", "fast%", "local%",
-         "closed%", "peak MB");
-  static const uint64_t flows[] = {10, 100, 1000, 10000, 100000};
-  static const uint64_t targets[] = {200000, 100000, 20000, 6000, 1000};
-  result r[5];
-  for (int i = 0; i < 5; i++)
-    if (run_case(c, flows[i], targets[i], &r[i]) != 0) return 1;
-  printf("\ncost per event, 10,000 vs 100 flows: %.1fx (flows: 100x)\n",
-         r[3].per_event_us / r[1].per_event_us);
-  printf("cost per re-sharing, 10,000 vs 100 flows: %.1fx\n",
-         r[3].per_reshare_us / r[1].per_reshare_us);
-  printf("cost per touched flow, 10,000 vs 100 flows: %.2fx\n",
-         r[3].per_touched_ns / r[1].per_touched_ns);
-  printf("cost per event, 100,000 vs 10,000 flows: %.1fx (flows: 10x)\n",
-         r[4].per_event_us / r[3].per_event_us);
+  printf("%7s %9s %8s %10s %9s %9s %10s %10s %7s %10s %9s %6s %6s %7s "
+         "%8s\n", "flows", "events", "cpu s", "events/s", "us/event",
+         "reshares", "us/reshare", "touched/rs", "max", "changed/rs",
+         "ns/touch", "fast%", "local%", "closed%", "peak MB");
+  result r[MAX_ROWS];
+  for (int i = 0; i < n; i++)
+    if (run_case(c, flows[i], completions(flows[i]), &r[i]) != 0) return 1;
+  printf("\n");
+  ratio("cost per event", flows, r, n, 100, 10000,
+        offsetof(result, per_event_us));
+  ratio("cost per re-sharing", flows, r, n, 100, 10000,
+        offsetof(result, per_reshare_us));
+  ratio("cost per touched flow", flows, r, n, 100, 10000,
+        offsetof(result, per_touched_ns));
+  ratio("cost per event", flows, r, n, 10000, 100000,
+        offsetof(result, per_event_us));
   gpp_cluster_destroy(c);
   return 0;
 }

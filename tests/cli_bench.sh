@@ -37,6 +37,24 @@ for args in "0" "64 x" "64 64 99999999"; do
   grep -q "whole number" "$TMP/err" || fail "bench_planner --scale $args: no reason"
   [ -s "$TMP/out" ] && fail "bench_planner --scale $args wrote a table"
 done
+net=$1
+for args in "0" "x" "10,,100" "2000000" "1,2,3,4,5,6,7,8,9"; do
+  "$net" "$args" >"$TMP/out" 2>"$TMP/err"
+  rc=$?
+  [ "$rc" -eq 2 ] || fail "bench_net $args: exit $rc, expected 2"
+  grep -q "whole numbers" "$TMP/err" || fail "bench_net $args: no reason"
+  [ -s "$TMP/out" ] && fail "bench_net $args wrote a table"
+done
+"$net" 10 >"$TMP/out" 2>"$TMP/err" || fail "bench_net 10: exit $?"
+grep -q "changed/rs" "$TMP/out" || fail "bench_net 10: no changed/rs column"
+[ "$(grep -c '^ *10 ' "$TMP/out")" -eq 1 ] || fail "bench_net 10: not one row"
+
+engine=$3
+"$engine" --flow --sizes 8,16 >"$TMP/out" 2>"$TMP/err" ||
+  fail "bench_engine --flow --sizes 8,16: exit $?"
+grep -q "8 ->     16 GPUs     flow (2.0x GPUs): events" "$TMP/out" ||
+  fail "bench_engine: no growth line"
+
 "$planner" --scale --help | grep -q "16,384-GPU" || fail "bench_planner --scale --help"
 
 finish cli_bench

@@ -1,7 +1,7 @@
 #!/bin/sh
 # cli_net_scale.sh -- the flow network's iteration times do not drift: one
 # GPP iteration of MMT and GPT on Summit- and DGX-H100-style clusters of 8
-# to 4,096 GPUs (bench_engine's plans) must give the iteration times
+# to 4,096 GPUs, and 16,384 on DGX-H100 (bench_engine's plans), must give the iteration times
 # recorded in tests/data/net_scale/iterations.txt to 1e-9 relative.  The
 # network's data structures may change for speed and memory; its max-min
 # rates may not.

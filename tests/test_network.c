@@ -144,6 +144,11 @@ Test(flows, parking_lot_reshares_when_a_flow_ends) {
   rel_eq(r.finish[1], 0.5, 1e-12);
   rel_eq(r.finish[0], 1.25, 1e-12);
   rel_eq(r.finish[2], 2.0, 1e-12);
+  gpp_net_reshare_stats how;
+  gpp_net_reshare_stats_get(r.net, &how);
+  cr_assert_eq(how.changed, 3, "flows 0 and 2 change when flow 1 ends, "
+               "flow 2 when flow 0 ends (arrivals are not changes); got %llu",
+               (unsigned long long)how.changed);
   teardown(&r);
 }
 
@@ -198,6 +203,7 @@ Test(flows, a_leaving_flow_reshares_only_the_flows_it_bound) {
                "split of gpu0's link), flow 2 starting, flows 2 and 0 "
                "ending");
   cr_assert_eq(how.local, 1, "flow 1 ending (flow 0 speeds up)");
+  cr_assert_eq(how.changed, 1, "flow 0 speeding up is the one change");
   cr_assert_eq(how.closed, 0);
   cr_assert_eq(how.max_touched, 2);
   teardown(&r);

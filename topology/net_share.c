@@ -216,6 +216,8 @@ static int reschedule(gpp_net *net, double t, gpp_errctx *err) {
     gpp__flow *f = &net->flows[id];
     bool queued = net->heap_pos[id] != GPP__NONE;
     if (f->rate == f->old_rate && queued) continue;
+    /* The batch's arrivals come first in the component (seed()). */
+    net->how.changed += i >= net->n_arrivals && f->rate != f->old_rate;
     f->ev_time = t + f->remaining / f->rate;
     gpp__event_unqueue_fifo(net, id);
     if (net->heap_pos[id] == GPP__NONE) GPP_TRY(gpp__heap_push(net, id, err));

@@ -87,10 +87,12 @@ void gpp_net_counters(const gpp_net *net, uint64_t *reshares,
                       uint64_t *flows_touched);
 /* How the re-sharings went: settled by the exact shortcut without a
  * filling (fast), by a checked filling of the flows near the change
- * (local), or by filling their whole closed component (closed); and the
- * most flows one re-sharing touched. */
+ * (local), or by filling their whole closed component (closed); the
+ * most flows one re-sharing touched; and how many times a flow already
+ * transferring had its rate changed (a lower bound on the flow updates of
+ * any exact re-sharing that keeps a rate per flow). */
 typedef struct gpp_net_reshare_stats {
-  uint64_t fast, local, closed, max_touched;
+  uint64_t fast, local, closed, max_touched, changed;
 } gpp_net_reshare_stats;
 void gpp_net_reshare_stats_get(const gpp_net *net,
                                gpp_net_reshare_stats *out);
