@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "kernels_profile/cost.h"
-#include "kernels_profile/fit.h"
 #include "kernels_profile/profile_db.h"
 #include "sim/cli.h"
 #include "sim/common/arena.h"

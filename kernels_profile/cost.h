@@ -23,7 +23,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "kernels_profile/fit.h"
 #include "kernels_profile/kfit.h"
 #include "kernels_profile/kmodel.h"
 #include "kernels_profile/profile_db.h"

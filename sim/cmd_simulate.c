@@ -60,7 +60,7 @@ static void usage(FILE *f) {
           "price_per_gpu_hour\n                    times its GPUs) to train "
           "N tokens (1e12, 2T)\n"
           "  --profile DB      measured op costs (gppsim-profile's HDF5); "
-          "ops it lacks\n                    use the roofline fitted to it\n"
+          "ops it lacks\n                    use the kernel model fitted to it\n"
           "  --max-tasks N     simulate plans of up to N tasks (default "
           "16777216: about\n                    1 GB and 10 s; a task is a "
           "forward or backward of one\n                    micro-batch on one "

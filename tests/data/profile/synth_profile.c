@@ -16,10 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels_profile/fit.h"
 #include "kernels_profile/profile_db.h"
 #include "sim/common/arena.h"
 #include "sim/common/h5.h"
+#include "sim/model.h"
+#include "topology/topology.h"
 
 #define EFF_C 0.61
 #define EFF_M 0.73
@@ -31,13 +32,13 @@ static double jitter(unsigned *st) {
   return 1 + 0.04 * ((*st >> 8) / 16777216.0 - 0.5);
 }
 
-static double roof(const gpp_roofline_hw *hw, int dt, double f, double b) {
-  return fmax(f / (hw->peak[dt] * EFF_C), b / (hw->mem_bandwidth * EFF_M)) +
-         LAUNCH;
+static double roof(const gpp_gpu_spec *g, int dt, double f, double b) {
+  return fmax(f / (gpp_gpu_peak_for_dtype(g, dt) * EFF_C),
+              b / (g->mem_bandwidth * EFF_M)) + LAUNCH;
 }
 
 static void fill(gpp_profile_row *r, const gpp_op *op, int64_t b,
-                 const gpp_roofline_hw *hw, unsigned *st) {
+                 const gpp_gpu_spec *hw, unsigned *st) {
   r->micro_batch = b;
   r->flops_fwd = op->flops_fwd * (double)b;
   r->flops_bwd = op->flops_bwd * (double)b;
@@ -50,10 +51,10 @@ static void fill(gpp_profile_row *r, const gpp_op *op, int64_t b,
 }
 
 static size_t add_op(gpp_profile_row *rows, size_t n, const gpp_op *op,
-                     const gpp_roofline_hw *hw, unsigned *st) {
+                     const gpp_gpu_spec *hw, unsigned *st) {
   char sig[GPP_SIG_MAX];
   if (op->kind == GPP_OP_INPUT || op->kind == GPP_OP_CUSTOM ||
-      !(hw->peak[op->dtype_bytes] > 0) ||
+      !(gpp_gpu_peak_for_dtype(hw, op->dtype_bytes) > 0) ||
       gpp_op_signature(op, sig, sizeof sig) != 0)
     return n;
   for (size_t i = 0; i < n; i++)
@@ -78,12 +79,10 @@ static int run(const char *model_path, const char *gpu, const char *out,
                              sizeof *rows);
   if (rc == 0 && rows == NULL) rc = err->code;
   if (rc == 0) {
-    gpp_roofline_hw hw;
-    gpp_roofline_hw_from_spec(&spec, &hw);
     unsigned st = 4057u;
     size_t n = 0;
     for (uint32_t i = 0; i < m->n_ops; i++)
-      n = add_op(rows, n, &m->ops[i], &hw, &st);
+      n = add_op(rows, n, &m->ops[i], &spec, &st);
     gpp_profile_meta meta = {.gpu_name = "synthetic", .date = "1970-01-01",
                              .sm_count = spec.sm_count, .repetitions = 1};
     rc = gpp_profile_db_write(out, &meta, rows, n, err);
