@@ -163,6 +163,8 @@ static int try_stage(pd *p, uint32_t i, uint32_t j, uint32_t m, uint32_t k,
   return 0;
 }
 
+static double need_gpus(const pd *p, uint32_t i, uint32_t j);
+
 /* Whether this and every larger replica count k' for stage [i, j) of
  * cell (i, m) can be skipped: every rest A(j, m - k'') for k'' >= k is
  * infinite or, in the first pass, above the cell's value; or the stage
@@ -176,7 +178,23 @@ static bool rests_too_high(const pd *p, uint32_t i, uint32_t j, uint32_t m,
   return pm == INFINITY || (!p->stages_first && pm > p->A[AT(p, i, m)]);
 }
 
-/* The reference's order (j, then k), over the replica counts alive. */
+/* The first stage end j > i whose rest [j, n) fits in the m - 1 GPUs a
+ * stage leaves (need_gpus falls as j grows): before it every rest is
+ * infinite. */
+static uint32_t first_end(const pd *p, uint32_t i, uint32_t m) {
+  uint32_t lo = i + 1, hi = p->n;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (need_gpus(p, mid, p->n) <= m - 1) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/* The reference's order (j, then k), over the replica counts alive; with
+ * cuts j starts where a rest can fit and stops once the stage's GPU-seconds
+ * over its largest replica count alive (a lower bound of its work) pass
+ * the cap. */
 static int fill_cell_cut(pd *p, uint32_t i, uint32_t m) {
   uint32_t n_alive = 0;
   double spare = p->pre_w[p->n] - p->pre_w[i] + p->slack; /* k * cap <= */
@@ -184,7 +202,8 @@ static int fill_cell_cut(pd *p, uint32_t i, uint32_t m) {
                        !(k * p->cap > spare);
        k++)
     p->alive[n_alive++] = k;
-  for (uint32_t j = i + 1; j <= p->n && n_alive > 0; j++) {
+  for (uint32_t j = first_end(p, i, m); j <= p->n && n_alive > 0; j++) {
+    if (p->pre_w[j] - p->pre_w[i] > p->cap * p->alive[n_alive - 1]) break;
     uint32_t w = 0, a = 0;
     for (; a < n_alive && !rests_too_high(p, i, j, m, p->alive[a]); a++) {
       bool alive;
