@@ -171,7 +171,7 @@ def table1_bench(cells, search):
                                    for p in SEARCH_PLANNERS)
                     + (fmt(ratio(t, "pd-ref")), fmt(ratio(t, "pipedream"))))
     return ("**Table 1** (search time in seconds, least of repeated runs of "
-            "`bench_planner --table1` on this machine, at the points above; pd-ref is "
+            "`bench_planner --table1` (CPU seconds), at the points above; pd-ref is "
             "PipeDream's recurrence as its paper writes it, without our cuts, as the paper "
             "compared; ref/GPP and PD/GPP are pd-ref's and our PipeDream's time over "
             "GraphPipe's; Piper's time with no plan is the time it took to give up):\n\n"

@@ -29,6 +29,16 @@ for args in "abc" "0" "128 0" "128 x" "-5"; do
   [ -s "$TMP/out" ] && fail "bench_planner $args wrote a table"
 done
 
+for args in "--table1 x" "--table1 0"; do
+  # shellcheck disable=SC2086
+  "$planner" $args >"$TMP/out" 2>"$TMP/err"
+  rc=$?
+  [ "$rc" -eq 2 ] || fail "bench_planner $args: exit $rc, expected 2"
+  grep -q "whole number" "$TMP/err" || fail "bench_planner $args: no reason"
+  [ -s "$TMP/out" ] && fail "bench_planner $args wrote a table"
+done
+"$planner" --help | grep -q -- "--table1" || fail "bench_planner --help: no --table1"
+
 for args in "0" "64 x" "64 64 99999999"; do
   # shellcheck disable=SC2086
   "$planner" --scale $args >"$TMP/out" 2>"$TMP/err"
