@@ -308,15 +308,14 @@ static int fill_pass(pd *p) {
   return 0;
 }
 
-/* The first pass under caps growing by CAP_GROWTH from a lower bound (as
+/* The first pass under caps growing from a lower bound (as
  * piper.c's least_bottleneck): a cell whose least bottleneck is within
  * the cap gets the reference's value and choice, so the first cap the
  * whole chain's cell meets gives the reference's answer. */
-#define CAP_GROWTH 1.1
 static int least_bottleneck(pd *p) {
   double lb = 0, whole = 0;
   if (p->prune) GPP_TRY(frugal_work(p, &lb, &whole));
-  for (p->cap = lb > 0 ? lb : INFINITY;; p->cap *= CAP_GROWTH) {
+  for (p->cap = lb > 0 ? lb : INFINITY;; p->cap *= GPP__CAP_GROWTH) {
     if (p->cap > whole) p->cap = INFINITY;
     GPP_TRY(fill_pass(p));
     if (p->cap == INFINITY || p->A[AT(p, 0, p->G)] < INFINITY) return 0;

@@ -182,10 +182,6 @@ static int too_many(const ideals *s, gpp_errctx *err) {
  * 128; CPU seconds, 2026-12-05) 2.4 s against 8 s for the capped scan at 4
  * GPUs, but 10 s against 2.8 s at 8, where the capped scan's cuts bite. */
 #define ON_DEMAND_MAX_GPUS 4u
-/* The first pass's cap grows by this factor until a plan fits under it:
- * on MMT at 16 GPUs 1.1 took 3.2 s of CPU, 2 took 2.8 s at micro-batch
- * 128 alone against 0.8 s for 1.1 (an overshooting cap prices more). */
-#define CAP_GROWTH 1.1
 
 typedef struct dfs_item {
   uint32_t j, from, mask; /* ideal, least layer to add, replica counts */
@@ -525,7 +521,7 @@ static int bottleneck_bounds(pp *p, double *lb, double *whole) {
   return 0;
 }
 
-/* The first pass (least bottleneck) under caps growing by CAP_GROWTH
+/* The first pass (least bottleneck) under caps growing (GPP__CAP_GROWTH)
  * from a lower bound (the largest layer's, or the whole model's
  * GPU-seconds over G GPUs): a stage over the cap is never priced, and a
  * cell whose least bottleneck is within the cap gets the same value and
@@ -540,7 +536,7 @@ static int least_bottleneck(pp *p) {
   if (p->prune && !p->on_demand) GPP_TRY(bottleneck_bounds(p, &lb, &whole));
   if (lb > 0 && gpu_seconds(p, p->full) / p->G > lb)
     lb = gpu_seconds(p, p->full) / p->G;
-  for (p->cap = lb > 0 ? lb : INFINITY;; p->cap *= CAP_GROWTH) {
+  for (p->cap = lb > 0 ? lb : INFINITY;; p->cap *= GPP__CAP_GROWTH) {
     if (p->cap > whole) p->cap = INFINITY;
     GPP_TRY(solve_pass(p));
     if (p->cap == INFINITY || p->g[GI(p, p->empty, p->G)] < INFINITY)
