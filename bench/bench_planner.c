@@ -9,7 +9,9 @@
  * `exhaustive` option), closer to what the paper's ratios were measured
  * against than our PipeDream is.  A planner that finds no plan (Piper over
  * its ideals limit) is reported as such.  Each time is the least of
- * `repeats` runs, as other work on the machine only adds.
+ * `repeats` runs, as other work on the machine only adds.  --table1
+ * prints the same columns as CSV at the points of `gppsim reproduce`'s
+ * fig6 (32 samples per GPU), REPRODUCTION.md's Table 1.
  *
  * --scale (issue 16): gpt, mmt and dlrm on 64, 128, ... GPUs of a
  * 16,384-GPU DGX H100 cluster (configs/clusters/dgx-h100.yaml with 2,048
@@ -44,7 +46,10 @@ static const struct {
                {"pd-ref", "pipedream", true},
                {"piper", "piper", false}};
 #define N_COLUMNS (sizeof columns / sizeof *columns)
+
 static int repeats = 3;
+/* --table1: the batch is per_gpu samples per GPU, rows are CSV. */
+static uint32_t per_gpu;
 
 static int op_time(void *ctx, uint32_t op, uint32_t b, double *f, double *bw,
                    gpp_errctx *err) {
@@ -55,7 +60,14 @@ static int op_time(void *ctx, uint32_t op, uint32_t b, double *f, double *bw,
   return 0;
 }
 
-/* Search seconds, or a negative value when no plan was found. */
+static double cpu_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Search seconds (--table1: CPU seconds, as the machine may be shared),
+ * or a negative value when no plan was found. */
 static double time_once(const gpp_planner_type *t, gpp_planner_input *in,
                         bool exhaustive, uint64_t *states) {
   gpp_planner_options o;
@@ -63,8 +75,9 @@ static double time_once(const gpp_planner_type *t, gpp_planner_input *in,
   gpp_errctx err = {0};
   gpp_planner_options_default(&o);
   o.exhaustive = exhaustive;
+  double c0 = cpu_s();
   int rc = gpp_planner_run(t, in, &o, &r, &err);
-  double secs = r.search_seconds;
+  double secs = per_gpu ? cpu_s() - c0 : r.search_seconds;
   *states = r.states;
   gpp_planner_result_free(&r);
   return rc == 0 ? secs : -secs - 1e-12;
@@ -84,19 +97,34 @@ static double time_planner(const char *name, bool exhaustive,
   return best;
 }
 
-static void bench_one(const char *model, const char *path, gpp_model *m,
-                      gpp_costs *costs, gpp_cluster *cl, uint32_t batch,
-                      uint32_t gpus) {
+/* Every column's least search time (negative: no plan) and states. */
+static void time_columns(const char *path, gpp_model *m, gpp_costs *costs,
+                         gpp_cluster *cl, uint32_t batch, uint32_t gpus,
+                         double secs[], uint64_t states[]) {
   gpp_planner_input in = {.model = m, .model_path = path, .batch = batch,
                           .n_gpus = gpus, .mem_bytes = cl->gpu.mem_bytes,
                           .op_time = op_time, .op_time_ctx = costs};
   gpp_errctx err = {0};
   gpp_planner_comm_fit(cl, gpus, &in.comm, &err);
-  double secs[N_COLUMNS];
-  uint64_t states[N_COLUMNS];
   for (size_t p = 0; p < N_COLUMNS; p++)
     secs[p] = time_planner(columns[p].planner, columns[p].exhaustive, &in,
                            &states[p]);
+}
+
+static void bench_one(const char *model, const char *path, gpp_model *m,
+                      gpp_costs *costs, gpp_cluster *cl, uint32_t batch,
+                      uint32_t gpus) {
+  double secs[N_COLUMNS];
+  uint64_t states[N_COLUMNS];
+  time_columns(path, m, costs, cl, batch, gpus, secs, states);
+  if (per_gpu) {
+    for (size_t p = 0; p < N_COLUMNS; p++)
+      printf("%s,%u,%u,%s,%.6g,%llu,%s\n", model, gpus, batch,
+             columns[p].label, fabs(secs[p]), (unsigned long long)states[p],
+             secs[p] < 0 ? "no_plan" : "ok");
+    fflush(stdout);
+    return;
+  }
   printf("%-11s %4u", model, gpus);
   for (size_t p = 0; p < N_COLUMNS; p++) {
     if (secs[p] < 0) printf("  %9s %10s", "no plan", "-");
@@ -112,10 +140,15 @@ static void bench_one(const char *model, const char *path, gpp_model *m,
 
 static const char usage[] =
     "usage: bench_planner [BATCH [REPEATS]]   (defaults 128 and 3)\n"
+    "       bench_planner --table1 [REPEATS]     (CSV, 32 samples per GPU)\n"
     "       bench_planner --scale --help         (64 to 16,384 GPUs)\n"
     "Search time of each planner on MMT, DLRM and CANDLE-Uno at 4, 8, 16\n"
     "and 32 GPUs of the Summit-like cluster (Release build), and each\n"
-    "baseline's time over GraphPipe's.  pd-ref: PipeDream without cuts.\n";
+    "baseline's time over GraphPipe's.  pd-ref: PipeDream without cuts.\n"
+    "--table1: the points of gppsim reproduce's fig6 (32 samples per GPU)\n"
+    "as CSV rows model,gpus,batch,planner,seconds,states,status (CPU\n"
+    "seconds of the search) for\n"
+    "plots/reproduction_md.py (DIR/table1_search.csv).\n";
 
 /* A whole positive decimal argument, at most hi; 0 when it is not. */
 static long positive(const char *text, long hi) {
@@ -128,7 +161,9 @@ static long positive(const char *text, long hi) {
 static int parse_args(int argc, char **argv, uint32_t *batch) {
   int rc = bench_cli(argc, argv, 2, usage);
   if (rc != 0) return rc;
-  long b = argc > 1 ? positive(argv[1], 1L << 20) : 128;
+  bool t1 = argc > 1 && strcmp(argv[1], "--table1") == 0;
+  if (t1) per_gpu = 32;
+  long b = t1 ? 32 : argc > 1 ? positive(argv[1], 1L << 20) : 128;
   long r = argc > 2 ? positive(argv[2], 1000) : repeats;
   const char *why = b == 0   ? "BATCH: a whole number from 1 to 1048576"
                     : r == 0 ? "REPEATS: a whole number from 1 to 1000"
@@ -171,12 +206,6 @@ typedef struct scale_args {
 static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double cpu_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -331,7 +360,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_planner: %s\n", err.msg);
     return 1;
   }
-  print_header(batch);
+  if (per_gpu)
+    printf("model,gpus,batch,planner,seconds,states,status\n");
+  else
+    print_header(batch);
   for (size_t i = 0; i < sizeof models / sizeof *models; i++) {
     char path[256];
     snprintf(path, sizeof path, "configs/models/%s.yaml", models[i]);
@@ -346,7 +378,8 @@ int main(int argc, char **argv) {
     }
     for (size_t g = 0; g < sizeof gpu_counts / sizeof *gpu_counts; g++)
       if (gpu_counts[g] <= cl->n_gpus)
-        bench_one(models[i], path, m, costs, cl, batch, gpu_counts[g]);
+        bench_one(models[i], path, m, costs, cl,
+                  per_gpu ? per_gpu * gpu_counts[g] : batch, gpu_counts[g]);
     gpp_costs_destroy(costs);
     gpp_model_destroy(m);
   }

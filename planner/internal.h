@@ -130,6 +130,13 @@ static inline bool gpp__seq_better(double val, uint32_t stages, double cur,
   return val < cur || (val == cur && stages < cur_stages);
 }
 
+/* The baselines' first passes run under caps on the stage time (the
+ * least bottleneck found within a cap is exact): from a lower bound, each
+ * miss multiplies the cap by this factor (pipedream.c, piper.c).  Squaring
+ * it after every miss took mmt at 1,024 GPUs from 14.2 s to 18.6 s of CPU
+ * and candle_uno at 256 from 14.4 s to 11.6 s (PipeDream, 2026-12-05). */
+#define GPP__CAP_GROWTH 1.1
+
 /* Whether stage costs only grow with the stage (no negative memory,
  * weight bytes or communication parameter), as the baselines' cuts need
  * (pipedream.c). */

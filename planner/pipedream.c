@@ -25,10 +25,15 @@
  * Search: opt->exhaustive tries every (j, m') of every cell (the
  * reference).  By default a cell drops a replica count m' once the stage's
  * work alone (a lower bound growing with j) exceeds the cell's value (first
- * pass) or the cap (second pass), or its memory with one micro-batch in
- * flight does not fit, and in the first pass leaves the m' for this j once
- * every rest A(j, m'' <= m - m') exceeds the cell's value.  The order of
- * the candidates tried is the reference's, so both keep the same plan.
+ * pass) or the cap, or its memory with one micro-batch in flight does not
+ * fit, and leaves the m' for this j once every rest A(j, m'' <= m - m') is
+ * infinite or, in the first pass, exceeds the cell's value.  Both passes
+ * run under a cap on the stage time (the first under caps growing from a
+ * lower bound, least_bottleneck), which prices only what a plan within it
+ * can hold: cells (i, m) whose prefix fits in G - m GPUs, and stages that
+ * round their GPU-seconds up to whole GPUs by no more than the plan can
+ * spare (pre_w, slack).  The order of the candidates tried is the
+ * reference's, so both keep the same plan.  States count stages priced.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -44,10 +49,15 @@ typedef struct pd {
   double *A;             /* (n + 1) x (G + 1) */
   uint32_t *next, *reps; /* choice: end of the first stage, its replicas */
   uint32_t *nst;         /* stages of A's suffix plan */
-  double cap;            /* second pass: the stage time allowed */
+  double cap;            /* the stage time allowed */
+  bool stages_first;     /* second pass: fewest stages within the cap */
   bool prune;            /* cuts on (not exhaustive, costs that grow) */
   bool times_ok;         /* no op time read is negative */
   double *pm;            /* pm(j, m) = min over m'' <= m of A(j, m'') */
+  double *pre_w;         /* GPU-seconds per micro-batch of the prefix, each
+                            op on its most frugal replica count */
+  double slack;          /* G * cap - pre_w[n]: what rounding stages up to
+                            whole GPUs may spend in a plan within the cap */
   uint32_t *alive;       /* a cell's replica counts still tried */
 } pd;
 
@@ -104,7 +114,7 @@ static int stage_sums(pd *p, uint32_t i, uint32_t j, uint32_t k,
 
 static bool better(const pd *p, size_t at, double val, uint32_t stages) {
   return gpp__seq_better(val, stages, p->A[at], p->nst[at],
-                         p->cap < INFINITY);
+                         p->stages_first);
 }
 
 /* Stage [i, j) on k of the m machines left, of sums s; updates A(i, m). */
@@ -114,6 +124,7 @@ static void relax(pd *p, uint32_t i, uint32_t j, uint32_t m, uint32_t k,
   double rest = j == p->n ? 0 : p->A[AT(p, j, m - k)];
   uint32_t stages = 1 + (j == p->n ? 0 : p->nst[AT(p, j, m - k)]);
   if (rest == INFINITY || !better(p, at, rest, stages)) return;
+  p->c->states++;
   double t = gpp__stage_tps(p->c, s, p->b, k) * p->b;
   double val = t > rest ? t : rest;
   if (t <= p->cap && better(p, at, val, stages) &&
@@ -144,34 +155,64 @@ static int try_stage(pd *p, uint32_t i, uint32_t j, uint32_t m, uint32_t k,
                      bool *alive) {
   gpp__stage_sums s;
   GPP_TRY(stage_sums(p, i, j, k, &s));
-  double bound = p->cap < INFINITY ? p->cap : p->A[AT(p, i, m)];
+  double bound = p->stages_first ? p->cap : p->A[AT(p, i, m)];
+  if (bound > p->cap) bound = p->cap;
   *alive = s.time / p->b * p->b <= bound &&
            gpp__stage_fits(p->c, &s, p->b, k, p->b);
   if (*alive && (j == p->n || k < m)) relax(p, i, j, m, k, &s);
   return 0;
 }
 
-/* First pass: every rest A(j, m - k') for k' >= k above the cell's value. */
+static double need_gpus(const pd *p, uint32_t i, uint32_t j);
+
+/* Whether this and every larger replica count k' for stage [i, j) of
+ * cell (i, m) can be skipped: every rest A(j, m - k'') for k'' >= k is
+ * infinite or, in the first pass, above the cell's value; or the stage
+ * rounds up more than the slack (growing with k). */
 static bool rests_too_high(const pd *p, uint32_t i, uint32_t j, uint32_t m,
                            uint32_t k) {
-  return p->cap == INFINITY && j < p->n && k < m &&
-         p->pm[AT(p, j, m - k)] > p->A[AT(p, i, m)];
+  if (p->prune && k * p->cap - (p->pre_w[j] - p->pre_w[i]) > p->slack)
+    return true;
+  if (j == p->n || k >= m) return false;
+  double pm = p->pm[AT(p, j, m - k)];
+  return pm == INFINITY || (!p->stages_first && pm > p->A[AT(p, i, m)]);
 }
 
-/* The reference's order (j, then k), over the replica counts alive. */
+/* The first stage end j > i whose rest [j, n) fits in the m - 1 GPUs a
+ * stage leaves (need_gpus falls as j grows): before it every rest is
+ * infinite. */
+static uint32_t first_end(const pd *p, uint32_t i, uint32_t m) {
+  uint32_t lo = i + 1, hi = p->n;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (need_gpus(p, mid, p->n) <= m - 1) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/* The reference's order (j, then k), over the replica counts alive; with
+ * cuts j starts where a rest can fit and stops once the stage's GPU-seconds
+ * over its largest replica count alive (a lower bound of its work) pass
+ * the cap. */
 static int fill_cell_cut(pd *p, uint32_t i, uint32_t m) {
   uint32_t n_alive = 0;
-  for (uint32_t k = 1; k <= m && k <= p->b && k <= p->c->max_k; k++)
+  double spare = p->pre_w[p->n] - p->pre_w[i] + p->slack; /* k * cap <= */
+  for (uint32_t k = 1; k <= m && k <= p->b && k <= p->c->max_k &&
+                       !(k * p->cap > spare);
+       k++)
     p->alive[n_alive++] = k;
-  for (uint32_t j = i + 1; j <= p->n && n_alive > 0; j++) {
+  for (uint32_t j = first_end(p, i, m); j <= p->n && n_alive > 0; j++) {
+    if (p->pre_w[j] - p->pre_w[i] > p->cap * p->alive[n_alive - 1]) break;
     uint32_t w = 0, a = 0;
     for (; a < n_alive && !rests_too_high(p, i, j, m, p->alive[a]); a++) {
       bool alive;
       GPP_TRY(try_stage(p, i, j, m, p->alive[a], &alive));
       if (alive) p->alive[w++] = p->alive[a];
     }
-    while (a < n_alive) p->alive[w++] = p->alive[a++];
-    n_alive = w;
+    if (w < a)
+      memmove(p->alive + w, p->alive + a, (n_alive - a) * sizeof *p->alive);
+    n_alive -= a - w;
   }
   return 0;
 }
@@ -184,16 +225,101 @@ static void fill_pm(pd *p, uint32_t i) {
   }
 }
 
+/* GPUs that ops [i, j) need at least under the cap (one when any). */
+static double need_gpus(const pd *p, uint32_t i, uint32_t j) {
+  double need = p->cap < INFINITY
+                    ? ceil((p->pre_w[j] - p->pre_w[i]) / p->cap - 1e-9)
+                    : 1;
+  return i == j ? 0 : need < 1 ? 1 : need;
+}
+
+/* With cuts under a cap, the cells (i, m) a plan within it may read and
+ * have a value: the prefix [0, i) fits in G - m GPUs, the rest in m. */
+static void reachable_m(const pd *p, uint32_t i, uint32_t *lo,
+                        uint32_t *hi) {
+  *lo = 1;
+  *hi = p->G;
+  if (!p->prune) return;
+  double pre = need_gpus(p, 0, i), rest = need_gpus(p, i, p->n);
+  *hi = pre >= p->G ? 0 : p->G - (uint32_t)pre;
+  if (rest > *lo) *lo = rest > p->G ? p->G + 1 : (uint32_t)rest;
+}
+
 static int fill_row(pd *p, uint32_t i) {
   p->A[AT(p, i, 0)] = INFINITY;
+  uint32_t lo, hi;
+  reachable_m(p, i, &lo, &hi);
   for (uint32_t m = 1; m <= p->G; m++) {
     p->A[AT(p, i, m)] = INFINITY;
     p->nst[AT(p, i, m)] = UINT32_MAX;
-    p->c->states++;
+    if (m < lo || m > hi) continue;
     GPP_TRY(p->prune ? fill_cell_cut(p, i, m) : fill_cell_all(p, i, m));
   }
   fill_pm(p, i);
   return 0;
+}
+
+/* pre_w, and lower bounds of the least bottleneck (*lb: the costliest op
+ * on its best replica count, the whole model's GPU-seconds over G GPUs)
+ * and *whole, over which no stage's work goes. */
+static int frugal_work(pd *p, double *lb, double *whole) {
+  uint32_t K = p->G;
+  if (K > p->b) K = p->b;
+  if (K > p->c->max_k) K = p->c->max_k;
+  double *w = gpp_calloc(p->c->err, p->n, sizeof *w);
+  double *best = gpp_calloc(p->c->err, p->n, sizeof *best);
+  if (!(w && best)) {
+    free(w);
+    free(best);
+    return p->c->err->code;
+  }
+  *whole = 0;
+  int rc = 0;
+  for (uint32_t k = 1; k <= K && rc == 0; k++) {
+    const double *t = gpp__times(p->c, gpp__ceil_div(p->b, k));
+    if (t == NULL) {
+      rc = p->c->err->code;
+      break;
+    }
+    double sum = 0;
+    for (uint32_t v = 0; v < p->n; v++) {
+      if (k == 1 || k * t[v] < w[v]) w[v] = k * t[v];
+      if (k == 1 || t[v] < best[v]) best[v] = t[v];
+      sum += t[v];
+    }
+    if (sum > *whole) *whole = sum;
+  }
+  *lb = 0;
+  for (uint32_t v = 0; v < p->n; v++) {
+    p->pre_w[v + 1] = p->pre_w[v] + w[v];
+    if (best[v] > *lb) *lb = best[v];
+  }
+  if (p->pre_w[p->n] / p->G > *lb) *lb = p->pre_w[p->n] / p->G;
+  free(w);
+  free(best);
+  return rc;
+}
+
+static int fill_pass(pd *p) {
+  p->slack = p->cap < INFINITY
+                 ? p->G * p->cap - p->pre_w[p->n] + 1e-9 * p->cap
+                 : INFINITY;
+  for (uint32_t i = p->n; i-- > 0;) GPP_TRY(fill_row(p, i));
+  return 0;
+}
+
+/* The first pass under caps growing from a lower bound (as
+ * piper.c's least_bottleneck): a cell whose least bottleneck is within
+ * the cap gets the reference's value and choice, so the first cap the
+ * whole chain's cell meets gives the reference's answer. */
+static int least_bottleneck(pd *p) {
+  double lb = 0, whole = 0;
+  if (p->prune) GPP_TRY(frugal_work(p, &lb, &whole));
+  for (p->cap = lb > 0 ? lb : INFINITY;; p->cap *= GPP__CAP_GROWTH) {
+    if (p->cap > whole) p->cap = INFINITY;
+    GPP_TRY(fill_pass(p));
+    if (p->cap == INFINITY || p->A[AT(p, 0, p->G)] < INFINITY) return 0;
+  }
 }
 
 /* Two passes: the least bottleneck A(0, G), then the fewest stages with
@@ -206,13 +332,13 @@ static int fill_table(pd *p) {
   for (uint32_t k = 1; k <= p->b && k <= p->G && k <= p->c->max_k; k++)
     if (pre_time(p, gpp__ceil_div(p->b, k)) == NULL) return p->c->err->code;
   p->prune = !p->c->opt->exhaustive && p->times_ok && gpp__costs_grow(p->c);
-  p->cap = INFINITY;
-  for (uint32_t i = p->n; i-- > 0;) GPP_TRY(fill_row(p, i));
+  p->stages_first = false;
+  GPP_TRY(least_bottleneck(p));
   double best = p->A[AT(p, 0, p->G)];
   if (best == INFINITY) return 0;
   p->cap = best * (1 + p->c->opt->tps_tolerance);
-  for (uint32_t i = p->n; i-- > 0;) GPP_TRY(fill_row(p, i));
-  return 0;
+  p->stages_first = true;
+  return fill_pass(p);
 }
 
 static int read_plan(pd *p, gpp_planner_candidate *cand, bool *found) {
@@ -256,9 +382,10 @@ static int pd_alloc(pd *p, gpp__pctx *c) {
   p->nst = gpp_calloc(c->err, cells, sizeof *p->nst);
   p->pm = gpp_calloc(c->err, cells, sizeof *p->pm);
   p->alive = gpp_calloc(c->err, (size_t)p->G + 1, sizeof *p->alive);
+  p->pre_w = gpp_calloc(c->err, p->n + 1, sizeof *p->pre_w);
   if (!(p->cut && p->pre_stat && p->pre_saved && p->pre_param &&
         p->pre_time && p->A && p->next && p->reps && p->nst && p->pm &&
-        p->alive))
+        p->alive && p->pre_w))
     return c->err->code;
   for (uint32_t v = 0; v < p->n; v++) {
     p->pre_stat[v + 1] = p->pre_stat[v] + c->stat[v];
@@ -283,6 +410,7 @@ static void pd_free(pd *p) {
   free(p->nst);
   free(p->pm);
   free(p->alive);
+  free(p->pre_w);
 }
 
 static int pd_sizes(pd *p, gpp_planner_result *out) {

@@ -16,17 +16,24 @@
  * are sets of layers, and the planner refuses graphs with more than
  * IDEALS_LIMIT (40,000) of them: "no plan found (N ideals > limit)",
  * GPP_ENOPLAN.
- * Search: opt->exhaustive (and more than ON_DEMAND_MAX_GPUS GPUs) solves
- * every cell, scanning every ideal J > I (the reference).  Otherwise only
- * the cells the answer reads are solved, on demand: the whole suffix as
- * one stage first, then the supersets of I walked depth-first through the
- * cover relation (each J once: layers added in increasing order), a
- * branch cut for a replica count d once the stage's work (a lower bound
- * of its TPS growing with J) exceeds the cap or, in the first pass, the
- * cell's value, or its memory at one micro-batch in flight does not fit;
- * a stage whose rest exceeds the cell's value is not priced.  Ties are
- * broken as the reference scan meets them (earlier J in size order, then
- * fewer replicas), so both give the same plan.
+ * Search: opt->exhaustive solves every cell, scanning every ideal J > I
+ * (the reference).  Otherwise, when stage costs grow with the stage:
+ * - up to ON_DEMAND_MAX_GPUS GPUs only the cells the answer reads are
+ *   solved, on demand: the whole suffix as one stage first, then the
+ *   supersets of I walked depth-first through the cover relation (each J
+ *   once: layers added in increasing order), a branch cut for a replica
+ *   count d once the stage's work (a lower bound of its TPS growing with
+ *   J) exceeds the cap or, in the first pass, the cell's value, or its
+ *   memory at one micro-batch in flight does not fit; a stage whose rest
+ *   exceeds the cell's value is not priced;
+ * - beyond, the scan walks the same supersets under a cap on the stage
+ *   TPS (least_bottleneck: growing caps in the first pass), with the same
+ *   branch cuts, and prices only what a plan within the cap can hold: the
+ *   cells (I, k) whose prefix fits in G - k GPUs, and stages that round
+ *   the GPU-seconds they need up to whole GPUs by no more than the whole
+ *   plan can spare (gpu_seconds).
+ * Ties are broken as the reference scan meets them (earlier J in size
+ * order, then fewer replicas), so every mode gives the same plan.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -171,10 +178,10 @@ static int too_many(const ideals *s, gpp_errctx *err) {
 
 /* ---- the DP ---- */
 
-/* On demand pays off while few cells are read: on MMT (summit, batch 128)
- * 17 s against 30 s at 8 GPUs, but 42 s against 27 s at 16, where the
- * per-cell walks cost more than the reference's shared scan. */
-#define ON_DEMAND_MAX_GPUS 8u
+/* On demand pays off while few cells are read: on MMT (summit, batch
+ * 128; CPU seconds, 2026-12-05) 2.4 s against 8 s for the capped scan at 4
+ * GPUs, but 10 s against 2.8 s at 8, where the capped scan's cuts bite. */
+#define ON_DEMAND_MAX_GPUS 4u
 
 typedef struct dfs_item {
   uint32_t j, from, mask; /* ideal, least layer to add, replica counts */
@@ -189,15 +196,25 @@ typedef struct pp {
   double *sum;             /* per ideal: [nr times, stat, saved, param, cut] */
   double *g;               /* ideals x (G + 1) */
   uint32_t *nxt, *reps, *nst; /* choice; stages of g's suffix plan */
-  double cap;              /* second pass: the stage TPS allowed */
-  bool prune;              /* on demand with cuts (not exhaustive) */
+  uint32_t *kmin;          /* scan: per solved ideal, its least k with a
+                              plan (G + 1: none) */
+  uint32_t kmax;           /* scan: the cells of the ideal solved */
+  double slack;            /* G * cap - W(all) (gpu_seconds) */
+  double cap;              /* the stage TPS allowed */
+  bool stages_first;       /* second pass: fewest stages within cap */
+  bool prune;              /* cuts (costs grow; not exhaustive) */
+  bool on_demand;          /* only the cells the answer reads */
   uint32_t pass, *stamp;   /* a cell is solved in this pass when equal */
   dfs_item *stack;
   size_t top, stack_cap;
 } pp;
 
-#define NS(p) ((p)->nr + 4)
+#define NS(p) ((p)->nr + 5)
 #define GI(p, i, k) ((size_t)(i) * ((p)->G + 1) + (k))
+
+static bool use_d(const pp *p, uint32_t q) {
+  return q < p->nr && (1u << q) <= p->c->max_k;
+}
 
 static int ideal_sums(pp *p, uint32_t i) {
   gpp__pctx *c = p->c;
@@ -207,12 +224,15 @@ static int ideal_sums(pp *p, uint32_t i) {
   const uint32_t *of = p->s->L->of;
   for (uint32_t v = 0; v < c->n; v++) {
     if (!has(b, of[v])) continue;
+    double w = INFINITY;
     for (uint32_t q = 0; q < p->nr; q++) {
       const double *t = gpp__times(c, gpp__ceil_div(p->b, 1u << q));
       if (t == NULL) return c->err->code;
       sm[q] += t[v];
       p->prune = p->prune && t[v] >= 0;
+      if (use_d(p, q) && (1u << q) * t[v] / p->b < w) w = (1u << q) * t[v] / p->b;
     }
+    sm[p->nr + 4] += w;
     sm[p->nr] += c->stat[v];
     sm[p->nr + 1] += c->saved[v];
     sm[p->nr + 2] += c->param[v];
@@ -242,8 +262,7 @@ static void pair_sums(const pp *p, uint32_t i, uint32_t j, uint32_t q,
  * earlier j in order, then the fewer replicas. */
 static bool beats(const pp *p, size_t at, double val, uint32_t st,
                   uint32_t j, uint32_t d) {
-  bool stages_first = p->cap < INFINITY;
-  if (gpp__seq_better(val, st, p->g[at], p->nst[at], stages_first))
+  if (gpp__seq_better(val, st, p->g[at], p->nst[at], p->stages_first))
     return true;
   if (val != p->g[at] || st != p->nst[at]) return false;
   uint32_t rj = p->rank[j], rc = p->rank[p->nxt[at]];
@@ -265,21 +284,55 @@ static void offer(pp *p, uint32_t i, uint32_t k, uint32_t j, uint32_t d,
   p->reps[at] = d;
 }
 
-static bool use_d(const pp *p, uint32_t q) {
-  return q < p->nr && (1u << q) <= p->c->max_k;
+/* ---- every cell, every ideal J > I (cut when costs grow) ---- */
+
+/* Whether no superset of J can make a stage J' \ I on d replicas of cell
+ * I: its work-only TPS (a lower bound growing with J) exceeds the cap, or
+ * its memory with one micro-batch in flight does not fit. */
+static bool cut_below(const pp *p, const gpp__stage_sums *s, uint32_t d) {
+  return p->prune && (s->time / p->b > p->cap ||
+                      !gpp__stage_fits(p->c, s, p->b, d, p->b));
 }
 
-/* ---- the reference: every cell, every ideal J > I ---- */
+/* GPU-seconds per sample of ideal i's layers, each on its most
+ * frugal replica count: a stage of TPS t <= cap on d replicas has
+ * d * cap >= its GPU-seconds, so a plan within the cap spends at most
+ * slack = G * cap - W(all) on rounding stages up to whole GPUs. */
+static double gpu_seconds(const pp *p, uint32_t i) {
+  return p->sum[(size_t)i * NS(p) + p->nr + 4];
+}
 
-static void relax_pair(pp *p, uint32_t i, uint32_t j) {
+/* Offers stage J \ I on the replica counts of mask to the cells (i, k)
+ * the answer may read (k <= kmax); returns the counts whose supersets of
+ * J may still do.  With cuts, a stage rounding up more than the slack is
+ * not offered: no plan within the cap holds it. */
+static uint32_t relax_pair(pp *p, uint32_t i, uint32_t j, uint32_t mask) {
+  uint32_t keep = 0;
   for (uint32_t q = 0; use_d(p, q); q++) {
     uint32_t d = 1u << q;
+    if (!(mask & d)) continue;
     gpp__stage_sums s;
     pair_sums(p, i, j, q, &s);
+    if (cut_below(p, &s, d) || (j != p->full && d + 1 > p->kmax)) continue;
+    keep |= d;
+    double waste = d * p->cap - (gpu_seconds(p, j) - gpu_seconds(p, i));
+    if (p->prune && waste > p->slack) continue;
+    p->c->states++;
     double t = gpp__stage_tps(p->c, &s, p->b, d);
-    for (uint32_t k = d; t <= p->cap && k <= p->G; k++)
+    for (uint32_t k = d + p->kmin[j]; t <= p->cap && k <= p->kmax; k++)
       offer(p, i, k, j, d, t, &s);
   }
+  return keep;
+}
+
+/* With cuts, the cells (i, k) the answer may read: its prefix needs at
+ * least W(i) / cap GPUs (and one unless empty). */
+static uint32_t reachable_k(const pp *p, uint32_t i) {
+  if (!p->prune || i == p->empty) return p->G;
+  double need = p->cap < INFINITY ? ceil(gpu_seconds(p, i) / p->cap - 1e-9)
+                                  : 1;
+  if (need < 1) need = 1;
+  return need >= p->G ? 0 : p->G - (uint32_t)need;
 }
 
 static void init_cell(pp *p, uint32_t i, uint32_t k) {
@@ -297,16 +350,19 @@ static int push_covers(pp *p, uint32_t j, uint32_t from, uint32_t mask);
  * order met, so the cells are the scan's. */
 static int solve_ideal(pp *p, uint32_t i) {
   for (uint32_t k = 0; k <= p->G; k++) init_cell(p, i, k);
+  p->kmin[i] = 0;
   if (i == p->full) return 0;
-  p->c->states += p->G;
-  relax_pair(p, i, p->full);
+  p->kmax = reachable_k(p, i);
+  relax_pair(p, i, p->full, UINT32_MAX);
   size_t base = p->top;
-  GPP_TRY(push_covers(p, i, 0, 1));
+  GPP_TRY(push_covers(p, i, 0, UINT32_MAX));
   while (p->top > base) {
     dfs_item it = p->stack[--p->top];
-    relax_pair(p, i, it.j);
-    GPP_TRY(push_covers(p, it.j, it.from, 1));
+    uint32_t keep = relax_pair(p, i, it.j, it.mask);
+    if (keep) GPP_TRY(push_covers(p, it.j, it.from, keep));
   }
+  for (p->kmin[i] = 0; p->kmin[i] <= p->G; p->kmin[i]++)
+    if (p->g[GI(p, i, p->kmin[i])] < INFINITY) break;
   return 0;
 }
 
@@ -342,7 +398,7 @@ static int solve_cell(pp *p, uint32_t i, uint32_t k);
 static int try_stage(pp *p, uint32_t i, uint32_t k, uint32_t j, uint32_t q,
                      bool *deeper) {
   uint32_t d = 1u << q;
-  double cur = p->cap < INFINITY ? INFINITY : p->g[GI(p, i, k)];
+  double cur = p->stages_first ? INFINITY : p->g[GI(p, i, k)];
   gpp__stage_sums s;
   pair_sums(p, i, j, q, &s);
   double lb = s.time / p->b;
@@ -351,6 +407,7 @@ static int try_stage(pp *p, uint32_t i, uint32_t k, uint32_t j, uint32_t q,
   if (!*deeper) return 0;
   GPP_TRY(solve_cell(p, j, k - d));
   if (p->g[GI(p, j, k - d)] > cur) return 0;
+  p->c->states++;
   double t = gpp__stage_tps(p->c, &s, p->b, d);
   if (t <= p->cap) offer(p, i, k, j, d, t, &s);
   return 0;
@@ -382,12 +439,12 @@ static int solve_cell(pp *p, uint32_t i, uint32_t k) {
   p->stamp[at] = p->pass;
   init_cell(p, i, k);
   if (i == p->full || k == 0) return 0;
-  p->c->states++;
   uint32_t mask = 0;
   for (uint32_t q = 0; use_d(p, q) && (1u << q) <= k; q++) {
     uint32_t d = 1u << q;
     gpp__stage_sums s;
     pair_sums(p, i, p->full, q, &s);
+    p->c->states++;
     double t = gpp__stage_tps(p->c, &s, p->b, d);
     if (t <= p->cap) offer(p, i, k, p->full, d, t, &s);
     if (d < k) mask |= d;
@@ -398,7 +455,10 @@ static int solve_cell(pp *p, uint32_t i, uint32_t k) {
 
 /* One pass: the value g(empty, G) and the choices leading to it. */
 static int solve_pass(pp *p) {
-  if (p->prune) {
+  p->slack = p->cap < INFINITY
+                 ? p->G * p->cap - gpu_seconds(p, p->full) + 1e-9 * p->cap
+                 : INFINITY;
+  if (p->on_demand) {
     p->pass++;
     return solve_cell(p, p->empty, p->G);
   }
@@ -431,18 +491,71 @@ static int read_plan(pp *p, gpp_planner_candidate *cand, bool *found) {
   return rc;
 }
 
+/* A lower bound of the least bottleneck: every layer lies in some stage,
+ * whose work-only TPS is at least the layer's at its best replica count.
+ * *whole: the whole model's work-only TPS at its worst replica count, over
+ * which no stage's lower bound goes. */
+static int bottleneck_bounds(pp *p, double *lb, double *whole) {
+  gpp__pctx *c = p->c;
+  double *per = gpp_calloc(c->err, (size_t)p->s->L->n * p->nr, sizeof *per);
+  if (per == NULL) return c->err->code;
+  *whole = 0;
+  for (uint32_t q = 0; use_d(p, q); q++) {
+    const double *t = gpp__times(c, gpp__ceil_div(p->b, 1u << q));
+    if (t == NULL) { free(per); return c->err->code; }
+    double sum = 0;
+    for (uint32_t v = 0; v < c->n; v++) {
+      per[(size_t)p->s->L->of[v] * p->nr + q] += t[v] / p->b;
+      sum += t[v] / p->b;
+    }
+    if (sum > *whole) *whole = sum;
+  }
+  *lb = 0;
+  for (uint32_t l = 0; l < p->s->L->n; l++) {
+    double best = INFINITY;
+    for (uint32_t q = 0; use_d(p, q); q++)
+      if (per[(size_t)l * p->nr + q] < best) best = per[(size_t)l * p->nr + q];
+    if (best > *lb) *lb = best;
+  }
+  free(per);
+  return 0;
+}
+
+/* The first pass (least bottleneck) under caps growing (GPP__CAP_GROWTH)
+ * from a lower bound (the largest layer's, or the whole model's
+ * GPU-seconds over G GPUs): a stage over the cap is never priced, and a
+ * cell whose least bottleneck is within the cap gets the same value and
+ * choice as without one (every plan within the cap is offered), so the
+ * first cap the whole model's cell meets gives the reference's answer.
+ * Once the cap passes every stage's work-only bound, the pass runs
+ * uncapped; on demand it does at once (its walks cut on the cells'
+ * values instead). */
+static int least_bottleneck(pp *p) {
+  p->stages_first = false;
+  double lb = 0, whole = 0;
+  if (p->prune && !p->on_demand) GPP_TRY(bottleneck_bounds(p, &lb, &whole));
+  if (lb > 0 && gpu_seconds(p, p->full) / p->G > lb)
+    lb = gpu_seconds(p, p->full) / p->G;
+  for (p->cap = lb > 0 ? lb : INFINITY;; p->cap *= GPP__CAP_GROWTH) {
+    if (p->cap > whole) p->cap = INFINITY;
+    GPP_TRY(solve_pass(p));
+    if (p->cap == INFINITY || p->g[GI(p, p->empty, p->G)] < INFINITY)
+      return 0;
+  }
+}
+
 static int pp_one_size(pp *p, gpp_planner_result *out) {
   p->nr = gpp__log2(p->b < p->G ? p->b : p->G) + 1;
   free(p->sum);
   p->sum = gpp_calloc(p->c->err, (size_t)p->s->n * NS(p), sizeof *p->sum);
   if (p->sum == NULL) return p->c->err->code;
-  p->prune = !p->c->opt->exhaustive && p->G <= ON_DEMAND_MAX_GPUS &&
-             gpp__costs_grow(p->c);
+  p->prune = !p->c->opt->exhaustive && gpp__costs_grow(p->c);
   for (uint32_t i = 0; i < p->s->n; i++) GPP_TRY(ideal_sums(p, i));
-  p->cap = INFINITY;
-  GPP_TRY(solve_pass(p));
+  p->on_demand = p->prune && p->G <= ON_DEMAND_MAX_GPUS;
+  GPP_TRY(least_bottleneck(p));
   double best = p->g[GI(p, p->empty, p->G)];
   p->cap = best * (1 + p->c->opt->tps_tolerance);
+  p->stages_first = true;
   if (best < INFINITY) GPP_TRY(solve_pass(p));
   gpp_planner_candidate cand = {0};
   bool found;
@@ -468,8 +581,9 @@ static int alloc_walk(pp *p) {
   const ideals *s = p->s;
   p->stamp = gpp_calloc(p->c->err, (size_t)s->n * (p->G + 1),
                         sizeof *p->stamp);
+  p->kmin = gpp_calloc(p->c->err, s->n, sizeof *p->kmin);
   p->rank = gpp_calloc(p->c->err, s->n, sizeof *p->rank);
-  if (!(p->stamp && p->rank)) return p->c->err->code;
+  if (!(p->stamp && p->rank && p->kmin)) return p->c->err->code;
   for (uint32_t q = 0; q < s->n; q++) p->rank[p->order[q]] = q;
   return 0;
 }
@@ -519,7 +633,7 @@ static int piper_run(const gpp_planner_input *in,
     gpp__pctx_free(&c);
   }
   free(p.order); free(p.sum); free(p.g); free(p.nxt); free(p.reps);
-  free(p.nst); free(p.rank); free(p.stamp); free(p.stack);
+  free(p.nst); free(p.rank); free(p.stamp); free(p.kmin); free(p.stack);
   free(s.bits); free(s.size); free(s.cov_off); free(s.cov_v); free(s.cov_id);
   gpp__hmap_free(&s.index);
   gpp__layers_free(&L);

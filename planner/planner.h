@@ -100,7 +100,7 @@ typedef struct gpp_planner_result {
   gpp_planner_candidate *cands; /* best estimate first */
   uint32_t n_cands;
   double search_seconds;
-  uint64_t states;        /* DP states (or ideals pairs) evaluated */
+  uint64_t states;        /* GraphPipe: DP states; baselines: stages priced */
   uint32_t sp_added_pairs;/* GraphPipe: dependencies added by sp-ization */
 } gpp_planner_result;
 

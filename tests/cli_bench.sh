@@ -20,22 +20,18 @@ for b in "$@"; do
 done
 
 planner=$4
-for args in "abc" "0" "128 0" "128 x" "-5"; do
+# bad_args ARGS: bench_planner ARGS exits 2 with a reason and no table.
+bad_args() {
   # shellcheck disable=SC2086
-  "$planner" $args >"$TMP/out" 2>"$TMP/err"
+  "$planner" $1 >"$TMP/out" 2>"$TMP/err"
   rc=$?
-  [ "$rc" -eq 2 ] || fail "bench_planner $args: exit $rc, expected 2"
-  grep -q "whole number" "$TMP/err" || fail "bench_planner $args: no reason"
-  [ -s "$TMP/out" ] && fail "bench_planner $args wrote a table"
-done
-
-for args in "0" "64 x" "64 64 99999999"; do
-  # shellcheck disable=SC2086
-  "$planner" --scale $args >"$TMP/out" 2>"$TMP/err"
-  rc=$?
-  [ "$rc" -eq 2 ] || fail "bench_planner --scale $args: exit $rc, expected 2"
-  grep -q "whole number" "$TMP/err" || fail "bench_planner --scale $args: no reason"
-  [ -s "$TMP/out" ] && fail "bench_planner --scale $args wrote a table"
+  [ "$rc" -eq 2 ] || fail "bench_planner $1: exit $rc, expected 2"
+  grep -q "whole number" "$TMP/err" || fail "bench_planner $1: no reason"
+  [ -s "$TMP/out" ] && fail "bench_planner $1 wrote a table"
+}
+for args in "abc" "0" "128 0" "128 x" "-5" "--table1 x" "--table1 0" \
+            "--scale 0" "--scale 64 x" "--scale 64 64 99999999"; do
+  bad_args "$args"
 done
 net=$1
 for args in "0" "x" "10,,100" "2000000" "1,2,3,4,5,6,7,8,9"; do
@@ -55,6 +51,7 @@ engine=$3
 grep -q "8 ->     16 GPUs     flow (2.0x GPUs): events" "$TMP/out" ||
   fail "bench_engine: no growth line"
 
+"$planner" --help | grep -q -- "--table1" || fail "bench_planner --help: no --table1"
 "$planner" --scale --help | grep -q "16,384-GPU" || fail "bench_planner --scale --help"
 
 finish cli_bench

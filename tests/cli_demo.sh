@@ -4,7 +4,8 @@
 # tree is found): exit 0; the table has GraphPipe, PipeDream and Piper rows
 # with numbers (Piper plans MMT on its layer graph); every file
 # is written and the PNGs are real PNGs; --json agrees with the table;
-# GraphPipe's stage graph is shallower and faster than PipeDream's; two
+# GraphPipe's stage graph is shallower and faster than PipeDream's, at
+# the throughputs the README states; two
 # runs give bit-identical results, traces and plots (plans differ only in
 # their search-time header); with no Python the table still comes out;
 # with no plan at all it exits 3; bad arguments exit 2.
@@ -88,6 +89,21 @@ for r in (g, p):
     assert cols[3] == "%.2f" % r["samples_per_s"], line
     assert cols[4] == "%.2f" % (r["iteration_time"] * 1e3), line
     assert cols[6] == "%.2f" % (r["peak_mem_bytes"] / 2**30), line
+PYEOF
+# The README states the default demo's throughputs: they are this run's.
+"$PY" - "$TMP/b/stdout" "$(dirname "$0")/../README.md" <<'PYEOF' || fail "README's demo figures differ from the run"
+import json, re, sys
+rows = {r["planner"]: r for r in json.load(open(sys.argv[1]))["planners"]}
+text = " ".join(open(sys.argv[2]).read().split())
+m = re.search(r"GraphPipe's plan runs at ([0-9.]+) samples/s, ([0-9.]+)x "
+              r"PipeDream's ([0-9.]+), and Piper's at ([0-9.]+)", text)
+assert m, "no demo figures in the README"
+g, p, q = (rows[k]["samples_per_s"] for k in ("graphpipe", "pipedream", "piper"))
+want = ("%.1f" % g, "%.2f" % (g / p), "%.1f" % p, "%.1f" % q)
+assert m.groups() == want, (m.groups(), want)
+m = re.search(r"an 8-stage plan that simulates within ([0-9.]+)% of PipeDream's", text)
+assert m and rows["piper"]["stages"] == 8, "no Piper plan figure"
+assert abs(q / p - 1) <= float(m.group(1)) / 100, (q, p)
 PYEOF
 for f in graphpipe.h5 graphpipe-trace.json pipedream.h5 pipedream-trace.json \
          timeline.png memory.png; do
