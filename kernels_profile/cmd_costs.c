@@ -127,9 +127,8 @@ static int load(const costs_opts *o, costs_ctx *x, gpp_errctx *err) {
   x->arena = gpp_arena_create(err);
   if (x->arena == NULL) return err->code;
   GPP_TRY(gpp_gpu_spec_load(o->gpu, &x->gpu, x->arena, err));
-  if (o->profile) GPP_TRY(gpp_profile_db_open(o->profile, &x->db, err));
-  gpp_costs_warn_gpu(x->db, &x->gpu, stderr);
-  return gpp_costs_create(x->model, &x->gpu, x->db, &x->costs, err);
+  return gpp_costs_open(x->model, &x->gpu, o->profile, &x->db, &x->costs,
+                        err);
 }
 
 static void unload(costs_ctx *x) {

@@ -209,6 +209,14 @@ static bool family_in(const char *spec, const char *name) {
   return false;
 }
 
+int gpp_costs_open(const gpp_model *model, const gpp_gpu_spec *gpu,
+                   const char *profile_path, gpp_profile_db **db,
+                   gpp_costs **out, gpp_errctx *err) {
+  if (profile_path) GPP_TRY(gpp_profile_db_open(profile_path, db, err));
+  gpp_costs_warn_gpu(*db, gpu, stderr);
+  return gpp_costs_create(model, gpu, *db, out, err);
+}
+
 bool gpp_costs_warn_gpu(const gpp_profile_db *profile,
                         const gpp_gpu_spec *gpu, FILE *f) {
   if (profile == NULL || family_in(gpu->name, profile->meta.gpu_name))

@@ -80,6 +80,14 @@ void gpp_costs_destroy(gpp_costs *c);
 bool gpp_costs_warn_gpu(const gpp_profile_db *profile,
                         const gpp_gpu_spec *gpu, FILE *f);
 
+/* What the commands do (costs, plan, simulate): opens the profile at
+ * profile_path into *db (NULL path: none), warns on stderr when it was
+ * measured on another GPU family (gpp_costs_warn_gpu), then creates the
+ * costs.  *db and *out are the caller's to free, also after a failure. */
+int gpp_costs_open(const gpp_model *model, const gpp_gpu_spec *gpu,
+                   const char *profile_path, gpp_profile_db **db,
+                   gpp_costs **out, gpp_errctx *err);
+
 /* Cost of op for a micro-batch of b samples; b == 0 costs nothing. */
 gpp_op_cost gpp_costs_op(const gpp_costs *c, uint32_t op, double b);
 

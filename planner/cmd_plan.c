@@ -179,11 +179,8 @@ static int load_inputs(plan_run *r) {
                             gpp_precision_model_dtype(pr), &r->model,
                             &r->err));
   GPP_TRY(gpp_cluster_load(r->cluster_path, &r->cluster, &r->err));
-  if (r->a.profile)
-    GPP_TRY(gpp_profile_db_open(r->a.profile, &r->profile, &r->err));
-  gpp_costs_warn_gpu(r->profile, &r->cluster->gpu, stderr);
-  GPP_TRY(gpp_costs_create(r->model, &r->cluster->gpu, r->profile,
-                           &r->costs, &r->err));
+  GPP_TRY(gpp_costs_open(r->model, &r->cluster->gpu, r->a.profile,
+                         &r->profile, &r->costs, &r->err));
   return gpp_study_input(r->model, r->model_path, r->cluster, r->costs,
                          (uint32_t)r->a.batch, (uint32_t)r->a.gpus, &r->in,
                          &r->err);

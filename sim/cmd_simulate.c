@@ -157,10 +157,8 @@ static int run(const sim_args *a, sim_run *s, gpp_errctx *err) {
                           sizeof s->plan_path, err));
   GPP_TRY(gpp_cluster_load(s->cluster_path, &s->cluster, err));
   GPP_TRY(gpp_plan_load(s->plan_path, s->cluster->n_gpus, &s->plan, err));
-  if (a->profile) GPP_TRY(gpp_profile_db_open(a->profile, &s->profile, err));
-  gpp_costs_warn_gpu(s->profile, &s->cluster->gpu, stderr);
-  GPP_TRY(gpp_costs_create(s->plan->model, &s->cluster->gpu, s->profile,
-                           &s->costs, err));
+  GPP_TRY(gpp_costs_open(s->plan->model, &s->cluster->gpu, a->profile,
+                         &s->profile, &s->costs, err));
   progress_state ps = {.t0 = gpp_clock_seconds(), .tty = isatty(2)};
   gpp_engine_opts o = {.allow_oom = a->allow_oom, .ideal_network = a->ideal,
                        .record = a->out != NULL || a->trace != NULL,

@@ -2,6 +2,7 @@
  * clusters and settings, then expanding its listed points and grid. */
 #include <ctype.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,16 +49,16 @@ int gpp__sweep_path(gpp_sweep *s, gpp_ynode at, const char *sub,
                     const char *given, const char **out, gpp_errctx *err) {
   char path[GPP_INPUT_PATH_MAX];
   gpp_mark m = gpp_ynode_mark(at);
-  gpp_errctx named = {0};
+  bool named = sub != NULL && strchr(given, '/') == NULL;
+  gpp_errctx e = {0};
   if (gpp_input_near(given, gpp_ydoc_path(s->doc), path, sizeof path) != 0) {
-    if (sub != NULL && strchr(given, '/') == NULL &&
-        gpp_input_named(sub, given, path, sizeof path, &named) != 0)
-      GPP_RAISE_AT(err, GPP_ENOENT, &m, "%s", named.msg);
-    if (sub == NULL || strchr(given, '/') != NULL)
+    if (!named)
       GPP_RAISE_AT(err, GPP_ENOENT, &m, "file '%s' not found (tried the "
                    "working directory, next to the experiment file, under "
                    "%s and the files built into gppsim)", given,
                    gpp_source_root());
+    if (gpp_input_named(sub, given, path, sizeof path, &e) != 0)
+      GPP_RAISE_AT(err, GPP_ENOENT, &m, "%s", e.msg);
   }
   *out = gpp_arena_strdup(s->arena, path, err);
   return *out != NULL ? 0 : GPP_ENOMEM;

@@ -84,7 +84,7 @@ static int unknown_gpu(gpp_cluster *c, gpp_ynode n, const char *name,
   size_t k = gpp_config_names("hardware", names, GPP_CONFIG_NAMES_MAX,
                               c->arena);
   char list[1024];
-  gpp_config_list("hardware", list, sizeof list);
+  gpp_config_join(names, k, list, sizeof list);
   const char *hint = gpp_suggest(name, names, k);
   gpp_mark at = gpp_ynode_mark(n);
   if (hint != NULL)

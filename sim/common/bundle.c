@@ -165,16 +165,12 @@ size_t gpp_config_names(const char *sub, const char **names, size_t max,
   return n;
 }
 
-void gpp_config_list(const char *sub, char *list, size_t len) {
-  const char *names[GPP_CONFIG_NAMES_MAX];
-  gpp_arena *arena = gpp_arena_create(NULL);
-  size_t n = arena ? gpp_config_names(sub, names, GPP_CONFIG_NAMES_MAX, arena)
-                   : 0;
+void gpp_config_join(const char *const *names, size_t n, char *list,
+                     size_t len) {
   list[0] = '\0';
   for (size_t i = 0, used = 0; i < n && used < len; i++)
     used += (size_t)snprintf(list + used, len - used, "%s%s", i ? ", " : "",
                              names[i]);
-  gpp_arena_destroy(arena);
 }
 
 /* arg less a trailing ".yaml" as a bare config name in name[], or 0 when
@@ -197,7 +193,7 @@ static int name_error(const char *sub, const char *arg, gpp_errctx *err) {
   const char *hint = gpp_suggest(arg, names, n);
   char did[300] = "";
   if (hint != NULL) snprintf(did, sizeof did, "; did you mean '%s'?", hint);
-  gpp_config_list(sub, list, sizeof list);
+  gpp_config_join(names, n, list, sizeof list);
   gpp_arena_destroy(arena);
   GPP_RAISE(err, GPP_ENOENT, "'%s' is neither a file nor a bundled name%s "
             "(bundled %s: %s)", arg, did, sub, list);

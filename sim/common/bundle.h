@@ -80,8 +80,9 @@ int gpp_config_path(const char *sub, const char *name, char *buf,
  * (each from the arena). */
 size_t gpp_config_names(const char *sub, const char **names, size_t max,
                         struct gpp_arena *arena);
-/* Those names as "a, b, c" in list (truncated to len). */
-void gpp_config_list(const char *sub, char *list, size_t len);
+/* names[0..n) as "a, b, c" in list (truncated to len). */
+void gpp_config_join(const char *const *names, size_t n, char *list,
+                     size_t len);
 
 /* The file a command-line argument names, for every command that reads a
  * config: a path that exists (or holds a '/') as given; else a bundled
