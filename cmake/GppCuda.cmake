@@ -43,13 +43,15 @@ function(gpp_cuda_target target)
     CUDA_STANDARD 17 CUDA_STANDARD_REQUIRED ON)
   target_compile_options(${target} PRIVATE
     $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall,-Wextra,-Wshadow>)
-  target_include_directories(${target} PRIVATE
-    $<TARGET_PROPERTY:gppcore,INTERFACE_INCLUDE_DIRECTORIES>)
-  target_compile_definitions(${target} PRIVATE
-    $<TARGET_PROPERTY:gppcore,INTERFACE_COMPILE_DEFINITIONS>)
+  foreach(layer IN LISTS GPP_LAYERS)
+    target_include_directories(${target} PRIVATE
+      $<TARGET_PROPERTY:${layer},INTERFACE_INCLUDE_DIRECTORIES>)
+    target_compile_definitions(${target} PRIVATE
+      $<TARGET_PROPERTY:${layer},INTERFACE_COMPILE_DEFINITIONS>)
+  endforeach()
 endfunction()
 
-# The static archives of gppcore's dependencies, or an empty list when one
+# The static archives of the layers' external dependencies, or an empty list when one
 # is missing (then the executable links the shared libraries).
 function(gpp__static_deps out)
   set(names libhdf5.a libsz.a libaec.a libz.a libgsl.a libgslcblas.a
@@ -73,7 +75,7 @@ function(gpp__static_deps out)
 endfunction()
 
 # gpp_cuda_executable(NAME SOURCES src... [LIBS lib...]): a CUDA executable
-# in the build directory's root, linked with gppcore and LIBS.
+# in the build directory's root, linked with every layer and LIBS.
 function(gpp_cuda_executable name)
   cmake_parse_arguments(X "" "" "SOURCES;LIBS" ${ARGN})
   add_executable(${name} ${X_SOURCES})
@@ -83,13 +85,17 @@ function(gpp_cuda_executable name)
   target_link_libraries(${name} PRIVATE ${X_LIBS})
   gpp__static_deps(static_libs)
   if(static_libs)
-    # The gppcore archive itself, not the target, so that its shared
-    # dependencies stay off the link line.
-    add_dependencies(${name} gppcore)
+    # The layers' archives themselves, top down, not the targets, so that
+    # their shared dependencies stay off the link line.
+    set(archives)
+    foreach(layer IN LISTS GPP_LAYERS)
+      add_dependencies(${name} ${layer})
+      list(APPEND archives $<TARGET_FILE:${layer}>)
+    endforeach()
     find_package(Threads REQUIRED)
-    target_link_libraries(${name} PRIVATE $<TARGET_FILE:gppcore>
+    target_link_libraries(${name} PRIVATE ${archives}
       ${static_libs} ${CMAKE_DL_LIBS} Threads::Threads m)
   else()
-    target_link_libraries(${name} PRIVATE gppcore)
+    target_link_libraries(${name} PRIVATE gpp_cli)
   endif()
 endfunction()

@@ -27,7 +27,7 @@
 #include "kernels_profile/kmodel.h"
 #include "kernels_profile/profile_db.h"
 #include "sim/common/err.h"
-#include "sim/model.h"
+#include "sim/model/model.h"
 #include "topology/topology.h"
 
 #define GPP_COST_SOURCE_MAP(XX)                                               \

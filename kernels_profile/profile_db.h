@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #include "sim/common/err.h"
-#include "sim/model.h"
+#include "sim/model/model.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -18,8 +18,8 @@
 
 #include "sim/common/err.h"
 #include "sim/common/limits.h"
-#include "sim/model.h"
-#include "sim/plan.h"
+#include "sim/model/model.h"
+#include "sim/plan/plan.h"
 
 /* Data-parallel group sizes modelled for all-reduce: 1, 2, 4, ... 2^31. */
 #define GPP_PLANNER_MAX_LOG2 32

@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #include "sim/common/err.h"
-#include "sim/model.h"
+#include "sim/model/model.h"
 
 typedef enum { GPP_SP_LEAF, GPP_SP_SERIES, GPP_SP_PARALLEL } gpp_sp_kind;
 

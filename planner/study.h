@@ -18,7 +18,7 @@
 
 #include "kernels_profile/cost.h"
 #include "planner/planner.h"
-#include "sim/engine.h"
+#include "sim/engine/engine.h"
 #include "topology/topology.h"
 
 /* Fills a planner input for the first n_gpus GPUs of cluster (0: all):

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/cli.h"
+#include "sim/cli/cli.h"
 #include "sim/common/h5.h"
 
 static const gpp_command commands[] = {

@@ -99,6 +99,29 @@ int gpp_cluster_from_ref(gpp_ynode node, gpp_cluster **out,
 /* Builds a cluster from YAML text; name is used in messages. */
 int gpp_cluster_from_string(const char *name, const char *yaml,
                             gpp_cluster **out, gpp_errctx *err);
+
+/* A key of a cluster document to replace, or to add where its mapping lacks
+ * it: path is dotted below the root ("gpu", "nodes", "nvlink.bandwidth");
+ * at is where the override was written, for messages (may be absent). */
+typedef struct gpp_cluster_ovr {
+  const char *path;
+  const char *value;
+  gpp_ynode at;
+  bool used;
+} gpp_cluster_ovr;
+
+/* The cluster of document root (name: for messages) with the n_o overrides
+ * put in and, when it has fewer than gpus GPUs, its `nodes` raised to hold
+ * them (o must have room for one more entry); text, if not NULL, receives
+ * the YAML text loaded (the caller frees it).  An override with no mapping
+ * to go into is GPP_EINVAL at its `at` (cluster_override.c). */
+int gpp_cluster_overridden(gpp_ynode root, const char *name,
+                           gpp_cluster_ovr *o, size_t n_o, uint32_t gpus,
+                           gpp_cluster **out, char **text, gpp_errctx *err);
+/* The same with only `gpu` replaced (NULL: kept), as `validate published`
+ * sizes a run's cluster. */
+int gpp_cluster_resized(gpp_ynode root, const char *gpu, uint32_t gpus,
+                        gpp_cluster **out, gpp_errctx *err);
 /* The node holding a GPU. */
 uint32_t gpp_cluster_node_of(const gpp_cluster *c, uint32_t gpu);
 

@@ -149,3 +149,11 @@ void gpp_comparison_free(gpp_comparison *c) {
   free(c->stage_err);
   c->task_err = c->stage_err = NULL;
 }
+
+int gpp__validate_print_json(json_t *doc, gpp_errctx *err) {
+  if (doc == NULL) GPP_RAISE(err, GPP_ENOMEM, "cannot build the JSON output");
+  json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  fputc('\n', stdout);
+  json_decref(doc);
+  return 0;
+}

@@ -11,8 +11,8 @@
 
 #include "kernels_profile/cost.h"
 #include "sim/common/yaml.h"
-#include "sim/engine.h"
-#include "sim/plan.h"
+#include "sim/engine/engine.h"
+#include "sim/plan/plan.h"
 #include "topology/topology.h"
 #include "validate/exec_gpu.h"
 #include "validate/validate.h"

@@ -9,7 +9,6 @@
  * not distinguish operand layouts; transA/transB are checked (N or T) and
  * carried into the output only.
  */
-#include <getopt.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -19,7 +18,6 @@
 
 #include "kernels_profile/kfit.h"
 #include "kernels_profile/kmodel.h"
-#include "sim/cli.h"
 #include "sim/common/arena.h"
 #include "sim/common/csv.h"
 #include "topology/topology.h"
@@ -254,60 +252,22 @@ static int fit(ktable *t, bool json, gpp_errctx *err) {
   return gpp__validate_print_json(doc, err);
 }
 
-static void usage(FILE *f) {
-  fprintf(f,
-      "usage: gppsim validate kernels TABLE.csv... [--json] [--fit]\n\n"
-      "Compares the kernel model's GEMM times (CTA tiles in waves, fastest "
-      "tile,\nsplit-K; kernels_profile/kmodel.h) with published measured "
-      "times and prints,\nper row, measured and predicted microseconds, the "
-      "relative error\n(predicted - measured) / measured and the chosen tile, "
-      "waves and split-K; then\nthe median and max |error| per GPU and dtype "
-      "and over all rows.\n--json prints {\"rows\":[{\"M\",\"N\",\"K\","
-      "\"dtype\",\"measured\",\"predicted\",\"error\",...}],\n"
-      "\"median_abs_error\", \"max_abs_error\"}.\n"
-      "--fit fits the model's efficiency parameters to the tables' rows (GSL "
-      "least\nsquares on log time) and prints them with the error before and "
-      "after; the\nbuilt-in defaults were fitted this way to validate/"
-      "published/kernels/*.fit.csv.\n\n"
-      "TABLE columns: gpu (a configs/hardware name), dtype (fp32 tf32 fp16 "
-      "bf16 fp8),\nM, N, K, transA, transB (N or T), measured_seconds, and "
-      "optionally batch.\nLines starting with '#' are comments.  Exit status 2 "
-      "for bad input (file:line:column).\n");
-}
-
-int gpp_cmd_validate_kernels(int argc, char **argv) {
-  static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-                                       {"fit", no_argument, NULL, 'f'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
-  bool json = false, do_fit = false;
-  int ch;
-  optind = 1;
-  while ((ch = getopt_long(argc, argv, "jfh", opts, NULL)) != -1) {
-    switch (ch) {
-    case 'j': json = true; break;
-    case 'f': do_fit = true; break;
-    case 'h': usage(stdout); return 0;
-    default: return gpp_cli_usage_error("validate kernels", "bad option");
-    }
-  }
-  if (optind >= argc)
-    return gpp_cli_usage_error("validate kernels", "name a TABLE.csv");
-  gpp_errctx err = {0};
+int gpp_validate_kernels(char *const *paths, size_t n_paths, bool json,
+                         bool do_fit, gpp_errctx *err) {
   ktable t = {0};
   double *e = NULL;
-  int rc = (t.arena = gpp_arena_create(&err)) ? 0 : err.code;
-  for (int i = optind; i < argc && rc == 0; i++)
-    rc = load_table(argv[i], &t, &err);
+  int rc = (t.arena = gpp_arena_create(err)) ? 0 : err->code;
+  for (size_t i = 0; i < n_paths && rc == 0; i++)
+    rc = load_table(paths[i], &t, err);
   if (rc == 0 && t.n == 0)
-    rc = GPP_ERR(&err, GPP_EINVAL, "%s: no rows", argv[optind]);
-  if (rc == 0) rc = (e = gpp_calloc(&err, t.n, sizeof *e)) ? 0 : err.code;
-  if (rc == 0 && do_fit) rc = fit(&t, json, &err);
-  if (rc == 0 && !do_fit) rc = predict(&t, &gpp_kparams_default, &err);
+    rc = GPP_ERR(err, GPP_EINVAL, "%s: no rows", paths[0]);
+  if (rc == 0) rc = (e = gpp_calloc(err, t.n, sizeof *e)) ? 0 : err->code;
+  if (rc == 0 && do_fit) rc = fit(&t, json, err);
+  if (rc == 0 && !do_fit) rc = predict(&t, &gpp_kparams_default, err);
   if (rc == 0 && !do_fit)
-    rc = json ? print_json(&t, e, &err) : print_text(&t, e, &err);
+    rc = json ? print_json(&t, e, err) : print_text(&t, e, err);
   free(e);
   free(t.rows);
   gpp_arena_destroy(t.arena);
-  return rc == 0 ? 0 : gpp_cli_fail(&err);
+  return rc;
 }

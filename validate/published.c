@@ -10,7 +10,6 @@
  * is the one source of truth).  One iteration is simulated; the prediction
  * is global_batch x seq_len tokens over the iteration time, per GPU.
  */
-#include <getopt.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -19,13 +18,11 @@
 #include <string.h>
 
 
-#include "sim/cli.h"
 #include "sim/common/bundle.h"
 #include "sim/common/csv.h"
-#include "sim/engine.h"
-#include "sim/model.h"
-#include "sim/plan.h"
-#include "sim/sweep.h"
+#include "sim/engine/engine.h"
+#include "sim/model/model.h"
+#include "sim/plan/plan.h"
 #include "validate/validate.h"
 
 enum { C_NAME, C_FAMILY, C_D, C_LAYERS, C_HEADS, C_FFN, C_VOCAB, C_SEQ,
@@ -391,7 +388,8 @@ static int print_json(const prow *rows, size_t n, gpp_errctx *err) {
   return gpp__validate_print_json(doc, err);
 }
 
-static int run_table(const char *path, bool json, bool md, gpp_errctx *err) {
+int gpp_validate_published(const char *path, bool json, bool md,
+                           gpp_errctx *err) {
   gpp_csv *c;
   GPP_TRY(gpp_csv_load(path, &c, err));
   int col[C__N], rc = 0;
@@ -419,50 +417,4 @@ static int run_table(const char *path, bool json, bool md, gpp_errctx *err) {
   free(rows);
   gpp_csv_free(c);
   return rc;
-}
-
-static void usage(FILE *f) {
-  fprintf(f,
-      "usage: gppsim validate published TABLE.csv [--json] [--markdown]\n\n"
-      "Predicts each published measured training run of TABLE (format: "
-      "validate/published/README.md;\nvalidate/published/mpt-a100.csv is "
-      "bundled) and prints, per run, measured and\npredicted tokens/s per "
-      "GPU, the relative error (predicted - measured) / measured,\nthe "
-      "predicted peak memory of the fullest GPU against the GPU's memory and "
-      "whether it\nfits; then the median and max |error| by model size, by "
-      "checkpointing on/off and\nover all runs (runs predicted not to fit "
-      "are left out of the error figures).\nEach run: a `decoder` model "
-      "(the row's positions, ALiBi unless the optional\n`positions` column "
-      "says learned, its attention kernel and `train_metrics` no-grad\n"
-      "cross-entropies per micro-batch), its cluster with the\n"
-      "row's GPU and enough nodes, and a one-stage plan on all its GPUs\n"
-      "(tensor x data parallel, the row's sharding and recompute); one\n"
-      "iteration is simulated.\n--json prints {\"rows\":[{\"name\","
-      "\"measured\",\"predicted\",\"error\",\"peak_memory\","
-      "\"fits\"}],\n\"median_abs_error\", \"max_abs_error\"}; "
-      "--markdown prints the tables as Markdown.\nA row that cannot be built "
-      "is an error naming its line (exit status 2).\n");
-}
-
-int gpp_cmd_validate_published(int argc, char **argv) {
-  static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-                                       {"markdown", no_argument, NULL, 'm'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
-  bool json = false, md = false;
-  int ch;
-  optind = 1;
-  while ((ch = getopt_long(argc, argv, "jmh", opts, NULL)) != -1) {
-    switch (ch) {
-    case 'j': json = true; break;
-    case 'm': md = true; break;
-    case 'h': usage(stdout); return 0;
-    default: return gpp_cli_usage_error("validate published", "bad option");
-    }
-  }
-  if (argc - optind != 1)
-    return gpp_cli_usage_error("validate published", "name one TABLE.csv");
-  gpp_errctx err = {0};
-  int rc = run_table(argv[optind], json, md, &err);
-  return rc == 0 ? 0 : gpp_cli_fail(&err);
 }

@@ -9,14 +9,15 @@
 #ifndef GPP_VALIDATE_VALIDATE_H
 #define GPP_VALIDATE_VALIDATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
 
 #include "sim/common/err.h"
-#include "sim/engine.h"
-#include "sim/plan.h"
-#include "sim/results.h"
+#include "sim/engine/engine.h"
+#include "sim/plan/plan.h"
+#include "sim/engine/results.h"
 
 /* ---- the issue program ------------------------------------------------ */
 
@@ -120,14 +121,20 @@ int gpp_compare(const gpp_vfile *measured, const gpp_vfile *predicted,
                 gpp_comparison *out, gpp_errctx *err);
 void gpp_comparison_free(gpp_comparison *c);
 
-/* `gppsim validate kernels TABLE.csv... [--json] [--fit]` (kernels.c): the
- * kernel model against published GEMM measurements; argv[0] is "kernels". */
-int gpp_cmd_validate_kernels(int argc, char **argv);
 /* Prints doc (indented, keys in order) to stdout and frees it; doc NULL:
- * GPP_ENOMEM (a failed json_pack). */
+ * GPP_ENOMEM (a failed json_pack).  In compare.c. */
 int gpp__validate_print_json(json_t *doc, gpp_errctx *err);
-/* `gppsim validate published TABLE.csv [--json] [--markdown]`
- * (published.c): predictions against published measured training runs. */
-int gpp_cmd_validate_published(int argc, char **argv);
+
+/* kernels.c: the kernel model against the published GEMM measurements of
+ * the n_paths tables (at least one); prints per row and per GPU and dtype,
+ * as text or JSON, or with do_fit fits the efficiency parameters to the rows
+ * and prints them (`gppsim validate kernels`). */
+int gpp_validate_kernels(char *const *paths, size_t n_paths, bool json,
+                         bool do_fit, gpp_errctx *err);
+/* published.c: predicts each published measured training run of the table
+ * at path and prints the rows and the error figures, as text, JSON or
+ * Markdown (`gppsim validate published`). */
+int gpp_validate_published(const char *path, bool json, bool md,
+                           gpp_errctx *err);
 
 #endif

@@ -13,7 +13,7 @@
 
 extern "C" {  // the C headers below have no C++ guards of their own
 #include "sim/common/err.h"
-#include "sim/model.h"
+#include "sim/model/model.h"
 }
 #include "kernels_profile/profiler/profiler.h"
 

@@ -10,7 +10,7 @@
 
 #include "kernels_profile/profile_db.h"
 #include "sim/common/err.h"
-#include "sim/model.h"
+#include "sim/model/model.h"
 
 #ifdef __cplusplus
 extern "C" {

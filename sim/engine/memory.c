@@ -1,0 +1,113 @@
+/* memory.c -- per-device memory accounting and the optimizer step's cost.
+ *
+ * Static per hosted stage replica (pure data parallelism: every replica
+ * holds the whole stage; tensor parallelism divides all of it by t, and
+ * sharding divides by the data-parallel degree d what its ZeRO stage
+ * shards, see shard_div):
+ *   weights      param_bytes (the model's element size)
+ *   gradients    param_bytes
+ *   optimizer    sgd: none (plain SGD, no momentum);
+ *                adam: two fp32 moments, 8 bytes per parameter
+ *   master copy  precision mixed, fp16, bf16, fp8: fp32 weights, 4 bytes
+ *                per parameter (gpp_precision_master)
+ * Dynamic: the saved activations of in-flight micro-batches (saved_bytes
+ * per sample times the replica's slice), taken when a forward starts and
+ * released when its backward ends, plus the workspace of the running task
+ * (the largest output buffer of its ops for its slice).
+ *
+ * The optimizer step is memory-bound: it reads the gradients, reads and
+ * writes the weights, the optimizer state and the master copy, at the GPU's
+ * HBM bandwidth, plus one kernel launch.
+ */
+#include <math.h>
+
+#include "sim/common/units.h"
+#include "sim/engine/engine_internal.h"
+
+static double optim_state(const gpp_plan *p, double param_count) {
+  return p->optimizer == GPP_OPTIM_ADAM ? 8.0 * param_count : 0.0;
+}
+
+static double master_copy(const gpp_plan *p, double param_count) {
+  return gpp_precision_master(p->precision) ? 4.0 * param_count : 0.0;
+}
+
+/* The divisors of a stage replica's weights, gradients and optimizer
+ * state (with the master copy) on each of its devices: all by the tensor
+ * degree t; by the data-parallel degree d from ZeRO-1 (optimizer state),
+ * ZeRO-2 (and gradients), ZeRO-3 (and weights). */
+static void shard_div(const gpp__eng *e, const gpp__stage *st, double *w,
+                      double *g, double *o) {
+  gpp_sharding sh = e->plan->stages[st - e->stages].sharding;
+  double t = st->t, d = st->d;
+  *w = sh == GPP_SHARD_FULL ? t * d : t;
+  *g = sh >= GPP_SHARD_GRADIENTS ? t * d : t;
+  *o = sh >= GPP_SHARD_OPTIMIZER ? t * d : t;
+}
+
+void gpp__memory_static(gpp__eng *e) {
+  for (uint32_t i = 0; i < e->n_slots; i++) {
+    const gpp__stage *st = &e->stages[e->slots[i].stage];
+    gpp__dev *d = &e->devs[e->slots[i].device];
+    double w, g, o;
+    shard_div(e, st, &w, &g, &o);
+    if (w == 1 && g == 1 && o == 1)
+      d->static_mem += 2 * st->param_bytes +
+                       optim_state(e->plan, st->param_count) +
+                       master_copy(e->plan, st->param_count);
+    else
+      d->static_mem += st->param_bytes / w + st->param_bytes / g +
+                       (optim_state(e->plan, st->param_count) +
+                        master_copy(e->plan, st->param_count)) / o;
+    d->peak_mem = d->static_mem;
+  }
+}
+
+/* The step updates the device's shard of the stage's state. */
+double gpp__optimizer_seconds(const gpp__eng *e, const gpp__stage *st) {
+  if (st->param_count <= 0 && st->param_bytes <= 0) return 0;
+  double w, gr, o;
+  shard_div(e, st, &w, &gr, &o);
+  double traffic = (3 * st->param_bytes +
+                    2 * optim_state(e->plan, st->param_count) +
+                    2 * master_copy(e->plan, st->param_count)) / o;
+  const gpp_gpu_spec *g = &e->cluster->gpu;
+  double bw = g->mem_bandwidth > 0 ? g->mem_bandwidth : INFINITY;
+  return traffic / bw + g->launch_overhead;
+}
+
+void gpp__memory_on_start(gpp__eng *e, uint32_t dev, uint32_t task) {
+  gpp__slot *s = &e->slots[e->task_slot[task]];
+  gpp__dev *d = &e->devs[dev];
+  if (!gpp__task_is_opt(e, task) && !gpp__task_is_bwd(e, task)) {
+    d->stash += gpp__slot_stash(e, s, gpp__task_k(e, task));
+    if (d->stash > d->peak_stash) d->peak_stash = d->stash;
+    if (s->nf - s->nb > s->peak_inflight) s->peak_inflight = s->nf - s->nb;
+  }
+  double now = d->static_mem + d->stash + s->workspace;
+  if (now > d->peak_mem) d->peak_mem = now;
+}
+
+int gpp__memory_check(const gpp__eng *e, gpp_result *r, gpp_errctx *err) {
+  double cap = e->cluster->gpu.mem_bytes, worst = 0;
+  for (uint32_t d = 0; d < e->n_devs; d++) {
+    double short_by = e->devs[d].peak_mem - cap;
+    if (short_by <= worst) continue;
+    worst = short_by;
+    r->oom = true;
+    r->oom_device = d;
+    r->oom_shortfall = short_by;
+  }
+  if (!r->oom || e->opts.allow_oom) return 0;
+  char need[32], have[32], miss[32];
+  GPP_RAISE(err, GPP_EOOM, "device %u needs %s at its peak but the %s has "
+            "%s: short by %s (static %s); use --allow-oom to report anyway",
+            r->oom_device,
+            gpp_units_format(e->devs[r->oom_device].peak_mem, GPP_Q_BYTES,
+                             need, sizeof need),
+            e->cluster->gpu.name ? e->cluster->gpu.name : "GPU",
+            gpp_units_format(cap, GPP_Q_BYTES, have, sizeof have),
+            gpp_units_format(r->oom_shortfall, GPP_Q_BYTES, miss, sizeof miss),
+            gpp_units_format(e->devs[r->oom_device].static_mem, GPP_Q_BYTES,
+                             (char[32]){0}, 32));
+}
