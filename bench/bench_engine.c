@@ -33,8 +33,8 @@
 #include "bench/bench_cli.h"
 #include "kernels_profile/cost.h"
 #include "sim/common/yaml.h"
-#include "sim/engine.h"
-#include "sim/plan.h"
+#include "sim/engine/engine.h"
+#include "sim/plan/plan.h"
 #include "topology/topology.h"
 
 static double clock_s(clockid_t id) {

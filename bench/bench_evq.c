@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "bench/bench_cli.h"
-#include "sim/evq.h"
+#include "sim/engine/evq.h"
 
 static double seconds(void) {
   struct timespec t;

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "kernels_profile/cost.h"
-#include "sim/engine.h"
-#include "sim/plan.h"
+#include "sim/engine/engine.h"
+#include "sim/plan/plan.h"
 #include "tests/engine_fixture.h"
 
 #define MAX_OPS 32
@@ -376,7 +376,7 @@ Test(engine, several_stages_on_one_device) {
 #include <hdf5.h>
 #include <jansson.h>
 
-#include "sim/results.h"
+#include "sim/engine/results.h"
 
 static size_t slurp(const char *path, char *buf, size_t cap) {
   FILE *f = fopen(path, "rb");

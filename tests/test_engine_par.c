@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "kernels_profile/cost.h"
-#include "sim/engine.h"
-#include "sim/plan.h"
+#include "sim/engine/engine.h"
+#include "sim/plan/plan.h"
 #include "tests/engine_fixture.h"
 
 /* in -> 2 x [h.lL.attn -> h.lL.mlp] -> loss; s = 4 tokens, h = 8, 2 heads,

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "sim/evq.h"
+#include "sim/engine/evq.h"
 
 Test(evq, pops_in_time_order_and_ties_in_push_order) {
   gpp_evq q;

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sim/model.h"
+#include "sim/model/model.h"
 
 static char tmp_path[64];
 

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sim/plan.h"
-#include "sim/sched.h"
+#include "sim/plan/plan.h"
+#include "sim/plan/sched.h"
 
 #define MAX_OPS 16
 

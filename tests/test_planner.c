@@ -14,8 +14,8 @@
 #include "planner/planner.h"
 #include "planner/sp.h"
 #include "planner/study.h"
-#include "sim/engine.h"
-#include "sim/plan.h"
+#include "sim/engine/engine.h"
+#include "sim/plan/plan.h"
 #include "topology/network.h"
 #include "topology/topology.h"
 

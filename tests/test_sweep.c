@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "kernels_profile/cost.h"
-#include "sim/sweep_internal.h"
+#include "sim/sweep/sweep_internal.h"
 #include "topology/topology.h"
 
 static char dir[256];

@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "kernels_profile/cost.h"
-#include "sim/engine.h"
-#include "sim/plan.h"
-#include "sim/results.h"
+#include "sim/engine/engine.h"
+#include "sim/plan/plan.h"
+#include "sim/engine/results.h"
 #include "topology/topology.h"
 #include "validate/validate.h"
 

@@ -1,6 +1,6 @@
 /* fuzz_model.c -- libFuzzer target: model YAML (graphs and generators)
  * through gpp_model_load_string. */
-#include "sim/model.h"
+#include "sim/model/model.h"
 #include "tests/fuzz/fuzz.h"
 
 GPP_FUZZ_TEXT_TARGET(gpp_model,

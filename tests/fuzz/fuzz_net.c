@@ -1,6 +1,6 @@
 /* fuzz_net.c -- libFuzzer target: network scenario YAML through
  * `gppsim net --json` (the scenario loader is static to the command). */
-#include "sim/cli.h"
+#include "sim/cli/cli.h"
 
 #define GPP_FUZZ_CMD gpp_cmd_net
 #define GPP_FUZZ_ARGS "net", "--json"

@@ -1,7 +1,7 @@
 /* fuzz_plan.c -- libFuzzer target: plan YAML through gpp_plan_load_string
  * against the bundled synthetic model on 8 GPUs. */
-#include "sim/model.h"
-#include "sim/plan.h"
+#include "sim/model/model.h"
+#include "sim/plan/plan.h"
 #include "tests/fuzz/fuzz.h"
 
 #include <stdio.h>

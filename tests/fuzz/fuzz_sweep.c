@@ -1,6 +1,6 @@
 /* fuzz_sweep.c -- libFuzzer target: sweep experiment YAML through
  * gpp_sweep_load (a path loader). */
-#include "sim/sweep.h"
+#include "sim/sweep/sweep.h"
 #include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -19,7 +19,7 @@
 #include "kernels_profile/profile_db.h"
 #include "sim/common/arena.h"
 #include "sim/common/h5.h"
-#include "sim/model.h"
+#include "sim/model/model.h"
 #include "topology/topology.h"
 
 #define EFF_C 0.61
