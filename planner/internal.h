@@ -14,7 +14,7 @@
  *              not hidden behind compute
  *   TPS      = (compute + sync / m + comm) / b
  *   memory   = static(O) + min(batch, inflight samples) / k * saved(O)
- *              + workspace, static as the engine counts it (sim/memory.c:
+ *              + workspace, static as the engine counts it (sim/engine/memory.c:
  *              2 x param bytes, Adam 8 B/param, fp32 master 4 B/param),
  *              workspace the model's largest output buffer for r samples.
  */

@@ -1,7 +1,7 @@
 /* layers.c -- the layer graph Piper plans on: Piper (NeurIPS'21,
  * msr-fiddle/piper) partitions a graph of layers, not of single ops, so
  * its downsets are counted over layers.  Ops are grouped by the structure
- * the model generators give their names (sim/model_gen.c): the ops of one
+ * the model generators give their names (sim/model/model_gen.c): the ops of one
  * Transformer layer ("<p>.l<N>.<op>") form a layer, an MLP's linear and
  * its activation ("<p>.fc<N>", "<p>.act<N>") form a layer, and every
  * other op is a layer of its own.  Ops are in topological order and a

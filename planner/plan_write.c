@@ -1,5 +1,5 @@
 /* plan_write.c -- writes a candidate as a plan file (the format:
- * configs/experiments/plans/README.md), which the engine's plan loader (sim/plan.h) reads back: exact op names
+ * configs/experiments/plans/README.md), which the engine's plan loader (sim/plan/plan.h) reads back: exact op names
  * (glob characters escaped for fnmatch), the data-parallel devices of each
  * stage and, where it differs from the default, the stage's micro-batch.
  * The planner's estimate goes into comments.  Files are written to a

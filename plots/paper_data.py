@@ -1,5 +1,5 @@
 """paper_data.py -- reads the results of `gppsim reproduce` (the sweep
-HDF5 layout of sim/sweep.h) and derives what the paper's figures show.
+HDF5 layout of sim/sweep/sweep.h) and derives what the paper's figures show.
 Used by the plots/paper_*.py figure scripts and by reproduction_md.py, so
 a figure and its REPRODUCTION.md section always agree."""
 import argparse

@@ -5,7 +5,7 @@ planner, each point labelled with its cluster, model and GPU count, and the
 Pareto front (no other point is both faster and cheaper) drawn and ringed.
 --metric samples (default): samples/s against cost per million samples;
 --metric tokens: tokens/s against the cost to train the sweep's
-train_tokens (sim/sweep.h).  Bad input exits 2 with a message.
+train_tokens (sim/sweep/sweep.h).  Bad input exits 2 with a message.
 
 usage: pareto.py RESULTS.h5 --out pareto.png [--model LABEL]
                  [--metric samples|tokens]

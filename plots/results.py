@@ -1,5 +1,5 @@
 """results.py -- reading `gppsim simulate` / `gppsim demo` HDF5 results
-(layout: sim/results.h) for the plot scripts in this folder."""
+(layout: sim/engine/results.h) for the plot scripts in this folder."""
 import os
 import sys
 

@@ -77,11 +77,11 @@ FORMATS = [
      r'fat-tree|rail-optimized|single-switch)"', "configs/clusters/README.md"),
     ("topology/cluster_graph.c", r'\{"([a-z_]+)", GPP_YF',
      "configs/clusters/README.md"),
-    ("sim/plan.c", r'[TS]F\("([a-z_]+)"', "configs/experiments/plans/README.md"),
-    ("sim/sweep_load.c", r'^ +F\(([a-z_]+),', "configs/experiments/sweeps/README.md"),
-    ("sim/sweep_expand.c", r'"(gpus|batch|planner|micro_batch|max_stage_devices)"',
+    ("sim/plan/plan.c", r'[TS]F\("([a-z_]+)"', "configs/experiments/plans/README.md"),
+    ("sim/sweep/sweep_load.c", r'^ +F\(([a-z_]+),', "configs/experiments/sweeps/README.md"),
+    ("sim/sweep/sweep_expand.c", r'"(gpus|batch|planner|micro_batch|max_stage_devices)"',
      "configs/experiments/sweeps/README.md"),
-    ("sim/sweep_h5.c", r'COL\(([a-z_]{2,}),', "configs/experiments/sweeps/README.md"),
+    ("sim/sweep/sweep_h5.c", r'COL\(([a-z_]{2,}),', "configs/experiments/sweeps/README.md"),
 ]
 
 

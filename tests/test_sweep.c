@@ -1,4 +1,4 @@
-/* test_sweep.c -- sweeps (sim/sweep.h): expansion order and counts, every
+/* test_sweep.c -- sweeps (sim/sweep/sweep.h): expansion order and counts, every
  * experiment-file error with its position, cluster overrides and resizing,
  * derived figures (cost per million samples, time to train), a sweep
  * killed with SIGKILL after its third point then resumed giving exactly

@@ -25,7 +25,8 @@ typedef struct gpp__builder {
   bool gpu_transit; /* may routes pass through a GPU? (explicit graphs) */
 } gpp__builder;
 
-/* Adds a vertex named name (copied into the cluster's arena). */
+/* cluster_builder.c: adds a vertex named name (copied into the cluster's
+ * arena). */
 int gpp__builder_vertex(gpp__builder *b, const char *name, uint32_t *id,
                         gpp_errctx *err);
 /* Adds one directed link. */
@@ -36,6 +37,9 @@ int gpp__builder_dlink(gpp__builder *b, uint32_t from, uint32_t to,
 int gpp__builder_link(gpp__builder *b, uint32_t u, uint32_t v,
                       double bandwidth, double latency, gpp_link_class cls,
                       gpp_errctx *err);
+
+/* Copies the lists into the cluster's arena; the cluster owns them then. */
+int gpp__builder_finish(gpp__builder *b, gpp_errctx *err);
 
 /* Fill b from a template (nodes x gpus_per_node) or an explicit graph
  * mapping; the cluster's gpu and price are already set. */

@@ -456,7 +456,7 @@ gpp_op tiny_pool(int64_t t, int64_t w) {
 }  // namespace
 
 extern "C" int gpp__prof_self_check(gpp_errctx *err) {
-  // Shapes as sim/model_derive.c gives them (tokens x width out per
+  // Shapes as sim/model/model_derive.c gives them (tokens x width out per
   // sample; attention: heads and in_width = width; interaction: heads = F
   // inputs of in_width = d, width d + F(F-1)/2; loss: in_width elements).
   const gpp_op ops[] = {

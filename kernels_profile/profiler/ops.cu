@@ -3,7 +3,7 @@
 // simple hand-written kernels where cuBLAS has nothing (softmax, layernorm,
 // GELU, ReLU, embedding bag, elementwise add, loss, bias, head layout).
 // Element types are fp32 (dt=4) and bf16 (dt=2); reductions accumulate in
-// fp32.  Each kind computes what sim/model_derive.c counts for it:
+// fp32.  Each kind computes what sim/model/model_derive.c counts for it:
 //   matmul       Y = X W (+ b when the op has a bias)
 //   attention    multi-head self-attention with its projections: QKV =
 //                X Wqkv + bqkv (the 3 h x h GEMMs fused as one h x 3h),

@@ -102,7 +102,7 @@ int raise_run(const op_run &r, const char *what, gpp_errctx *err);
 // The optimizer step over n parameters of element size dt (a pseudo-kind,
 // OPTIMIZER_KIND): SGD reads the gradients and updates the weights; Adam
 // also updates two fp32 moments; with a master copy the fp32 master weights
-// are updated and cast back -- the traffic sim/memory.c counts.  Allocate
+// are updated and cast back -- the traffic sim/engine/memory.c counts.  Allocate
 // with alloc_run, run with run_optimizer.
 constexpr int OPTIMIZER_KIND = -1;
 bool plan_optimizer(int64_t n, int dt, bool adam, bool master, op_run &r);

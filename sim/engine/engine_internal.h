@@ -160,12 +160,17 @@ int gpp__allreduce_done(gpp__eng *e, uint32_t stage);
 
 /* engine_run.c */
 int gpp__eng_loop(gpp__eng *e, gpp_errctx *err);
+
+/* engine_events.c: a task's span into the records (when recording); a
+ * dispatch of an idle device at the current time (once); one of a task's
+ * dependencies done, dispatching its device when it was the last. */
 int gpp__eng_record(gpp__eng *e, const gpp_task_rec *r);
+int gpp__request_dispatch(gpp__eng *e, uint32_t dev);
+int gpp__dep_done(gpp__eng *e, uint32_t task);
 
 /* engine_task.c */
 int gpp__task_start(gpp__eng *e, uint32_t dev, uint32_t task);
 int gpp__task_end(gpp__eng *e, uint32_t task);
-int gpp__dep_done(gpp__eng *e, uint32_t task);
 int gpp__xfer_done(gpp__eng *e, uint32_t xfer, double t);
 
 /* sched_pick.c: each stage's cap or each device's order, once per run; the

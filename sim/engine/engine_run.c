@@ -25,14 +25,6 @@ const char *gpp_task_kind_name(gpp_task_kind k) {
   return (unsigned)k < GPP_TASK__NKINDS ? kind_names[k] : "?";
 }
 
-int gpp__eng_record(gpp__eng *e, const gpp_task_rec *r) {
-  if (!e->opts.record) return 0;
-  if (e->n_recs == e->cap_recs)
-    GPP_RAISE(e->err, GPP_EINTERNAL, "task record array overflow");
-  e->recs[e->n_recs++] = *r;
-  return 0;
-}
-
 static void on_net_done(void *ctx, uint64_t tag, double t) {
   gpp__eng *e = ctx;
   if (e->cb_rc != 0) return;

@@ -4,18 +4,6 @@
  * engine_comm.c. */
 #include "sim/engine/engine_internal.h"
 
-static int request_dispatch(gpp__eng *e, uint32_t dev) {
-  gpp__dev *d = &e->devs[dev];
-  if (d->running != GPP__NONE || d->dispatch_pending) return 0;
-  d->dispatch_pending = true;
-  return gpp_evq_push(&e->q, e->now, GPP__PACK(EV_DISPATCH, dev), e->err);
-}
-
-int gpp__dep_done(gpp__eng *e, uint32_t task) {
-  if (--e->deps_left[task] != 0) return 0;
-  return request_dispatch(e, e->slots[e->task_slot[task]].device);
-}
-
 static double task_seconds(const gpp__eng *e, uint32_t task) {
   const gpp__slot *s = &e->slots[e->task_slot[task]];
   if (gpp__task_is_opt(e, task)) return s->t_opt;
@@ -147,5 +135,5 @@ int gpp__task_end(gpp__eng *e, uint32_t task) {
     rc = gpp__task_is_bwd(e, task) ? bwd_done(e, task, slot, gpp__task_k(e, task))
                                    : fwd_done(e, task, slot, gpp__task_k(e, task));
   if (rc != 0) return rc;
-  return request_dispatch(e, s->device);
+  return gpp__request_dispatch(e, s->device);
 }

@@ -36,22 +36,6 @@
 
 #include "sim/model/model_internal.h"
 
-static const char *const kind_names[] = {
-#define GPP__OPK(name, str) str,
-    GPP_OP_KIND_MAP(GPP__OPK)
-#undef GPP__OPK
-    NULL};
-
-const char *gpp_op_kind_name(gpp_op_kind k) {
-  return (unsigned)k < GPP_OP__NKINDS ? kind_names[k] : "?";
-}
-
-int gpp_op_kind_from_name(const char *name) {
-  for (int k = 0; k < GPP_OP__NKINDS; k++)
-    if (strcmp(kind_names[k], name) == 0) return k;
-  return -1;
-}
-
 /* ---- parameters ------------------------------------------------------- */
 
 static int read_param(gpp__mbuild *b, gpp_ynode key, gpp_ynode val) {
@@ -117,22 +101,6 @@ static int apply_override(gpp__mbuild *b, const gpp_model_param *o) {
 }
 
 /* ---- the top level ---------------------------------------------------- */
-
-int gpp__model_read_attention(gpp__mbuild *b, gpp_ynode map, bool allowed,
-                              bool *flash) {
-  static const char *const impls[] = {"unfused", "flash", NULL};
-  gpp_ynode n = gpp_ymap_find(map, "attention");
-  if (!gpp_ynode_ok(n)) return 0;
-  if (!allowed) {
-    gpp_mark at = gpp_ynode_mark(n);
-    GPP_RAISE_AT(b->err, GPP_EINVAL, &at, "attention: only attention ops "
-                 "choose an attention kernel");
-  }
-  int impl;
-  GPP_TRY(gpp_yscalar_enum(n, "attention", impls, &impl, b->err));
-  *flash = impl == 1;
-  return 0;
-}
 
 /* The dtypes a model trains in; fp32 and tf32 keep 4-byte weights and
  * activations, the others 2 (fp8 runs its GEMMs in fp8 on bf16 tensors). */

@@ -299,14 +299,15 @@ static void patch_shared_inputs(gpp__mbuild *b, uint32_t first,
 }
 
 /* Expands branch i of the body under the prefix `FULL{i}.`. */
-static int one_branch(gpp__mbuild *b, gpp_ynode body, const char *full,
-                      int64_t i, const gpp__mref *ins, uint32_t n_ins,
-                      gpp__mouts shared, gpp__mouts *out) {
+static int one_branch(gpp__mbuild *b, gpp__model_expand_fn expand,
+                      gpp_ynode body, const char *full, int64_t i,
+                      const gpp__mref *ins, uint32_t n_ins, gpp__mouts shared,
+                      gpp__mouts *out) {
   gpp_mark mark = gpp_ynode_mark(body);
   GPP_TRY(push_scope(b, gpp_arena_printf(b->arena, b->err, "%s%lld.", full,
                                          (long long)i), mark));
   uint32_t first = b->n_specs;
-  int rc = gpp__model_expand_list(b, body, shared, out);
+  int rc = expand(b, body, shared, out);
   b->depth--;
   if (rc == 0) patch_shared_inputs(b, first, ins, n_ins);
   return rc;
@@ -352,7 +353,8 @@ static int shared_names(gpp__mbuild *b, const gpp__mref *ins, uint32_t n_ins,
 }
 
 int gpp__model_gen_branches(gpp__mbuild *b, gpp_ynode item, const char *name,
-                            gpp__mouts prev, gpp__mouts *last) {
+                            gpp__mouts prev, gpp__mouts *last,
+                            gpp__model_expand_fn expand) {
   int64_t count = 0;
   gpp_ynode body;
   GPP_TRY(read_body(b, item, name, &count, &body));
@@ -366,7 +368,7 @@ int gpp__model_gen_branches(gpp__mbuild *b, gpp_ynode item, const char *name,
   *last = (gpp__mouts){NULL, 0};
   for (int64_t i = 0; i < count; i++) {
     gpp__mouts out = {NULL, 0};
-    GPP_TRY(one_branch(b, body, full, i, ins, n_ins, shared, &out));
+    GPP_TRY(one_branch(b, expand, body, full, i, ins, n_ins, shared, &out));
     if (i == 0)
       GPP_TRY(gpp__model_check_repeat(b, before, count, gpp_ynode_mark(item)));
     GPP_TRY(append_outs(b, last, &cap, out));

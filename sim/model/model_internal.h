@@ -89,7 +89,7 @@ typedef struct gpp__mouts {
   uint32_t n;
 } gpp__mouts;
 
-/* model.c: an `attention: unfused | flash` key of map into *flash (left as
+/* model_spec.c: an `attention: unfused | flash` key of map into *flash (left as
  * it is when absent); allowed false makes the key an error (not an
  * attention op). */
 int gpp__model_read_attention(gpp__mbuild *b, gpp_ynode map, bool allowed,
@@ -104,7 +104,11 @@ int gpp__model_check_repeat(gpp__mbuild *b, uint32_t before, int64_t count,
 /* model_items.c: expands the `graph` list and single-op items. */
 int gpp__model_expand_list(gpp__mbuild *b, gpp_ynode list, gpp__mouts prev,
                            gpp__mouts *last);
-/* Reads an integer that may be a ${param} reference. */
+/* How a generator expands a nested item list (the branches' body). */
+typedef int (*gpp__model_expand_fn)(gpp__mbuild *b, gpp_ynode list,
+                                    gpp__mouts prev, gpp__mouts *last);
+
+/* model_spec.c: reads an integer that may be a ${param} reference. */
 int gpp__model_read_int(gpp__mbuild *b, gpp_ynode n, const char *what,
                         long long lo, long long hi, long long *out);
 /* An optional / required integer key of an item (absent optional: *out
@@ -134,8 +138,10 @@ int gpp__model_gen_mlp(gpp__mbuild *b, gpp_ynode item, const char *name,
 int gpp__model_gen_transformer(gpp__mbuild *b, gpp_ynode item,
                                const char *name, gpp__mouts prev,
                                gpp__mouts *last);
+/* Expands the body with expand (gpp__model_expand_list). */
 int gpp__model_gen_branches(gpp__mbuild *b, gpp_ynode item, const char *name,
-                            gpp__mouts prev, gpp__mouts *last);
+                            gpp__mouts prev, gpp__mouts *last,
+                            gpp__model_expand_fn expand);
 /* A whole decoder-only language model (it takes no inputs): token input,
  * embeddings, Transformer layers, final layernorm, LM head, loss. */
 int gpp__model_gen_decoder(gpp__mbuild *b, gpp_ynode item, const char *name,

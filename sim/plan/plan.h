@@ -32,8 +32,8 @@
  *                         checkpointing: full keeps each layer's input and
  *                         re-runs its forward in the backward; selective
  *                         re-runs the attention core (Korthikanti 2022).
- * sim/engine_layers.c defines a "layer" and the work of each,
- * sim/engine_comm.c the collectives.
+ * sim/engine/engine_layers.c defines a "layer" and the work of each,
+ * sim/engine/engine_comm.c the collectives.
  */
 #ifndef GPP_SIM_PLAN_H
 #define GPP_SIM_PLAN_H

@@ -174,7 +174,7 @@ int gpp__sweep_h5_close(gpp__sw_h5 *w, gpp_errctx *err);
 int gpp__sweep_h5_read(const gpp_sweep *s, const char *path,
                        gpp__sw_result **out, uint32_t *n, gpp_errctx *err);
 
-/* The driver state shared by the serial and MPI loops (sweep_run.c). */
+/* The run state shared by the serial and MPI loops (sweep_state.c). */
 typedef struct gpp__sw_state {
   gpp_sweep *s;
   const gpp_sweep_opts *o;
@@ -185,6 +185,7 @@ typedef struct gpp__sw_state {
   gpp__sw_h5 *w;
 } gpp__sw_state;
 
+/* sweep_state.c: opens the working file, loading earlier rows (--resume). */
 int gpp__sweep_begin(gpp__sw_state *st, gpp_sweep *s, const char *out,
                      const gpp_sweep_opts *o, gpp_errctx *err);
 /* Records a finished point: appended to the working file, then progress. */

@@ -7,15 +7,17 @@ import re, pathlib
 
 root = pathlib.Path(__file__).resolve().parents[2]
 SOURCES = {
-    "model": ["sim/model.c", "sim/model_items.c", "sim/model_gen.c"],
+    "model": ["sim/model/model.c", "sim/model/model_spec.c",
+              "sim/model/model_items.c", "sim/model/model_gen.c"],
     "cluster": ["topology/cluster_graph.c", "topology/cluster_template.c",
                 "topology/cluster.c"],
     "hardware": ["topology/gpu.c"],
-    "plan": ["sim/plan.c", "sim/plan_format.c"],
-    "sweep": ["sim/sweep_load.c", "sim/sweep_expand.c", "sim/sweep_cluster.c"],
+    "plan": ["sim/plan/plan.c", "sim/plan/plan_format.c"],
+    "sweep": ["sim/sweep/sweep_load.c", "sim/sweep/sweep_expand.c",
+              "sim/sweep/sweep_cluster.c", "topology/cluster_override.c"],
     "published": ["validate/published.c"],
     "kernels": ["validate/kernels.c"],
-    "net": ["topology/cmd_net.c", "topology/cluster_graph.c",
+    "net": ["sim/cli/cmd_net.c", "topology/cluster_graph.c",
             "topology/cluster_template.c"],
 }
 ARRAY = re.compile(r'(?:keys|fields|names|words|k_)\w*\[\]\s*=\s*\{(.*?)\};', re.S)
