@@ -2,7 +2,8 @@
 """layers.py -- the layers' archives call only downward and no two files
 call into each other (ARCHITECTURE.md).
 
-usage: layers.py NAME=ARCHIVE...   (the layers from the top down)
+usage: layers.py COMPILE_COMMANDS.json NAME=ARCHIVE=FOLDER...
+       (the layers from the top down)
 
 From `nm` on each archive: an edge A -> B where object A uses a symbol
 object B defines.  Fails, naming the files and the symbols, when
@@ -10,7 +11,15 @@ object B defines.  Fails, naming the files and the symbols, when
   - files form a cycle (two or more files that reach each other, directly or
     through others): within a module one file is the entry and the others
     are helpers it calls.
+Then, with the compile command CMake uses for one source of each layer, it
+compiles `#include "FOLDER/HEADER"` for a header of every layer: that of
+the layer itself must compile, and that of each layer above must fail with
+"No such file" -- the build refuses an upward include.
 """
+import json
+import os
+import shlex
+import tempfile
 import collections
 import subprocess
 import sys
@@ -68,14 +77,66 @@ def sccs(nodes, edges):
     return out
 
 
+def header_of(folder):
+    """A header of the layer's folder (the alphabetically first)."""
+    return sorted(f for f in os.listdir(folder) if f.endswith('.h'))[0]
+
+
+def try_include(command, src_root, path):
+    """Compiles `#include "path"` with one source's command, syntax only."""
+    argv = shlex.split(command['command'])
+    i = argv.index('-c')
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = os.path.join(tmp, 'probe.c')
+        with open(probe, 'w') as f:
+            f.write(f'#include "{path}"\n')
+        argv = [a for j, a in enumerate(argv) if j not in (i, i + 1)]
+        if '-o' in argv:
+            k = argv.index('-o')
+            del argv[k:k + 2]
+        argv += ['-fsyntax-only', probe]
+        r = subprocess.run(argv, capture_output=True, text=True,
+                           cwd=command['directory'])
+    return r.returncode == 0, r.stderr
+
+
+def check_includes(db_path, layers, src_root):
+    db = json.load(open(db_path))
+    folders = {name: os.path.relpath(folder, src_root)
+               for name, _, folder in layers}
+    bad = 0
+    for i, (name, _, folder) in enumerate(layers):
+        cmds = [c for c in db if os.path.dirname(c['file']) == folder
+                and c['file'].endswith('.c')]
+        if not cmds:
+            print(f'includes: no compile command for a source of {name}')
+            bad += 1
+            continue
+        for j, (other, _, ofolder) in enumerate(layers):
+            if j < i or other == name:
+                path = f'{folders[other]}/{header_of(ofolder)}'
+                ok, err = try_include(cmds[0], src_root, path)
+                want = other == name
+                refused = not ok and 'No such file' in err and path in err
+                if (want and not ok) or (not want and not refused):
+                    bad += 1
+                    print(f'includes: {name} including "{path}": '
+                          f'{"compiles" if ok else err.strip()[:300]}, '
+                          f'expected {"to compile" if want else "No such file"}')
+    print(f'includes: {len(layers)} layers, each refusing the headers of '
+          f'every layer above it: {bad} problem(s)')
+    return bad
+
+
 def main(argv):
-    if len(argv) < 2 or argv[1] in ('-h', '--help'):
+    if len(argv) < 3 or argv[1] in ('-h', '--help'):
         print(__doc__.strip())
         return 0 if len(argv) >= 2 else 2
-    layers = [a.split('=', 1) for a in argv[1:]]
-    rank = {name: i for i, (name, _) in enumerate(layers)}  # 0: the top
+    layers = [a.split('=', 2) for a in argv[2:]]
+    src_root = os.path.commonpath([folder for _, _, folder in layers])
+    rank = {name: i for i, (name, _, _) in enumerate(layers)}  # 0: the top
     objs = {}
-    for name, archive in layers:
+    for name, archive, _ in layers:
         objs.update(members(name, archive))
     defs = {}
     for obj, (d, _) in objs.items():
@@ -103,6 +164,7 @@ def main(argv):
         for a in comp:
             for b in sorted(edges[a] & set(comp)):
                 print(f'    {a} -> {b}: {", ".join(sorted(syms[(a, b)]))}')
+    bad += check_includes(argv[1], layers, src_root)
     n_edges = sum(len(v) for v in edges.values())
     print(f'{len(layers)} layers, {len(objs)} files, {n_edges} file-to-file '
           f'uses: {bad} problem(s)')
