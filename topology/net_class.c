@@ -214,9 +214,23 @@ int gpp__class_split(gpp_net *net, uint32_t id, double t, gpp_errctx *err) {
         .seq = cls.seq - (cls.members - 1) + i, .bneck = GPP__NONE,
         .state = FLOW_LATENCY};
     net->heap_pos[m] = GPP__NONE;
-    GPP_TRY(active ? member_join(net, m, &cls, err)
-                   : gpp__net_activate(net, m, t, err));
+    if (active) {
+      GPP_TRY(member_join(net, m, &cls, err));
+      continue;
+    }
+    GPP_TRY(gpp__class_make_room(net, m, t, err));
+    GPP_TRY(gpp__net_activate(net, m, t, err));
   }
   gpp__events_prune(net);
+  return 0;
+}
+
+int gpp__class_make_room(gpp_net *net, uint32_t id, double t,
+                         gpp_errctx *err) {
+  for (uint32_t k = 0; k < net->flows[id].n_links; k++) {
+    uint32_t owner = net->occ[net->flows[id].links[k]];
+    if (owner < GPP__LINK_BUSY)
+      GPP_TRY(gpp__class_split(net, owner, t, err));
+  }
   return 0;
 }

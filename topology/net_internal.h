@@ -11,6 +11,7 @@
 #ifndef GPP_TOPOLOGY_NET_INTERNAL_H
 #define GPP_TOPOLOGY_NET_INTERNAL_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -230,7 +231,7 @@ const gpp__hent *gpp__event_next(const gpp_net *net, uint32_t *src);
 uint32_t gpp__event_pop(gpp_net *net, uint32_t src);
 void gpp__events_free(gpp_net *net);
 
-/* Starts a flow of a collective (tag unused) or of the owner. */
+/* net_flow.c: starts a flow of a collective (tag unused) or of the owner. */
 int gpp__net_start_flow(gpp_net *net, double now, uint32_t src, uint32_t dst,
                         double bytes, uint32_t coll, uint64_t tag,
                         gpp_errctx *err);
@@ -240,11 +241,13 @@ int gpp__net_step_reserve(gpp_net *net, uint32_t n, gpp_errctx *err);
  * step_dst[i], as one flow class when net_class.c can, else one by one. */
 int gpp__net_start_step(gpp_net *net, double now, uint32_t coll, uint32_t n,
                         double bytes, gpp_errctx *err);
-/* Flow pool and state changes shared with net_class.c. */
+/* net_flow.c: the flow pool, and the state changes shared by the event
+ * loop and net_class.c. */
 int gpp__net_flow_alloc(gpp_net *net, uint32_t n_links, uint32_t *id,
                         gpp_errctx *err);
 void gpp__net_flow_free(gpp_net *net, uint32_t id);
-/* Puts a flow at the end of its latency on its links as an arrival. */
+/* Puts a flow at the end of its latency on its links as an arrival (after
+ * gpp__class_make_room). */
 int gpp__net_activate(gpp_net *net, uint32_t id, double t, gpp_errctx *err);
 /* Adds flow id to the list of its route's link k. */
 int gpp__net_link_add(gpp_net *net, uint32_t id, uint32_t k,
@@ -255,11 +258,17 @@ int gpp__net_link_add(gpp_net *net, uint32_t id, uint32_t k,
 int gpp__class_event(gpp_net *net, uint32_t id, double t, bool *finished,
                      gpp_errctx *err);
 int gpp__class_split(gpp_net *net, uint32_t id, double t, gpp_errctx *err);
+/* Splits every flow class alone on a link flow id is about to join, so
+ * that max-min sees its member flows. */
+int gpp__class_make_room(gpp_net *net, uint32_t id, double t,
+                         gpp_errctx *err);
 /* Whether a flow class could start: at least two flows, every route with
  * the same latency and bottleneck (the routes go in the collective's
  * routes); the class is queued then. */
 int gpp__class_start(gpp_net *net, double now, uint32_t coll, uint32_t n,
                      double bytes, bool *started, gpp_errctx *err);
+/* net_flow.c: a start time not before the network's clock; finite,
+ * non-negative bytes. */
 int gpp__net_check_time(const gpp_net *net, double now, gpp_errctx *err);
 int gpp__net_check_bytes(double bytes, gpp_errctx *err);
 /* Re-shares rates over the flows this batch's changes can affect. */
@@ -278,7 +287,15 @@ static inline int gpp__net_mark_dirty(gpp_net *net, uint32_t link,
   return 0;
 }
 /* Forgets the batch's dirty links once their change is re-shared. */
-void gpp__net_clear_dirty(gpp_net *net);
+static inline void gpp__net_clear_dirty(gpp_net *net) {
+  for (uint32_t i = 0; i < net->n_dirty; i++) {
+    gpp__nlink *l = &net->links[net->dirty[i]];
+    l->dirty = l->spread = false;
+    l->n_new = 0;
+    l->taken = 0;
+  }
+  net->n_dirty = 0;
+}
 /* Max-min rates, by progressive filling, of the flows in comp_flows (each
  * link of theirs in comp_links), other flows held at their rates. */
 int gpp__net_fill(gpp_net *net, gpp_errctx *err);
@@ -291,9 +308,17 @@ int gpp__net_links_init(gpp_net *net, gpp_errctx *err);
 int gpp__net_fast_reshare(gpp_net *net, double t, bool *done,
                           gpp_errctx *err);
 /* Counts a re-sharing's touched flows in the totals and the maximum. */
-void gpp__net_note_touched(gpp_net *net, uint32_t n);
+static inline void gpp__net_note_touched(gpp_net *net, uint32_t n) {
+  net->flows_touched += n;
+  if (n > net->how.max_touched) net->how.max_touched = n;
+}
 /* Records the utilisation of link l at its current load. */
-void gpp__net_note_utilisation(gpp_net *net, uint32_t l, double load);
+static inline void gpp__net_note_utilisation(gpp_net *net, uint32_t l, double load) {
+  const gpp__nlink *nl = &net->links[l];
+  double u = fmin(load / nl->bw, 1.0);
+  gpp_net_class_stats *s = &net->stats[nl->cls];
+  if (nl->n > 0 && u > s->peak_utilisation) s->peak_utilisation = u;
+}
 
 /* Collectives. */
 const gpp__coll_type *gpp__coll_type_of(gpp_coll_algo algo, gpp_coll_op op);

@@ -30,16 +30,6 @@
 
 #include "topology/net_internal.h"
 
-void gpp__net_clear_dirty(gpp_net *net) {
-  for (uint32_t i = 0; i < net->n_dirty; i++) {
-    gpp__nlink *l = &net->links[net->dirty[i]];
-    l->dirty = l->spread = false;
-    l->n_new = 0;
-    l->taken = 0;
-  }
-  net->n_dirty = 0;
-}
-
 /* Records end (a link) at *slot: GPP__NONE when none yet, NONE - 1 when
  * several. */
 static void note_end(uint32_t *slot, uint32_t link) {
@@ -225,18 +215,6 @@ static int reschedule(gpp_net *net, double t, gpp_errctx *err) {
   }
   gpp__events_prune(net);
   return 0;
-}
-
-void gpp__net_note_utilisation(gpp_net *net, uint32_t l, double load) {
-  const gpp__nlink *nl = &net->links[l];
-  double u = fmin(load / nl->bw, 1.0);
-  gpp_net_class_stats *s = &net->stats[nl->cls];
-  if (nl->n > 0 && u > s->peak_utilisation) s->peak_utilisation = u;
-}
-
-void gpp__net_note_touched(gpp_net *net, uint32_t n) {
-  net->flows_touched += n;
-  if (n > net->how.max_touched) net->how.max_touched = n;
 }
 
 /* Each filled link's load is exact: the capacity its residual lacks. */

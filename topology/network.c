@@ -1,4 +1,6 @@
-/* network.c -- the flow network's lifecycle, flows and event loop.
+/* network.c -- the flow network (the entry): its lifecycle, point-to-point
+ * flows and the event loop; flow records are in net_flow.c, flow classes in
+ * net_class.c, collectives in coll_run.c, re-sharing in net_share.c.
  *
  * A flow is queued for its route's latency (state LATENCY), then joins its
  * links (ACTIVE) and transfers at the rate the last re-sharing gave it; its
@@ -69,116 +71,6 @@ void gpp_net_set_time_tolerance(gpp_net *net, double rel) {
   net->time_eps_rel = rel >= 0 ? rel : 0;
 }
 
-/* Room for one more flow in an array aligned to GPP__FLOW_ALIGN (realloc
- * would not keep the alignment). */
-static int flows_grow(gpp_net *net, gpp_errctx *err) {
-  if (net->n_flows < net->cap_flows) return 0;
-  uint32_t cap = net->cap_flows ? 2 * net->cap_flows : 64;
-  gpp__flow *p = aligned_alloc(GPP__FLOW_ALIGN, (size_t)cap * sizeof *p);
-  if (p == NULL) GPP_RAISE(err, GPP_ENOMEM, "out of memory for %u flows", cap);
-  if (net->n_flows > 0) memcpy(p, net->flows, net->n_flows * sizeof *p);
-  free(net->flows);
-  net->flows = p;
-  net->cap_flows = cap;
-  return 0;
-}
-
-static int flow_alloc(gpp_net *net, uint32_t *id, gpp_errctx *err) {
-  if (net->free_flow != GPP__NONE) {
-    *id = net->free_flow;
-    net->free_flow = net->flows[*id].next_free;
-    return 0;
-  }
-  GPP_TRY(flows_grow(net, err));
-  GPP_TRY(gpp__grow((void **)&net->heap_pos, &net->cap_heap_pos,
-                    net->n_flows + 1, sizeof *net->heap_pos, err));
-  *id = net->n_flows++;
-  memset(&net->flows[*id], 0, sizeof net->flows[*id]);
-  return 0;
-}
-
-void gpp__net_flow_free(gpp_net *net, uint32_t id) {
-  gpp__flow *f = &net->flows[id];
-  f->state = FLOW_FREE;
-  f->next_free = net->free_flow;
-  net->free_flow = id;
-}
-
-/* Makes room in net->slots for every flow id and a route of n links,
- * widening the rows (and moving them) for a longer route than any yet. */
-static int slots_reserve(gpp_net *net, uint32_t n, gpp_errctx *err) {
-  uint32_t stride = n > net->slot_stride ? n : net->slot_stride;
-  if (stride == net->slot_stride && net->slot_rows >= net->cap_flows)
-    return 0;
-  uint32_t *p = gpp_calloc(err, (size_t)net->cap_flows * stride + 1,
-                           sizeof *p);
-  if (p == NULL) return GPP_ENOMEM;
-  for (size_t f = 0; f < net->slot_rows && net->slot_stride > 0; f++)
-    memcpy(p + f * stride, net->slots + f * net->slot_stride,
-           net->slot_stride * sizeof *p);
-  free(net->slots);
-  net->slots = p;
-  net->slot_stride = stride;
-  net->slot_rows = net->cap_flows;
-  return 0;
-}
-
-int gpp__net_flow_alloc(gpp_net *net, uint32_t n_links, uint32_t *id,
-                        gpp_errctx *err) {
-  GPP_TRY(flow_alloc(net, id, err));
-  GPP_TRY(slots_reserve(net, n_links, err));
-  net->flows[*id].members = 0;
-  return 0;
-}
-
-/* Queues a flow over route (NULL: a no-op flow that ends at now). */
-static int start_route(gpp_net *net, double now, const gpp__route *route,
-                       double bytes, uint32_t coll, uint64_t tag,
-                       gpp_errctx *err) {
-  uint32_t id, n = route ? route->n : 0;
-  GPP_TRY(gpp__net_flow_alloc(net, n, &id, err));
-  gpp__flow *f = &net->flows[id];
-  f->links = route ? route->links : NULL;
-  f->n_links = n;
-  f->ub = route ? route->bottleneck : 0;
-  f->bytes = f->remaining = bytes;
-  f->rate = 0;
-  f->seq = net->seq++;
-  f->tag = tag;
-  f->coll = coll;
-  f->state = FLOW_LATENCY;
-  f->ev_time = now + (route ? route->latency : 0);
-  net->heap_pos[id] = GPP__NONE;
-  if (coll != GPP__NONE) net->colls[coll].outstanding++;
-  return gpp__event_push_latency(net, id, route ? route->latency : 0, err);
-}
-
-int gpp__net_start_flow(gpp_net *net, double now, uint32_t src, uint32_t dst,
-                        double bytes, uint32_t coll, uint64_t tag,
-                        gpp_errctx *err) {
-  if (src == dst && coll != GPP__NONE)
-    return start_route(net, now, NULL, 0, coll, tag, err);
-  const gpp__route *r;
-  GPP_TRY(gpp__route_get(net->cluster, src, dst, &r, err));
-  return start_route(net, now, r, bytes, coll, tag, err);
-}
-
-int gpp__net_check_time(const gpp_net *net, double now, gpp_errctx *err) {
-  if (!isfinite(now))
-    GPP_RAISE(err, GPP_EINVAL, "start time %g is not finite", now);
-  if (now < net->now)
-    GPP_RAISE(err, GPP_EINVAL, "start time %.9g s is before the network's "
-              "current time %.9g s", now, net->now);
-  return 0;
-}
-
-int gpp__net_check_bytes(double bytes, gpp_errctx *err) {
-  if (!(bytes >= 0) || !isfinite(bytes))
-    GPP_RAISE(err, GPP_EINVAL, "bytes must be finite and not negative, got "
-              "%g", bytes);
-  return 0;
-}
-
 int gpp_net_flow(gpp_net *net, double now, uint32_t src, uint32_t dst,
                  double bytes, uint64_t tag, gpp_errctx *err) {
   GPP_TRY(gpp__net_check_time(net, now, err));
@@ -190,50 +82,6 @@ double gpp_net_next_time(const gpp_net *net) {
   uint32_t src;
   const gpp__hent *e = gpp__event_next(net, &src);
   return e == NULL ? INFINITY : e->time;
-}
-
-int gpp__net_link_add(gpp_net *net, uint32_t id, uint32_t k,
-                      gpp_errctx *err) {
-  gpp__flow *f = &net->flows[id];
-  gpp__nlink *l = &net->links[f->links[k]];
-  GPP_TRY(gpp__grow((void **)&l->flows, &l->cap, l->n + 1, sizeof *l->flows,
-                    err));
-  l->flows[l->n] = (gpp__link_entry){id, k};
-  gpp__flow_slots(net, id)[k] = l->n++;
-  l->ub_sum += f->ub;
-  net->occ[f->links[k]] = GPP__LINK_BUSY;
-  return 0;
-}
-
-/* A flow class alone on a link this flow joins splits first, so that
- * max-min sees its member flows. */
-static int split_classes_on(gpp_net *net, uint32_t id, double t,
-                            gpp_errctx *err) {
-  for (uint32_t k = 0; k < net->flows[id].n_links; k++) {
-    uint32_t owner = net->occ[net->flows[id].links[k]];
-    if (owner < GPP__LINK_BUSY)
-      GPP_TRY(gpp__class_split(net, owner, t, err));
-  }
-  return 0;
-}
-
-int gpp__net_activate(gpp_net *net, uint32_t id, double t, gpp_errctx *err) {
-  GPP_TRY(split_classes_on(net, id, t, err));
-  gpp__flow *f = &net->flows[id];
-  f->state = FLOW_ACTIVE;
-  f->remaining = f->bytes;
-  f->t_last = t;
-  f->rate = 0;
-  f->bneck = GPP__NONE;
-  GPP_TRY(gpp__grow((void **)&net->arrivals, &net->cap_arrivals,
-                    net->n_arrivals + 1, sizeof *net->arrivals, err));
-  net->arrivals[net->n_arrivals++] = id;
-  for (uint32_t k = 0; k < f->n_links; k++) {
-    GPP_TRY(gpp__net_link_add(net, id, k, err));
-    net->links[f->links[k]].n_new++; /* for the equal split (net_fast.c) */
-    GPP_TRY(gpp__net_mark_dirty(net, f->links[k], false, err));
-  }
-  return 0;
 }
 
 static int deactivate(gpp_net *net, uint32_t id, gpp_errctx *err) {
@@ -282,8 +130,10 @@ static int on_event(gpp_net *net, uint32_t id, double t, gpp_net_done_fn done,
     GPP_TRY(gpp__class_event(net, id, t, &finished, err));
     return finished ? complete(net, id, t, done, ctx, err) : 0;
   }
-  if (f->state == FLOW_LATENCY && f->bytes > 0 && f->n_links > 0)
+  if (f->state == FLOW_LATENCY && f->bytes > 0 && f->n_links > 0) {
+    GPP_TRY(gpp__class_make_room(net, id, t, err));
     return gpp__net_activate(net, id, t, err);
+  }
   if (f->state == FLOW_ACTIVE) GPP_TRY(deactivate(net, id, err));
   return complete(net, id, t, done, ctx, err);
 }
