@@ -89,7 +89,9 @@ static void stage_params(gpp__eng *e, uint32_t si) {
     st->param_count += op->param_count;
     st->param_bytes += op->param_bytes;
   }
-  st->grad_bytes = st->param_bytes / st->t;
+  st->grad_bytes = st->param_bytes / st->t *
+                   gpp_plan_grad_scale(e->plan, st->param_count,
+                                       st->param_bytes);
 }
 
 static int init_stages(gpp__eng *e, gpp_errctx *err) {

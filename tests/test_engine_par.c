@@ -23,6 +23,7 @@ static const double SAVED_M = 256;
  * (flash) attention saves no scores. */
 static const double SAVED_A = (5.0 * S * H + HEADS * S * S) * 2;
 static double saved_a = SAVED_A;
+static const char *top_keys = ""; /* top-level plan keys of run() */
 
 typedef struct tmodel {
   gpp_model m;
@@ -80,9 +81,9 @@ static int run(const char *stage_keys, int batch, int mb, uint32_t n_gpus,
   blocks(&t, scale);
   char text[1024];
   snprintf(text, sizeof text,
-           "batch: %d\nmicro_batch: %d\nschedule: gpipe\nstages:\n"
+           "%sbatch: %d\nmicro_batch: %d\nschedule: gpipe\nstages:\n"
            "  - {name: all, ops: [\"*\"], devices: [%s]%s%s}\n",
-           batch, mb, devices, *stage_keys ? ", " : "", stage_keys);
+           top_keys, batch, mb, devices, *stage_keys ? ", " : "", stage_keys);
   gpp_cluster c = test_cluster(n_gpus);
   memset(r, 0, sizeof *r);
   int rc = gpp_plan_load_string("t.yaml", text, &t.m, n_gpus, &r->plan, err);
@@ -176,6 +177,31 @@ Test(engine_par, full_sharding_gathers_and_scatters_per_layer) {
   /* Weights, gradients and Adam + master (12 B/param) all over 4. */
   expect_close(r.res->devices[3].static_mem, (w + w + 6 * w) / 4, "ZeRO-3");
   done(&r);
+}
+
+/* reduce_dtype: fp32 over bf16 weights (Composer's FSDP mixed_precision
+ * DEFAULT): every gradient collective moves 4 bytes per parameter, the
+ * all-gathers still 2; ZeRO-3's per-layer reduce-scatter is
+ * 4 (P_A + P_M) / 4 per replica, the unsharded all-reduce 4 x all. */
+Test(engine_par, reduce_dtype_sets_gradient_collective_bytes) {
+  run_out r;
+  double sum, layer = 2 * (P_A + P_M), w = LAYERS * layer;
+  top_keys = "reduce_dtype: fp32\n";
+  run_ok("sharding: full", 8, 4, 4, "0, 1, 2, 3", &r);
+  cr_assert_eq(count(&r, GPP_TASK_REDUCESCATTER, true, 2 * layer / 4, &sum),
+               4 * 2 * LAYERS);
+  expect_close(sum, 2 * LAYERS * 4 * (P_A + P_M), "fp32 scattered bytes");
+  cr_assert_eq(count(&r, GPP_TASK_ALLGATHER, true, layer / 4, &sum),
+               4 * 2 * 2 * LAYERS);
+  done(&r);
+  run_ok("", 8, 4, 4, "0, 1, 2, 3", &r);
+  cr_assert_eq(count(&r, GPP_TASK_ALLREDUCE, false, 2 * w, &sum), 1);
+  done(&r);
+  run_ok("sharding: optimizer", 8, 4, 4, "0, 1, 2, 3", &r);
+  cr_assert_eq(count(&r, GPP_TASK_REDUCESCATTER, false, 2 * w, &sum), 1);
+  cr_assert_eq(count(&r, GPP_TASK_ALLGATHER, false, w, &sum), 1);
+  done(&r);
+  top_keys = "";
 }
 
 Test(engine_par, zero_1_and_2_memory_and_collectives) {
