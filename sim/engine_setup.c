@@ -74,6 +74,7 @@ static void slot_costs(gpp__eng *e, gpp__slot *s) {
   s->t_bwd_last = l.bwd;
   s->stash_last = l.stash;
   s->workspace = w.workspace > l.workspace ? w.workspace : l.workspace;
+  s->post_work = w.post > l.post ? w.post : l.post;
   s->t_opt = gpp__optimizer_seconds(e, &e->stages[s->stage]);
 }
 

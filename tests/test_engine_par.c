@@ -24,6 +24,7 @@ static const double SAVED_M = 256;
 static const double SAVED_A = (5.0 * S * H + HEADS * S * S) * 2;
 static double saved_a = SAVED_A;
 static const char *top_keys = ""; /* top-level plan keys of run() */
+static double loss_eval = 0;       /* the loss op's eval_bytes */
 
 typedef struct tmodel {
   gpp_model m;
@@ -64,6 +65,7 @@ static void blocks(tmodel *t, double scale) {
   }
   add(t, "loss", GPP_OP_CUSTOM, 0, 0, 0, 0);
   t->ops[NOPS - 1].out_bytes = 4;
+  t->ops[NOPS - 1].eval_bytes = loss_eval;
 }
 
 typedef struct run_out {
@@ -260,6 +262,25 @@ Test(engine_par, recompute_stash_and_extra_backward) {
   expect_close(r.res->devices[0].peak_stash,
                b * LAYERS * (5.0 * S * H * 2 + SAVED_M), "fused: same stash");
   expect_close(r.res->stages[0].t_bwd, tb, "fused: nothing re-run");
+  done(&r);
+}
+
+/* The loss evaluations' working memory (train metrics) comes after a
+ * backward has released its stash: with GPipe's 2 micro-batches of 2, the
+ * first backward to end leaves one micro-batch's stash, the second none,
+ * so the peak is static + one stash + 2 x eval_bytes. */
+Test(engine_par, loss_evaluations_after_the_backward) {
+  const double ev = 1e6;
+  run_out r;
+  loss_eval = ev;
+  run_ok("", 4, 2, 1, "0", &r);
+  loss_eval = 0;
+  const gpp_device_result *d = &r.res->devices[0];
+  expect_close(d->peak_stash, 2 * 2 * LAYERS * (SAVED_A + SAVED_M),
+               "both micro-batches stashed");
+  expect_close(d->peak_mem,
+               d->static_mem + 2 * LAYERS * (SAVED_A + SAVED_M) + 2 * ev,
+               "static + one stash + the evaluations");
   done(&r);
 }
 
