@@ -134,8 +134,9 @@ bad "bad gpu" 's/a100-sxm-80gb/a100-sxm-99gb/' "bad.csv:2: run 'mpt-7b-s2048-g8'
 bad "bad number" 's/,4096,32,32,/,4096,3x2,32,/' "bad.csv:2:.*n_layers: '3x2' is not a number"
 bad "bad cluster" 's/a100-roce-1600/no-such-cluster/' "bad.csv:2: run 'mpt-7b-s2048-g8'"
 bad "heads" 's/,4096,32,32,/,4096,32,31,/' "bad.csv:2: run 'mpt-7b-s2048-g8'"
-bad "positions" 's/,learned,2$/,rope,2/' "bad.csv:2:.*positions: 'rope', expected one of alibi, learned"
-bad "train_metrics" 's/,learned,2$/,learned,-1/' "bad.csv:2:.*train_metrics"
+bad "positions" 's/,learned,2,/,rope,2,/' "bad.csv:2:.*positions: 'rope', expected one of alibi, learned"
+bad "train_metrics" 's/,learned,2,/,learned,-1,/' "bad.csv:2:.*train_metrics"
+bad "reduce_dtype" 's/,fp32$/,fp64/' "bad.csv:2:.*reduce_dtype: 'fp64', expected one of weights, fp32, bf16, fp16"
 "$GPPSIM" validate published --help | grep -q "usage: gppsim validate published" ||
   fail "--help"
 "$GPPSIM" validate published > /dev/null 2>&1

@@ -23,6 +23,8 @@ static const double SAVED_M = 256;
  * (flash) attention saves no scores. */
 static const double SAVED_A = (5.0 * S * H + HEADS * S * S) * 2;
 static double saved_a = SAVED_A;
+static const char *top_keys = ""; /* top-level plan keys of run() */
+static double loss_eval = 0;       /* the loss op's eval_bytes */
 
 typedef struct tmodel {
   gpp_model m;
@@ -63,6 +65,7 @@ static void blocks(tmodel *t, double scale) {
   }
   add(t, "loss", GPP_OP_CUSTOM, 0, 0, 0, 0);
   t->ops[NOPS - 1].out_bytes = 4;
+  t->ops[NOPS - 1].eval_bytes = loss_eval;
 }
 
 typedef struct run_out {
@@ -80,9 +83,9 @@ static int run(const char *stage_keys, int batch, int mb, uint32_t n_gpus,
   blocks(&t, scale);
   char text[1024];
   snprintf(text, sizeof text,
-           "batch: %d\nmicro_batch: %d\nschedule: gpipe\nstages:\n"
+           "%sbatch: %d\nmicro_batch: %d\nschedule: gpipe\nstages:\n"
            "  - {name: all, ops: [\"*\"], devices: [%s]%s%s}\n",
-           batch, mb, devices, *stage_keys ? ", " : "", stage_keys);
+           top_keys, batch, mb, devices, *stage_keys ? ", " : "", stage_keys);
   gpp_cluster c = test_cluster(n_gpus);
   memset(r, 0, sizeof *r);
   int rc = gpp_plan_load_string("t.yaml", text, &t.m, n_gpus, &r->plan, err);
@@ -178,6 +181,31 @@ Test(engine_par, full_sharding_gathers_and_scatters_per_layer) {
   done(&r);
 }
 
+/* reduce_dtype: fp32 over bf16 weights (Composer's FSDP mixed_precision
+ * DEFAULT): every gradient collective moves 4 bytes per parameter, the
+ * all-gathers still 2; ZeRO-3's per-layer reduce-scatter is
+ * 4 (P_A + P_M) / 4 per replica, the unsharded all-reduce 4 x all. */
+Test(engine_par, reduce_dtype_sets_gradient_collective_bytes) {
+  run_out r;
+  double sum, layer = 2 * (P_A + P_M), w = LAYERS * layer;
+  top_keys = "reduce_dtype: fp32\n";
+  run_ok("sharding: full", 8, 4, 4, "0, 1, 2, 3", &r);
+  cr_assert_eq(count(&r, GPP_TASK_REDUCESCATTER, true, 2 * layer / 4, &sum),
+               4 * 2 * LAYERS);
+  expect_close(sum, 2 * LAYERS * 4 * (P_A + P_M), "fp32 scattered bytes");
+  cr_assert_eq(count(&r, GPP_TASK_ALLGATHER, true, layer / 4, &sum),
+               4 * 2 * 2 * LAYERS);
+  done(&r);
+  run_ok("", 8, 4, 4, "0, 1, 2, 3", &r);
+  cr_assert_eq(count(&r, GPP_TASK_ALLREDUCE, false, 2 * w, &sum), 1);
+  done(&r);
+  run_ok("sharding: optimizer", 8, 4, 4, "0, 1, 2, 3", &r);
+  cr_assert_eq(count(&r, GPP_TASK_REDUCESCATTER, false, 2 * w, &sum), 1);
+  cr_assert_eq(count(&r, GPP_TASK_ALLGATHER, false, w, &sum), 1);
+  done(&r);
+  top_keys = "";
+}
+
 Test(engine_par, zero_1_and_2_memory_and_collectives) {
   run_out r;
   double sum, layer = 2 * (P_A + P_M), w = LAYERS * layer;
@@ -234,6 +262,25 @@ Test(engine_par, recompute_stash_and_extra_backward) {
   expect_close(r.res->devices[0].peak_stash,
                b * LAYERS * (5.0 * S * H * 2 + SAVED_M), "fused: same stash");
   expect_close(r.res->stages[0].t_bwd, tb, "fused: nothing re-run");
+  done(&r);
+}
+
+/* The loss evaluations' working memory (train metrics) comes after a
+ * backward has released its stash: with GPipe's 2 micro-batches of 2, the
+ * first backward to end leaves one micro-batch's stash, the second none,
+ * so the peak is static + one stash + 2 x eval_bytes. */
+Test(engine_par, loss_evaluations_after_the_backward) {
+  const double ev = 1e6;
+  run_out r;
+  loss_eval = ev;
+  run_ok("", 4, 2, 1, "0", &r);
+  loss_eval = 0;
+  const gpp_device_result *d = &r.res->devices[0];
+  expect_close(d->peak_stash, 2 * 2 * LAYERS * (SAVED_A + SAVED_M),
+               "both micro-batches stashed");
+  expect_close(d->peak_mem,
+               d->static_mem + 2 * LAYERS * (SAVED_A + SAVED_M) + 2 * ev,
+               "static + one stash + the evaluations");
   done(&r);
 }
 

@@ -235,7 +235,8 @@ Test(model, transformer_expands_to_eight_ops_per_layer) {
 
 /* A decoder's train_metrics: each no-grad cross-entropy of the logits adds
  * an fp32 cast (read 2, write 4 bytes per logit in bf16) and a log-softmax
- * (read 4, write 4; 4 FLOPs) to the loss's forward, nothing else. */
+ * (read 4, write 4; 4 FLOPs) to the loss's forward, and their working
+ * memory (10 bytes per logit, once) to the loss's eval_bytes. */
 Test(model, decoder_train_metrics_add_unfused_cross_entropies) {
   const char *fmt = "name: t\nprecision: bf16\ngraph:\n"
                     "  - {decoder: m, layers: 2, d_model: 48, heads: 4,"
@@ -252,6 +253,9 @@ Test(model, decoder_train_metrics_add_unfused_cross_entropies) {
   cr_assert_eq(l3->flops_fwd - l0->flops_fwd, 3 * logits * 4);
   cr_assert_eq(l3->bytes_bwd, l0->bytes_bwd);
   cr_assert_eq(l3->saved_bytes, l0->saved_bytes);
+  /* After the backward: the logits and their fp32 copy and log-softmax. */
+  cr_assert_eq(l0->eval_bytes, 0);
+  cr_assert_eq(l3->eval_bytes, logits * (2 + 8));
   cr_assert_eq(op_named(m3, "m.lm_head")->flops_fwd,
                op_named(m0, "m.lm_head")->flops_fwd);
   gpp_model_destroy(m0);

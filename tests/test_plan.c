@@ -196,6 +196,39 @@ Test(plan, parallel_keys) {
   gpp_plan_destroy(p);
 }
 
+/* reduce_dtype: absent keeps the weights' dtype (scale 1, not written
+ * back); fp32 over 2-byte weights doubles the reduced bytes, bf16 over
+ * 4-byte weights halves them; an unknown dtype is an error at the key. */
+Test(plan, reduce_dtype_key) {
+  tmodel t;
+  diamond(&t);
+  gpp_plan *p;
+  gpp_errctx err = {0};
+  cr_assert_eq(gpp_plan_load_string("t.yaml", HDR HEAD REST, &t.m, 2, &p,
+                                    &err), 0, "%s", err.msg);
+  cr_assert_null(gpp_reduce_dtype_name(p));
+  cr_assert_eq(gpp_plan_grad_scale(p, 1000, 2000), 1);
+  cr_assert_null(strstr(gpp_plan_format(p, &err), "reduce_dtype"));
+  gpp_plan_destroy(p);
+  cr_assert_eq(gpp_plan_load_string("t.yaml", "reduce_dtype: fp32\n" HDR HEAD
+                                    REST, &t.m, 2, &p, &err), 0, "%s",
+               err.msg);
+  cr_assert_str_eq(gpp_reduce_dtype_name(p), "fp32");
+  cr_assert_eq(gpp_plan_grad_scale(p, 1000, 2000), 2);
+  cr_assert_eq(gpp_plan_grad_scale(p, 0, 0), 1);
+  const char *txt = gpp_plan_format(p, &err);
+  cr_assert(strstr(txt, "precision: full\nreduce_dtype: fp32\nstages:\n")
+            != NULL, "%s", txt);
+  gpp_plan_destroy(p);
+  cr_assert_eq(gpp_plan_load_string("t.yaml", "reduce_dtype: bf16\n" HDR HEAD
+                                    REST, &t.m, 2, &p, &err), 0, "%s",
+               err.msg);
+  cr_assert_eq(gpp_plan_grad_scale(p, 1000, 4000), 0.5);
+  gpp_plan_destroy(p);
+  expect_error("reduce_dtype: int8\n" HDR HEAD REST, 2, GPP_EINVAL,
+               "test-plan.yaml:1:15", "fp32, bf16, fp16");
+}
+
 Test(plan, parallel_key_errors) {
   expect_error(PAR("tensor: 3"), 8, GPP_EINVAL, "test-plan.yaml:6:",
                "tensor 3 does not divide its 4 devices");

@@ -28,14 +28,14 @@
 enum { C_NAME, C_FAMILY, C_D, C_LAYERS, C_HEADS, C_FFN, C_VOCAB, C_SEQ,
        C_GPUS, C_GPU, C_CLUSTER, C_MB, C_ACCUM, C_BATCH, C_PREC, C_SHARD,
        C_CKPT, C_ATTN, C_MEASURED, C_BIAS, C_TENSOR, C_PIPE, C_VIRT, C_SP,
-       C_POS, C_METRICS, C__N, C__REQUIRED = C_BIAS };
+       C_POS, C_METRICS, C_REDUCE, C__N, C__REQUIRED = C_BIAS };
 static const char *const col_names[C__N] = {
     "name", "model_family", "d_model", "n_layers", "n_heads", "ffn_mult",
     "vocab", "seq_len", "gpus", "gpu", "cluster", "micro_batch",
     "grad_accum", "global_batch", "precision", "sharding", "checkpointing",
     "attention", "measured_tokens_per_s_per_gpu", "bias", "tensor",
     "pipeline", "virtual_stages", "sequence_parallel", "positions",
-    "train_metrics"};
+    "train_metrics", "reduce_dtype"};
 
 /* One run and what gppsim predicts for it. */
 typedef struct prow {
@@ -91,7 +91,8 @@ static int word(const row_in *x, int k, const char *const *words,
 typedef struct run_cfg {
   double d, layers, heads, ffn, vocab, seq, gpus, mb, accum, batch, tensor,
       pipe, virt, metrics;
-  const char *gpu, *cluster, *prec, *shard, *ckpt, *attn, *bias, *sp, *pos;
+  const char *gpu, *cluster, *prec, *shard, *ckpt, *attn, *bias, *sp, *pos,
+      *reduce;
 } run_cfg;
 
 static int read_cfg(const row_in *x, run_cfg *g, gpp_errctx *err) {
@@ -104,6 +105,7 @@ static int read_cfg(const row_in *x, run_cfg *g, gpp_errctx *err) {
   static const char *const attn[] = {"flash", "unfused", NULL};
   static const char *const tf[] = {"true", "false", NULL};
   static const char *const pos[] = {"alibi", "learned", NULL};
+  static const char *const red[] = {"weights", "fp32", "bf16", "fp16", NULL};
   const char *f;
   GPP_TRY(word(x, C_FAMILY, fam, NULL, &f, err));
   const struct { int k; double lo, hi, dflt, *out; } nums[] = {
@@ -126,6 +128,7 @@ static int read_cfg(const row_in *x, run_cfg *g, gpp_errctx *err) {
   GPP_TRY(word(x, C_BIAS, tf, "false", &g->bias, err));
   GPP_TRY(word(x, C_SP, tf, "false", &g->sp, err));
   GPP_TRY(word(x, C_POS, pos, "alibi", &g->pos, err));
+  GPP_TRY(word(x, C_REDUCE, red, "weights", &g->reduce, err));
   gpp_mark m = gpp_csv_mark(x->c, x->r, x->col[C_PIPE] >= 0 ? x->col[C_PIPE]
                                                              : 0);
   if (g->pipe > 1 || g->virt > 1)
@@ -189,14 +192,16 @@ static char *plan_text(const run_cfg *g) {
   size_t len = 0;
   for (uint32_t i = 0; i < (uint32_t)g->gpus; i++)
     len += (size_t)snprintf(devs + len, cap - len, "%s%u", i ? ", " : "", i);
+  bool weights = strcmp(g->reduce, "weights") == 0;
   t = fmt_alloc(
       "batch: %.0f\nmicro_batch: %.0f\nschedule: 1f1b\noptimizer: adam\n"
-      "precision: %s\nstages:\n"
+      "precision: %s\n%s%s%sstages:\n"
       "  - {name: s0, ops: [\"*\"], devices: [%s], tensor: %.0f,\n"
       "     sequence_parallel: %s, sharding: %s, recompute: %s}\n",
       g->batch, g->mb * dp, strcmp(g->prec, "bf16-pure") == 0 ? "full"
                                                               : "mixed",
-      devs, g->tensor, g->sp, sharding, g->ckpt);
+      weights ? "" : "reduce_dtype: ", weights ? "" : g->reduce,
+      weights ? "" : "\n", devs, g->tensor, g->sp, sharding, g->ckpt);
   free(devs);
   return t;
 }

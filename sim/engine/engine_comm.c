@@ -31,6 +31,7 @@
  *   gradient all-reduce; optimizer (ZeRO-1): reduce-scatter of the
  *   gradients then all-gather of the parameters; gradients: the all-gather
  *   of the parameters; full: nothing left.
+ * Gradient collectives move the plan's reduce_dtype (gpp_plan_grad_scale).
  */
 #include "sim/engine/engine_internal.h"
 
@@ -56,8 +57,9 @@ static uint32_t tp_steps(const gpp_plan_stage *ps, const gpp__layer *l,
   return n;
 }
 
-static uint32_t shard_steps(const gpp_plan_stage *ps, const gpp__stage *st,
-                            const gpp__layer *l, bool bwd, gpp__cstep *out) {
+static uint32_t shard_steps(const gpp_plan *p, const gpp_plan_stage *ps,
+                            const gpp__stage *st, const gpp__layer *l,
+                            bool bwd, gpp__cstep *out) {
   double bytes = l->param_bytes / st->t / st->d;
   uint32_t n = 0;
   if (st->d < 2) return 0;
@@ -65,7 +67,9 @@ static uint32_t shard_steps(const gpp_plan_stage *ps, const gpp__stage *st,
     out[n++] = step(GPP_COLL_ALLGATHER, false, bytes);
   if (bwd && (ps->sharding == GPP_SHARD_FULL ||
               ps->sharding == GPP_SHARD_GRADIENTS))
-    out[n++] = step(GPP_COLL_REDUCE_SCATTER, false, bytes);
+    out[n++] = step(GPP_COLL_REDUCE_SCATTER, false,
+                    bytes * gpp_plan_grad_scale(p, l->param_count,
+                                                l->param_bytes));
   return n;
 }
 
@@ -78,7 +82,7 @@ static int fill_chain(gpp__eng *e, uint32_t si, int ch, gpp_errctx *err) {
   for (uint32_t i = 0; i < st->n_player; i++) {
     const gpp__layer *l = &st->layers[st->player[i]];
     n += tp ? (st->t > 1 ? tp_steps(ps, l, bwd, tmp) : 0)
-            : shard_steps(ps, st, l, bwd, tmp);
+            : shard_steps(e->plan, ps, st, l, bwd, tmp);
   }
   st->n_chain[ch] = 0;
   if (n == 0) return 0;
@@ -87,7 +91,7 @@ static int fill_chain(gpp__eng *e, uint32_t si, int ch, gpp_errctx *err) {
   for (uint32_t i = 0; i < st->n_player; i++) {
     const gpp__layer *l = &st->layers[st->player[i]];
     uint32_t k = tp ? (st->t > 1 ? tp_steps(ps, l, bwd, tmp) : 0)
-                    : shard_steps(ps, st, l, bwd, tmp);
+                    : shard_steps(e->plan, ps, st, l, bwd, tmp);
     for (uint32_t j = 0; j < k; j++) st->chain[ch][st->n_chain[ch]++] = tmp[j];
   }
   return 0;

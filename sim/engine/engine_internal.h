@@ -37,6 +37,7 @@ typedef struct gpp__slot {
   double stash_bytes;      /* saved activations per micro-batch */
   double stash_last;       /* ... of the last micro-batch */
   double workspace;        /* transient buffer of a running task */
+  double post_work;        /* after a backward: the loss evaluations' */
   double busy;
 } gpp__slot;
 
@@ -145,6 +146,7 @@ bool gpp__piece_next(gpp__piece_it *it, uint32_t *k, uint32_t *r,
 int gpp__stage_layers(gpp__eng *e, uint32_t si, gpp_errctx *err);
 typedef struct gpp__work {
   double fwd, bwd, stash, workspace;
+  double post; /* working memory after the backward (op eval_bytes) */
 } gpp__work;
 gpp__work gpp__slot_work(const gpp__eng *e, uint32_t si, uint32_t slice);
 /* Forward FLOPs per sample that stage si's recomputation runs again. */
@@ -182,6 +184,8 @@ uint32_t gpp__sched_pick(gpp__eng *e, uint32_t dev);
 void gpp__memory_static(gpp__eng *e);
 double gpp__optimizer_seconds(const gpp__eng *e, const gpp__stage *st);
 void gpp__memory_on_start(gpp__eng *e, uint32_t dev, uint32_t task);
+/* After a backward released its stash: the loss evaluations' memory. */
+void gpp__memory_after_bwd(gpp__eng *e, uint32_t dev, const gpp__slot *s);
 int gpp__memory_check(const gpp__eng *e, gpp_result *r, gpp_errctx *err);
 
 static inline uint32_t gpp__task_k(const gpp__eng *e, uint32_t task) {

@@ -166,6 +166,8 @@ static void layer_work(const gpp__eng *e, uint32_t si, const gpp__layer *l,
     stash += op->saved_bytes;
     if (op->out_bytes * slice > w->workspace)
       w->workspace = op->out_bytes * slice;
+    if (op->eval_bytes * slice / t > w->post)
+      w->post = op->eval_bytes * slice / t;
     double frac;
     stash -= selective_drop(ps, op, &frac);
     w->bwd += frac * c.fwd / t;
@@ -212,7 +214,7 @@ double gpp__stage_rerun_flops(const gpp__eng *e, uint32_t si) {
 
 gpp__work gpp__slot_work(const gpp__eng *e, uint32_t si, uint32_t slice) {
   const gpp__stage *st = &e->stages[si];
-  gpp__work w = {0, 0, 0, 0};
+  gpp__work w = {0, 0, 0, 0, 0};
   for (uint32_t l = 0; l < st->n_layers; l++)
     layer_work(e, si, &st->layers[l], slice, &w);
   if (e->plan->stages[si].sharding == GPP_SHARD_FULL)

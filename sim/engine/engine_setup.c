@@ -74,6 +74,7 @@ static void slot_costs(gpp__eng *e, gpp__slot *s) {
   s->t_bwd_last = l.bwd;
   s->stash_last = l.stash;
   s->workspace = w.workspace > l.workspace ? w.workspace : l.workspace;
+  s->post_work = w.post > l.post ? w.post : l.post;
   s->t_opt = gpp__optimizer_seconds(e, &e->stages[s->stage]);
 }
 
@@ -89,7 +90,9 @@ static void stage_params(gpp__eng *e, uint32_t si) {
     st->param_count += op->param_count;
     st->param_bytes += op->param_bytes;
   }
-  st->grad_bytes = st->param_bytes / st->t;
+  st->grad_bytes = st->param_bytes / st->t *
+                   gpp_plan_grad_scale(e->plan, st->param_count,
+                                       st->param_bytes);
 }
 
 static int init_stages(gpp__eng *e, gpp_errctx *err) {

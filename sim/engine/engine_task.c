@@ -111,6 +111,7 @@ static int bwd_done(gpp__eng *e, uint32_t task, uint32_t slot, uint32_t k) {
   gpp__slot *s = &e->slots[slot];
   const gpp_plan_stage *ps = &e->plan->stages[s->stage];
   e->devs[s->device].stash -= gpp__slot_stash(e, s, k);
+  gpp__memory_after_bwd(e, s->device, s);
   for (uint32_t i = 0; i < ps->n_in; i++) {
     const gpp_plan_edge *ed = &e->plan->edges[ps->in_edges[i]];
     GPP_TRY(send_to_stage(e, task, slot, k, ed->from, 1,

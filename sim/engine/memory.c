@@ -13,7 +13,9 @@
  * Dynamic: the saved activations of in-flight micro-batches (saved_bytes
  * per sample times the replica's slice), taken when a forward starts and
  * released when its backward ends, plus the workspace of the running task
- * (the largest output buffer of its ops for its slice).
+ * (the largest output buffer of its ops for its slice); after a backward
+ * has released its stash, the loss evaluations' working memory (op
+ * eval_bytes: train metrics over the logits).
  *
  * The optimizer step is memory-bound: it reads the gradients, reads and
  * writes the weights, the optimizer state and the master copy, at the GPU's
@@ -85,6 +87,12 @@ void gpp__memory_on_start(gpp__eng *e, uint32_t dev, uint32_t task) {
     if (s->nf - s->nb > s->peak_inflight) s->peak_inflight = s->nf - s->nb;
   }
   double now = d->static_mem + d->stash + s->workspace;
+  if (now > d->peak_mem) d->peak_mem = now;
+}
+
+void gpp__memory_after_bwd(gpp__eng *e, uint32_t dev, const gpp__slot *s) {
+  gpp__dev *d = &e->devs[dev];
+  double now = d->static_mem + d->stash + s->post_work;
   if (now > d->peak_mem) d->peak_mem = now;
 }
 

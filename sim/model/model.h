@@ -75,6 +75,9 @@ typedef struct gpp_op {
   bool flash;                  /* attention: fused (FlashAttention-style)
                                   kernel instead of GEMMs + softmax */
   double out_bytes;            /* output tensor bytes */
+  double eval_bytes;           /* working memory of the no-grad loss
+                                  evaluations after the backward (train
+                                  metrics; 0 without) */
   /* Cost overrides (has_time: fwd/bwd seconds per sample). */
   bool has_time;
   double time_fwd, time_bwd;

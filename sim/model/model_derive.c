@@ -386,11 +386,15 @@ static void cost_other(gpp_op *op) {
  * runs n unfused cross-entropies without gradient.  Under autocast each
  * casts the logits to fp32 (read dt, write 4 bytes) and log-softmaxes them
  * (read 4, write 4; max, subtract, exp and sum: 4 FLOPs); the NLL gather
- * reads one logit per row. */
+ * reads one logit per row.  They run one after another once the backward
+ * has freed the stash, the trainer still holding the logits: their working
+ * memory is the logits plus the fp32 copy and its log-softmax, 8 bytes per
+ * logit. */
 static void cost_loss_evals(gpp_op *op, int64_t n) {
   double d = (double)op->shape.in_width;
   op->bytes_fwd += (double)n * d * (op->dtype_bytes + 12);
   op->flops_fwd += (double)n * d * 4;
+  op->eval_bytes = n > 0 ? d * (op->dtype_bytes + 8) : 0;
 }
 
 static void apply_overrides(gpp_op *op, const gpp__mspec *s) {

@@ -17,6 +17,9 @@ static const char *const sharding_names[] = {"none", "optimizer", "gradients",
                                              "full", NULL};
 static const char *const recompute_names[] = {"none", "selective", "full",
                                               NULL};
+/* The dtypes gradients may be reduced in, with their element sizes. */
+static const char *const reduce_names[] = {"fp32", "bf16", "fp16", NULL};
+static const double reduce_sizes[] = {4, 2, 2};
 
 const char *gpp_optimizer_name(gpp_optimizer o) {
   return (unsigned)o < 2 ? optimizer_names[o] : "?";
@@ -57,10 +60,20 @@ const char *gpp_recompute_name(gpp_recompute r) {
   return (unsigned)r < 3 ? recompute_names[r] : "?";
 }
 
+const char *gpp_reduce_dtype_name(const gpp_plan *p) {
+  return p->reduce_dtype >= 0 ? reduce_names[p->reduce_dtype] : NULL;
+}
+
+double gpp_plan_grad_scale(const gpp_plan *p, double param_count,
+                           double param_bytes) {
+  if (p->reduce_dtype < 0 || param_bytes <= 0) return 1;
+  return reduce_sizes[p->reduce_dtype] * param_count / param_bytes;
+}
+
 typedef struct top_fields {
   const char *model;
   long long batch, micro_batch, chunks;
-  int schedule, optimizer, precision;
+  int schedule, optimizer, precision, reduce_dtype;
   gpp_ynode stages;
 } top_fields;
 
@@ -77,12 +90,15 @@ static int read_top(gpp_plan *p, gpp_ynode root, bool need_model,
       TF("chunks", GPP_YF_INT, chunks, false, 1, 1024, NULL),
       TF("optimizer", GPP_YF_ENUM, optimizer, false, 0, 0, optimizer_names),
       TF("precision", GPP_YF_ENUM, precision, false, 0, 0, precision_names),
+      TF("reduce_dtype", GPP_YF_ENUM, reduce_dtype, false, 0, 0,
+         reduce_names),
       TF("stages", GPP_YF_NODE, stages, true, 0, 0, NULL),
   };
   memset(t, 0, sizeof *t);
   t->chunks = 1;
   t->optimizer = GPP_OPTIM_ADAM;
   t->precision = -1; /* absent: the model's */
+  t->reduce_dtype = -1; /* absent: the weights' */
   GPP_TRY(gpp_yexpect(root, GPP_Y_MAP, "plan", err));
   GPP_TRY(gpp_yread_fields(root, fields, sizeof fields / sizeof fields[0], t,
                            err));
@@ -102,6 +118,7 @@ static int read_top(gpp_plan *p, gpp_ynode root, bool need_model,
   p->optimizer = (gpp_optimizer)t->optimizer;
   p->precision = (gpp_precision)t->precision;
   p->precision_given = t->precision >= 0;
+  p->reduce_dtype = t->reduce_dtype;
   return gpp_yexpect(t->stages, GPP_Y_SEQ, "stages", err);
 }
 

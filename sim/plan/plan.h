@@ -32,6 +32,10 @@
  *                         checkpointing: full keeps each layer's input and
  *                         re-runs its forward in the backward; selective
  *                         re-runs the attention core (Korthikanti 2022).
+ * A top-level `reduce_dtype: fp32 | bf16 | fp16` (default: the weights'
+ * dtype) sets the dtype of every gradient collective (all-reduce and
+ * reduce-scatter), as FSDP's MixedPrecision.reduce_dtype does: Composer's
+ * `mixed_precision: DEFAULT` reduces bf16 gradients in fp32.
  * sim/engine/engine_layers.c defines a "layer" and the work of each,
  * sim/engine/engine_comm.c the collectives.
  */
@@ -118,6 +122,7 @@ typedef struct gpp_plan {
   gpp_optimizer optimizer;
   gpp_precision precision;  /* without the key: the model's */
   bool precision_given;     /* the plan has a precision key */
+  int reduce_dtype;         /* gradients' reduction dtype; -1: the weights' */
   gpp_plan_stage *stages;
   uint32_t n_stages;
   gpp_plan_edge *edges;
@@ -131,6 +136,13 @@ typedef struct gpp_plan {
   gpp_ydoc *doc;
   struct gpp_arena *arena;
 } gpp_plan;
+
+/* The plan's reduce_dtype key (fp32, bf16, fp16), NULL when absent. */
+const char *gpp_reduce_dtype_name(const gpp_plan *p);
+/* Bytes of the reduced gradients per byte of weights, for weights of
+ * param_count parameters in param_bytes: 1 without reduce_dtype. */
+double gpp_plan_grad_scale(const gpp_plan *p, double param_count,
+                           double param_bytes);
 
 /* Loads path, its model (resolved against the working directory, then the
  * plan's directory, then the source tree) and checks it for a cluster of

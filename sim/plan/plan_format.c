@@ -27,8 +27,11 @@ static void put_stage(FILE *f, const gpp_plan_stage *s) {
 static void put_plan(FILE *f, const gpp_plan *p) {
   fprintf(f, "model: \"%s\"\nbatch: %u\nmicro_batch: %u\nschedule: %s\n",
           p->model_path, p->batch, p->micro_batch, p->schedule->name);
-  fprintf(f, "chunks: %u\noptimizer: %s\nprecision: %s\nstages:\n", p->chunks,
+  fprintf(f, "chunks: %u\noptimizer: %s\nprecision: %s\n", p->chunks,
           gpp_optimizer_name(p->optimizer), gpp_precision_name(p->precision));
+  if (gpp_reduce_dtype_name(p))
+    fprintf(f, "reduce_dtype: %s\n", gpp_reduce_dtype_name(p));
+  fprintf(f, "stages:\n");
   for (uint32_t s = 0; s < p->n_stages; s++) put_stage(f, &p->stages[s]);
 }
 
