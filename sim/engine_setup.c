@@ -77,9 +77,9 @@ static gpp__work memo_work(const gpp__eng *e, uint32_t si, uint32_t slice,
   for (uint32_t i = 0; i < memo->n; i++)
     if (memo->slice[i] == slice) return memo->work[i];
   gpp__work w = gpp__slot_work(e, si, slice);
-  uint32_t i = memo->n < WORK_MEMO ? memo->n++ : slice % WORK_MEMO;
-  memo->slice[i] = slice;
-  memo->work[i] = w;
+  if (memo->n == WORK_MEMO) return w;
+  memo->slice[memo->n] = slice;
+  memo->work[memo->n++] = w;
   return w;
 }
 

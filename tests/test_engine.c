@@ -296,6 +296,30 @@ Test(engine, data_parallel_split_and_gather) {
   run_free(&r);
 }
 
+/* Replicas of one stage get different slices (4 samples over 3: 1, 1, 2;
+ * the last micro-batch's 3: 1 each), and each replica computes its own:
+ * the set-up keeps one stage's work per slice size, never one for all. */
+Test(engine, replica_slices_cost_their_own_work) {
+  const double tf = 1e-3, tb = 2e-3;
+  tmodel t;
+  chain(&t, 1, tf, tb, 0);
+  gpp_cluster c = test_cluster(3);
+  gpp_errctx err = {0};
+  run_out r;
+  const char *text =
+      "batch: 31\nmicro_batch: 4\nschedule: gpp\noptimizer: sgd\n"
+      "precision: full\nstages:\n"
+      "  - {name: a, ops: [L0], devices: [0, 1, 2]}\n";
+  cr_assert_eq(run_plan(text, &t.m, &c, &ideal, &r, &err), 0, "%s", err.msg);
+  const gpp_device_result *d = r.res->devices;
+  /* Seven micro-batches of 4 give replica 2 one sample more each. */
+  expect_close(d[2].busy - d[0].busy, 7 * (tf + tb), "replica 2's extra");
+  expect_close(d[1].busy, d[0].busy, "replicas 0 and 1 alike");
+  expect_close(d[0].busy - r.res->stages[0].t_opt, 8 * (tf + tb),
+               "one sample per micro-batch");
+  run_free(&r);
+}
+
 static void set_params(tmodel *t, double params) {
   for (uint32_t i = 0; i < t->m.n_ops; i++) {
     t->ops[i].param_count = params;
