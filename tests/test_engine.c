@@ -271,20 +271,25 @@ Test(engine, interleaved_bubble) {
 
 /* Replicas split each micro-batch; a 2-way stage feeding a 4-way one
  * scatters, and the iteration equals the 1-replica case with the slice. */
+/* Runs plan text on a chain of p ops over gpus GPUs, ideal network. */
+static void run_chain(tmodel *t, int p, double tf, double tb, uint32_t gpus,
+                      const char *text, run_out *r) {
+  chain(t, p, tf, tb, 0);
+  gpp_cluster c = test_cluster(gpus);
+  gpp_errctx err = {0};
+  cr_assert_eq(run_plan(text, &t->m, &c, &ideal, r, &err), 0, "%s", err.msg);
+}
+
 Test(engine, data_parallel_split_and_gather) {
   const double tf = 1e-3, tb = 2e-3;
   tmodel t;
-  chain(&t, 3, tf, tb, 0);
-  gpp_cluster c = test_cluster(7);
-  gpp_errctx err = {0};
   run_out r;
-  const char *text =
-      "batch: 32\nmicro_batch: 4\nschedule: gpp\noptimizer: sgd\n"
-      "precision: full\nstages:\n"
-      "  - {name: a, ops: [L0], devices: [0, 1]}\n"
-      "  - {name: b, ops: [L1], devices: [2, 3, 4, 5]}\n"
-      "  - {name: c, ops: [L2], devices: [6]}\n";
-  cr_assert_eq(run_plan(text, &t.m, &c, &ideal, &r, &err), 0, "%s", err.msg);
+  run_chain(&t, 3, tf, tb, 7,
+            "batch: 32\nmicro_batch: 4\nschedule: gpp\noptimizer: sgd\n"
+            "precision: full\nstages:\n"
+            "  - {name: a, ops: [L0], devices: [0, 1]}\n"
+            "  - {name: b, ops: [L1], devices: [2, 3, 4, 5]}\n"
+            "  - {name: c, ops: [L2], devices: [6]}\n", &r);
   /* Stage c (1 replica, 4 samples) is the bottleneck: 8 micro-batches. */
   double slow = 4 * (tf + tb);
   double fill = 2 * tf + 1 * tf, drain = 2 * tb + 1 * tb;
@@ -302,15 +307,11 @@ Test(engine, data_parallel_split_and_gather) {
 Test(engine, replica_slices_cost_their_own_work) {
   const double tf = 1e-3, tb = 2e-3;
   tmodel t;
-  chain(&t, 1, tf, tb, 0);
-  gpp_cluster c = test_cluster(3);
-  gpp_errctx err = {0};
   run_out r;
-  const char *text =
-      "batch: 31\nmicro_batch: 4\nschedule: gpp\noptimizer: sgd\n"
-      "precision: full\nstages:\n"
-      "  - {name: a, ops: [L0], devices: [0, 1, 2]}\n";
-  cr_assert_eq(run_plan(text, &t.m, &c, &ideal, &r, &err), 0, "%s", err.msg);
+  run_chain(&t, 1, tf, tb, 3,
+            "batch: 31\nmicro_batch: 4\nschedule: gpp\noptimizer: sgd\n"
+            "precision: full\nstages:\n"
+            "  - {name: a, ops: [L0], devices: [0, 1, 2]}\n", &r);
   const gpp_device_result *d = r.res->devices;
   /* Seven micro-batches of 4 give replica 2 one sample more each. */
   expect_close(d[2].busy - d[0].busy, 7 * (tf + tb), "replica 2's extra");
