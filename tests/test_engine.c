@@ -271,20 +271,25 @@ Test(engine, interleaved_bubble) {
 
 /* Replicas split each micro-batch; a 2-way stage feeding a 4-way one
  * scatters, and the iteration equals the 1-replica case with the slice. */
+/* Runs plan text on a chain of p ops over gpus GPUs, ideal network. */
+static void run_chain(tmodel *t, int p, double tf, double tb, uint32_t gpus,
+                      const char *text, run_out *r) {
+  chain(t, p, tf, tb, 0);
+  gpp_cluster c = test_cluster(gpus);
+  gpp_errctx err = {0};
+  cr_assert_eq(run_plan(text, &t->m, &c, &ideal, r, &err), 0, "%s", err.msg);
+}
+
 Test(engine, data_parallel_split_and_gather) {
   const double tf = 1e-3, tb = 2e-3;
   tmodel t;
-  chain(&t, 3, tf, tb, 0);
-  gpp_cluster c = test_cluster(7);
-  gpp_errctx err = {0};
   run_out r;
-  const char *text =
-      "batch: 32\nmicro_batch: 4\nschedule: gpp\noptimizer: sgd\n"
-      "precision: full\nstages:\n"
-      "  - {name: a, ops: [L0], devices: [0, 1]}\n"
-      "  - {name: b, ops: [L1], devices: [2, 3, 4, 5]}\n"
-      "  - {name: c, ops: [L2], devices: [6]}\n";
-  cr_assert_eq(run_plan(text, &t.m, &c, &ideal, &r, &err), 0, "%s", err.msg);
+  run_chain(&t, 3, tf, tb, 7,
+            "batch: 32\nmicro_batch: 4\nschedule: gpp\noptimizer: sgd\n"
+            "precision: full\nstages:\n"
+            "  - {name: a, ops: [L0], devices: [0, 1]}\n"
+            "  - {name: b, ops: [L1], devices: [2, 3, 4, 5]}\n"
+            "  - {name: c, ops: [L2], devices: [6]}\n", &r);
   /* Stage c (1 replica, 4 samples) is the bottleneck: 8 micro-batches. */
   double slow = 4 * (tf + tb);
   double fill = 2 * tf + 1 * tf, drain = 2 * tb + 1 * tb;
@@ -293,6 +298,26 @@ Test(engine, data_parallel_split_and_gather) {
   expect_close(r.res->stages[1].t_fwd, 1 * tf, "slice of b");
   /* 8 micro-batches x (2 -> 4 scatter + 4 -> 1 gather) x (act + grad). */
   cr_assert_eq(r.res->n_transfers, 8 * (4 + 4) * 2);
+  run_free(&r);
+}
+
+/* Replicas of one stage get different slices (4 samples over 3: 1, 1, 2;
+ * the last micro-batch's 3: 1 each), and each replica computes its own:
+ * the set-up keeps one stage's work per slice size, never one for all. */
+Test(engine, replica_slices_cost_their_own_work) {
+  const double tf = 1e-3, tb = 2e-3;
+  tmodel t;
+  run_out r;
+  run_chain(&t, 1, tf, tb, 3,
+            "batch: 31\nmicro_batch: 4\nschedule: gpp\noptimizer: sgd\n"
+            "precision: full\nstages:\n"
+            "  - {name: a, ops: [L0], devices: [0, 1, 2]}\n", &r);
+  const gpp_device_result *d = r.res->devices;
+  /* Seven micro-batches of 4 give replica 2 one sample more each. */
+  expect_close(d[2].busy - d[0].busy, 7 * (tf + tb), "replica 2's extra");
+  expect_close(d[1].busy, d[0].busy, "replicas 0 and 1 alike");
+  expect_close(d[0].busy - r.res->stages[0].t_opt, 8 * (tf + tb),
+               "one sample per micro-batch");
   run_free(&r);
 }
 

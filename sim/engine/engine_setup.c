@@ -62,11 +62,33 @@ static uint32_t count_deps(gpp__eng *e, uint32_t slot) {
   return pieces;
 }
 
+/* One stage's slot work by slice size: its replicas' slices take at most
+ * four values (floor and ceiling of the micro-batch and of the last one
+ * over the replicas), so thousands of replicas cost the op costs of four,
+ * not one op-cost pass (a GEMM model per op) each. */
+#define WORK_MEMO 4
+typedef struct work_memo {
+  uint32_t n, slice[WORK_MEMO];
+  gpp__work work[WORK_MEMO];
+} work_memo;
+
+static gpp__work memo_work(const gpp__eng *e, uint32_t si, uint32_t slice,
+                           work_memo *memo) {
+  for (uint32_t i = 0; i < memo->n; i++)
+    if (memo->slice[i] == slice) return memo->work[i];
+  gpp__work w = gpp__slot_work(e, si, slice);
+  if (memo->n == WORK_MEMO) return w;
+  memo->slice[memo->n] = slice;
+  memo->work[memo->n++] = w;
+  return w;
+}
+
 /* The slot's work per micro-batch (the last one may be smaller); the
  * workspace is the larger of the two. */
-static void slot_costs(gpp__eng *e, gpp__slot *s) {
-  gpp__work w = gpp__slot_work(e, s->stage, s->slice), l = w;
-  if (s->slice_last != s->slice) l = gpp__slot_work(e, s->stage, s->slice_last);
+static void slot_costs(gpp__eng *e, gpp__slot *s, work_memo *memo) {
+  gpp__work w = memo_work(e, s->stage, s->slice, memo), l = w;
+  if (s->slice_last != s->slice)
+    l = memo_work(e, s->stage, s->slice_last, memo);
   s->t_fwd = w.fwd;
   s->t_bwd = w.bwd;
   s->stash_bytes = w.stash;
@@ -106,13 +128,14 @@ static int init_stages(gpp__eng *e, gpp_errctx *err) {
     stage_params(e, si);
     GPP_TRY(gpp__stage_layers(e, si, err));
     GPP_TRY(gpp__stage_chains(e, si, err));
+    work_memo memo = {0};
     for (uint32_t r = 0; r < st->d; r++, slot++) {
       gpp__slot *s = &e->slots[slot];
       *s = (gpp__slot){.stage = si, .replica = r,
                        .device = ps->devices[r * st->t], .task_base = task};
       s->slice = share(r, st->b, st->d);
       s->slice_last = share(r, st->bl, st->d);
-      slot_costs(e, s);
+      slot_costs(e, s, &memo);
       for (uint32_t t = 0; t < 2 * st->m + 1; t++) e->task_slot[task++] = slot;
     }
   }
