@@ -784,6 +784,29 @@ Test(planner, chain_tables_match_exhaustive_dp) {
   }
 }
 
+Test(planner, tailed_chains_and_parallel_bisection_match_exhaustive_dp) {
+  /* Branches whose concat and loss (a two-op tail) go into one branch's
+   * last stage are chains with a tail, and parallel splits are found by
+   * bisection over the devices (graphpipe.c, try_par_bisect): the plans
+   * stay the exhaustive DP's, with and without a memory limit. */
+  tmodel *t = branches_ex(4, 4, 0.9, 0.05, false);
+  uint32_t cat = t->m.n_ops - 1;
+  uint32_t loss = tm_op(t, "loss", 0.03, 0.03, 0, 10, 0);
+  tm_edge(t, cat, loss);
+  for (uint32_t q = 0; q < t->m.n_ops; q++) t->ops[q].param_bytes = 2e5 * q;
+  const uint32_t gpus[] = {16, 23, 41};
+  for (size_t j = 0; j < 3; j++)
+    for (int mem = 0; mem < 2; mem++) {
+      gpp_planner_input in = tm_input(t, 64, gpus[j]);
+      in.mem_bytes = mem ? 1.5e7 : 0;
+      small_comm(&in);
+      gpp_planner_options o;
+      gpp_planner_options_default(&o);
+      expect_exact(&in, o, true);
+    }
+  free(t);
+}
+
 Test(planner_real, pruning_matches_exhaustive_dp_on_paper_models) {
   static const char *const models[] = {"configs/models/mmt.yaml",
                                        "configs/models/dlrm.yaml",
