@@ -98,9 +98,12 @@ double gpp__allreduce(const gpp__pctx *c, double bytes, uint32_t k) {
          2.0 * (k - 1) * cm->ar_latency[j];
 }
 
-static double transfer(const gpp__pctx *c, double bytes) {
+double gpp__transfer(const gpp__pctx *c, double bytes, bool intra) {
+  const gpp_planner_comm *cm = &c->in->comm;
   if (bytes <= 0) return 0;
-  return c->in->comm.p2p_latency + bytes * c->in->comm.p2p_sec_per_byte;
+  if (intra && cm->gpus_per_node > 0)
+    return cm->p2p_intra_latency + bytes * cm->p2p_intra_sec_per_byte;
+  return cm->p2p_latency + bytes * cm->p2p_sec_per_byte;
 }
 
 /* The transfers are charged in full, not overlapped with compute: under
@@ -114,7 +117,8 @@ double gpp__stage_tps(const gpp__pctx *c, const gpp__stage_sums *s,
   uint32_t r = gpp__ceil_div(b, k);
   double m = (double)c->B / b;
   double work = s->time + gpp__allreduce(c, s->param, k) / m;
-  double comm = transfer(c, s->in_bytes * r) + transfer(c, s->out_bytes * r);
+  double comm = gpp__transfer(c, s->in_bytes * r, false) +
+                gpp__transfer(c, s->out_bytes * r, false);
   return (work + comm) / b;
 }
 

@@ -807,6 +807,67 @@ Test(planner, tailed_chains_and_parallel_bisection_match_exhaustive_dp) {
   free(t);
 }
 
+static void expect_near(double got, double want, const char *what) {
+  cr_expect(fabs(got - want) <= 1e-9 * fabs(want), "%s: %.12g vs %.12g",
+            what, got, want);
+}
+
+Test(planner, estimate_is_the_closed_form_on_uniform_stages) {
+  /* Equal stages, no communication or weights: (m + D - 1) * b * TPS. */
+  const double ms[] = {1, 1, 1, 1, 1, 1, 1, 1};
+  tmodel *t = chain(8, ms);
+  gpp_planner_input in = tm_input(t, 32, 4);
+  gpp_planner_options o;
+  gpp_planner_options_default(&o);
+  o.micro_batch = 4;
+  o.max_stage_devices = 1;
+  for (int gp = 0; gp < 2; gp++) {
+    gpp_planner_result r;
+    run_ok(gp ? "graphpipe" : "pipedream", &in, &o, &r);
+    const gpp_planner_candidate *c = &r.cands[0];
+    cr_assert_eq(c->n_stages, 4);
+    expect_near(c->iteration, (32.0 / 4 + c->depth - 1) * 4 * c->tps,
+                gp ? "gpp" : "1f1b");
+    gpp_planner_result_free(&r);
+  }
+  free(t);
+}
+
+Test(planner, estimate_adds_the_optimizer_step_that_sticks_out) {
+  /* Only the first stage (a source, on the costliest path) has weights:
+   * with the GPU known, the estimate grows by exactly its optimizer step
+   * as the engine times it, and the plan stays the same. */
+  const double ms[] = {0.7, 1.9, 0.35, 1.1, 2.2, 0.8};
+  tmodel *t = chain(6, ms);
+  t->ops[0].param_bytes = 4e8;
+  t->ops[0].param_count = 2e8;
+  gpp_planner_input in = tm_input(t, 32, 3);
+  small_comm(&in);
+  gpp_planner_options o;
+  gpp_planner_options_default(&o);
+  gpp_planner_result without, with;
+  run_ok("graphpipe", &in, &o, &without);
+  gpp_gpu_spec gpu = {.mem_bandwidth = 2e12, .launch_overhead = 5e-6};
+  in.gpu = &gpu;
+  run_ok("graphpipe", &in, &o, &with);
+  const gpp_planner_candidate *a = &without.cands[0], *b = &with.cands[0];
+  cr_assert_eq(a->n_stages, b->n_stages);
+  cr_assert_eq(a->stages[0].n_ops, b->stages[0].n_ops);
+  double p = 0, n = 0;
+  for (uint32_t j = 0; j < b->stages[0].n_ops; j++) {
+    p += t->ops[b->stages[0].ops[j]].param_bytes;
+    n += t->ops[b->stages[0].ops[j]].param_count;
+  }
+  double step = gpp_optimizer_step_seconds(&gpu, o.optimizer,
+                                           gpp_precision_of_model(&t->m), p,
+                                           n, 1);
+  cr_assert_gt(step, 1e-3);
+  expect_near(b->iteration - a->iteration, step, "optimizer step");
+  gpp_planner_result_free(&without);
+  gpp_planner_result_free(&with);
+  free(t);
+}
+
 Test(planner_real, pruning_matches_exhaustive_dp_on_paper_models) {
   static const char *const models[] = {"configs/models/mmt.yaml",
                                        "configs/models/dlrm.yaml",
