@@ -129,6 +129,10 @@ int gpp_planner_comm_fit(gpp_cluster *c, uint32_t n_gpus,
     out->p2p_intra_latency = lat;
     out->p2p_intra_sec_per_byte = 1.0 / bw;
   }
+  if (g > 1 && n_gpus > g)
+    GPP_TRY(slowest_hop(c, 0, 1, n_gpus < 2 * g ? n_gpus : 2 * g,
+                        &out->ring_span_latency, &out->ring_span_sec_per_byte,
+                        err));
   for (uint32_t j = 1; j < GPP_PLANNER_MAX_LOG2; j++) {
     uint32_t k = 1u << j;
     double *lat = &out->ar_latency[j], *spb = &out->ar_sec_per_byte[j];

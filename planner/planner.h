@@ -44,6 +44,10 @@ typedef struct gpp_planner_comm {
   double p2p_latency, p2p_sec_per_byte;
   uint32_t gpus_per_node;
   double p2p_intra_latency, p2p_intra_sec_per_byte;
+  /* A group of more than gpus_per_node GPUs that is not whole nodes
+   * runs as a flat ring whose slowest hop crosses nodes: these (0 when
+   * gpus_per_node is). */
+  double ring_span_latency, ring_span_sec_per_byte;
   double ar_latency[GPP_PLANNER_MAX_LOG2];
   double ar_sec_per_byte[GPP_PLANNER_MAX_LOG2];
 } gpp_planner_comm;

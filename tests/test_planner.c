@@ -1087,6 +1087,15 @@ Test(planner_scale, allreduce_model_matches_the_network) {
       cr_expect(fabs(got - want) <= 0.01 * want, "k=%u, %g B: model %g s, "
                 "network %g s", k, bytes, got, want);
     }
+  /* Groups over nodes that are not whole nodes (8 + 4, 8 + 8 + 4) run a
+   * flat ring whose slowest hop is a rail. */
+  for (uint32_t k = 12; k <= 20; k += 8)
+    for (double bytes = 1 << 20; bytes <= (1 << 30); bytes *= 32) {
+      double want = net_allreduce(cl, k, bytes);
+      double got = gpp__allreduce(&c, bytes, k);
+      cr_expect(fabs(got - want) <= 0.01 * want, "k=%u, %g B: model %g s, "
+                "network %g s", k, bytes, got, want);
+    }
   gpp_cluster_destroy(cl);
 }
 
