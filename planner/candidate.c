@@ -1,11 +1,13 @@
 /* candidate.c -- turns a planner's stages into a candidate plan and
  * evaluates it the same way for every planner: the real stage graph from
  * op edges, its depth, in-flight counts, per-stage TPS and memory, and the
- * iteration estimate (m + D - 1) * b * TPS; also the sorted result list. */
+ * iteration estimate on the stages' placement (estimate(), below); also
+ * the sorted result list. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "planner/internal.h"
+#include "sim/engine.h"
 
 typedef struct sgraph {
   uint32_t n;
@@ -190,8 +192,66 @@ static int place_stages(gpp__pctx *c, const gpp__stage_spec *sp, uint32_t n,
   return 0;
 }
 
+/* Per stage, the seconds of one micro-batch without the all-reduce (run)
+ * and of the all-reduce, once per iteration (sync). */
+typedef struct stage_times {
+  double *run, *sync;
+} stage_times;
+
+/* The node holding all of stage s's devices; GPP__INF_U32 when they span
+ * nodes or the node size is unknown. */
+static uint32_t stage_node(const gpp__pctx *c, const uint32_t *first,
+                           const gpp__stage_spec *sp, uint32_t s) {
+  uint32_t g = c->in->comm.gpus_per_node;
+  if (g == 0) return GPP__INF_U32;
+  uint32_t a = first[s] / g, b = (first[s] + sp[s].k - 1) / g;
+  return a == b ? a : GPP__INF_U32;
+}
+
+/* Whether every transfer into (out: out of) stage s stays in its node. */
+static bool stays_in_node(const gpp__pctx *c, const sgraph *g,
+                          const uint32_t *first, const gpp__stage_spec *sp,
+                          uint32_t s, bool out) {
+  uint32_t node = stage_node(c, first, sp, s);
+  if (node == GPP__INF_U32) return false;
+  for (uint32_t u = 0; u < g->n; u++)
+    for (uint32_t j = g->succ_off[u]; j < g->succ_off[u + 1]; j++) {
+      uint32_t other = out ? g->succ[j] : u;
+      if ((out ? u : g->succ[j]) == s &&
+          stage_node(c, first, sp, other) != node)
+        return false;
+    }
+  return true;
+}
+
+/* The stage's optimizer step, as the engine times it (none without a
+ * GPU spec). */
+static double optimizer_step(const gpp__pctx *c, const gpp_planner_stage *st,
+                             double param_bytes) {
+  if (c->in->gpu == NULL) return 0;
+  double count = 0;
+  for (uint32_t j = 0; j < st->n_ops; j++)
+    count += c->m->ops[st->ops[j]].param_count;
+  return gpp_optimizer_step_seconds(c->in->gpu, c->opt->optimizer,
+                                    gpp_precision_of_model(c->m),
+                                    param_bytes, count, 1);
+}
+
+/* One micro-batch of stage s on its placement: compute and transfers. */
+static double stage_run(const gpp__pctx *c, const sgraph *g,
+                        const uint32_t *first, const gpp__stage_spec *sp,
+                        uint32_t s, const gpp__stage_sums *sums) {
+  double r = gpp__ceil_div(sp[s].b, sp[s].k);
+  return sums->time +
+         gpp__transfer(c, sums->in_bytes * r,
+                       stays_in_node(c, g, first, sp, s, false)) +
+         gpp__transfer(c, sums->out_bytes * r,
+                       stays_in_node(c, g, first, sp, s, true));
+}
+
 static int fill_stages(gpp__pctx *c, const sgraph *g, gpp__stage_spec *sp,
-                       const double *samples, gpp_planner_candidate *out) {
+                       const double *samples, stage_times *st_t,
+                       gpp_planner_candidate *out) {
   uint32_t *seen = gpp_calloc(c->err, c->n, sizeof *seen), tag = 0;
   uint32_t *first = gpp_calloc(c->err, g->n ? g->n : 1, sizeof *first);
   if (seen == NULL || first == NULL) {
@@ -214,6 +274,9 @@ static int fill_stages(gpp__pctx *c, const sgraph *g, gpp__stage_spec *sp,
     st->micro_batch = sp[s].b;
     st->inflight = (uint32_t)gpp__ceil_div((uint32_t)samples[s], sp[s].b);
     st->tps = gpp__stage_tps(c, &sums, sp[s].b, sp[s].k);
+    st_t->sync[s] = gpp__allreduce(c, sums.param, sp[s].k) +
+                    optimizer_step(c, st, sums.param);
+    st_t->run[s] = stage_run(c, g, first, sp, s, &sums);
     st->mem_bytes = gpp__stage_mem(c, &sums, sp[s].b, sp[s].k, samples[s]);
     dev += sp[s].k;
     if (st->tps > out->tps) out->tps = st->tps;
@@ -225,20 +288,50 @@ static int fill_stages(gpp__pctx *c, const sgraph *g, gpp__stage_spec *sp,
   return rc;
 }
 
+/* The iteration estimate.  The first micro-batch crosses the stage graph
+ * along its costliest path, fill (gpp; 1f1b: every stage in order), and
+ * each stage runs its other micro-batches at its own pace, the slowest
+ * setting the steady part.  A stage's all-reduce and optimizer step
+ * start after its last backward, which comes fill - down(s) before the
+ * end, down(s) the costliest path from s to a sink: the iteration ends
+ * with the one that sticks out furthest.  With uniform stages and no
+ * all-reduce this is the closed form (m + D - 1) * b * TPS. */
+static double estimate(gpp__pctx *c, const sgraph *g,
+                       const gpp__stage_spec *sp, const stage_times *t,
+                       bool gpp, double *down) {
+  double steady = 0, fill = 0, tail = 0;
+  for (uint32_t q = g->n; q-- > 0;) {
+    uint32_t s = gpp ? g->topo[q] : q;
+    double next = !gpp && s + 1 < g->n ? down[s + 1] : 0;
+    for (uint32_t j = g->succ_off[s]; gpp && j < g->succ_off[s + 1]; j++)
+      if (down[g->succ[j]] > next) next = down[g->succ[j]];
+    down[s] = t->run[s] + next;
+    double rest = ((double)c->B / sp[s].b - 1) * t->run[s];
+    if (rest > steady) steady = rest;
+    if (down[s] > fill) fill = down[s];
+  }
+  for (uint32_t s = 0; s < g->n; s++)
+    if (t->sync[s] - (fill - down[s]) > tail)
+      tail = t->sync[s] - (fill - down[s]);
+  return steady + fill + tail;
+}
+
 static int evaluate(gpp__pctx *c, gpp__stage_spec *sp, uint32_t n, bool gpp,
                     gpp_planner_candidate *out) {
   sgraph g = {0};
-  double *samples = gpp_calloc(c->err, n, sizeof *samples);
+  double *samples = gpp_calloc(c->err, 4 * (size_t)n, sizeof *samples);
   uint32_t *depth = gpp_calloc(c->err, n, sizeof *depth);
   int rc = (samples && depth) ? sgraph_build(c, sp, n, &g) : c->err->code;
+  stage_times t = {samples ? samples + n : NULL, samples ? samples + 2 * n : NULL};
   if (rc == 0) {
     out->depth = inflight_gpp(&g, sp, samples, depth);
     if (!gpp) {
       out->depth = n;
       for (uint32_t s = 0; s < n; s++) samples[s] = (double)(n - s) * sp[s].b;
     }
-    rc = fill_stages(c, &g, sp, samples, out);
+    rc = fill_stages(c, &g, sp, samples, &t, out);
   }
+  if (rc == 0) out->iteration = estimate(c, &g, sp, &t, gpp, samples + 3 * n);
   sgraph_free(&g);
   free(samples);
   free(depth);
@@ -267,8 +360,6 @@ int gpp__candidate_build(gpp__pctx *c, gpp__stage_spec *sp, uint32_t n,
     gpp__candidate_free(out);
     return rc;
   }
-  out->iteration = ((double)c->B + (double)(out->depth - 1) *
-                                       out->micro_batch) * out->tps;
   return 0;
 }
 

@@ -122,6 +122,17 @@ int gpp_planner_comm_fit(gpp_cluster *c, uint32_t n_gpus,
   if (n_gpus == 0 || n_gpus > c->n_gpus) n_gpus = c->n_gpus;
   GPP_TRY(fit_p2p(c, out, err));
   uint32_t g = c->gpus_per_node;
+  if (g > 1 && c->n_gpus > 1) {
+    double lat, bw;
+    GPP_TRY(gpp_cluster_route_cost(c, 1, 0, &lat, &bw, err));
+    out->gpus_per_node = g;
+    out->p2p_intra_latency = lat;
+    out->p2p_intra_sec_per_byte = 1.0 / bw;
+  }
+  if (g > 1 && n_gpus > g)
+    GPP_TRY(slowest_hop(c, 0, 1, n_gpus < 2 * g ? n_gpus : 2 * g,
+                        &out->ring_span_latency, &out->ring_span_sec_per_byte,
+                        err));
   for (uint32_t j = 1; j < GPP_PLANNER_MAX_LOG2; j++) {
     uint32_t k = 1u << j;
     double *lat = &out->ar_latency[j], *spb = &out->ar_sec_per_byte[j];

@@ -52,6 +52,13 @@ typedef struct fnode {
   uint32_t sfx;      /* id of suffix 0; suffix i is sfx + i */
 } fnode;
 
+/* A tail: leaf positions [L, H) (the children of a series node right after
+ * a parallel one: a concat, a loss, ...) that a sub-problem must place in
+ * one of its sink stages, which then runs micro-batch b; L == H: none. */
+typedef struct tail {
+  uint32_t L, H, b;
+} tail;
+
 typedef struct gp {
   gpp__pctx *c;
   fnode *nodes;
@@ -77,18 +84,12 @@ typedef struct gp {
   uint32_t *leaf_from;
   struct ctab *ctabs;
   uint32_t n_ctabs, cap_ctabs, last_X, last_nout, last_tab;
+  tail last_T;
   gpp__hmap ctab_idx, ctstar;
   double **cbytes; /* per node: boundary bytes of its chain's stages */
 } gp;
 
 enum { CH_STAGE = 1, CH_RECURSE = 2 };
-
-/* A tail: leaf positions [L, H) (the children of a series node right after
- * a parallel one: a concat, a loss, ...) that a sub-problem must place in
- * one of its sink stages, which then runs micro-batch b; L == H: none. */
-typedef struct tail {
-  uint32_t L, H, b;
-} tail;
 
 static const tail NO_TAIL = {0, 0, 0};
 
@@ -748,6 +749,59 @@ static bool rest_is_chain(const gp *g, const sub *u, uint32_t q) {
          is_chain(g, &rest);
 }
 
+/* The values of child i of parallel node u on d1 devices (*cv) and of
+ * its siblings [i + 1, K) on the others (*rv); INF: no plan. */
+static void par_parts(gp *g, const sub *u, choice ch, uint32_t d1,
+                      uint32_t *cv, uint32_t *rv) {
+  uint32_t seg_nout, rest_nout, q = u->i + 1;
+  uint32_t X = g->kids[g->nodes[u->X].first + u->i];
+  tail rT;
+  tail_split(g, u, ch.take, &seg_nout, &rest_nout, &rT);
+  *cv = solve(g, (sub){X, 0, d1, 0, seg_nout, ch.take ? u->T : NO_TAIL});
+  *rv = rest_of(g, u, q, u->d - d1, 0, rest_nout, rT);
+}
+
+/* The least d1 in [lo, hi] at which the child's value is at most vmax,
+ * or (vmax INF) at most its siblings'; both tests are false then true as
+ * d1 grows.  hi + 1 when none. */
+static uint32_t first_d1(gp *g, const sub *u, choice ch, uint32_t lo,
+                         uint32_t hi, uint32_t vmax) {
+  uint32_t a = lo, b = hi + 1;
+  while (a < b && g->rc == 0) {
+    uint32_t mid = a + (b - a) / 2, cv, rv;
+    par_parts(g, u, ch, mid, &cv, &rv);
+    bool ok = vmax == GPP__INF_U32 ? cv <= rv : cv <= vmax;
+    if (ok) b = mid;
+    else a = mid + 1;
+  }
+  return a;
+}
+
+/* Parallel splits without a stage limit: the child's value cv(d1) falls
+ * and its siblings' rv(d1) rises as d1 grows (a sub-problem never does
+ * worse with more devices), so max(cv, rv) is least where they cross.
+ * Two binary searches find the crossing c and then the least d1 reaching
+ * that value -- the d1 the scan over every d1 keeps -- in O(log d)
+ * evaluations instead of O(d), which is what lets parallel models scale
+ * to thousands of GPUs. */
+static void try_par_bisect(gp *g, const sub *u, choice ch, uint32_t lo,
+                           uint32_t hi, best *bst) {
+  uint32_t c = first_d1(g, u, ch, lo, hi, GPP__INF_U32), cv, rv, v;
+  uint32_t vc = GPP__INF_U32, vb = GPP__INF_U32;
+  if (c <= hi) {
+    par_parts(g, u, ch, c, &cv, &rv);
+    vc = max_u32(cv, rv);
+  }
+  if (c > lo) {
+    par_parts(g, u, ch, c - 1, &cv, &rv);
+    vb = max_u32(cv, rv);
+  }
+  v = vb <= vc ? vb : vc;
+  if (v == GPP__INF_U32 || v >= bst->val || g->rc) return;
+  ch.dev = vb <= vc ? first_d1(g, u, ch, lo, c - 1, v) : c;
+  try_recurse(g, u, ch, bst);
+}
+
 static void try_splits(gp *g, const sub *u, choice ch, bool last,
                        best *bst) {
   uint32_t q = is_series(g, u) ? ch.pq : u->i + 1;
@@ -756,6 +810,11 @@ static void try_splits(gp *g, const sub *u, choice ch, bool last,
   uint32_t lo = max_u32(1, devices_needed(g, kid, 0));
   uint32_t rest = max_u32(!last, devices_needed(g, u->X, q));
   if (rest == DL_INF || rest >= u->d) return;
+  if (!is_series(g, u) && !last && !g->limited && g->prune &&
+      lo <= u->d - rest) {
+    if (lb < bst->val) try_par_bisect(g, u, ch, lo, u->d - rest, bst);
+    return;
+  }
   if (rest_is_chain(g, u, q)) {
     bool stop = false;
     for (uint32_t d1 = lo; !stop && d1 <= u->d - rest && g->rc == 0 &&
@@ -821,11 +880,12 @@ static uint32_t solve(gp *g, sub u) {
 }
 
 /* ---- chain suffixes ----
- * Children [i, K) of a series node that are all leaves, with no tail, no
- * stage limit and one micro-batch size b (the default search) form a
- * chain, whose value with d devices is nout + b * s for the fewest stages
- * s of a plan on at most d devices.  Instead of one sub-problem per device
- * count, a table per (node, nout) and probe gives D(i, s): the fewest
+ * Children [i, K) of a series node that are all leaves, with no stage
+ * limit and one micro-batch size b (the default search) form a chain
+ * (with a tail, the stage ending at K holds it: the branch of a parallel
+ * model that takes the concat and loss), whose value with d devices is
+ * nout + b * s for the fewest stages s of a plan on at most d devices.  Instead of one sub-problem per device
+ * count, a table per (node, nout, tail) and probe gives D(i, s): the fewest
  * devices on which children [i, K) run as exactly s stages within t_max
  * and memory (the first stage holding nout + b * s samples in flight), by
  *   D(i, s) = min over stages [i, p) on k replicas of k + D(p, s - 1),
@@ -844,6 +904,7 @@ static uint32_t solve(gp *g, sub u) {
 
 typedef struct ctab {
   uint32_t i0, S; /* children [i0, K); up to S stages */
+  tail T;         /* held by the stage ending at K */
   uint32_t *D;    /* (K - i0 + 1) x (S + 1): D(i, s) at (i - i0, s) */
   /* Per row, the stage counts s whose D(i, s) is below that of every
    * smaller s (the others never give a value), ascending: front[i - i0]
@@ -852,7 +913,7 @@ typedef struct ctab {
 } ctab;
 
 static bool is_chain(const gp *g, const sub *u) {
-  return g->chains && !has_tail(u->T) && is_series(g, u) &&
+  return g->chains && is_series(g, u) &&
          u->i >= g->leaf_from[u->X] && u->i < n_kids(g, u);
 }
 
@@ -901,9 +962,12 @@ static const double *chain_bytes(gp *g, uint32_t X, uint32_t i, uint32_t p) {
   return v;
 }
 
-/* The sums of chain stage [i, p) of u's node on k replicas at b. */
+/* The sums of chain stage [i, p) of u's node on k replicas at b, with
+ * u's tail when p is the end. */
 static bool chain_sums(gp *g, const sub *u, uint32_t p, uint32_t b,
                        uint32_t k, gpp__stage_sums *sums) {
+  if (p == n_kids(g, u) && has_tail(u->T))
+    return stage_sums(g, u, p, b, k, true, sums);
   const double *by = chain_bytes(g, u->X, u->i, p);
   if (by == NULL) return false;
   if (range_work(g, seg_lo(g, u, u->i), seg_hi(g, u, p), NO_TAIL,
@@ -921,7 +985,7 @@ static bool chain_sums(gp *g, const sub *u, uint32_t p, uint32_t b,
 static void ctab_fill_row(gp *g, ctab *t, uint32_t X, uint32_t nout,
                           uint32_t i) {
   uint32_t K = g->nodes[X].n, b = g->bs[0], G = g->c->G, *Di = ctab_row(t, i);
-  sub u = {X, i, G, 0, nout, NO_TAIL};
+  sub u = {X, i, G, 0, nout, t->T};
   for (uint32_t k = 1; k <= G && k <= b && k <= g->c->max_k; k *= 2)
     for (uint32_t p = last_fit(g, &u, b, k); p > i && g->rc == 0; p--) {
       gpp__stage_sums sums;
@@ -939,9 +1003,10 @@ static void ctab_fill_row(gp *g, ctab *t, uint32_t X, uint32_t nout,
   ctab_set_front(t, i);
 }
 
-static int ctab_build(gp *g, uint32_t X, uint32_t nout, ctab *t) {
+static int ctab_build(gp *g, uint32_t X, uint32_t nout, tail T, ctab *t) {
   uint32_t K = g->nodes[X].n, n;
   t->i0 = g->leaf_from[X];
+  t->T = T;
   n = K - t->i0;
   t->S = n < g->c->G ? n : g->c->G;
   size_t cells = (size_t)(n + 1) * (t->S + 1);
@@ -958,18 +1023,19 @@ static int ctab_build(gp *g, uint32_t X, uint32_t nout, ctab *t) {
   return g->rc;
 }
 
-/* The table of (X, nout) for this probe, built on first use; NULL on
- * error (g->rc set). */
-static const ctab *chain_table(gp *g, uint32_t X, uint32_t nout) {
-  if (g->n_ctabs && X == g->last_X && nout == g->last_nout)
-    return &g->ctabs[g->last_tab];
-  uint64_t *v = gpp__hmap_get(&g->ctab_idx, (uint64_t)X << 32 | nout);
-  if (v) {
-    g->last_X = X;
-    g->last_nout = nout;
-    g->last_tab = (uint32_t)v[0];
-    return &g->ctabs[v[0]];
-  }
+static bool same_tail(tail a, tail b) {
+  return a.L == b.L && a.H == b.H && a.b == b.b;
+}
+
+static void chain_last(gp *g, const sub *u, uint32_t tab) {
+  g->last_X = u->X;
+  g->last_nout = u->nout;
+  g->last_T = u->T;
+  g->last_tab = tab;
+}
+
+/* A free slot in g->ctabs; NULL on error (g->rc set). */
+static ctab *ctab_slot(gp *g) {
   if (g->n_ctabs == g->cap_ctabs) {
     uint32_t cap = g->cap_ctabs ? 2 * g->cap_ctabs : 16;
     ctab *a = gpp_realloc_array(g->c->err, g->ctabs, cap, sizeof *a);
@@ -980,23 +1046,38 @@ static const ctab *chain_table(gp *g, uint32_t X, uint32_t nout) {
     g->ctabs = a;
     g->cap_ctabs = cap;
   }
-  ctab *t = &g->ctabs[g->n_ctabs];
-  int rc = ctab_build(g, X, nout, t);
-  v = rc == 0 ? gpp__hmap_put(&g->ctab_idx, (uint64_t)X << 32 | nout,
-                              g->c->err) : NULL;
+  return &g->ctabs[g->n_ctabs];
+}
+
+/* The table of u's (X, nout, tail) for this probe, built on first use;
+ * NULL on error (g->rc set).  The tail's size is the one size searched. */
+static const ctab *chain_table(gp *g, const sub *u) {
+  if (g->n_ctabs && u->X == g->last_X && u->nout == g->last_nout &&
+      same_tail(u->T, g->last_T))
+    return &g->ctabs[g->last_tab];
+  uint64_t k0 = (uint64_t)u->X << 32 | u->nout;
+  uint64_t k1 = (uint64_t)u->T.L << 32 | u->T.H;
+  uint64_t *v = gpp__hmap_get2(&g->ctab_idx, k0, k1);
+  if (v) {
+    chain_last(g, u, (uint32_t)v[0]);
+    return &g->ctabs[v[0]];
+  }
+  ctab *t = ctab_slot(g);
+  if (t == NULL) return NULL;
+  int rc = ctab_build(g, u->X, u->nout, u->T, t);
+  v = rc == 0 ? gpp__hmap_put2(&g->ctab_idx, k0, k1, g->c->err) : NULL;
   if (v == NULL) {
     free(t->D);
     g->rc = rc ? rc : g->c->err->code;
     return NULL;
   }
-  v[0] = g->last_tab = g->n_ctabs++;
-  g->last_X = X;
-  g->last_nout = nout;
+  v[0] = g->n_ctabs++;
+  chain_last(g, u, (uint32_t)v[0]);
   return t;
 }
 
 static uint32_t chain_value(gp *g, const sub *u) {
-  const ctab *t = chain_table(g, u->X, u->nout);
+  const ctab *t = chain_table(g, u);
   if (t == NULL) return GPP__INF_U32;
   const uint32_t *Di = ctab_row(t, u->i), *F = ctab_front(t, u->i);
   for (uint32_t q = 0; q < t->n_front[u->i - t->i0]; q++)
@@ -1006,7 +1087,7 @@ static uint32_t chain_value(gp *g, const sub *u) {
 
 /* The fewest devices on which chain u reaches its value v. */
 static uint32_t chain_devices(gp *g, const sub *u, uint32_t v) {
-  const ctab *t = chain_table(g, u->X, u->nout);
+  const ctab *t = chain_table(g, u);
   return t ? ctab_row(t, u->i)[(v - u->nout) / g->bs[0]] : u->d;
 }
 
@@ -1027,7 +1108,7 @@ static bool chain_choice(gp *g, const sub *u, uint32_t *p, uint32_t *k,
                *k <= g->c->max_k; *k *= 2)
     for (*p = last_fit(g, u, b, *k); *p > u->i && g->rc == 0; (*p)--) {
       if (*p < K && *k == u->d) continue;
-      sub rest = {u->X, *p, u->d - *k, 0, u->nout, NO_TAIL};
+      sub rest = {u->X, *p, u->d - *k, 0, u->nout, u->T};
       uint32_t rv = *p == K ? u->nout : chain_value(g, &rest);
       gpp__stage_sums sums;
       if (rv == GPP__INF_U32 || b + rv != v) continue;
@@ -1046,7 +1127,7 @@ static double chain_tstar(gp *g, const sub *u) {
   uint32_t p, k;
   double tps, ts = INFINITY;
   if (chain_choice(g, u, &p, &k, &tps)) {
-    sub rest = {u->X, p, u->d - k, 0, u->nout, NO_TAIL};
+    sub rest = {u->X, p, u->d - k, 0, u->nout, u->T};
     ts = max_dbl(tps, tstar_of(g, &rest));
   }
   v = gpp__hmap_put2(&g->ctstar, k0, k1, g->c->err);
@@ -1106,9 +1187,10 @@ static int extract(gp *g, sub u, specs *sp) {
     if (!chain_choice(g, &u, &p, &k, &tps))
       GPP_RAISE(g->c->err, g->rc ? g->rc : GPP_EINTERNAL,
                 "GraphPipe chain choice lost");
-    GPP_TRY(push_stage(g, sp, seg_lo(g, &u, u.i), seg_hi(g, &u, p), NO_TAIL,
-                       k, g->bs[0]));
-    return extract(g, (sub){u.X, p, u.d - k, 0, u.nout, NO_TAIL}, sp);
+    bool end = p == n_kids(g, &u);
+    GPP_TRY(push_stage(g, sp, seg_lo(g, &u, u.i), seg_hi(g, &u, p),
+                       end ? u.T : NO_TAIL, k, g->bs[0]));
+    return extract(g, (sub){u.X, p, u.d - k, 0, u.nout, u.T}, sp);
   }
   uint64_t *v = gpp__hmap_get2(&g->memo, key0(g, &u), key1(&u));
   if (v == NULL || (uint32_t)v[0] == GPP__INF_U32)

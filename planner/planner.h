@@ -5,8 +5,11 @@
  * stages: sets of ops, each on a number of data-parallel replicas, with a
  * micro-batch size and a schedule (gpp for GraphPipe, 1f1b for the
  * sequential baselines).  Every planner reports its own estimate of the
- * bottleneck time per sample (TPS) and of the iteration time
- * `(m + D - 1) * b * TPS`, its search time and the states it explored.
+ * bottleneck time per sample (TPS) and of the iteration time (the
+ * costliest path of one micro-batch through the stage graph, the slowest
+ * stage's other micro-batches, and the all-reduce and optimizer step that
+ * end last: `(m + D - 1) * b * TPS` on uniform stages without weights;
+ * planner/candidate.c), its search time and the states it explored.
  * Planners are a const type table selected by name (gpp_planner_find).
  */
 #ifndef GPP_PLANNER_PLANNER_H
@@ -33,9 +36,18 @@ typedef int (*gpp_op_time_fn)(void *ctx, uint32_t op, uint32_t b,
 
 /* Affine communication: a point-to-point transfer of s bytes takes
  * p2p_latency + s * p2p_sec_per_byte; a ring all-reduce over 2^j GPUs uses
- * the latency and seconds per byte of its slowest ring hop. */
+ * the latency and seconds per byte of its slowest ring hop.  Where the
+ * plan's placement is known (the iteration estimate), a transfer between
+ * stages that all sit in one node of gpus_per_node GPUs (0: unknown) costs
+ * the intra-node route's p2p_intra_latency + s * p2p_intra_sec_per_byte. */
 typedef struct gpp_planner_comm {
   double p2p_latency, p2p_sec_per_byte;
+  uint32_t gpus_per_node;
+  double p2p_intra_latency, p2p_intra_sec_per_byte;
+  /* A group of more than gpus_per_node GPUs that is not whole nodes
+   * runs as a flat ring whose slowest hop crosses nodes: these (0 when
+   * gpus_per_node is). */
+  double ring_span_latency, ring_span_sec_per_byte;
   double ar_latency[GPP_PLANNER_MAX_LOG2];
   double ar_sec_per_byte[GPP_PLANNER_MAX_LOG2];
 } gpp_planner_comm;
@@ -49,6 +61,9 @@ typedef struct gpp_planner_input {
   gpp_op_time_fn op_time;
   void *op_time_ctx;
   gpp_planner_comm comm;   /* all zero: free communication */
+  /* The GPU, for the optimizer step in the iteration estimate
+   * (gpp_optimizer_step_seconds); NULL: the step is left out. */
+  const struct gpp_gpu_spec *gpu;
 } gpp_planner_input;
 
 /* Called between search steps with the fraction done (0..1). */
@@ -92,7 +107,7 @@ typedef struct gpp_planner_candidate {
   uint32_t depth;         /* stages on the longest path (1f1b: n_stages) */
   uint32_t devices_used;
   double tps;             /* bottleneck seconds per sample */
-  double iteration;       /* (m + D - 1) * b * tps */
+  double iteration;       /* estimate, seconds (planner/candidate.c) */
 } gpp_planner_candidate;
 
 typedef struct gpp_planner_result {

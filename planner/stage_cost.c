@@ -88,19 +88,32 @@ uint32_t gpp__log2(uint32_t x) {
 }
 
 /* Ring all-reduce: 2(k-1)/k * S * beta + 2(k-1) * alpha, with the
- * parameters of the smallest modelled power-of-two group holding k GPUs. */
+ * parameters of the smallest modelled power-of-two group holding k GPUs,
+ * or, for a group over several nodes that is not whole nodes, of a flat
+ * ring across nodes, as the engine runs it (topology/coll_run.c). */
 double gpp__allreduce(const gpp__pctx *c, double bytes, uint32_t k) {
   if (k <= 1 || bytes <= 0) return 0;
   uint32_t j = gpp__log2(k);
-  if ((1u << j) < k && j + 1 < GPP_PLANNER_MAX_LOG2) j++;
   const gpp_planner_comm *cm = &c->in->comm;
-  return 2.0 * (k - 1) / k * bytes * cm->ar_sec_per_byte[j] +
-         2.0 * (k - 1) * cm->ar_latency[j];
+  double a, b;
+  if ((1u << j) < k && cm->gpus_per_node > 1 && k > cm->gpus_per_node &&
+      k % cm->gpus_per_node != 0 && cm->ring_span_sec_per_byte > 0) {
+    a = cm->ring_span_latency;
+    b = cm->ring_span_sec_per_byte;
+  } else {
+    if ((1u << j) < k && j + 1 < GPP_PLANNER_MAX_LOG2) j++;
+    a = cm->ar_latency[j];
+    b = cm->ar_sec_per_byte[j];
+  }
+  return 2.0 * (k - 1) / k * bytes * b + 2.0 * (k - 1) * a;
 }
 
-static double transfer(const gpp__pctx *c, double bytes) {
+double gpp__transfer(const gpp__pctx *c, double bytes, bool intra) {
+  const gpp_planner_comm *cm = &c->in->comm;
   if (bytes <= 0) return 0;
-  return c->in->comm.p2p_latency + bytes * c->in->comm.p2p_sec_per_byte;
+  if (intra && cm->gpus_per_node > 0)
+    return cm->p2p_intra_latency + bytes * cm->p2p_intra_sec_per_byte;
+  return cm->p2p_latency + bytes * cm->p2p_sec_per_byte;
 }
 
 /* The transfers are charged in full, not overlapped with compute: under
@@ -114,7 +127,8 @@ double gpp__stage_tps(const gpp__pctx *c, const gpp__stage_sums *s,
   uint32_t r = gpp__ceil_div(b, k);
   double m = (double)c->B / b;
   double work = s->time + gpp__allreduce(c, s->param, k) / m;
-  double comm = transfer(c, s->in_bytes * r) + transfer(c, s->out_bytes * r);
+  double comm = gpp__transfer(c, s->in_bytes * r, false) +
+                gpp__transfer(c, s->out_bytes * r, false);
   return (work + comm) / b;
 }
 

@@ -24,7 +24,7 @@ int gpp_study_input(const gpp_model *model, const char *model_path,
   *in = (gpp_planner_input){.model = model, .model_path = model_path,
                             .batch = batch, .n_gpus = n,
                             .mem_bytes = cluster->gpu.mem_bytes,
-                            .op_time = op_time,
+                            .gpu = &cluster->gpu, .op_time = op_time,
                             .op_time_ctx = (void *)costs};
   return gpp_planner_comm_fit(cluster, n, &in->comm, err);
 }

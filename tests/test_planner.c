@@ -784,6 +784,90 @@ Test(planner, chain_tables_match_exhaustive_dp) {
   }
 }
 
+Test(planner, tailed_chains_and_parallel_bisection_match_exhaustive_dp) {
+  /* Branches whose concat and loss (a two-op tail) go into one branch's
+   * last stage are chains with a tail, and parallel splits are found by
+   * bisection over the devices (graphpipe.c, try_par_bisect): the plans
+   * stay the exhaustive DP's, with and without a memory limit. */
+  tmodel *t = branches_ex(4, 4, 0.9, 0.05, false);
+  uint32_t cat = t->m.n_ops - 1;
+  uint32_t loss = tm_op(t, "loss", 0.03, 0.03, 0, 10, 0);
+  tm_edge(t, cat, loss);
+  for (uint32_t q = 0; q < t->m.n_ops; q++) t->ops[q].param_bytes = 2e5 * q;
+  const uint32_t gpus[] = {16, 23, 41};
+  for (size_t j = 0; j < 3; j++)
+    for (int mem = 0; mem < 2; mem++) {
+      gpp_planner_input in = tm_input(t, 64, gpus[j]);
+      in.mem_bytes = mem ? 1.5e7 : 0;
+      small_comm(&in);
+      gpp_planner_options o;
+      gpp_planner_options_default(&o);
+      expect_exact(&in, o, true);
+    }
+  free(t);
+}
+
+static void expect_near(double got, double want, const char *what) {
+  cr_expect(fabs(got - want) <= 1e-9 * fabs(want), "%s: %.12g vs %.12g",
+            what, got, want);
+}
+
+Test(planner, estimate_is_the_closed_form_on_uniform_stages) {
+  /* Equal stages, no communication or weights: (m + D - 1) * b * TPS. */
+  const double ms[] = {1, 1, 1, 1, 1, 1, 1, 1};
+  tmodel *t = chain(8, ms);
+  gpp_planner_input in = tm_input(t, 32, 4);
+  gpp_planner_options o;
+  gpp_planner_options_default(&o);
+  o.micro_batch = 4;
+  o.max_stage_devices = 1;
+  for (int gp = 0; gp < 2; gp++) {
+    gpp_planner_result r;
+    run_ok(gp ? "graphpipe" : "pipedream", &in, &o, &r);
+    const gpp_planner_candidate *c = &r.cands[0];
+    cr_assert_eq(c->n_stages, 4);
+    expect_near(c->iteration, (32.0 / 4 + c->depth - 1) * 4 * c->tps,
+                gp ? "gpp" : "1f1b");
+    gpp_planner_result_free(&r);
+  }
+  free(t);
+}
+
+Test(planner, estimate_adds_the_optimizer_step_that_sticks_out) {
+  /* Only the first stage (a source, on the costliest path) has weights:
+   * with the GPU known, the estimate grows by exactly its optimizer step
+   * as the engine times it, and the plan stays the same. */
+  const double ms[] = {0.7, 1.9, 0.35, 1.1, 2.2, 0.8};
+  tmodel *t = chain(6, ms);
+  t->ops[0].param_bytes = 4e8;
+  t->ops[0].param_count = 2e8;
+  gpp_planner_input in = tm_input(t, 32, 3);
+  small_comm(&in);
+  gpp_planner_options o;
+  gpp_planner_options_default(&o);
+  gpp_planner_result without, with;
+  run_ok("graphpipe", &in, &o, &without);
+  gpp_gpu_spec gpu = {.mem_bandwidth = 2e12, .launch_overhead = 5e-6};
+  in.gpu = &gpu;
+  run_ok("graphpipe", &in, &o, &with);
+  const gpp_planner_candidate *a = &without.cands[0], *b = &with.cands[0];
+  cr_assert_eq(a->n_stages, b->n_stages);
+  cr_assert_eq(a->stages[0].n_ops, b->stages[0].n_ops);
+  double p = 0, n = 0;
+  for (uint32_t j = 0; j < b->stages[0].n_ops; j++) {
+    p += t->ops[b->stages[0].ops[j]].param_bytes;
+    n += t->ops[b->stages[0].ops[j]].param_count;
+  }
+  double step = gpp_optimizer_step_seconds(&gpu, o.optimizer,
+                                           gpp_precision_of_model(&t->m), p,
+                                           n, 1);
+  cr_assert_gt(step, 1e-3);
+  expect_near(b->iteration - a->iteration, step, "optimizer step");
+  gpp_planner_result_free(&without);
+  gpp_planner_result_free(&with);
+  free(t);
+}
+
 Test(planner_real, pruning_matches_exhaustive_dp_on_paper_models) {
   static const char *const models[] = {"configs/models/mmt.yaml",
                                        "configs/models/dlrm.yaml",
@@ -997,6 +1081,15 @@ Test(planner_scale, allreduce_model_matches_the_network) {
   cr_assert_eq(gpp_planner_comm_fit(cl, 0, &in.comm, &err), 0, "%s", err.msg);
   gpp__pctx c = {.in = &in};
   for (uint32_t k = 2; k <= cl->n_gpus; k *= 2)
+    for (double bytes = 1 << 20; bytes <= (1 << 30); bytes *= 32) {
+      double want = net_allreduce(cl, k, bytes);
+      double got = gpp__allreduce(&c, bytes, k);
+      cr_expect(fabs(got - want) <= 0.01 * want, "k=%u, %g B: model %g s, "
+                "network %g s", k, bytes, got, want);
+    }
+  /* Groups over nodes that are not whole nodes (8 + 4, 8 + 8 + 4) run a
+   * flat ring whose slowest hop is a rail. */
+  for (uint32_t k = 12; k <= 20; k += 8)
     for (double bytes = 1 << 20; bytes <= (1 << 30); bytes *= 32) {
       double want = net_allreduce(cl, k, bytes);
       double got = gpp__allreduce(&c, bytes, k);

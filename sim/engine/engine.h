@@ -136,6 +136,16 @@ int gpp_engine_run(const gpp_plan *plan, const gpp_costs *costs,
                    gpp_result **out, gpp_errctx *err);
 void gpp_result_destroy(gpp_result *r);
 
+/* Seconds of the optimizer step over param_bytes of weights (param_count
+ * parameters) on g, its state divided by divisor (tensor degree times the
+ * sharded data-parallel degree; 1: none): memory-bound, it reads the
+ * gradients, reads and writes the weights, the optimizer state and the
+ * master copy at the GPU's HBM bandwidth, plus one launch (sim/memory.c).
+ * The planners' iteration estimate uses it too. */
+double gpp_optimizer_step_seconds(const gpp_gpu_spec *g, gpp_optimizer opt,
+                                  gpp_precision prec, double param_bytes,
+                                  double param_count, double divisor);
+
 /* Time (seconds) to train `tokens` tokens at tokens_per_s, and its cost:
  * that time in hours times price_per_gpu_hour times gpus (the GPUs rented);
  * NaN when tokens or the price is not positive. */

@@ -26,12 +26,12 @@
 #include "sim/common/units.h"
 #include "sim/engine/engine_internal.h"
 
-static double optim_state(const gpp_plan *p, double param_count) {
-  return p->optimizer == GPP_OPTIM_ADAM ? 8.0 * param_count : 0.0;
+static double optim_state(gpp_optimizer opt, double param_count) {
+  return opt == GPP_OPTIM_ADAM ? 8.0 * param_count : 0.0;
 }
 
-static double master_copy(const gpp_plan *p, double param_count) {
-  return gpp_precision_master(p->precision) ? 4.0 * param_count : 0.0;
+static double master_copy(gpp_precision prec, double param_count) {
+  return gpp_precision_master(prec) ? 4.0 * param_count : 0.0;
 }
 
 /* The divisors of a stage replica's weights, gradients and optimizer
@@ -55,27 +55,33 @@ void gpp__memory_static(gpp__eng *e) {
     shard_div(e, st, &w, &g, &o);
     if (w == 1 && g == 1 && o == 1)
       d->static_mem += 2 * st->param_bytes +
-                       optim_state(e->plan, st->param_count) +
-                       master_copy(e->plan, st->param_count);
+                       optim_state(e->plan->optimizer, st->param_count) +
+                       master_copy(e->plan->precision, st->param_count);
     else
       d->static_mem += st->param_bytes / w + st->param_bytes / g +
-                       (optim_state(e->plan, st->param_count) +
-                        master_copy(e->plan, st->param_count)) / o;
+                       (optim_state(e->plan->optimizer, st->param_count) +
+                        master_copy(e->plan->precision, st->param_count)) / o;
     d->peak_mem = d->static_mem;
   }
 }
 
-/* The step updates the device's shard of the stage's state. */
-double gpp__optimizer_seconds(const gpp__eng *e, const gpp__stage *st) {
-  if (st->param_count <= 0 && st->param_bytes <= 0) return 0;
-  double w, gr, o;
-  shard_div(e, st, &w, &gr, &o);
-  double traffic = (3 * st->param_bytes +
-                    2 * optim_state(e->plan, st->param_count) +
-                    2 * master_copy(e->plan, st->param_count)) / o;
-  const gpp_gpu_spec *g = &e->cluster->gpu;
+double gpp_optimizer_step_seconds(const gpp_gpu_spec *g, gpp_optimizer opt,
+                                  gpp_precision prec, double param_bytes,
+                                  double param_count, double divisor) {
+  if (param_count <= 0 && param_bytes <= 0) return 0;
+  double traffic = (3 * param_bytes + 2 * optim_state(opt, param_count) +
+                    2 * master_copy(prec, param_count)) / divisor;
   double bw = g->mem_bandwidth > 0 ? g->mem_bandwidth : INFINITY;
   return traffic / bw + g->launch_overhead;
+}
+
+/* The step updates the device's shard of the stage's state. */
+double gpp__optimizer_seconds(const gpp__eng *e, const gpp__stage *st) {
+  double w, gr, o;
+  shard_div(e, st, &w, &gr, &o);
+  return gpp_optimizer_step_seconds(&e->cluster->gpu, e->plan->optimizer,
+                                    e->plan->precision, st->param_bytes,
+                                    st->param_count, o);
 }
 
 void gpp__memory_on_start(gpp__eng *e, uint32_t dev, uint32_t task) {
