@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "planner/internal.h"
-#include "sim/engine.h"
+#include "sim/engine/engine.h"
 
 typedef struct sgraph {
   uint32_t n;

@@ -140,7 +140,7 @@ void gpp_result_destroy(gpp_result *r);
  * parameters) on g, its state divided by divisor (tensor degree times the
  * sharded data-parallel degree; 1: none): memory-bound, it reads the
  * gradients, reads and writes the weights, the optimizer state and the
- * master copy at the GPU's HBM bandwidth, plus one launch (sim/memory.c).
+ * master copy at the GPU's HBM bandwidth, plus one launch (sim/engine/memory.c).
  * The planners' iteration estimate uses it too. */
 double gpp_optimizer_step_seconds(const gpp_gpu_spec *g, gpp_optimizer opt,
                                   gpp_precision prec, double param_bytes,
