@@ -339,10 +339,10 @@ def rounded(value, stated):
     return "%.*f" % (decimals, value)
 
 
-def same(stated, value, what):
+def same(stated, value, what, source="the run"):
     got = rounded(value, stated)
-    assert stated == got, "%s: %s stated, %s from the run (%r)" % (
-        what, stated, got, value)
+    assert stated == got, "%s: %s stated, %s from %s (%r)" % (
+        what, stated, got, source, value)
 
 
 # The checks: each gets the match's groups and raises AssertionError.
@@ -399,7 +399,7 @@ def fig_demo_times(date, wall, cores, load, cpu, piper):
             key, stated, rec[key], RECORD)
     for stated, key in ((wall, "demo_wall_s"), (load, "demo_load"),
                         (cpu, "demo_cpu_s"), (piper, "demo_piper_search_s")):
-        same(stated, float(rec[key]), "%s in %s" % (key, RECORD))
+        same(stated, float(rec[key]), key, RECORD)
 
 
 def fig_reproduce_time(minutes, seconds, cores, load, date):
@@ -410,7 +410,8 @@ def fig_reproduce_time(minutes, seconds, cores, load, date):
             minutes, seconds, wall, RECORD)
     assert (cores, date) == (rec["cpus"], rec["date"]), \
         "cores/date: %s, %s stated; %s recorded" % (cores, date, RECORD)
-    same(load, float(rec["reproduce_all_load"]), "reproduce_all_load")
+    same(load, float(rec["reproduce_all_load"]), "reproduce_all_load",
+         RECORD)
 
 
 def fig_mmt_params(params):
