@@ -34,10 +34,11 @@ import tempfile
 
 ROOT = os.path.abspath(sys.argv[1])
 GPPSIM = os.path.abspath(sys.argv[2])
-README = os.path.join(ROOT, "README.md")
 RECORD = "bench/results/readme-figures.txt"
 TIMEOUT = 60          # seconds per README command (the tour's take ~1 s)
-DEMO_TIMEOUT = 300    # the main job (the demo: ~10-15 s in Release)
+# The main job, the demo: 10-70 s in Release on a 2-core machine at load
+# 1-9, 3.5 min of the whole test under ASan+UBSan.
+DEMO_TIMEOUT = 300
 SCRATCH = tempfile.mkdtemp(prefix="gppsim-docs.")
 # The commands of "The two commands" install packages and build (run) or
 # run the whole suite, this test included (test): running them here would
