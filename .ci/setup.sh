@@ -71,11 +71,11 @@ fi
 # The same tests under AddressSanitizer and UndefinedBehaviorSanitizer, so a
 # sanitizer finding fails the run.  Excluded: the `slow` label (reproduce
 # all, the PyTorch import of MMT and the 4,096-GPU network cases: minutes
-# each even in Release) and cli_demo / cli_bundle (the whole demo with
-# Piper's search, twice: over 10 minutes under the sanitizers); the fast
+# each even in Release) and cli_demo / cli_bundle / docs_readme (the whole
+# demo with Piper's search: over 10 minutes under the sanitizers); the fast
 # tests cover their code paths (plan, simulate, reproduce s75, bundle).
 san=${SANITIZE_DIR:-$root/build-sanitize}
 cmake -S "$root" -B "$san" -DCMAKE_BUILD_TYPE=Debug -DGPP_SANITIZE=ON
 cmake --build "$san" -j "$jobs"
 exec ctest --test-dir "$san" --output-on-failure -j "$jobs" -LE slow \
-  -E '^(cli_demo|cli_bundle)$'
+  -E '^(cli_demo|cli_bundle|docs_readme)$'

@@ -54,4 +54,33 @@ grep -q "8 ->     16 GPUs     flow (2.0x GPUs): events" "$TMP/out" ||
 "$planner" --help | grep -q -- "--table1" || fail "bench_planner --help: no --table1"
 "$planner" --scale --help | grep -q "16,384-GPU" || fail "bench_planner --scale --help"
 
+# bench/bench_demo.sh (the README's times): usage, and bad arguments
+# refused before anything runs.
+demo=$(dirname "$0")/../bench/bench_demo.sh
+bash "$demo" --help >"$TMP/out" 2>"$TMP/err" || fail "bench_demo.sh --help: exit $?"
+grep -q "^usage: bench_demo.sh GPPSIM" "$TMP/out" || fail "bench_demo.sh --help: no usage"
+mkdir -p "$TMP/debug"
+printf '#!/bin/sh\nexit 0\n' > "$TMP/debug/gppsim"
+chmod +x "$TMP/debug/gppsim"
+echo "CMAKE_BUILD_TYPE:STRING=Debug" > "$TMP/debug/CMakeCache.txt"
+# demo_bad WANT ARGS: bench_demo.sh ARGS exits 2 with WANT on stderr.
+demo_bad() {
+  want=$1; shift
+  bash "$demo" "$@" >"$TMP/out" 2>"$TMP/err"
+  rc=$?
+  [ "$rc" -eq 2 ] || fail "bench_demo.sh $*: exit $rc, expected 2"
+  grep -q "$want" "$TMP/err" || fail "bench_demo.sh $*: no '$want' in $(cat "$TMP/err")"
+  [ -s "$TMP/out" ] && fail "bench_demo.sh $* wrote a record"
+}
+demo_bad "usage:"
+demo_bad "not an executable file" "$TMP/nosuch"
+demo_bad "at most three" "$TMP/debug/gppsim" a 1 x
+demo_bad "positive integer" "$TMP/debug/gppsim" "$TMP/rec" 0
+demo_bad "a 'Debug' build" "$TMP/debug/gppsim" "$TMP/rec" 1
+mkdir -p "$TMP/release"
+cp "$TMP/debug/gppsim" "$TMP/release/gppsim"
+echo "CMAKE_BUILD_TYPE:STRING=Release" > "$TMP/release/CMakeCache.txt"
+demo_bad "is not a folder" "$TMP/release/gppsim" "$TMP/nosuch/rec" 1
+[ ! -e "$TMP/rec" ] || fail "bench_demo.sh left a record after refusing"
+
 finish cli_bench
