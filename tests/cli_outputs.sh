@@ -107,7 +107,9 @@ snap() { ls -l --time-style=+%s.%N "$1" 2> /dev/null | cksum; }
       # A folder fills file by file: each file present is whole.
       for f in "$out"/*; do
         [ -f "$f" ] || continue
-        case $f in *.partial) continue ;; esac # the sweep's working file
+        # The sweep's working file, and a temporary the kill caught (NAME.tmp.PID,
+        # never an output: the next write of NAME removes it, outfile.c).
+        case $f in *.partial|*.tmp.*) continue ;; esac
         whole "$ref/$(basename "$f")" "$f" ||
           fail "$w: torn $(basename "$f") (try $i)"
       done
