@@ -214,13 +214,15 @@ static bool stays_in_node(const gpp__pctx *c, const sgraph *g,
                           uint32_t s, bool out) {
   uint32_t node = stage_node(c, first, sp, s);
   if (node == GPP__INF_U32) return false;
-  for (uint32_t u = 0; u < g->n; u++)
-    for (uint32_t j = g->succ_off[u]; j < g->succ_off[u + 1]; j++) {
-      uint32_t other = out ? g->succ[j] : u;
-      if ((out ? u : g->succ[j]) == s &&
-          stage_node(c, first, sp, other) != node)
+  if (out) {
+    for (uint32_t j = g->succ_off[s]; j < g->succ_off[s + 1]; j++)
+      if (stage_node(c, first, sp, g->succ[j]) != node) return false;
+    return true;
+  }
+  for (uint32_t u = 0; u < g->n; u++) /* predecessors: no list of them */
+    for (uint32_t j = g->succ_off[u]; j < g->succ_off[u + 1]; j++)
+      if (g->succ[j] == s && stage_node(c, first, sp, u) != node)
         return false;
-    }
   return true;
 }
 
