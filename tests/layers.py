@@ -16,13 +16,13 @@ compiles `#include "FOLDER/HEADER"` for a header of every layer: that of
 the layer itself must compile, and that of each layer above must fail with
 "No such file" -- the build refuses an upward include.
 """
+import collections
 import json
 import os
 import shlex
-import tempfile
-import collections
 import subprocess
 import sys
+import tempfile
 
 
 def members(name, archive):
@@ -82,7 +82,7 @@ def header_of(folder):
     return sorted(f for f in os.listdir(folder) if f.endswith('.h'))[0]
 
 
-def try_include(command, src_root, path):
+def try_include(command, path):
     """Compiles `#include "path"` with one source's command, syntax only."""
     argv = shlex.split(command['command'])
     i = argv.index('-c')
@@ -115,7 +115,7 @@ def check_includes(db_path, layers, src_root):
         for j, (other, _, ofolder) in enumerate(layers):
             if j < i or other == name:
                 path = f'{folders[other]}/{header_of(ofolder)}'
-                ok, err = try_include(cmds[0], src_root, path)
+                ok, err = try_include(cmds[0], path)
                 want = other == name
                 refused = not ok and 'No such file' in err and path in err
                 if (want and not ok) or (not want and not refused):
