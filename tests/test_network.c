@@ -518,9 +518,11 @@ static uint32_t check_rates(const gpp_net *net) {
  * must be the max-min rates computed from scratch. */
 static void random_vs_scratch(const char *yaml, uint32_t n_gpus,
                               uint32_t n_flows, uint64_t seed,
+                              uint64_t refill_budget,
                               gpp_net_reshare_stats *how) {
   run r;
   setup(&r, yaml);
+  r.net->refill_budget = refill_budget;
   uint64_t x = seed;
   for (uint32_t i = 0; i < n_flows; i++) {
     x = x * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -644,7 +646,10 @@ Test(collectives, flow_classes_match_flow_by_flow_on_shared_nics) {
 Test(flows, incremental_rates_match_filling_from_scratch) {
   gpp_net_reshare_stats how = {0};
   for (uint64_t seed = 1; seed <= 4; seed++)
-    random_vs_scratch(fat, 64, 400, seed, &how);
+    random_vs_scratch(fat, 64, 400, seed, 0, &how);
+  /* A small budget: incremental re-sharings give up half-way, are undone
+   * and fill the closed component. */
+  random_vs_scratch(fat, 64, 400, 5, 40, &how);
   expect_all_ways(&how);
 }
 
@@ -658,7 +663,8 @@ static const char *fat_thin =
 Test(flows, incremental_rates_match_on_oversubscribed_fat_tree) {
   gpp_net_reshare_stats how = {0};
   for (uint64_t seed = 7; seed <= 9; seed++)
-    random_vs_scratch(fat_thin, 64, 600, seed, &how);
+    random_vs_scratch(fat_thin, 64, 600, seed, 0, &how);
+  random_vs_scratch(fat_thin, 64, 600, 10, 40, &how);
   expect_all_ways(&how);
 }
 

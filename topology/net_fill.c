@@ -31,7 +31,7 @@ static bool share_before(const gpp__share *a, const gpp__share *b) {
   return a->share < b->share || (a->share == b->share && a->id < b->id);
 }
 
-static int share_push(gpp_net *net, gpp__share s, gpp_errctx *err) {
+int gpp__share_push(gpp_net *net, gpp__share s, gpp_errctx *err) {
   GPP_TRY(gpp__grow((void **)&net->shares, &net->cap_shares,
                     net->n_shares + 1, sizeof *net->shares, err));
   uint32_t i = net->n_shares++;
@@ -43,7 +43,7 @@ static int share_push(gpp_net *net, gpp__share s, gpp_errctx *err) {
   return 0;
 }
 
-static gpp__share share_pop(gpp_net *net) {
+gpp__share gpp__share_pop(gpp_net *net) {
   gpp__share top = net->shares[0], last = net->shares[--net->n_shares];
   uint32_t i = 0, n = net->n_shares;
   for (;;) {
@@ -78,9 +78,7 @@ static void settle(gpp_net *net, uint32_t f, double rate, uint32_t bneck) {
   }
 }
 
-/* The first link of the flow's route with capacity ub (the one that bounds
- * it), looked up only for the few flows settled at their bound. */
-static uint32_t ub_link(const gpp_net *net, const gpp__flow *f) {
+uint32_t gpp__ub_link(const gpp_net *net, const gpp__flow *f) {
   for (uint32_t k = 0; k < f->n_links; k++)
     if (net->links[f->links[k]].bw == f->ub) return f->links[k];
   return GPP__NONE;
@@ -100,7 +98,7 @@ static void link_init(gpp_net *net, gpp__nlink *l) {
     }
   }
   l->residual = l->bw - outside;
-  l->unfixed = l->inside = m;
+  l->unfixed = m;
   l->cand = !l->shadow && (m > 1 || (m == 1 && outside > 0)) &&
             ub_sum > l->residual * (1 - GPP__UB_SUM_REL_TOL);
 }
@@ -115,9 +113,9 @@ static int bound_flow(gpp_net *net, uint32_t id, gpp_errctx *err) {
     any = any || l->cand;
     tight = tight || (l->cand && l->bw == f->ub);
   }
-  if (!any) settle(net, id, f->ub, ub_link(net, f));
+  if (!any) settle(net, id, f->ub, gpp__ub_link(net, f));
   else if (!tight)
-    GPP_TRY(share_push(net, (gpp__share){f->ub, id | GPP__CAP_BIT}, err));
+    GPP_TRY(gpp__share_push(net, (gpp__share){f->ub, id | GPP__CAP_BIT}, err));
   return 0;
 }
 
@@ -128,7 +126,7 @@ static int fill_init(gpp_net *net, gpp_errctx *err) {
     gpp__nlink *l = &net->links[id];
     link_init(net, l);
     if (l->cand)
-      GPP_TRY(share_push(net, (gpp__share){link_share(l), id}, err));
+      GPP_TRY(gpp__share_push(net, (gpp__share){link_share(l), id}, err));
   }
   for (uint32_t i = 0; i < net->n_comp_flows; i++)
     net->flows[net->comp_flows[i]].fixed = false;
@@ -144,7 +142,7 @@ static int fill_link(gpp_net *net, gpp__share s, double *level,
   const gpp__nlink *l = &net->links[s.id];
   if (l->unfixed == 0) return 0;
   double share = link_share(l);
-  if (share > s.share) return share_push(net, (gpp__share){share, s.id}, err);
+  if (share > s.share) return gpp__share_push(net, (gpp__share){share, s.id}, err);
   *level = fmax(share, *level);
   for (uint32_t j = 0; j < l->n; j++) {
     uint32_t f = l->flows[j].flow;
@@ -158,14 +156,14 @@ static void fill_cap(gpp_net *net, uint32_t id, double *level) {
   const gpp__flow *f = &net->flows[id];
   if (f->fixed) return;
   *level = fmax(f->ub, *level);
-  settle(net, id, f->ub, ub_link(net, f));
+  settle(net, id, f->ub, gpp__ub_link(net, f));
 }
 
 int gpp__net_fill(gpp_net *net, gpp_errctx *err) {
   GPP_TRY(fill_init(net, err));
   double level = 0;
   while (net->n_shares > 0) {
-    gpp__share s = share_pop(net);
+    gpp__share s = gpp__share_pop(net);
     if (s.id & GPP__CAP_BIT) fill_cap(net, s.id & ~GPP__CAP_BIT, &level);
     else GPP_TRY(fill_link(net, s, &level, err));
   }

@@ -38,6 +38,7 @@ typedef struct gpp__flow {
   uint32_t bneck;    /* a saturated link where this flow's rate is the
                         largest (its max-min bottleneck); GPP__NONE until
                         the flow has a rate */
+  uint32_t old_bneck; /* bneck before the current re-sharing */
   bool fixed; /* rate settled in the current filling */
   uint8_t state;
   /* The rest. */
@@ -66,13 +67,19 @@ typedef struct gpp__nlink {
   bool spread;     /* constrained before a flow left it in this batch, so
                       its remaining flows are re-shared */
   uint32_t unfixed, mark;
-  uint32_t inside; /* its component flows at the last filling's start */
+  bool pending;    /* to be re-levelled (net_refill.c) */
   uint32_t n_new;  /* arrivals of the batch on it (net_fast.c); cleared
                       with dirty */
   double bw;       /* capacity, copied from the cluster */
   double spare;    /* capacity its other flows leave them (net_fast.c) */
   double taken;    /* of which the arrivals take (net_fast.c) */
   double residual; /* capacity left during a filling */
+  double fill;     /* level it saturates at, as last computed, and */
+  double rel;      /* the old level it releases its flows at, unless it
+                      saturates first (net_refill.c) */
+  uint32_t n_rising; /* its flows rising in a filling (net_refill.c),
+                        whose rates load leaves out meanwhile */
+  uint32_t hpos;   /* index in net->sat, GPP__NONE when out */
   double load;     /* sum of its flows' rates */
   double ub_sum;   /* sum of its flows' ub */
 } gpp__nlink;
@@ -180,12 +187,19 @@ struct gpp_net {
   uint32_t *comp_links, n_comp_links, cap_comp_links;
   gpp__share *shares;
   uint32_t n_shares, cap_shares;
+  double *caps; /* one link's flows' caps (net_refill.c) */
+  uint32_t cap_caps;
+  uint32_t *pending, n_pending, cap_pending; /* links to re-level */
+  uint32_t *sat, n_sat, cap_sat; /* links by saturation level */
   uint32_t *step_src, *step_dst, cap_step; /* one step's flows */
   /* Per link: GPP__NONE when free, GPP__LINK_BUSY when flows are on it,
    * else the flow class alone on it (net_class.c).  Apart from the links,
    * so that a class claims thousands of links in few cache lines. */
   uint32_t *occ;
   bool no_classes; /* every collective flow by itself (tests compare) */
+  uint64_t refill_budget; /* link visits before an incremental re-sharing
+                             gives way to the closed component; 0: the
+                             default (tests force the fallback) */
   uint64_t classes, splits; /* flow classes started, and split */
   uint8_t *rank_seen;     /* per GPU scratch for rank checks */
   uint32_t *node_scratch; /* per node scratch for grouping ranks */
@@ -296,6 +310,20 @@ static inline void gpp__net_clear_dirty(gpp_net *net) {
   }
   net->n_dirty = 0;
 }
+/* The scratch heap of net->shares, ordered by (share, id). */
+int gpp__share_push(gpp_net *net, gpp__share s, gpp_errctx *err);
+gpp__share gpp__share_pop(gpp_net *net);
+/* The first link of the flow's route with capacity ub (the one that bounds
+ * it). */
+uint32_t gpp__ub_link(const gpp_net *net, const gpp__flow *f);
+/* Incremental re-sharing (net_refill.c): the max-min rates after the
+ * batch, visiting only the links and flows whose course changed; the
+ * flows it touched in comp_flows (arrivals first), their old rates in
+ * old_rate.  *done false: it stopped after budget link visits, and
+ * gpp__net_refill_undo() puts back the old rates and bottlenecks. */
+int gpp__net_refill(gpp_net *net, double t, uint64_t budget, bool *done,
+                    gpp_errctx *err);
+void gpp__net_refill_undo(gpp_net *net);
 /* Max-min rates, by progressive filling, of the flows in comp_flows (each
  * link of theirs in comp_links), other flows held at their rates. */
 int gpp__net_fill(gpp_net *net, gpp_errctx *err);

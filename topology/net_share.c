@@ -44,6 +44,7 @@ int gpp__net_links_init(gpp_net *net, gpp_errctx *err) {
   for (uint32_t i = 0; i < c->n_links; i++) {
     net->links[i].bw = c->links[i].bandwidth;
     net->links[i].cls = (uint8_t)c->links[i].cls;
+    net->links[i].hpos = GPP__NONE;
   }
   uint32_t *in = gpp_calloc(err, 2 * (size_t)c->n_vertices + 1, sizeof *in);
   if (in == NULL) return GPP_ENOMEM;
@@ -83,13 +84,9 @@ static int comp_add_flow(gpp_net *net, uint32_t f, gpp_errctx *err) {
   return 0;
 }
 
-/* Outside flows within this relative margin of the max-min conditions
- * pass the checks: rounding of the fills, not a different allocation. */
-#define CHECK_REL_TOL 1e-10
-/* Checked rounds, and component flows after a round, beyond which the
- * closed component is cheaper than growing by checks. */
-#define LOCAL_ROUNDS 8
-#define LOCAL_FLOWS 256
+/* Link visits an incremental filling may make, per flow in the network,
+ * before the closed component is the cheaper way. */
+#define REFILL_BUDGET_PER_FLOW 64
 
 /* Whether the closed component grows through a link: it binds, or it
  * bound before a flow left it (its flows may now speed up). */
@@ -147,58 +144,6 @@ static void progress(gpp_net *net, double t, uint32_t from) {
   }
 }
 
-/* Over link id's flows: the slowest component flow it settled (INFINITY
- * when none), and the fastest flow. */
-static void link_extremes(const gpp_net *net, uint32_t id, double *slow,
-                          double *fast) {
-  const gpp__nlink *l = &net->links[id];
-  *slow = INFINITY;
-  *fast = 0;
-  for (uint32_t j = 0; j < l->n; j++) {
-    const gpp__flow *f = &net->flows[l->flows[j].flow];
-    *fast = fmax(*fast, f->rate);
-    if (f->mark == net->epoch && f->bneck == id) *slow = fmin(*slow, f->rate);
-  }
-}
-
-/* Adds to the component each outside flow of link id that breaks a
- * max-min condition there after a filling; counts them in *added. */
-static int check_link(gpp_net *net, uint32_t id, uint32_t *added,
-                      gpp_errctx *err) {
-  const gpp__nlink *l = &net->links[id];
-  if (l->inside == l->n) return 0; /* no outside flow to check */
-  double slow, fast, tol = l->bw * CHECK_REL_TOL;
-  link_extremes(net, id, &slow, &fast);
-  bool over = l->residual < -tol, saturated = l->residual <= tol;
-  for (uint32_t j = 0; j < l->n; j++) {
-    uint32_t g = l->flows[j].flow;
-    const gpp__flow *f = &net->flows[g];
-    if (f->mark == net->epoch) continue;
-    bool faster = f->rate > slow * (1 + CHECK_REL_TOL);
-    bool lost = f->bneck == id &&
-                (!saturated || f->rate < fast * (1 - CHECK_REL_TOL));
-    if (!(over || faster || lost)) continue;
-    GPP_TRY(comp_add_flow(net, g, err));
-    (*added)++;
-  }
-  return 0;
-}
-
-/* One checked round: brings the flows from *from on up to t, fills the
- * component and adds the outside flows that fail the checks; *done says
- * none did. */
-static int local_round(gpp_net *net, double t, uint32_t *from, bool *done,
-                       gpp_errctx *err) {
-  progress(net, t, *from);
-  *from = net->n_comp_flows;
-  uint32_t n_links = net->n_comp_links, added = 0;
-  GPP_TRY(gpp__net_fill(net, err));
-  for (uint32_t i = 0; i < n_links; i++)
-    GPP_TRY(check_link(net, net->comp_links[i], &added, err));
-  *done = added == 0;
-  return 0;
-}
-
 /* A flow whose rate did not change keeps its queued finish time. */
 static int reschedule(gpp_net *net, double t, gpp_errctx *err) {
   for (uint32_t i = 0; i < net->n_comp_flows; i++) {
@@ -227,30 +172,30 @@ static void note_loads(gpp_net *net) {
   }
 }
 
-/* Fills the component by checked rounds, else closed; *local says the
- * checks passed. */
-static int fill_component(gpp_net *net, double t, bool *local,
-                          gpp_errctx *err) {
-  uint32_t from = 0;
-  *local = false;
+/* Max-min over the closed component of the batch's changes. */
+static int closed_reshare(gpp_net *net, double t, gpp_errctx *err) {
   GPP_TRY(seed(net, err));
-  for (uint32_t round = 0; !*local && round < LOCAL_ROUNDS &&
-                           net->n_comp_flows <= LOCAL_FLOWS; round++)
-    GPP_TRY(local_round(net, t, &from, local, err));
-  if (*local) return 0;
   GPP_TRY(close_component(net, err));
-  progress(net, t, from);
-  return gpp__net_fill(net, err);
+  progress(net, t, 0);
+  GPP_TRY(gpp__net_fill(net, err));
+  note_loads(net);
+  return 0;
 }
 
 static int component_reshare(gpp_net *net, double t, gpp_errctx *err) {
-  bool local;
-  GPP_TRY(fill_component(net, t, &local, err));
-  note_loads(net);
+  bool done;
+  new_epoch(net);
+  uint64_t budget = net->refill_budget ? net->refill_budget
+                    : (uint64_t)REFILL_BUDGET_PER_FLOW * (net->n_flows + 64);
+  GPP_TRY(gpp__net_refill(net, t, budget, &done, err));
+  if (done) net->how.local++;
+  else {
+    gpp__net_refill_undo(net);
+    GPP_TRY(closed_reshare(net, t, err));
+    net->how.closed++;
+  }
   GPP_TRY(reschedule(net, t, err));
   gpp__net_note_touched(net, net->n_comp_flows);
-  if (local) net->how.local++;
-  else net->how.closed++;
   return 0;
 }
 

@@ -62,6 +62,9 @@ void gpp_net_destroy(gpp_net *net) {
   free(net->comp_flows);
   free(net->comp_links);
   free(net->shares);
+  free(net->caps);
+  free(net->pending);
+  free(net->sat);
   free(net->rank_seen);
   free(net->node_scratch);
   free(net);
