@@ -8,8 +8,8 @@
  * the component it re-shared: mean and max), the flows already transferring
  * whose rate it changed (mean: what any exact re-sharing that keeps a rate
  * per flow must update at least), the cost per touched flow,
- * and the share of re-sharings settled by the exact shortcut (fast), by a
- * checked local filling (local) and by filling the closed component, and
+ * and the share of re-sharings settled by the exact shortcut (fast), by
+ * the incremental filling (local) and by filling the closed component, and
  * the process's peak resident memory so far (rows grow).  Times are
  * the process's CPU time, so other load on the machine inflates them less
  * than wall time would.  Nearly every flow crosses the spine; how far a

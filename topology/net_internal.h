@@ -1,7 +1,8 @@
 /* net_internal.h -- the flow network's state, shared by its files:
  * network.c (flows, events, the advance loop), net_heap.c (the event heap),
- * net_share.c (which flows a change re-shares), net_fill.c (progressive
- * filling), net_fast.c (the exact check that skips re-sharing),
+ * net_share.c (which flows a change re-shares), net_refill.c (the
+ * incremental filling), net_fill.c (progressive filling), net_fast.c (the
+ * exact check that skips re-sharing),
  * net_class.c (a collective step's flows as one flow class) and
  * collectives.c (collective algorithms expanding into steps of flows).
  *

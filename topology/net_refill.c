@@ -239,6 +239,17 @@ static int relevel(refill *r) {
   return 0;
 }
 
+/* Whether a binding link of the flow's route is as narrow as its ub: that
+ * link saturates, at its ub at the latest, so the flow needs no event of
+ * its own for reaching ub. */
+static bool tight(const gpp_net *net, const gpp__flow *f) {
+  for (uint32_t k = 0; k < f->n_links; k++) {
+    const gpp__nlink *l = &net->links[f->links[k]];
+    if (l->bw <= f->ub && gpp__link_constrains(l)) return true;
+  }
+  return false;
+}
+
 /* Puts a touched flow on a new course: rising (from the filling's level,
  * up to its ub), or settled at rate x with bottleneck b.  Its links' sums
  * follow (a binding link is visited first), and its binding links other
@@ -251,8 +262,9 @@ static int set_course(refill *r, uint32_t id, bool rise, double x,
   double before = was ? 0 : f->rate;
   if (rise) {
     f->fixed = false;
-    GPP_TRY(gpp__share_push(net, (gpp__share){f->ub, id | GPP__CAP_BIT},
-                            r->err));
+    if (!tight(net, f))
+      GPP_TRY(gpp__share_push(net, (gpp__share){f->ub, id | GPP__CAP_BIT},
+                              r->err));
   } else {
     bool same = fabs(x - f->old_rate) <= SAME_REL_TOL * f->old_rate;
     f->rate = same ? f->old_rate : x;

@@ -1,25 +1,18 @@
 /* net_share.c -- which flows a batch of arrivals and departures re-shares.
  *
  * A batch first tries the exact shortcut of net_fast.c.  Otherwise the
- * re-sharing is local: it starts from the flows the batch can change
- * directly (its arrivals, and the flows whose bottleneck link it changed),
- * fills them with every other flow held at its rate (net_fill.c), and
- * checks the max-min conditions where the two sets meet: on each link it
- * filled, no outside flow is faster than a component flow bottlenecked
- * there, the link is not over capacity, and an outside flow bottlenecked
- * there still saturates it and is still its fastest.  A feasible
- * allocation where every flow has such a bottleneck is the max-min one, so
- * when the checks pass the result is exact; the flows that fail them join
- * the component and it is filled again.
- *
- * After a few rounds it falls back to a component that needs no checks.
+ * incremental filling of net_refill.c re-runs max-min only where the new
+ * flow set differs from the old one.  When that grows past a budget of
+ * link visits (a change that spreads far), it is undone and the batch
+ * falls back to a component that needs no checks.
  * Flows are coupled only through links that can bind a rate
  * (gpp__link_constrains: several flows whose route bottlenecks ub could
  * together exceed the link); every other link carries less than its
  * capacity whatever the rates, so the max-min problem splits into
  * independent components of flows joined by binding links.  The fallback
  * closes the component under binding links, and under dirty links that
- * bound before a flow left them (their flows may speed up).
+ * bound before a flow left them (their flows may speed up), and fills it
+ * from scratch (net_fill.c).
  *
  * Flows outside the component keep their rates and finish times, and so
  * do flows inside it whose rate comes out unchanged.

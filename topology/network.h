@@ -86,8 +86,9 @@ void gpp_net_class_stats_get(const gpp_net *net,
 void gpp_net_counters(const gpp_net *net, uint64_t *reshares,
                       uint64_t *flows_touched);
 /* How the re-sharings went: settled by the exact shortcut without a
- * filling (fast), by a checked filling of the flows near the change
- * (local), or by filling their whole closed component (closed); the
+ * filling (fast), by the incremental filling that visits only what the
+ * change moves (local), or by filling their whole closed component
+ * (closed); the
  * most flows one re-sharing touched; and how many times a flow already
  * transferring had its rate changed (a lower bound on the flow updates of
  * any exact re-sharing that keeps a rate per flow). */
