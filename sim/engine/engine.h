@@ -155,6 +155,12 @@ double gpp_optimizer_step_seconds(const gpp_gpu_spec *g, gpp_optimizer opt,
 double gpp_stage_static_bytes(gpp_optimizer opt, gpp_precision prec,
                               double param_bytes, double param_count,
                               uint32_t t, uint32_t d, gpp_sharding sh);
+/* The optimizer step of such a replica's shard of the state on one device
+ * (gpp_optimizer_step_seconds divided as the state is). */
+double gpp_stage_optimizer_seconds(const gpp_gpu_spec *g, gpp_optimizer opt,
+                                   gpp_precision prec, double param_bytes,
+                                   double param_count, uint32_t t, uint32_t d,
+                                   gpp_sharding sh);
 /* Whether two ops, consecutive in a stage, belong to one layer: their
  * names share the prefix before the last '.' (sim/engine/engine_layers.c). */
 bool gpp_same_layer(const char *a, const char *b);

@@ -79,14 +79,22 @@ double gpp_optimizer_step_seconds(const gpp_gpu_spec *g, gpp_optimizer opt,
   return traffic / bw + g->launch_overhead;
 }
 
+double gpp_stage_optimizer_seconds(const gpp_gpu_spec *g, gpp_optimizer opt,
+                                   gpp_precision prec, double param_bytes,
+                                   double param_count, uint32_t t, uint32_t d,
+                                   gpp_sharding sh) {
+  double w, gr, o;
+  shard_div(sh, t, d, &w, &gr, &o);
+  return gpp_optimizer_step_seconds(g, opt, prec, param_bytes, param_count,
+                                    o);
+}
+
 /* The step updates the device's shard of the stage's state. */
 double gpp__optimizer_seconds(const gpp__eng *e, const gpp__stage *st) {
-  double w, gr, o;
-  shard_div(e->plan->stages[st - e->stages].sharding, st->t, st->d, &w, &gr,
-            &o);
-  return gpp_optimizer_step_seconds(&e->cluster->gpu, e->plan->optimizer,
-                                    e->plan->precision, st->param_bytes,
-                                    st->param_count, o);
+  return gpp_stage_optimizer_seconds(
+      &e->cluster->gpu, e->plan->optimizer, e->plan->precision,
+      st->param_bytes, st->param_count, st->t, st->d,
+      e->plan->stages[st - e->stages].sharding);
 }
 
 void gpp__memory_on_start(gpp__eng *e, uint32_t dev, uint32_t task) {
