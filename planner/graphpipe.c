@@ -1448,6 +1448,15 @@ static void gp_free(gp *g) {
   gpp__hmap_free(&g->ctstar);
 }
 
+/* Whether some stage of c runs in a mode other than the default. */
+static bool uses_modes(const gpp_planner_candidate *c) {
+  for (uint32_t s = 0; s < c->n_stages; s++)
+    if (c->stages[s].tensor > 1 || c->stages[s].sharding ||
+        c->stages[s].recompute)
+      return true;
+  return false;
+}
+
 /* The bisection with fresh bounds and memo (they depend on the modes). */
 static int search_bottleneck(gp *g, gpp_planner_candidate *cand, bool *found,
                              double frac0, double span) {
@@ -1471,20 +1480,20 @@ static int search_one(gp *g, uint32_t *bs, uint32_t nb, double frac0,
   int rc = search_bottleneck(g, &cand, &found, frac0, span);
   /* The least bottleneck is not always the fastest iteration: a mode can
    * lower it with a deeper pipeline that runs slower (gpt on 16 Summit
-   * GPUs, tests/test_planner.c).  The search without modes keeps the plan
-   * it finds when its estimate is no worse. */
+   * GPUs, tests/test_planner.c), and a mode's estimate errs more.  So the
+   * plan of the search without modes is a candidate too, and the modes'
+   * one joins it when it uses a mode or is estimated faster; --refine
+   * simulates both. */
   if (rc == 0 && modes) {
     g->c->modes = false;
     rc = search_bottleneck(g, &plain, &found_plain, frac0, span);
     g->c->modes = true;
   }
-  if (found_plain && (!found || plain.iteration <= cand.iteration)) {
-    gpp__candidate_free(&cand);
-    cand = plain;
-    memset(&plain, 0, sizeof plain);
-    found = true;
-  }
-  if (rc == 0 && found && (keep == NULL || keep(&cand, bs[nb - 1])))
+  bool both = found && (!found_plain || uses_modes(&cand) ||
+                        cand.iteration < plain.iteration);
+  if (rc == 0 && found_plain && (keep == NULL || keep(&plain, bs[nb - 1])))
+    rc = gpp__result_add(out, &plain, g->c->err);
+  if (rc == 0 && both && (keep == NULL || keep(&cand, bs[nb - 1])))
     rc = gpp__result_add(out, &cand, g->c->err);
   gpp__candidate_free(&cand);
   gpp__candidate_free(&plain);

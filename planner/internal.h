@@ -36,10 +36,14 @@
  *              layers' stash (gpp_layer_stash) + workspace (recompute full:
  *              the largest re-run layer; sharding full: two layers'
  *              weights / t)
- * The tensor degree is taken when it is faster; sharding and recompute
- * only when the stage does not fit without them, and then the fastest
- * that fits.  Without either reason the stage keeps t = 1, none, none and
- * exactly the estimate above.
+ * The fastest mode that fits is taken, sharding and recompute counting
+ * no faster than their tensor degree without them (they are taken for
+ * memory, not speed).  Without either reason the stage keeps t = 1, none,
+ * none and exactly the estimate above.  Layers are the engine's; a stage
+ * that cuts one is priced with the layer's figures on its first op.
+ * GraphPipe searches with modes and again without, keeping per size the
+ * better estimated plan (a lower bottleneck may come with a deeper, slower
+ * pipeline); PipeDream and Piper price the default mode only.
  */
 #ifndef GPP_PLANNER_INTERNAL_H
 #define GPP_PLANNER_INTERNAL_H
