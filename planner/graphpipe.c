@@ -289,6 +289,8 @@ static int range_modes(gp *g, uint32_t L, uint32_t H, tail T, uint32_t r,
                        gpp__stage_sums *s) {
   memset(s->ms, 0, sizeof s->ms);
   memset(s->at, 0, sizeof s->at);
+  s->lay_saved = g->c->max_layer_saved; /* the model's: an upper bound */
+  s->lay_param = s->first_param = g->c->max_layer_param;
   for (uint32_t j = 0; j < GPP__MAX_TP_LOG2; j++) {
     uint32_t rt = r << j;
     if (rt > g->c->B) {

@@ -116,6 +116,9 @@ typedef struct gpp__stage_sums {
   bool modes;
   double ms[GPP__MS_N];
   double at[GPP__MAX_TP_LOG2][GPP__AT_N];
+  /* Bytes of its largest re-run layer's stash and largest layer's weights,
+   * and of its first layer's weights (the DP: the model's largest). */
+  double lay_saved, lay_param, first_param;
 } gpp__stage_sums;
 
 /* stage_modes.c: the per-op arrays, their rows and sums. */
@@ -123,10 +126,16 @@ int gpp__modes_init(gpp__pctx *c);
 void gpp__modes_free(gpp__pctx *c);
 /* Op i's entries of an xrows row from its forward seconds. */
 void gpp__modes_row(gpp__pctx *c, uint32_t i, double fwd, double *x);
+/* The stage's GPP__MS_* figures and layer maxima from its own layers, as
+ * the engine forms them (ops ascending); rerun[q]: ops[q]'s layer is
+ * re-run under recompute full. */
+void gpp__modes_stage(const gpp__pctx *c, const uint32_t *ops, uint32_t n,
+                      gpp__stage_sums *s, bool *rerun);
 /* Adds op i's GPP__MS_* values to ms. */
 void gpp__modes_add(const gpp__pctx *c, uint32_t i, double *ms);
-/* Fills s->ms and s->at for the ops at r = ceil(b / k) samples (a no-op
- * without c->modes). */
+/* Fills s->ms, s->at and the layer maxima for the ops (ascending) at
+ * r = ceil(b / k) samples, exactly as the engine forms the stage's layers
+ * (a no-op without c->modes). */
 int gpp__modes_sum(gpp__pctx *c, const uint32_t *ops, uint32_t n_ops,
                    uint32_t r, gpp__stage_sums *s);
 /* The xrows row at r samples (computed with gpp__times). */

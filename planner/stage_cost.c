@@ -106,23 +106,28 @@ int gpp__modes_sum(gpp__pctx *c, const uint32_t *ops, uint32_t n_ops,
                    uint32_t r, gpp__stage_sums *s) {
   s->modes = false;
   if (!c->modes) return 0;
-  memset(s->ms, 0, sizeof s->ms);
-  for (uint32_t q = 0; q < n_ops; q++) gpp__modes_add(c, ops[q], s->ms);
+  bool *rerun = gpp_calloc(c->err, n_ops ? n_ops : 1, sizeof *rerun);
+  if (rerun == NULL) return c->err->code;
+  gpp__modes_stage(c, ops, n_ops, s, rerun);
   for (uint32_t j = 0; j < GPP__MAX_TP_LOG2; j++) {
     uint32_t rt = r << j;
     s->at[j][0] = NAN;
     if (rt > c->B) continue;
     const double *t = gpp__times(c, rt), *x = gpp__xtimes(c, rt);
-    if (t == NULL || x == NULL) return c->err->code;
+    if (t == NULL || x == NULL) {
+      free(rerun);
+      return c->err->code;
+    }
     memset(s->at[j], 0, sizeof s->at[j]);
     for (uint32_t q = 0; q < n_ops; q++) {
       uint32_t i = ops[q];
       s->at[j][GPP__AT_TIME] += t[i];
       s->at[j][GPP__AT_FWD] += x[i];
       s->at[j][GPP__AT_SEL] += x[c->n + i];
-      s->at[j][GPP__AT_FULL] += x[2 * (size_t)c->n + i];
+      s->at[j][GPP__AT_FULL] += rerun[q] ? x[i] : 0;
     }
   }
+  free(rerun);
   s->modes = true;
   return 0;
 }
@@ -238,8 +243,7 @@ static void mode_run(const gpp__pctx *c, const gpp__stage_sums *s,
   if (md.sharding == GPP_SHARD_FULL && d > 1 && nl > 0) {
     /* The compute waits for the first layer's gather: at most the
      * largest layer's (which the sums cannot place). */
-    double first = c->max_layer_param < s->param ? c->max_layer_param
-                                                 : s->param;
+    double first = s->first_param < s->param ? s->first_param : s->param;
     double g1 = gpp__ring(c, first / t, d, k, 1, 1);
     F = fmax(g1 + F, ag + fwd / nl);
     B = fmax(g1 + B, 2 * ag + bwd / nl);
@@ -267,9 +271,9 @@ static void mode_mem_parts(const gpp__pctx *c, const gpp__stage_sums *s,
   double stat = gpp_stage_static_bytes(c->opt->optimizer, c->prec, s->param,
                                        ms[GPP__MS_COUNT], t, d, md.sharding);
   double ws = c->ws_per_sample * r;
-  if (rc == GPP_RECOMPUTE_FULL && c->max_layer_saved * r / t > ws)
-    ws = c->max_layer_saved * r / t;
-  if (md.sharding == GPP_SHARD_FULL) ws += 2 * c->max_layer_param / t;
+  if (rc == GPP_RECOMPUTE_FULL && s->lay_saved * r / t > ws)
+    ws = s->lay_saved * r / t;
+  if (md.sharding == GPP_SHARD_FULL) ws += 2 * s->lay_param / t;
   *fixed = stat + ws;
   *per_sample = per / d;
 }

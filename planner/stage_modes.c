@@ -12,37 +12,74 @@
 #include "planner/internal.h"
 #include "sim/engine/engine.h"
 
-/* One layer [first, first + n) of the model's ops. */
-static void layer_ops(gpp__pctx *c, const uint32_t *ident, uint32_t first,
-                      uint32_t n) {
-  const gpp_model *m = c->m;
+/* One layer ops[first .. first + n): its per-layer GPP__MS_* figures
+ * added to v (KEEP_SEL and COUNT are per op, added by the callers), the
+ * bytes it saves, its weights, and whether recompute full re-runs it. */
+static bool layer_figs(const gpp_model *m, const uint32_t *ops, uint32_t first,
+                       uint32_t n, double *v, double *saved_out,
+                       double *params_out) {
   double saved = 0, sel = 0, params = 0, frac;
   for (uint32_t i = first; i < first + n; i++) {
-    double keep = m->ops[i].saved_bytes - gpp_selective_drop(&m->ops[i], &frac);
-    c->mop[(size_t)i * GPP__MS_N + GPP__MS_COUNT] = m->ops[i].param_count;
-    c->mop[(size_t)i * GPP__MS_N + GPP__MS_KEEP_SEL] = keep;
-    c->frac[i] = frac;
-    saved += m->ops[i].saved_bytes;
-    sel += keep;
-    params += m->ops[i].param_bytes;
+    const gpp_op *op = &m->ops[ops[i]];
+    saved += op->saved_bytes;
+    sel += op->saved_bytes - gpp_selective_drop(op, &frac);
+    params += op->param_bytes;
   }
-  double in = gpp_layer_input_bytes(m, ident, first, n);
+  double in = gpp_layer_input_bytes(m, ops, first, n);
   bool rerun;
   double full = gpp_layer_stash(in, saved, GPP_RECOMPUTE_FULL, 1, true, &rerun);
-  double *v = &c->mop[(size_t)first * GPP__MS_N];
-  v[GPP__MS_KEEP_FULL] = full;
-  v[GPP__MS_REP_NONE] = in < saved ? in : saved;
-  v[GPP__MS_REP_SEL] = in < sel ? in : sel;
-  v[GPP__MS_REP_FULL] = in < full ? in : full;
+  v[GPP__MS_KEEP_FULL] += full;
+  v[GPP__MS_REP_NONE] += in < saved ? in : saved;
+  v[GPP__MS_REP_SEL] += in < sel ? in : sel;
+  v[GPP__MS_REP_FULL] += in < full ? in : full;
   if (params > 0) {
-    v[GPP__MS_TP_IN] = in;
-    v[GPP__MS_TP_N] = 1;
-    v[GPP__MS_TP_IN_RR] = rerun ? in : 0;
-    v[GPP__MS_TP_N_RR] = rerun;
+    v[GPP__MS_TP_IN] += in;
+    v[GPP__MS_TP_N] += 1;
+    v[GPP__MS_TP_IN_RR] += rerun ? in : 0;
+    v[GPP__MS_TP_N_RR] += rerun;
   }
+  *saved_out = saved;
+  *params_out = params;
+  return rerun;
+}
+
+/* An op's own figures: its parameters and what selective recompute keeps
+ * (the share of its forward re-run in *frac). */
+static void op_figs(const gpp_op *op, double *v, double *frac) {
+  v[GPP__MS_COUNT] += op->param_count;
+  v[GPP__MS_KEEP_SEL] += op->saved_bytes - gpp_selective_drop(op, frac);
+}
+
+/* One layer [first, first + n) of the model's ops, its figures on its
+ * first op (the DP's prefix sums). */
+static void layer_ops(gpp__pctx *c, const uint32_t *ident, uint32_t first,
+                      uint32_t n) {
+  double saved, params;
+  for (uint32_t i = first; i < first + n; i++)
+    op_figs(&c->m->ops[i], &c->mop[(size_t)i * GPP__MS_N], &c->frac[i]);
+  bool rerun = layer_figs(c->m, ident, first, n,
+                          &c->mop[(size_t)first * GPP__MS_N], &saved, &params);
   for (uint32_t i = first; i < first + n; i++) c->rerun[i] = rerun;
   if (rerun && saved > c->max_layer_saved) c->max_layer_saved = saved;
   if (params > c->max_layer_param) c->max_layer_param = params;
+}
+
+void gpp__modes_stage(const gpp__pctx *c, const uint32_t *ops, uint32_t n,
+                      gpp__stage_sums *s, bool *rerun) {
+  double frac, saved, params;
+  memset(s->ms, 0, sizeof s->ms);
+  s->lay_saved = s->lay_param = s->first_param = 0;
+  for (uint32_t q = 0; q < n; q++) op_figs(&c->m->ops[ops[q]], s->ms, &frac);
+  for (uint32_t i = 0, j; i < n; i = j) {
+    for (j = i + 1; j < n && gpp_same_layer(c->m->ops[ops[j - 1]].name,
+                                            c->m->ops[ops[j]].name);)
+      j++;
+    bool rr = layer_figs(c->m, ops, i, j - i, s->ms, &saved, &params);
+    for (uint32_t q = i; q < j; q++) rerun[q] = rr;
+    if (rr && saved > s->lay_saved) s->lay_saved = saved;
+    if (params > s->lay_param) s->lay_param = params;
+    if (s->first_param == 0) s->first_param = params;
+  }
 }
 
 int gpp__modes_init(gpp__pctx *c) {
