@@ -123,6 +123,8 @@ typedef struct gpp__stage_sums {
 
 /* stage_modes.c: the per-op arrays, their rows and sums. */
 int gpp__modes_init(gpp__pctx *c);
+/* Frees rows[0 .. n) and rows (NULL: nothing). */
+void gpp__rows_free(double **rows, uint32_t n);
 void gpp__modes_free(gpp__pctx *c);
 /* Op i's entries of an xrows row from its forward seconds. */
 void gpp__modes_row(gpp__pctx *c, uint32_t i, double fwd, double *x);

@@ -57,9 +57,7 @@ int gpp__pctx_init(gpp__pctx *c, const gpp_planner_input *in,
 }
 
 void gpp__pctx_free(gpp__pctx *c) {
-  if (c->rows)
-    for (uint32_t r = 0; r <= c->B; r++) free(c->rows[r]);
-  free(c->rows);
+  gpp__rows_free(c->rows, c->B + 1);
   free(c->stat);
   free(c->saved);
   free(c->outb);

@@ -103,10 +103,13 @@ int gpp__modes_init(gpp__pctx *c) {
   return 0;
 }
 
+void gpp__rows_free(double **rows, uint32_t n) {
+  for (uint32_t r = 0; rows && r < n; r++) free(rows[r]);
+  free(rows);
+}
+
 void gpp__modes_free(gpp__pctx *c) {
-  if (c->xrows)
-    for (uint32_t r = 0; r <= c->B; r++) free(c->xrows[r]);
-  free(c->xrows);
+  gpp__rows_free(c->xrows, c->B + 1);
   free(c->mop);
   free(c->frac);
   free(c->rerun);

@@ -58,11 +58,20 @@ plan() {
     2> "$TMP/$n.err" || fail "plan $n exited $?: $(tail -1 "$TMP/$n.err")"
 }
 
-# replay NAME: simulates $TMP/NAME.yaml (no --allow-oom) into NAME.sim.
+# replay NAME: simulates $TMP/NAME.yaml (no --allow-oom) and checks that
+# the planner's estimate (est) is within 5% of the simulated iteration
+# (sim); false when either fails.
 replay() {
-  "$GPPSIM" simulate --plan "$TMP/$1.yaml" --cluster dgx-h100 --json \
-    > "$TMP/$1.sim" 2> "$TMP/$1.simerr" ||
+  if ! "$GPPSIM" simulate --plan "$TMP/$1.yaml" --cluster dgx-h100 --json \
+    > "$TMP/$1.sim" 2> "$TMP/$1.simerr"; then
     fail "simulate $1 exited $?: $(tail -1 "$TMP/$1.simerr")"
+    return 1
+  fi
+  est=$(json "$TMP/$1.json" iteration_estimate)
+  sim=$(json "$TMP/$1.sim" iteration_time)
+  within5 "$est" "$sim" && return 0
+  fail "$1: estimate $est s vs simulated $sim s"
+  return 1
 }
 
 # --- memory: nothing fits without sharding or recompute ---
@@ -75,13 +84,7 @@ plan mem wide12 2 8
 [ "$(json "$TMP/mem.json" oom)" = False ] || fail "with modes it should fit"
 grep -Eq "^    (sharding|recompute): " "$TMP/mem.yaml" ||
   fail "the plan neither shards nor recomputes: $(cat "$TMP/mem.yaml")"
-replay mem
-if [ -s "$TMP/mem.sim" ]; then
-  est=$(json "$TMP/mem.json" iteration_estimate)
-  sim=$(json "$TMP/mem.sim" iteration_time)
-  within5 "$est" "$sim" || fail "memory case: estimate $est s vs simulated $sim s"
-  echo "memory case: estimate $est s, simulated $sim s"
-fi
+replay mem && echo "memory case: estimate $est s, simulated $sim s"
 
 # --- speed: tensor parallelism where it is faster ---
 plan tp-off wide8 8 16 --micro-batch 4 --no-stage-modes
@@ -90,12 +93,8 @@ plan tp-off wide8 8 16 --micro-batch 4 --no-stage-modes
 plan tp wide8 8 16 --micro-batch 4
 grep -Eq "^    tensor: [248]$" "$TMP/tp.yaml" ||
   fail "no tensor parallelism in $(cat "$TMP/tp.yaml")"
-replay tp
-if [ -s "$TMP/tp.sim" ]; then
-  est=$(json "$TMP/tp.json" iteration_estimate)
-  sim=$(json "$TMP/tp.sim" iteration_time)
+if replay tp; then
   off=$(json "$TMP/tp-off.json" iteration_simulated)
-  within5 "$est" "$sim" || fail "TP case: estimate $est s vs simulated $sim s"
   "$PY" -c 'import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)' \
     "$sim" "$off" || fail "TP plan $sim s not faster than without modes $off s"
   echo "TP case: estimate $est s, simulated $sim s (without modes $off s)"
