@@ -163,8 +163,20 @@ double gpp__allreduce(const gpp__pctx *c, double bytes, uint32_t k) {
 double gpp__ring(const gpp__pctx *c, double bytes, uint32_t n, uint32_t span,
                  double steps, double count) {
   if (n <= 1 || count <= 0) return 0;
+  const gpp_planner_comm *cm = &c->in->comm;
   double a, b;
-  ring_params(c, span, &a, &b);
+  /* A strided group (one GPU per tensor group) over several nodes has one
+   * member per node and ring hops over the nodes' NICs, not the fitted
+   * hierarchical all-reduce of whole nodes: a flat ring across nodes
+   * (candle_uno on 64 DGX H100 GPUs: a tensor-8 stage's gradient sync
+   * took 1.8 ms in the engine where the hierarchical fit gave a fraction). */
+  if (n < span && cm->gpus_per_node > 0 && span > cm->gpus_per_node &&
+      cm->ring_span_sec_per_byte > 0) {
+    a = cm->ring_span_latency;
+    b = cm->ring_span_sec_per_byte;
+  } else {
+    ring_params(c, span, &a, &b);
+  }
   return steps * ((double)(n - 1) / n * bytes * b + count * (n - 1) * a);
 }
 
