@@ -194,8 +194,11 @@ static void print_header(uint32_t batch) {
 /* ---- --scale: set-up, search and estimate error at 64..16,384 GPUs ---- */
 
 static const char *const scale_models[] = {"gpt", "mmt", "dlrm"};
-static const char *const scale_planners[] = {"graphpipe", "pipedream"};
-#define N_SCALE_PLANNERS 2
+/* gp-plain: GraphPipe without its stage modes (--no-stage-modes), the
+ * search as it was before them. */
+static const char *const scale_planners[] = {"graphpipe", "gp-plain",
+                                             "pipedream"};
+#define N_SCALE_PLANNERS 3
 #define SCALE_NODES 2048u /* x 8 GPUs: 16,384 */
 #define SAMPLES_PER_GPU 8u
 
@@ -237,7 +240,8 @@ static void scale_cell(const char *planner, const char *path, gpp_model *m,
                        bool simulate) {
   const gpp_planner_type *t;
   gpp_errctx err = {0};
-  gpp_planner_find(planner, &t, &err);
+  bool plain = strcmp(planner, "gp-plain") == 0;
+  gpp_planner_find(plain ? "graphpipe" : planner, &t, &err);
   gpp_planner_input in;
   double t0 = now_s();
   int rc = gpp_study_input(m, path, cl, costs, SAMPLES_PER_GPU * gpus, gpus,
@@ -245,6 +249,7 @@ static void scale_cell(const char *planner, const char *path, gpp_model *m,
   double setup = now_s() - t0;
   gpp_planner_options o;
   gpp_planner_options_default(&o);
+  o.no_stage_modes = plain;
   gpp_study_point pt;
   gpp_engine_opts eo = {.allow_oom = true};
   double c0 = cpu_s();
@@ -287,7 +292,7 @@ static int scale_model(const char *name, gpp_cluster *cl, const scale_args *a,
   for (uint32_t g = 64; rc == 0 && g <= a->max_gpus; g *= 2) {
     printf("%-5s %6u %7u\n", name, g, SAMPLES_PER_GPU * g);
     for (int p = 0; p < N_SCALE_PLANNERS; p++)
-      if (p == 0 || g <= a->pd_max)
+      if (p < 2 || g <= a->pd_max)
         scale_cell(scale_planners[p], path, m, costs, cl, g,
                    g <= a->sim_max);
   }
@@ -303,7 +308,8 @@ static const char scale_usage[] =
     "H100 cluster, 8 samples per GPU: per planner the set-up (communication\n"
     "fit) and search seconds, states, the iteration estimate, the simulated\n"
     "iteration of the chosen plan (up to SIM_MAX GPUs) and the estimate's\n"
-    "error; PipeDream up to PD_MAX GPUs.\n";
+    "error; PipeDream up to PD_MAX GPUs.  gp-plain: GraphPipe with\n"
+    "--no-stage-modes (the search before its stage modes).\n";
 
 static int scale_parse(int argc, char **argv, scale_args *a) {
   int rc = bench_cli(argc, argv, 4, scale_usage);

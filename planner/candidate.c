@@ -136,7 +136,8 @@ static int stage_sums(gpp__pctx *c, const sgraph *g, const gpp__stage_spec *sp,
   }
   gpp__boundary(c, sp->ops, sp->n_ops, g->stage_of, s, &out->in_bytes,
                 &out->out_bytes, seen, tag);
-  return 0;
+  return gpp__modes_sum(c, sp->ops, sp->n_ops, gpp__ceil_div(sp->b, sp->k),
+                        out);
 }
 
 /* First devices of the stages: in stage order (neighbours in the stage
@@ -234,21 +235,49 @@ static double optimizer_step(const gpp__pctx *c, const gpp_planner_stage *st,
   double count = 0;
   for (uint32_t j = 0; j < st->n_ops; j++)
     count += c->m->ops[st->ops[j]].param_count;
-  return gpp_optimizer_step_seconds(c->in->gpu, c->opt->optimizer,
-                                    gpp_precision_of_model(c->m),
-                                    param_bytes, count, 1);
+  return gpp_stage_optimizer_seconds(
+      c->in->gpu, c->opt->optimizer, gpp_precision_of_model(c->m),
+      param_bytes, count, st->tensor, st->n_devices / st->tensor,
+      st->sharding);
 }
 
-/* One micro-batch of stage s on its placement: compute and transfers. */
+/* One micro-batch of stage s on its placement: compute (work) and
+ * transfers. */
 static double stage_run(const gpp__pctx *c, const sgraph *g,
                         const uint32_t *first, const gpp__stage_spec *sp,
-                        uint32_t s, const gpp__stage_sums *sums) {
-  double r = gpp__ceil_div(sp[s].b, sp[s].k);
-  return sums->time +
+                        uint32_t s, const gpp__stage_sums *sums,
+                        uint32_t t, double work) {
+  double r = gpp__ceil_div(sp[s].b, sp[s].k / t);
+  return work +
          gpp__transfer(c, sums->in_bytes * r,
                        stays_in_node(c, g, first, sp, s, false)) +
          gpp__transfer(c, sums->out_bytes * r,
                        stays_in_node(c, g, first, sp, s, true));
+}
+
+/* The stage's mode (the default without stage modes or when none fits:
+ * the search kept the stage, so it is costed as it found it) and its
+ * cost. */
+static void stage_mode(const gpp__pctx *c, const gpp__stage_sums *sums,
+                       const gpp__stage_spec *sp, double samples,
+                       gpp_planner_stage *st, gpp__mode_cost *mc) {
+  gpp__mode md = {1, GPP_SHARD_NONE, GPP_RECOMPUTE_NONE};
+  double mem = 0, tps = INFINITY;
+  if (c->modes && sums->modes)
+    tps = gpp__stage_best(c, sums, sp->b, sp->k, samples, &md, &mem);
+  st->tensor = md.tensor;
+  st->sharding = md.sharding;
+  st->recompute = md.recompute;
+  if (tps < INFINITY && (md.tensor > 1 || md.sharding || md.recompute)) {
+    gpp__mode_eval(c, sums, sp->b, sp->k, samples, md, mc);
+    st->tps = mc->tps;
+    st->mem_bytes = mc->mem;
+    return;
+  }
+  st->tps = gpp__stage_tps_plain(c, sums, sp->b, sp->k);
+  st->mem_bytes = gpp__stage_mem(c, sums, sp->b, sp->k, samples);
+  mc->compute = sums->time;
+  mc->sync = gpp__allreduce(c, sums->param, sp->k);
 }
 
 static int fill_stages(gpp__pctx *c, const sgraph *g, gpp__stage_spec *sp,
@@ -266,6 +295,7 @@ static int fill_stages(gpp__pctx *c, const sgraph *g, gpp__stage_spec *sp,
   for (uint32_t s = 0; s < g->n && rc == 0; s++) {
     gpp_planner_stage *st = &out->stages[s];
     gpp__stage_sums sums;
+    gpp__mode_cost mc;
     rc = stage_sums(c, g, &sp[s], s, seen, &tag, &sums);
     if (rc != 0) break;
     st->ops = sp[s].ops;
@@ -275,11 +305,10 @@ static int fill_stages(gpp__pctx *c, const sgraph *g, gpp__stage_spec *sp,
     st->n_devices = sp[s].k;
     st->micro_batch = sp[s].b;
     st->inflight = (uint32_t)gpp__ceil_div((uint32_t)samples[s], sp[s].b);
-    st->tps = gpp__stage_tps(c, &sums, sp[s].b, sp[s].k);
-    st_t->sync[s] = gpp__allreduce(c, sums.param, sp[s].k) +
-                    optimizer_step(c, st, sums.param);
-    st_t->run[s] = stage_run(c, g, first, sp, s, &sums);
-    st->mem_bytes = gpp__stage_mem(c, &sums, sp[s].b, sp[s].k, samples[s]);
+    stage_mode(c, &sums, &sp[s], samples[s], st, &mc);
+    st_t->sync[s] = mc.sync + optimizer_step(c, st, sums.param);
+    st_t->run[s] = stage_run(c, g, first, sp, s, &sums, st->tensor,
+                             mc.compute);
     dev += sp[s].k;
     if (st->tps > out->tps) out->tps = st->tps;
     if (sp[s].b > out->micro_batch) out->micro_batch = sp[s].b;

@@ -21,13 +21,27 @@ static void simulated_cell(double sim, double est, char *buf, size_t len) {
     snprintf(buf, len, "%s", sim < 0 ? "does not fit / failed" : "-");
 }
 
+/* "-" in the default mode, else e.g. "tp2 shard:full recompute:selective". */
+static void mode_cell(const gpp_planner_stage *st, char *buf, size_t len) {
+  int n = 0;
+  buf[0] = 0;
+  if (st->tensor > 1) n += snprintf(buf, len, "tp%u", st->tensor);
+  if (st->sharding != GPP_SHARD_NONE)
+    n += snprintf(buf + n, len - (size_t)n, "%sshard:%s", n ? " " : "",
+                  gpp_sharding_name(st->sharding));
+  if (st->recompute != GPP_RECOMPUTE_NONE)
+    n += snprintf(buf + n, len - (size_t)n, "%srecompute:%s", n ? " " : "",
+                  gpp_recompute_name(st->recompute));
+  if (n == 0) snprintf(buf, len, "-");
+}
+
 static void stage_rows(FILE *f, const gpp_model *m,
                        const gpp_planner_candidate *c, double mem_bytes) {
   char t[32], mem[32], cap[32];
   gpp_units_format(mem_bytes, GPP_Q_BYTES, cap, sizeof cap);
-  fprintf(f, "  %5s %5s %-40s %9s %6s %9s %12s %10s\n", "stage", "ops",
+  fprintf(f, "  %5s %5s %-40s %9s %6s %9s %12s %10s  %s\n", "stage", "ops",
           "first op .. last op", "GPUs", "micro", "in-flight", "time/sample",
-          "memory");
+          "memory", "mode");
   for (uint32_t s = 0; s < c->n_stages; s++) {
     const gpp_planner_stage *st = &c->stages[s];
     char span[96];
@@ -38,11 +52,14 @@ static void stage_rows(FILE *f, const gpp_model *m,
              st->first_device + st->n_devices - 1);
     gpp_units_format(st->tps, GPP_Q_TIME, t, sizeof t);
     gpp_units_format(st->mem_bytes, GPP_Q_BYTES, mem, sizeof mem);
-    fprintf(f, "  %5u %5u %-40s %9s %6u %9u %12s %10s\n", s, st->n_ops, span,
-            gpus, st->micro_batch, st->inflight, t, mem);
+    char mode[80];
+    mode_cell(st, mode, sizeof mode);
+    fprintf(f, "  %5u %5u %-40s %9s %6u %9u %12s %10s  %s\n", s, st->n_ops,
+            span, gpus, st->micro_batch, st->inflight, t, mem, mode);
   }
-  fprintf(f, "  (time per sample and memory per replica are the planner's "
-          "estimates; each GPU has %s)\n", cap);
+  fprintf(f, "  (time per sample and memory per GPU are the planner's "
+          "estimates; each GPU has %s; mode: tensor-parallel degree, "
+          "sharding, recompute where not the default)\n", cap);
 }
 
 /* Whether the candidate's stages use more than one micro-batch size. */
@@ -80,7 +97,8 @@ void gpp_explain_text(FILE *f, const gpp_planner_input *in,
 }
 
 static json_t *stage_json(const gpp_model *m, const gpp_planner_stage *st) {
-  return json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:f}", "ops",
+  return json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:I, "
+                   "s:s, s:s}", "ops",
                    (json_int_t)st->n_ops, "first_op",
                    m->ops[st->ops[0]].name, "last_op",
                    m->ops[st->ops[st->n_ops - 1]].name, "first_device",
@@ -88,7 +106,10 @@ static json_t *stage_json(const gpp_model *m, const gpp_planner_stage *st) {
                    (json_int_t)st->n_devices, "micro_batch",
                    (json_int_t)st->micro_batch, "inflight",
                    (json_int_t)st->inflight, "tps_seconds", st->tps,
-                   "memory_bytes", st->mem_bytes);
+                   "memory_bytes", st->mem_bytes, "tensor",
+                   (json_int_t)st->tensor, "sharding",
+                   gpp_sharding_name(st->sharding), "recompute",
+                   gpp_recompute_name(st->recompute));
 }
 
 static json_t *cand_json(const gpp_planner_input *in,

@@ -64,6 +64,9 @@ typedef struct gp {
   fnode *nodes;
   uint32_t n_nodes, *kids, n_kids, root, *leaf, n_leaves, n_sfx;
   double *pre_stat, *pre_saved, *pre_param, **pre_time;
+  /* With stage modes: prefix sums of the GPP__MS_* values ((n + 1) x
+   * GPP__MS_N) and, per r, of the forward and re-run rows (3 x (n + 1)). */
+  double *pre_ms, **pre_x;
   double *pre_tps;    /* by leaf position: prefix sums of e (below) */
   double *pre_work;   /* by leaf position: prefix sums of w (below) */
   double *pw;         /* scratch: prefix sums of a node's child weights */
@@ -185,13 +188,37 @@ static int prefixes(gp *g) {
   g->pre_time = gpp_calloc(c->err, (size_t)c->B + 1, sizeof *g->pre_time);
   if (!(g->pre_stat && g->pre_saved && g->pre_param && g->pre_time))
     return c->err->code;
+  if (c->modes) {
+    g->pre_ms = gpp_calloc(c->err, (size_t)(c->n + 1) * GPP__MS_N,
+                           sizeof *g->pre_ms);
+    g->pre_x = gpp_calloc(c->err, (size_t)c->B + 1, sizeof *g->pre_x);
+    if (!(g->pre_ms && g->pre_x)) return c->err->code;
+  }
   for (uint32_t q = 0; q < c->n; q++) {
     uint32_t v = g->leaf[q];
     g->pre_stat[q + 1] = g->pre_stat[q] + c->stat[v];
     g->pre_saved[q + 1] = g->pre_saved[q] + c->saved[v];
     g->pre_param[q + 1] = g->pre_param[q] + c->param[v];
+    if (!c->modes) continue;
+    double *ms = &g->pre_ms[(size_t)(q + 1) * GPP__MS_N];
+    memcpy(ms, ms - GPP__MS_N, GPP__MS_N * sizeof *ms);
+    gpp__modes_add(c, v, ms);
   }
   return 0;
+}
+
+/* The prefix sums of the forward and re-run rows at r samples. */
+static const double *pre_x(gp *g, uint32_t r) {
+  if (g->pre_x[r]) return g->pre_x[r];
+  uint32_t n = g->c->n;
+  const double *x = gpp__xtimes(g->c, r);
+  double *p = x ? gpp_calloc(g->c->err, 3 * ((size_t)n + 1), sizeof *p) : NULL;
+  if (p == NULL) return NULL;
+  for (int a = 0; a < 3; a++)
+    for (uint32_t q = 0; q < n; q++)
+      p[a * ((size_t)n + 1) + q + 1] =
+          p[a * ((size_t)n + 1) + q] + x[(size_t)a * n + g->leaf[q]];
+  return g->pre_x[r] = p;
 }
 
 static const double *pre_time(gp *g, uint32_t r) {
@@ -246,14 +273,48 @@ static void add_range(const gp *g, const double *t, uint32_t L, uint32_t H,
 
 /* Sums but the boundary bytes of the stage holding leaves [L, H) and the
  * tail T at r samples. */
+static void add_modes(const gp *g, const double *t, const double *x,
+                      uint32_t L, uint32_t H, double *ms, double *at) {
+  size_t n1 = (size_t)g->c->n + 1;
+  for (int j = 0; ms && j < GPP__MS_N; j++)
+    ms[j] += g->pre_ms[(size_t)H * GPP__MS_N + j] -
+             g->pre_ms[(size_t)L * GPP__MS_N + j];
+  at[GPP__AT_TIME] += t[H] - t[L];
+  for (int a = 0; a < 3; a++)
+    at[GPP__AT_FWD + a] += x[a * n1 + H] - x[a * n1 + L];
+}
+
+/* The stage-mode sums of the stage (s->ms, s->at). */
+static int range_modes(gp *g, uint32_t L, uint32_t H, tail T, uint32_t r,
+                       gpp__stage_sums *s) {
+  memset(s->ms, 0, sizeof s->ms);
+  memset(s->at, 0, sizeof s->at);
+  s->lay_saved = g->c->max_layer_saved; /* the model's: an upper bound */
+  s->lay_param = s->first_param = g->c->max_layer_param;
+  for (uint32_t j = 0; j < GPP__MAX_TP_LOG2; j++) {
+    uint32_t rt = r << j;
+    if (rt > g->c->B) {
+      s->at[j][0] = NAN;
+      continue;
+    }
+    const double *t = pre_time(g, rt), *x = t ? pre_x(g, rt) : NULL;
+    if (x == NULL) return g->c->err->code;
+    add_modes(g, t, x, L, H, j ? NULL : s->ms, s->at[j]);
+    add_modes(g, t, x, T.L, T.H, j ? NULL : s->ms, s->at[j]);
+  }
+  s->modes = true;
+  return 0;
+}
+
 static int range_work(gp *g, uint32_t L, uint32_t H, tail T, uint32_t r,
                       gpp__stage_sums *s) {
   const double *t = pre_time(g, r);
   if (t == NULL) return g->c->err->code;
   s->time = s->stat = s->saved = s->param = 0;
+  s->modes = false;
   add_range(g, t, L, H, s);
   add_range(g, t, T.L, T.H, s);
-  return 0;
+  return g->c->modes ? range_modes(g, L, H, T, r, s) : 0;
 }
 
 static int range_sums(gp *g, uint32_t L, uint32_t H, tail T, uint32_t r,
@@ -282,6 +343,21 @@ static int range_sums(gp *g, uint32_t L, uint32_t H, tail T, uint32_t r,
 
 #define DL_INF UINT32_MAX
 
+/* Whether a stage's TPS in its best mode that fits (INFINITY: none)
+ * meets t_max (which may be INFINITY). */
+static bool within(const gp *g, double tps) {
+  return tps < INFINITY && tps <= g->tmax;
+}
+
+/* The largest tensor degree a stage on k devices may take (stage modes:
+ * a power of two dividing k, within a node, at most 8). */
+static uint32_t max_tensor(const gp *g, uint32_t k) {
+  uint32_t n = g->c->in->comm.gpus_per_node, t = 1;
+  if (!g->c->modes) return 1;
+  while (t < 8 && k % (2 * t) == 0 && 2 * t <= n && n % (2 * t) == 0) t *= 2;
+  return t;
+}
+
 /* The least TPS op v adds to a stage, and the least work per sample times
  * replicas, over the sizes and replica counts allowed. */
 static int op_floor(gp *g, uint32_t v, double *tps, double *work) {
@@ -293,6 +369,13 @@ static int op_floor(gp *g, uint32_t v, double *tps, double *work) {
       if (t == NULL) return g->c->err->code;
       if (t[v] / g->bs[j] < *tps) *tps = t[v] / g->bs[j];
       if (k * t[v] / g->bs[j] < *work) *work = k * t[v] / g->bs[j];
+      /* A tensor degree tp splits r * tp samples tp ways (stage modes); the
+       * work bound k * t_v / b is then one of k / tp replicas'. */
+      for (uint32_t tp = 2; tp <= max_tensor(g, k); tp *= 2) {
+        uint32_t rt = gpp__ceil_div(g->bs[j], k / tp);
+        const double *tt = rt <= g->c->B ? gpp__times(g->c, rt) : NULL;
+        if (tt && tt[v] / tp / g->bs[j] < *tps) *tps = tt[v] / tp / g->bs[j];
+      }
     }
   return 0;
 }
@@ -604,7 +687,9 @@ static bool try_stage(gp *g, const sub *u, uint32_t p, uint32_t j, uint32_t k,
     if (tps > g->tmax) continue;
     sub rest;
     uint32_t own, val = eval_stage(g, u, p, b, k, take, &rest, &own);
-    if (val >= bst->val || !gpp__stage_fits(g->c, sums, b, k, own)) continue;
+    if (val >= bst->val) continue;
+    tps = gpp__stage_best(g->c, sums, b, k, own, NULL, NULL);
+    if (!within(g, tps)) continue; /* no mode holds its stash in t_max */
     bst->val = val;
     bst->choice = pack(CH_STAGE, take, p, k, 0, gpp__log2(b));
     bst->tstar = max_dbl(tps, tstar_of(g, &rest));
@@ -614,8 +699,9 @@ static bool try_stage(gp *g, const sub *u, uint32_t p, uint32_t j, uint32_t k,
 
 /* The largest p such that the compute of stage [i, p) at micro-batch b
  * on k replicas is within t_max (it grows with p); i when none. */
-static uint32_t last_fit(gp *g, const sub *u, uint32_t b, uint32_t k) {
-  const double *t = pre_time(g, gpp__ceil_div(b, k));
+static uint32_t last_fit_at(gp *g, const sub *u, uint32_t b, uint32_t k,
+                            uint32_t tp) {
+  const double *t = pre_time(g, gpp__ceil_div(b, k / tp));
   if (t == NULL) {
     g->rc = g->c->err->code;
     return u->i;
@@ -623,10 +709,21 @@ static uint32_t last_fit(gp *g, const sub *u, uint32_t b, uint32_t k) {
   uint32_t L = seg_lo(g, u, u->i), lo = u->i, hi = n_kids(g, u);
   while (lo < hi) {
     uint32_t mid = lo + (hi - lo + 1) / 2;
-    if ((t[seg_hi(g, u, mid)] - t[L]) / b > g->tmax) hi = mid - 1;
+    if ((t[seg_hi(g, u, mid)] - t[L]) / tp / b > g->tmax) hi = mid - 1;
     else lo = mid;
   }
   return lo;
+}
+
+/* ... with stage modes, the largest over the tensor degrees allowed. */
+static uint32_t last_fit(gp *g, const sub *u, uint32_t b, uint32_t k) {
+  uint32_t p = last_fit_at(g, u, b, k, 1);
+  for (uint32_t tp = 2; tp <= max_tensor(g, k); tp *= 2) {
+    if (gpp__ceil_div(b, k / tp) > g->c->B) break;
+    uint32_t q = last_fit_at(g, u, b, k, tp);
+    if (q > p) p = q;
+  }
+  return p;
 }
 
 /* For each size and replica count, stages [i, p) from the longest whose
@@ -990,13 +1087,19 @@ static void ctab_fill_row(gp *g, ctab *t, uint32_t X, uint32_t nout,
     for (uint32_t p = last_fit(g, &u, b, k); p > i && g->rc == 0; p--) {
       gpp__stage_sums sums;
       if (!chain_sums(g, &u, p, b, k, &sums)) return;
-      if (gpp__stage_tps(g->c, &sums, b, k) > g->tmax) continue;
+      if (gpp__stage_tps_floor(g->c, &sums, b, k) > g->tmax) continue;
+      double room = NAN; /* with modes, computed when first needed */
       const uint32_t *Dp = ctab_row(t, p), *F = ctab_front(t, p);
       for (uint32_t q = 0; q < t->n_front[p - t->i0]; q++) {
         uint32_t s = F[q] + 1;
         if (s > t->S || s > K - i) break;
         if (k + Dp[s - 1] > G || k + Dp[s - 1] >= Di[s]) continue;
-        if (!gpp__stage_fits(g->c, &sums, b, k, nout + (double)b * s)) break;
+        if (g->c->modes && isnan(room))
+          room = gpp__stage_room(g->c, &sums, b, k, g->tmax);
+        if (g->c->modes ? nout + (double)b * s > room
+                        : !gpp__stage_fits(g->c, &sums, b, k,
+                                           nout + (double)b * s))
+          break;
         Di[s] = k + Dp[s - 1];
       }
     }
@@ -1113,8 +1216,11 @@ static bool chain_choice(gp *g, const sub *u, uint32_t *p, uint32_t *k,
       gpp__stage_sums sums;
       if (rv == GPP__INF_U32 || b + rv != v) continue;
       if (!chain_sums(g, u, *p, b, *k, &sums)) return false;
-      *tps = gpp__stage_tps(g->c, &sums, b, *k);
-      if (*tps <= g->tmax && gpp__stage_fits(g->c, &sums, b, *k, v))
+      if (gpp__stage_tps_floor(g->c, &sums, b, *k) > g->tmax) continue;
+      *tps = gpp__stage_best(g->c, &sums, b, *k, v, NULL, NULL);
+      /* The table's own test (ctab_fill_row), so that it finds its cell. */
+      if (g->c->modes ? gpp__stage_room(g->c, &sums, b, *k, g->tmax) >= v
+                      : within(g, *tps))
         return true;
     }
   return false;
@@ -1316,6 +1422,10 @@ static void gp_free(gp *g) {
   if (g->pre_time)
     for (uint32_t r = 0; r <= g->c->B; r++) free(g->pre_time[r]);
   free(g->pre_time);
+  if (g->pre_x)
+    for (uint32_t r = 0; r <= g->c->B; r++) free(g->pre_x[r]);
+  free(g->pre_x);
+  free(g->pre_ms);
   free(g->pre_stat);
   free(g->pre_saved);
   free(g->pre_param);
@@ -1340,6 +1450,23 @@ static void gp_free(gp *g) {
   gpp__hmap_free(&g->ctstar);
 }
 
+/* Whether some stage of c runs in a mode other than the default. */
+static bool uses_modes(const gpp_planner_candidate *c) {
+  for (uint32_t s = 0; s < c->n_stages; s++)
+    if (c->stages[s].tensor > 1 || c->stages[s].sharding ||
+        c->stages[s].recompute)
+      return true;
+  return false;
+}
+
+/* The bisection with fresh bounds and memo (they depend on the modes). */
+static int search_bottleneck(gp *g, gpp_planner_candidate *cand, bool *found,
+                             double frac0, double span) {
+  GPP_TRY(leaf_weights(g));
+  gpp__hmap_clear(&g->memo);
+  return bsearch_tps(g, cand, found, frac0, span);
+}
+
 /* One search with stage sizes from bs[0..nb-1] (one size when nb is 1);
  * keep: whether a plan found is added to out. */
 static int search_one(gp *g, uint32_t *bs, uint32_t nb, double frac0,
@@ -1350,14 +1477,28 @@ static int search_one(gp *g, uint32_t *bs, uint32_t nb, double frac0,
   g->nb = nb;
   g->chains = g->prune && !g->limited && g->nb == 1 &&
               g->c->G >= CHAIN_MIN_GPUS;
-  GPP_TRY(leaf_weights(g));
-  gpp__hmap_clear(&g->memo);
-  gpp_planner_candidate cand = {0};
-  bool found = false;
-  int rc = bsearch_tps(g, &cand, &found, frac0, span);
-  if (rc == 0 && found && (keep == NULL || keep(&cand, bs[nb - 1])))
+  gpp_planner_candidate cand = {0}, plain = {0};
+  bool found = false, found_plain = false, modes = g->c->modes;
+  int rc = search_bottleneck(g, &cand, &found, frac0, span);
+  /* The least bottleneck is not always the fastest iteration: a mode can
+   * lower it with a deeper pipeline that runs slower (gpt on 16 Summit
+   * GPUs, tests/test_planner.c), and a mode's estimate errs more.  So the
+   * plan of the search without modes is a candidate too, and the modes'
+   * one joins it when it uses a mode or is estimated faster; --refine
+   * simulates both. */
+  if (rc == 0 && modes) {
+    g->c->modes = false;
+    rc = search_bottleneck(g, &plain, &found_plain, frac0, span);
+    g->c->modes = true;
+  }
+  bool both = found && (!found_plain || uses_modes(&cand) ||
+                        cand.iteration < plain.iteration);
+  if (rc == 0 && found_plain && (keep == NULL || keep(&plain, bs[nb - 1])))
+    rc = gpp__result_add(out, &plain, g->c->err);
+  if (rc == 0 && both && (keep == NULL || keep(&cand, bs[nb - 1])))
     rc = gpp__result_add(out, &cand, g->c->err);
   gpp__candidate_free(&cand);
+  gpp__candidate_free(&plain);
   return rc;
 }
 

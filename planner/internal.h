@@ -17,6 +17,33 @@
  *              + workspace, static as the engine counts it (sim/engine/memory.c:
  *              2 x param bytes, Adam 8 B/param, fp32 master 4 B/param),
  *              workspace the model's largest output buffer for r samples.
+ *
+ * Stage modes (gpp__stage_best, unless the options turn them off): a stage
+ * on k devices may run as d = k / t replicas of a tensor group of t in
+ * {1, 2, 4, 8} GPUs inside one node, each replica on r = ceil(b / d)
+ * samples, with sharding over its d replicas and a recompute mode, priced
+ * with the engine's formulas (sim/engine/engine.h):
+ *   compute  = (fwd + bwd at r, plus what recompute re-runs) / t
+ *   tensor   = per layer with weights, 4 all-reduces (6 when recompute
+ *              full re-runs it) of its input x r over the t GPUs
+ *   sharding = per layer with weights, all-gathers (full: forward and
+ *              backward) and reduce-scatters (gradients, full) of its
+ *              weights / t over the d replicas, alongside the compute as
+ *              the engine runs them; at the end of the iteration the
+ *              all-reduce (none), reduce-scatter + all-gather (optimizer),
+ *              all-gather (gradients) or nothing (full)
+ *   memory   = gpp_stage_static_bytes + min(batch, inflight) / d x the
+ *              layers' stash (gpp_layer_stash) + workspace (recompute full:
+ *              the largest re-run layer; sharding full: two layers'
+ *              weights / t)
+ * The fastest mode that fits is taken, sharding and recompute counting
+ * no faster than their tensor degree without them (they are taken for
+ * memory, not speed).  Without either reason the stage keeps t = 1, none,
+ * none and exactly the estimate above.  Layers are the engine's; a stage
+ * that cuts one is priced with the layer's figures on its first op.
+ * GraphPipe searches with modes and again without, keeping per size the
+ * better estimated plan (a lower bottleneck may come with a deeper, slower
+ * pipeline); PipeDream and Piper price the default mode only.
  */
 #ifndef GPP_PLANNER_INTERNAL_H
 #define GPP_PLANNER_INTERNAL_H
@@ -28,6 +55,29 @@
 #include "planner/planner.h"
 
 #define GPP__INF_U32 UINT32_MAX
+
+/* Per-op sums a stage's modes need (stage_modes.c): parameter count; the
+ * stash per sample kept under recompute selective and full; the part of
+ * it a tensor group replicates (the layer's input) under none, selective,
+ * full; the input bytes and number of layers with weights (tensor and
+ * sharding collectives per layer), and of those that recompute full
+ * re-runs. */
+enum {
+  GPP__MS_COUNT, GPP__MS_KEEP_SEL, GPP__MS_KEEP_FULL, GPP__MS_REP_NONE,
+  GPP__MS_REP_SEL, GPP__MS_REP_FULL, GPP__MS_TP_IN, GPP__MS_TP_N,
+  GPP__MS_TP_IN_RR, GPP__MS_TP_N_RR, GPP__MS_N
+};
+/* Tensor degrees 1, 2, 4, 8; per degree the seconds at r * t samples of
+ * forward + backward, forward, selective and full re-runs. */
+#define GPP__MAX_TP_LOG2 4
+enum { GPP__AT_TIME, GPP__AT_FWD, GPP__AT_SEL, GPP__AT_FULL, GPP__AT_N };
+
+/* A stage's mode (gpp__stage_best). */
+typedef struct gpp__mode {
+  uint32_t tensor;
+  gpp_sharding sharding;
+  gpp_recompute recompute;
+} gpp__mode;
 
 typedef struct gpp__pctx {
   const gpp_planner_input *in;
@@ -41,6 +91,15 @@ typedef struct gpp__pctx {
   uint32_t max_k;        /* data-parallel degree cap */
   uint64_t states;
   gpp_errctx *err;
+  /* Stage modes (stage_modes.c): on unless the options turn them off or
+   * the planner's search does not price them. */
+  bool modes;
+  double *mop;           /* n x GPP__MS_N */
+  double *frac;          /* per op: share of its forward selective re-runs */
+  bool *rerun;           /* per op: recompute full re-runs its layer */
+  double **xrows;        /* xrows[r]: fwd, selective, full re-run (3 x n) */
+  double max_layer_saved, max_layer_param;
+  gpp_precision prec;    /* the model's (gpp_precision_of_model) */
 } gpp__pctx;
 
 int gpp__pctx_init(gpp__pctx *c, const gpp_planner_input *in,
@@ -49,10 +108,40 @@ void gpp__pctx_free(gpp__pctx *c);
 /* Per-op fwd+bwd seconds at r samples (1 <= r <= batch), computed once. */
 const double *gpp__times(gpp__pctx *c, uint32_t r);
 
-/* What one stage's cost needs; time is at r = ceil(b / k) samples. */
+/* What one stage's cost needs; time is at r = ceil(b / k) samples.  With
+ * modes, also ms (GPP__MS_*) and at[j] (GPP__AT_* at r << j samples; at[j]
+ * [0] NAN where r << j exceeds the batch). */
 typedef struct gpp__stage_sums {
   double time, stat, saved, param, in_bytes, out_bytes;
+  bool modes;
+  double ms[GPP__MS_N];
+  double at[GPP__MAX_TP_LOG2][GPP__AT_N];
+  /* Bytes of its largest re-run layer's stash and largest layer's weights,
+   * and of its first layer's weights (the DP: the model's largest). */
+  double lay_saved, lay_param, first_param;
 } gpp__stage_sums;
+
+/* stage_modes.c: the per-op arrays, their rows and sums. */
+int gpp__modes_init(gpp__pctx *c);
+/* Frees rows[0 .. n) and rows (NULL: nothing). */
+void gpp__rows_free(double **rows, uint32_t n);
+void gpp__modes_free(gpp__pctx *c);
+/* Op i's entries of an xrows row from its forward seconds. */
+void gpp__modes_row(gpp__pctx *c, uint32_t i, double fwd, double *x);
+/* The stage's GPP__MS_* figures and layer maxima from its own layers, as
+ * the engine forms them (ops ascending); rerun[q]: ops[q]'s layer is
+ * re-run under recompute full. */
+void gpp__modes_stage(const gpp__pctx *c, const uint32_t *ops, uint32_t n,
+                      gpp__stage_sums *s, bool *rerun);
+/* Adds op i's GPP__MS_* values to ms. */
+void gpp__modes_add(const gpp__pctx *c, uint32_t i, double *ms);
+/* Fills s->ms, s->at and the layer maxima for the ops (ascending) at
+ * r = ceil(b / k) samples, exactly as the engine forms the stage's layers
+ * (a no-op without c->modes). */
+int gpp__modes_sum(gpp__pctx *c, const uint32_t *ops, uint32_t n_ops,
+                   uint32_t r, gpp__stage_sums *s);
+/* The xrows row at r samples (computed with gpp__times). */
+const double *gpp__xtimes(gpp__pctx *c, uint32_t r);
 
 static inline uint32_t gpp__ceil_div(uint32_t a, uint32_t b) {
   return (a + b - 1) / b;
@@ -65,11 +154,45 @@ double gpp__allreduce(const gpp__pctx *c, double bytes, uint32_t k);
 double gpp__transfer(const gpp__pctx *c, double bytes, bool intra);
 double gpp__stage_tps(const gpp__pctx *c, const gpp__stage_sums *s,
                       uint32_t b, uint32_t k);
+/* The estimate above in the default mode (t = 1, none, none). */
+double gpp__stage_tps_plain(const gpp__pctx *c, const gpp__stage_sums *s,
+                            uint32_t b, uint32_t k);
 /* Per-replica bytes with inflight_samples samples stashed. */
 double gpp__stage_mem(const gpp__pctx *c, const gpp__stage_sums *s,
                       uint32_t b, uint32_t k, double inflight_samples);
 bool gpp__stage_fits(const gpp__pctx *c, const gpp__stage_sums *s,
                      uint32_t b, uint32_t k, double inflight_samples);
+/* The least TPS of the stage over its modes whose memory holds
+ * inflight_samples (INFINITY when none does), the mode in *mode and its
+ * memory in *mem (either may be NULL).  Without modes: the estimate above
+ * when it fits.  With modes, gpp__stage_tps is this at the least stash (b
+ * samples) and gpp__stage_fits whether it is finite. */
+double gpp__stage_best(const gpp__pctx *c, const gpp__stage_sums *s,
+                       uint32_t b, uint32_t k, double inflight_samples,
+                       gpp__mode *mode, double *mem);
+/* A lower bound on the stage's TPS in any mode (its compute and
+ * transfers); without modes, gpp__stage_tps_plain. */
+double gpp__stage_tps_floor(const gpp__pctx *c, const gpp__stage_sums *s,
+                            uint32_t b, uint32_t k);
+/* With modes: the most samples in flight that some mode of TPS at most
+ * tmax holds in memory (INFINITY: the whole batch; below 0: none). */
+double gpp__stage_room(const gpp__pctx *c, const gpp__stage_sums *s,
+                       uint32_t b, uint32_t k, double tmax);
+/* A mode's cost: one micro-batch's forward and backward on a replica
+ * (with the tensor and sharding collectives, without the transfers), the
+ * end-of-iteration collective, per-device memory and the TPS. */
+typedef struct gpp__mode_cost {
+  double compute, sync, mem, tps;
+} gpp__mode_cost;
+/* The cost of the stage in mode md; returns the TPS. */
+double gpp__mode_eval(const gpp__pctx *c, const gpp__stage_sums *s,
+                      uint32_t b, uint32_t k, double inflight_samples,
+                      gpp__mode md, gpp__mode_cost *out);
+/* A ring of n members whose parameters are those of the group of span
+ * GPUs (as gpp__allreduce picks them): steps x ((n-1)/n bytes x sec/byte
+ * + (n-1) latency); count collectives of bytes in all add their latency. */
+double gpp__ring(const gpp__pctx *c, double bytes, uint32_t n, uint32_t span,
+                 double steps, double count);
 /* Exact boundary bytes per sample of a set of ops given by a membership
  * predicate: in = distinct outside producers read, out = ops read outside.
  * member[op] == tag marks the set. */

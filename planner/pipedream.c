@@ -433,6 +433,7 @@ static int pipedream_run(const gpp_planner_input *in,
                          gpp_planner_result *out, gpp_errctx *err) {
   gpp__pctx c;
   GPP_TRY(gpp__pctx_init(&c, in, opt, err));
+  c.modes = false; /* its search prices the default mode only */
   pd p;
   int rc = pd_alloc(&p, &c);
   if (rc == 0) rc = pd_sizes(&p, out);

@@ -626,6 +626,7 @@ static int piper_run(const gpp_planner_input *in,
   gpp__pctx c;
   pp p = {0};
   if (rc == 0) rc = gpp__pctx_init(&c, in, opt, err);
+  c.modes = false; /* its search prices the default mode only */
   if (rc == 0) {
     p = (pp){.c = &c, .s = &s, .G = c.G};
     rc = pp_run(&p, out);

@@ -1,7 +1,8 @@
 /* plan_write.c -- writes a candidate as a plan file (the format:
  * configs/experiments/plans/README.md), which the engine's plan loader (sim/plan/plan.h) reads back: exact op names
  * (glob characters escaped for fnmatch), the data-parallel devices of each
- * stage and, where it differs from the default, the stage's micro-batch.
+ * stage and, where they differ from the defaults, the stage's micro-batch,
+ * tensor degree, sharding and recompute (so default plans read as before).
  * The planner's estimate goes into comments.  Files are written to a
  * temporary and renamed (sim/common/outfile.h). */
 #include <stdio.h>
@@ -36,6 +37,11 @@ static void put_stage(FILE *f, const gpp_model *m, const gpp_planner_stage *s,
   fputs("]\n", f);
   if (s->micro_batch != default_b)
     fprintf(f, "    micro_batch: %u\n", s->micro_batch);
+  if (s->tensor > 1) fprintf(f, "    tensor: %u\n", s->tensor);
+  if (s->sharding != GPP_SHARD_NONE)
+    fprintf(f, "    sharding: %s\n", gpp_sharding_name(s->sharding));
+  if (s->recompute != GPP_RECOMPUTE_NONE)
+    fprintf(f, "    recompute: %s\n", gpp_recompute_name(s->recompute));
 }
 
 static void put_plan(FILE *f, const gpp_planner_input *in,

@@ -80,6 +80,9 @@ typedef struct gpp_planner_options {
   uint32_t ideals_limit;      /* Piper */
   bool exhaustive;            /* no pruning (GraphPipe: memo per probe;
                                  PipeDream, Piper: the reference DP) */
+  /* GraphPipe prices each stage's tensor degree, sharding and recompute
+   * (planner/internal.h); true keeps every stage at t = 1, none, none. */
+  bool no_stage_modes;
   gpp_planner_progress_fn progress;
   void *progress_ctx;
 } gpp_planner_options;
@@ -95,7 +98,10 @@ typedef struct gpp_planner_stage {
   uint32_t micro_batch;
   uint32_t inflight;      /* micro-batches, from the stage graph */
   double tps;             /* seconds per sample of this stage */
-  double mem_bytes;       /* per replica: static + stash + workspace */
+  double mem_bytes;       /* per device: static + stash + workspace */
+  uint32_t tensor;        /* tensor-parallel degree (1: none) */
+  gpp_sharding sharding;
+  gpp_recompute recompute;
 } gpp_planner_stage;
 
 /* One complete plan with the planner's own estimate. */

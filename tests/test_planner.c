@@ -689,6 +689,7 @@ typedef struct real {
   gpp_cluster *cl;
   gpp_costs *costs;
   gpp_planner_input in;
+  bool no_modes; /* plan with --no-stage-modes */
 } real;
 
 static void real_open(real *r, const char *model, const gpp_model_param *ps,
@@ -724,6 +725,7 @@ static double plan_and_simulate(real *r, const char *planner,
   gpp_planner_result res;
   gpp_errctx err = {0};
   gpp_planner_options_default(&o);
+  o.no_stage_modes = r->no_modes;
   cr_assert_eq(gpp_planner_find(planner, &t, &err), 0);
   cr_assert_eq(gpp_planner_run(t, &r->in, &o, &res, &err), 0, "%s: %s",
                planner, err.msg);
@@ -752,11 +754,15 @@ Test(planner_real, gpt_chain_graphpipe_matches_pipedream) {
   gpp_model_param layers = {"layers", 4};
   real r;
   real_open(&r, "configs/models/gpt.yaml", &layers, 1, 32, 4);
+  r.no_modes = true; /* the partitions' parity: PipeDream has no modes */
   uint32_t dg, dp;
   double tg = plan_and_simulate(&r, "graphpipe", &dg);
   double tp = plan_and_simulate(&r, "pipedream", &dp);
   cr_expect(fabs(tg - tp) <= 0.02 * tp, "graphpipe %g s vs pipedream %g s",
             tg, tp);
+  r.no_modes = false; /* with them, GraphPipe may only gain */
+  double tm = plan_and_simulate(&r, "graphpipe", &dg);
+  cr_expect_leq(tm, tg * 1.01, "with modes %g s vs without %g s", tm, tg);
   real_close(&r);
 }
 
@@ -922,6 +928,7 @@ static double plan_sim_aligned(real *r, const char *planner) {
   gpp_planner_result res;
   gpp_errctx err = {0};
   gpp_planner_options_default(&o);
+  o.no_stage_modes = r->no_modes;
   cr_assert_eq(gpp_planner_find(planner, &t, &err), 0);
   cr_assert_eq(gpp_planner_run(t, &r->in, &o, &res, &err), 0, "%s", err.msg);
   for (uint32_t s = 0; s < res.cands[0].n_stages; s++) {
@@ -942,10 +949,16 @@ Test(planner_real, gpt_chain_parity_at_16_gpus) {
    * 2% (PipeDream used to keep 12 stages where 8 met the bottleneck). */
   real r;
   real_open(&r, "configs/models/gpt.yaml", NULL, 0, 64, 16);
+  r.no_modes = true; /* the partitions' parity: PipeDream has no modes */
   double tg = plan_sim_aligned(&r, "graphpipe");
   double tp = plan_sim_aligned(&r, "pipedream");
   cr_expect(fabs(tg - tp) <= 0.02 * tp, "graphpipe %g s vs pipedream %g s",
             tg, tp);
+  /* With its stage modes GraphPipe may only gain (16 GiB V100s: it
+   * recomputes or shards where the default stash does not fit). */
+  r.no_modes = false;
+  double tm = plan_sim_aligned(&r, "graphpipe");
+  cr_expect_leq(tm, tg * 1.01, "with modes %g s vs without %g s", tm, tg);
   real_close(&r);
 }
 
@@ -1160,4 +1173,94 @@ Test(planner, beyond_4095_gpus) {
   cr_expect_leq(used, GPP_MAX_GPUS);
   gpp_planner_result_free(&r);
   free(t);
+}
+
+/* ---- stage modes: the planner's figures against the engine's ---- */
+
+/* One stage of every op of r's model on k GPUs in mode md at micro-batch
+ * b: the planner's memory per GPU (gpp__mode_eval, one micro-batch in
+ * flight) against the engine's peak, and its iteration (m micro-batches
+ * of forward and backward, the end-of-iteration collective and the
+ * optimizer step) against the engine's: equal, on one node. */
+static void expect_mode_as_engine(real *r, uint32_t k, uint32_t b,
+                                  gpp__mode md) {
+  gpp_planner_options o;
+  gpp_planner_options_default(&o);
+  gpp__pctx c;
+  gpp_errctx err = {0};
+  cr_assert_eq(gpp__pctx_init(&c, &r->in, &o, &err), 0, "%s", err.msg);
+  uint32_t n = r->m->n_ops, rk = gpp__ceil_div(b, k);
+  uint32_t *ops = calloc(n, sizeof *ops);
+  cr_assert_not_null(ops);
+  gpp__stage_sums s = {0};
+  const double *t = gpp__times(&c, rk);
+  cr_assert_not_null(t);
+  for (uint32_t i = 0; i < n; i++) {
+    ops[i] = i;
+    s.time += t[i];
+    s.stat += c.stat[i];
+    s.saved += c.saved[i];
+    s.param += c.param[i];
+  }
+  cr_assert_eq(gpp__modes_sum(&c, ops, n, rk, &s), 0, "%s", err.msg);
+  gpp__mode_cost mc;
+  gpp__mode_eval(&c, &s, b, k, b, md, &mc);
+  char text[1024], devs[128] = "";
+  for (uint32_t g = 0; g < k; g++)
+    snprintf(devs + strlen(devs), sizeof devs - strlen(devs), "%s%u",
+             g ? ", " : "", g);
+  snprintf(text, sizeof text,
+           "batch: %u\nmicro_batch: %u\nschedule: gpp\noptimizer: adam\n"
+           "stages:\n  - {name: s0, ops: [\"*\"], devices: [%s], tensor: %u, "
+           "sharding: %s, recompute: %s}\n",
+           r->in.batch, b, devs, md.tensor, gpp_sharding_name(md.sharding),
+           gpp_recompute_name(md.recompute));
+  gpp_plan *plan = NULL;
+  gpp_result *res = NULL;
+  gpp_engine_opts eo = {.allow_oom = true};
+  cr_assert_eq(gpp_plan_load_string("modes", text, r->m, r->cl->n_gpus, &plan,
+                                    &err), 0, "%s\n%s", err.msg, text);
+  cr_assert_eq(gpp_engine_run(plan, r->costs, r->cl, &eo, &res, &err), 0,
+               "%s", err.msg);
+  double peak = 0;
+  for (uint32_t g = 0; g < res->n_devices; g++)
+    if (res->devices[g].peak_mem > peak) peak = res->devices[g].peak_mem;
+  double m = (double)r->in.batch / b;
+  double it = m * mc.compute + mc.sync +
+              gpp_stage_optimizer_seconds(&r->cl->gpu, o.optimizer, c.prec,
+                                          s.param, s.ms[GPP__MS_COUNT],
+                                          md.tensor, k / md.tensor,
+                                          md.sharding);
+  cr_expect(fabs(mc.mem / peak - 1) <= 1e-9, "t%u %s %s: memory %.6g vs "
+            "engine %.6g", md.tensor, gpp_sharding_name(md.sharding),
+            gpp_recompute_name(md.recompute), mc.mem, peak);
+  cr_expect(fabs(it / res->iteration_time - 1) <= 1e-6, "t%u %s %s: "
+            "iteration %.6g s vs engine %.6g s", md.tensor,
+            gpp_sharding_name(md.sharding), gpp_recompute_name(md.recompute),
+            it, res->iteration_time);
+  gpp_result_destroy(res);
+  gpp_plan_destroy(plan);
+  free(ops);
+  gpp__pctx_free(&c);
+}
+
+Test(planner_real, stage_modes_priced_as_the_engine_runs_them) {
+  gpp_model_param layers = {"layers", 2};
+  real r;
+  real_open(&r, "configs/models/gpt.yaml", &layers, 1, 16, 4);
+  static const gpp__mode modes[] = {
+      {1, GPP_SHARD_NONE, GPP_RECOMPUTE_NONE},
+      {2, GPP_SHARD_NONE, GPP_RECOMPUTE_NONE},
+      {4, GPP_SHARD_NONE, GPP_RECOMPUTE_NONE},
+      {1, GPP_SHARD_NONE, GPP_RECOMPUTE_SELECTIVE},
+      {1, GPP_SHARD_NONE, GPP_RECOMPUTE_FULL},
+      {1, GPP_SHARD_OPTIMIZER, GPP_RECOMPUTE_NONE},
+      {1, GPP_SHARD_GRADIENTS, GPP_RECOMPUTE_NONE},
+      {1, GPP_SHARD_FULL, GPP_RECOMPUTE_NONE},
+      {2, GPP_SHARD_GRADIENTS, GPP_RECOMPUTE_SELECTIVE},
+      {2, GPP_SHARD_FULL, GPP_RECOMPUTE_FULL},
+      {4, GPP_SHARD_NONE, GPP_RECOMPUTE_FULL}};
+  for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
+    expect_mode_as_engine(&r, 4, 8, modes[i]);
+  real_close(&r);
 }

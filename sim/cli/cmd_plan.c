@@ -24,7 +24,7 @@
 typedef struct plan_args {
   const char *model, *cluster, *planner, *out, *precision, *profile;
   long batch, gpus, refine, micro_batch, max_stages, max_stage_devices;
-  int json, per_stage, explain;
+  int json, per_stage, explain, no_modes;
 } plan_args;
 
 typedef struct plan_run {
@@ -52,6 +52,7 @@ static void usage(FILE *f) {
       "                   [--out plan.yaml] [--refine K] [--json] [--explain]\n"
       "                   [--micro-batch b] [--per-stage-micro-batch]\n"
       "                   [--max-stages S] [--max-stage-devices D]\n"
+      "                   [--no-stage-modes]\n"
       "                   [--precision fp32|tf32|fp16|bf16|fp8|mixed|full]\n"
       "                   [--profile DB.h5]\n\n"
       "Searches a partition of the model over the cluster's GPUs and prints\n"
@@ -66,6 +67,11 @@ static void usage(FILE *f) {
       "their per-stage estimated time and memory and simulated time.\n"
       "--per-stage-micro-batch (GraphPipe, paper Fig. 5) adds candidates\n"
       "whose stages pick their own micro-batch size up to each size.\n"
+      "GraphPipe also picks each stage's mode: a tensor-parallel degree\n"
+      "(2, 4 or 8 GPUs inside a node) where that is faster, and sharding\n"
+      "(optimizer, gradients, full) and recompute (selective, full) where\n"
+      "the stage does not fit without them; --no-stage-modes keeps every\n"
+      "stage at tensor 1, sharding none, recompute none.\n"
       "--precision trains in that dtype instead of the model file's (the\n"
       "table is in configs/experiments/plans/README.md); the plan records it.\n"
       "--profile plans (and refines) with the op costs measured by\n"
@@ -88,6 +94,7 @@ static const struct option long_opts[] = {
     {"explain", no_argument, NULL, 'e'},
     {"micro-batch", required_argument, NULL, 'u'},
     {"per-stage-micro-batch", no_argument, NULL, 'P'},
+    {"no-stage-modes", no_argument, NULL, 'N'},
     {"max-stages", required_argument, NULL, 'S'},
     {"max-stage-devices", required_argument, NULL, 'D'},
     {"precision", required_argument, NULL, 'x'},
@@ -109,6 +116,7 @@ static int parse_opt(plan_args *a, int c, const char *arg) {
   case 'j': a->json = 1; return 0;
   case 'e': a->explain = 1; return 0;
   case 'P': a->per_stage = 1; return 0;
+  case 'N': a->no_modes = 1; return 0;
   case 'x':
     a->precision = arg;
     return gpp_precision_from_name(arg) >= 0 ? 0
@@ -192,6 +200,7 @@ static void set_options(plan_run *r) {
   gpp_planner_options_default(&r->opt);
   r->opt.micro_batch = (uint32_t)r->a.micro_batch;
   r->opt.per_stage_micro_batch = r->a.per_stage;
+  r->opt.no_stage_modes = r->a.no_modes;
   r->opt.max_stages = (uint32_t)r->a.max_stages;
   r->opt.max_stage_devices = (uint32_t)r->a.max_stage_devices;
   r->opt.progress = progress;

@@ -146,6 +146,41 @@ double gpp_optimizer_step_seconds(const gpp_gpu_spec *g, gpp_optimizer opt,
                                   gpp_precision prec, double param_bytes,
                                   double param_count, double divisor);
 
+/* The modes of a stage, as the engine simulates them, for the planners
+ * (which must not copy the formulas).  Per-device static bytes of one
+ * stage replica holding param_bytes of weights (param_count parameters)
+ * under tensor degree t and sharding sh over d data-parallel replicas:
+ * weights, gradients, optimizer state and master copy, each divided by t
+ * and, as far as sh shards it, by d (sim/engine/memory.c). */
+double gpp_stage_static_bytes(gpp_optimizer opt, gpp_precision prec,
+                              double param_bytes, double param_count,
+                              uint32_t t, uint32_t d, gpp_sharding sh);
+/* The optimizer step of such a replica's shard of the state on one device
+ * (gpp_optimizer_step_seconds divided as the state is). */
+double gpp_stage_optimizer_seconds(const gpp_gpu_spec *g, gpp_optimizer opt,
+                                   gpp_precision prec, double param_bytes,
+                                   double param_count, uint32_t t, uint32_t d,
+                                   gpp_sharding sh);
+/* Whether two ops, consecutive in a stage, belong to one layer: their
+ * names share the prefix before the last '.' (sim/engine/engine_layers.c). */
+bool gpp_same_layer(const char *a, const char *b);
+/* Bytes per sample of the distinct outputs of ops outside the layer
+ * ops[first .. first + n) that its ops read: the layer's input. */
+double gpp_layer_input_bytes(const gpp_model *m, const uint32_t *ops,
+                             uint32_t first, uint32_t n);
+/* Selective recomputation of op: the score bytes per sample an attention
+ * op drops, and in *frac the share of its forward its backward re-runs
+ * (0 and 0 for other ops and for attention that saves no scores). */
+double gpp_selective_drop(const gpp_op *op, double *frac);
+/* A layer's stashed bytes per sample on one device of its tensor group of
+ * t, given its input in_bytes and what it keeps without recompute full
+ * (stash: its saved bytes less the selective drops): recompute full keeps
+ * min(input, stash) and sets *rerun when that is less (the backward re-runs
+ * the layer's forward); without sequence parallelism the kept input is
+ * replicated on the group, the rest split t ways. */
+double gpp_layer_stash(double in_bytes, double stash, gpp_recompute rc,
+                       uint32_t t, bool sequence_parallel, bool *rerun);
+
 /* Time (seconds) to train `tokens` tokens at tokens_per_s, and its cost:
  * that time in hours times price_per_gpu_hour times gpus (the GPUs rented);
  * NaN when tokens or the price is not positive. */

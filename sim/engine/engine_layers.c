@@ -35,30 +35,29 @@ static size_t prefix_len(const char *name) {
   return dot ? (size_t)(dot - name) : 0;
 }
 
-static bool same_layer(const char *a, const char *b) {
+bool gpp_same_layer(const char *a, const char *b) {
   size_t n = prefix_len(a);
   return n > 0 && n == prefix_len(b) && strncmp(a, b, n) == 0;
 }
 
-static bool in_layer(const gpp_plan_stage *ps, const gpp__layer *l,
+static bool in_layer(const uint32_t *ops, uint32_t first, uint32_t n,
                      uint32_t op) {
-  for (uint32_t i = l->first; i < l->first + l->n; i++)
-    if (ps->ops[i] == op) return true;
+  for (uint32_t i = first; i < first + n; i++)
+    if (ops[i] == op) return true;
   return false;
 }
 
-/* Distinct outside inputs of the layer, bytes per sample. */
-static double layer_input(const gpp_model *m, const gpp_plan_stage *ps,
-                          const gpp__layer *l) {
+double gpp_layer_input_bytes(const gpp_model *m, const uint32_t *ops,
+                             uint32_t first, uint32_t n) {
   double bytes = 0;
-  for (uint32_t i = l->first; i < l->first + l->n; i++) {
-    const gpp_op *op = &m->ops[ps->ops[i]];
+  for (uint32_t i = first; i < first + n; i++) {
+    const gpp_op *op = &m->ops[ops[i]];
     for (uint32_t j = 0; j < op->n_inputs; j++) {
       uint32_t in = op->inputs[j];
-      bool seen = in_layer(ps, l, in);
-      for (uint32_t q = l->first; q < i && !seen; q++)
-        for (uint32_t r = 0; r < m->ops[ps->ops[q]].n_inputs && !seen; r++)
-          seen = m->ops[ps->ops[q]].inputs[r] == in;
+      bool seen = in_layer(ops, first, n, in);
+      for (uint32_t q = first; q < i && !seen; q++)
+        for (uint32_t r = 0; r < m->ops[ops[q]].n_inputs && !seen; r++)
+          seen = m->ops[ops[q]].inputs[r] == in;
       for (uint32_t r = 0; r < j && !seen; r++) seen = op->inputs[r] == in;
       if (!seen) bytes += m->ops[in].out_bytes;
     }
@@ -74,13 +73,13 @@ static void layer_sums(const gpp_model *m, const gpp_plan_stage *ps,
     l->param_bytes += op->param_bytes;
     l->param_count += op->param_count;
   }
-  l->in_bytes = layer_input(m, ps, l);
+  l->in_bytes = gpp_layer_input_bytes(m, ps->ops, l->first, l->n);
 }
 
 static uint32_t count_layers(const gpp_model *m, const gpp_plan_stage *ps) {
   uint32_t n = 0;
   for (uint32_t i = 0; i < ps->n_ops; i++)
-    n += i == 0 || !same_layer(m->ops[ps->ops[i - 1]].name,
+    n += i == 0 || !gpp_same_layer(m->ops[ps->ops[i - 1]].name,
                                m->ops[ps->ops[i]].name);
   return n;
 }
@@ -103,7 +102,7 @@ int gpp__stage_layers(gpp__eng *e, uint32_t si, gpp_errctx *err) {
   st->player = gpp_calloc(err, n, sizeof *st->player);
   if (st->layers == NULL || st->player == NULL) return err->code;
   for (uint32_t i = 0; i < ps->n_ops; i++) {
-    if (i > 0 && same_layer(m->ops[ps->ops[i - 1]].name,
+    if (i > 0 && gpp_same_layer(m->ops[ps->ops[i - 1]].name,
                             m->ops[ps->ops[i]].name)) {
       st->layers[st->n_layers - 1].n++;
       continue;
@@ -135,16 +134,28 @@ static void attention_core(const gpp_op *op, double *frac, double *scores) {
   *frac = all > 0 && *scores > 0 ? core / all : 0;
 }
 
-/* Selective recomputation of op: the score bytes per sample it drops and
- * the share of its forward its backward re-runs (both 0 when the stage
- * recomputes otherwise or op is no attention). */
-static double selective_drop(const gpp_plan_stage *ps, const gpp_op *op,
-                             double *frac) {
+double gpp_selective_drop(const gpp_op *op, double *frac) {
   double scores = 0;
   *frac = 0;
-  if (ps->recompute == GPP_RECOMPUTE_SELECTIVE && op->kind == GPP_OP_ATTENTION)
-    attention_core(op, frac, &scores);
+  if (op->kind == GPP_OP_ATTENTION) attention_core(op, frac, &scores);
   return scores;
+}
+
+/* Selective recomputation of op in stage ps (both 0 when the stage
+ * recomputes otherwise). */
+static double selective_drop(const gpp_plan_stage *ps, const gpp_op *op,
+                             double *frac) {
+  *frac = 0;
+  if (ps->recompute != GPP_RECOMPUTE_SELECTIVE) return 0;
+  return gpp_selective_drop(op, frac);
+}
+
+double gpp_layer_stash(double in_bytes, double stash, gpp_recompute rc,
+                       uint32_t t, bool sequence_parallel, bool *rerun) {
+  *rerun = rc == GPP_RECOMPUTE_FULL && in_bytes < stash;
+  if (*rerun) stash = in_bytes;
+  double rep = sequence_parallel ? 0 : (in_bytes < stash ? in_bytes : stash);
+  return rep + (stash - rep) / t;
 }
 
 /* One layer's work at slice samples on one device of the tensor group.
@@ -173,15 +184,15 @@ static void layer_work(const gpp__eng *e, uint32_t si, const gpp__layer *l,
     w->bwd += frac * c.fwd / t;
   }
   if (plain) return;
-  if (ps->recompute == GPP_RECOMPUTE_FULL && l->in_bytes < stash) {
+  bool rerun;
+  double kept = gpp_layer_stash(l->in_bytes, stash, ps->recompute, ps->tensor,
+                                ps->sequence_parallel, &rerun);
+  if (rerun) {
     w->bwd += fwd;
     if (l->saved * slice / t > w->workspace)
       w->workspace = l->saved * slice / t;
-    stash = l->in_bytes;
   }
-  double rep = ps->sequence_parallel ? 0 : (l->in_bytes < stash ? l->in_bytes
-                                                                : stash);
-  w->stash += (rep + (stash - rep) / t) * slice;
+  w->stash += kept * slice;
 }
 
 /* Forward FLOPs per sample that layer l's recomputation runs again, as

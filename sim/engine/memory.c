@@ -38,29 +38,33 @@ static double master_copy(gpp_precision prec, double param_count) {
  * state (with the master copy) on each of its devices: all by the tensor
  * degree t; by the data-parallel degree d from ZeRO-1 (optimizer state),
  * ZeRO-2 (and gradients), ZeRO-3 (and weights). */
-static void shard_div(const gpp__eng *e, const gpp__stage *st, double *w,
+static void shard_div(gpp_sharding sh, double t, double d, double *w,
                       double *g, double *o) {
-  gpp_sharding sh = e->plan->stages[st - e->stages].sharding;
-  double t = st->t, d = st->d;
   *w = sh == GPP_SHARD_FULL ? t * d : t;
   *g = sh >= GPP_SHARD_GRADIENTS ? t * d : t;
   *o = sh >= GPP_SHARD_OPTIMIZER ? t * d : t;
+}
+
+double gpp_stage_static_bytes(gpp_optimizer opt, gpp_precision prec,
+                              double param_bytes, double param_count,
+                              uint32_t t, uint32_t d, gpp_sharding sh) {
+  double w, g, o;
+  shard_div(sh, t, d, &w, &g, &o);
+  if (w == 1 && g == 1 && o == 1)
+    return 2 * param_bytes + optim_state(opt, param_count) +
+           master_copy(prec, param_count);
+  return param_bytes / w + param_bytes / g +
+         (optim_state(opt, param_count) + master_copy(prec, param_count)) / o;
 }
 
 void gpp__memory_static(gpp__eng *e) {
   for (uint32_t i = 0; i < e->n_slots; i++) {
     const gpp__stage *st = &e->stages[e->slots[i].stage];
     gpp__dev *d = &e->devs[e->slots[i].device];
-    double w, g, o;
-    shard_div(e, st, &w, &g, &o);
-    if (w == 1 && g == 1 && o == 1)
-      d->static_mem += 2 * st->param_bytes +
-                       optim_state(e->plan->optimizer, st->param_count) +
-                       master_copy(e->plan->precision, st->param_count);
-    else
-      d->static_mem += st->param_bytes / w + st->param_bytes / g +
-                       (optim_state(e->plan->optimizer, st->param_count) +
-                        master_copy(e->plan->precision, st->param_count)) / o;
+    d->static_mem += gpp_stage_static_bytes(
+        e->plan->optimizer, e->plan->precision, st->param_bytes,
+        st->param_count, st->t, st->d,
+        e->plan->stages[st - e->stages].sharding);
     d->peak_mem = d->static_mem;
   }
 }
@@ -75,13 +79,22 @@ double gpp_optimizer_step_seconds(const gpp_gpu_spec *g, gpp_optimizer opt,
   return traffic / bw + g->launch_overhead;
 }
 
+double gpp_stage_optimizer_seconds(const gpp_gpu_spec *g, gpp_optimizer opt,
+                                   gpp_precision prec, double param_bytes,
+                                   double param_count, uint32_t t, uint32_t d,
+                                   gpp_sharding sh) {
+  double w, gr, o;
+  shard_div(sh, t, d, &w, &gr, &o);
+  return gpp_optimizer_step_seconds(g, opt, prec, param_bytes, param_count,
+                                    o);
+}
+
 /* The step updates the device's shard of the stage's state. */
 double gpp__optimizer_seconds(const gpp__eng *e, const gpp__stage *st) {
-  double w, gr, o;
-  shard_div(e, st, &w, &gr, &o);
-  return gpp_optimizer_step_seconds(&e->cluster->gpu, e->plan->optimizer,
-                                    e->plan->precision, st->param_bytes,
-                                    st->param_count, o);
+  return gpp_stage_optimizer_seconds(
+      &e->cluster->gpu, e->plan->optimizer, e->plan->precision,
+      st->param_bytes, st->param_count, st->t, st->d,
+      e->plan->stages[st - e->stages].sharding);
 }
 
 void gpp__memory_on_start(gpp__eng *e, uint32_t dev, uint32_t task) {
