@@ -44,6 +44,13 @@ typedef struct gpp_planner_comm {
   double p2p_latency, p2p_sec_per_byte;
   uint32_t gpus_per_node;
   double p2p_intra_latency, p2p_intra_sec_per_byte;
+  /* Between two nodes: the mean latency and seconds per byte of the
+   * routes from node 1's GPUs to node 0's, and how many GPUs of a node
+   * share the link their inter-node routes narrow to (a NIC; 0: unknown,
+   * or a single node).  The iteration estimate prices the transfers
+   * between stages by the bytes each GPU and NIC carries (candidate.c). */
+  double p2p_inter_latency, p2p_inter_sec_per_byte;
+  uint32_t gpus_per_nic;
   /* A group of more than gpus_per_node GPUs that is not whole nodes
    * runs as a flat ring whose slowest hop crosses nodes: these (0 when
    * gpus_per_node is). */
