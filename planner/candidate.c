@@ -264,7 +264,7 @@ static int stage_xfers(gpp__pctx *c, const sgraph *g, const gpp__stage_spec *sp,
     xs[s] = (gpp__xfer_stage){first[s], sp[s].k, sp[s].b};
     if (first[s] + sp[s].k > gpus) gpus = first[s] + sp[s].k;
   }
-  gpp__xfer x = {0};
+  gpp__xfer_ports x = {0};
   int rc = stage_edge_list(c, g, gpp, &e, &n_e);
   if (rc == 0) rc = gpp__xfer_init(&x, &c->in->comm, xs, gpus, c->err);
   for (uint32_t s = 0; rc == 0 && s < g->n; s++) {

@@ -17,10 +17,10 @@
  * transmit and receive side (indexed by the NIC's first GPU). */
 enum { INTRA_OUT, INTRA_IN, NIC_TX, NIC_RX };
 
-int gpp__xfer_init(gpp__xfer *x, const gpp_planner_comm *cm,
+int gpp__xfer_init(gpp__xfer_ports *x, const gpp_planner_comm *cm,
                    const gpp__xfer_stage *st, uint32_t n_gpus,
                    gpp_errctx *err) {
-  *x = (gpp__xfer){.cm = cm, .st = st, .n_gpus = n_gpus};
+  *x = (gpp__xfer_ports){.cm = cm, .st = st, .n_gpus = n_gpus};
   x->load = gpp_calloc(err, 4 * (size_t)n_gpus, sizeof *x->load);
   x->touched = gpp_calloc(err, 4 * (size_t)n_gpus, sizeof *x->touched);
   if (x->load && x->touched) return 0;
@@ -28,20 +28,21 @@ int gpp__xfer_init(gpp__xfer *x, const gpp_planner_comm *cm,
   return err->code;
 }
 
-void gpp__xfer_free(gpp__xfer *x) {
+void gpp__xfer_free(gpp__xfer_ports *x) {
   free(x->load);
   free(x->touched);
   x->load = NULL;
   x->touched = NULL;
 }
 
-static void add(gpp__xfer *x, uint32_t port, double bytes) {
+static void add(gpp__xfer_ports *x, uint32_t port, double bytes) {
   if (x->load[port] == 0) x->touched[x->n_touched++] = port;
   x->load[port] += bytes;
 }
 
 /* One flow of bytes from GPU src to GPU dst. */
-static void flow(gpp__xfer *x, uint32_t src, uint32_t dst, double bytes) {
+static void flow(gpp__xfer_ports *x, uint32_t src, uint32_t dst,
+                 double bytes) {
   uint32_t g = x->cm->gpus_per_node, share = x->cm->gpus_per_nic;
   if (src == dst || bytes <= 0 || src >= x->n_gpus || dst >= x->n_gpus)
     return;
@@ -60,7 +61,7 @@ static void flow(gpp__xfer *x, uint32_t src, uint32_t dst, double bytes) {
 
 /* The pieces of one replica of stage s to or from stage o. */
 typedef struct piece_ctx {
-  gpp__xfer *x;
+  gpp__xfer_ports *x;
   uint32_t gpu, other_first; /* the replica's GPU; o's first GPU */
   double bytes;               /* per sample */
   bool in;                    /* the replica receives */
@@ -76,7 +77,7 @@ static void piece(void *ctx, uint32_t replica, uint32_t samples) {
 
 /* Seconds of the most loaded port, with its route's latency; clears the
  * loads. */
-static double drain(gpp__xfer *x) {
+static double drain(gpp__xfer_ports *x) {
   const gpp_planner_comm *cm = x->cm;
   bool inter_fit = cm->gpus_per_nic > 0;
   double lat_n = inter_fit ? cm->p2p_inter_latency : cm->p2p_latency;
@@ -95,8 +96,8 @@ static double drain(gpp__xfer *x) {
   return worst;
 }
 
-double gpp__xfer_time(gpp__xfer *x, const gpp__xfer_edge *e, uint32_t n_edges,
-                      uint32_t s, bool in) {
+double gpp__xfer_time(gpp__xfer_ports *x, const gpp__xfer_edge *e,
+                      uint32_t n_edges, uint32_t s, bool in) {
   const gpp__xfer_stage *me = &x->st[s];
   for (uint32_t i = 0; i < n_edges; i++) {
     if ((in ? e[i].to : e[i].from) != s) continue;

@@ -1237,7 +1237,7 @@ Test(planner_transfer, unequal_replicas_across_nodes_match_the_engine) {
   gpp__xfer_stage st[4];
   for (uint32_t s = 0; s < 4; s++) st[s] = (gpp__xfer_stage){first[s], k[s], b};
   const gpp__xfer_edge e[3] = {{0, 1, bytes}, {1, 2, bytes}, {2, 3, bytes}};
-  gpp__xfer x;
+  gpp__xfer_ports x;
   cr_assert_eq(gpp__xfer_init(&x, &cm, st, cl->n_gpus, &err), 0);
   double in1 = gpp__xfer_time(&x, e, 3, 1, true);
   double out0 = gpp__xfer_time(&x, e, 3, 0, false);
