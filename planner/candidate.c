@@ -1,7 +1,8 @@
 /* candidate.c -- turns a planner's stages into a candidate plan and
  * evaluates it the same way for every planner: the real stage graph from
  * op edges, its depth, in-flight counts, per-stage TPS and memory, and the
- * iteration estimate on the stages' placement (estimate(), below); also
+ * iteration estimate on the stages' placement (estimate(), below), its
+ * transfers priced as the engine routes them (planner/transfer.c); also
  * the sorted result list. */
 #include <stdlib.h>
 #include <string.h>

@@ -5,10 +5,11 @@
  * stages: sets of ops, each on a number of data-parallel replicas, with a
  * micro-batch size and a schedule (gpp for GraphPipe, 1f1b for the
  * sequential baselines).  Every planner reports its own estimate of the
- * bottleneck time per sample (TPS) and of the iteration time (the
- * costliest path of one micro-batch through the stage graph, the slowest
- * stage's other micro-batches, and the all-reduce and optimizer step that
- * end last: `(m + D - 1) * b * TPS` on uniform stages without weights;
+ * bottleneck time per sample (TPS) and of the iteration time (the first
+ * micro-batch's forward and backward through the stage graph, each
+ * stage's other micro-batches at its period, and the all-reduce and
+ * optimizer step that end last, transfers priced as the engine routes
+ * them: `(m + D - 1) * b * TPS` on uniform stages without weights;
  * planner/candidate.c), its search time and the states it explored.
  * Planners are a const type table selected by name (gpp_planner_find).
  */
