@@ -394,60 +394,88 @@ static void forward_wave(gpp__pctx *c, const sgraph *g,
   }
 }
 
-/* A stage's steady period: its work, each direction of its transfers,
- * and, when fewer micro-batches may be in flight than the iteration has,
- * its round trip (work and transfers of the costliest path below it and
- * back) over them, as in 1F1B. */
-static double period(const stage_times *t, uint32_t s, double down,
-                     double m) {
+/* A stage's own period once its backwards have begun: with every
+ * micro-batch let in before the first backward, its backwards (and the
+ * gradients out); otherwise, as in 1F1B, its work, each direction of its
+ * transfers, and its round trip (work and transfers of the costliest path
+ * below it and back) over the micro-batches in flight. */
+static double own_period(const stage_times *t, uint32_t s, double down,
+                         double m) {
+  if (t->infl[s] >= m) return t->b[s] > t->xout[s] ? t->b[s] : t->xout[s];
   double p = t->f[s] + t->b[s];
   if (t->xin[s] > p) p = t->xin[s];
   if (t->xout[s] > p) p = t->xout[s];
-  if (t->infl[s] < m && (down - t->xin[s]) / t->infl[s] > p)
+  if ((down - t->xin[s]) / t->infl[s] > p)
     p = (down - t->xin[s]) / t->infl[s];
   return p;
+}
+
+/* Whether stage s lets fewer micro-batches in than the iteration has, so
+ * that it alternates forwards and backwards (1F1B). */
+static bool alternates(const gpp__pctx *c, const gpp__stage_spec *sp,
+                       const stage_times *t, uint32_t s) {
+  return t->infl[s] < (double)c->B / sp[s].b;
+}
+
+/* A stage that alternates takes its forwards no faster than the
+ * alternating stages before it send them: their periods carry forward. */
+static void carry_forward(gpp__pctx *c, const sgraph *g,
+                          const gpp__stage_spec *sp, bool gpp,
+                          const stage_times *t, double *pace) {
+  for (uint32_t q = 0; q < g->n; q++) {
+    uint32_t s = gpp ? g->topo[q] : q, n, one;
+    const uint32_t *nx = next_stages(g, gpp, s, &n, &one);
+    for (uint32_t j = 0; alternates(c, sp, t, s) && j < n; j++)
+      if (alternates(c, sp, t, nx[j]) && pace[s] > pace[nx[j]])
+        pace[nx[j]] = pace[s];
+  }
 }
 
 /* The iteration estimate.  The first micro-batch's forward reaches every
  * stage after the latest of its inputs (forward_wave), and its backward
  * reaches stage s after the latest of its successors' (gradients in), which
  * ends s's first backward at wend(s); every transfer is priced as the
- * engine routes it (planner/transfer.c).  Each stage's other micro-batches
- * follow at its period (the slowest setting the steady part), and its
- * all-reduce and optimizer step start after its last backward: the
- * iteration ends with the stage that ends last.  With uniform stages and
- * no all-reduce this is the closed form (m + D - 1) * b * TPS. */
+ * engine routes it (planner/transfer.c).  Stage s's other backwards follow
+ * at its pace: its own period, no faster than the alternating stages
+ * before it feed it (carry_forward) nor than its successors' gradients
+ * come.  Its all-reduce and optimizer step start after its last backward:
+ * the iteration ends with the stage that ends last.  With uniform stages
+ * and no all-reduce this is the closed form (m + D - 1) * b * TPS. */
 static double estimate(gpp__pctx *c, const sgraph *g,
                        const gpp__stage_spec *sp, const stage_times *t,
                        bool gpp, double *scratch) {
   double *down = scratch, *done = scratch + g->n, *wend = scratch + 2 * g->n;
-  double steady = 0, end = 0;
+  double *pace = scratch + 3 * g->n, end = 0;
   forward_wave(c, g, sp, gpp, t, wend, down, done);
   for (uint32_t q = g->n; q-- > 0;) {
     uint32_t s = gpp ? g->topo[q] : q;
-    double m = (double)c->B / sp[s].b;
     down[s] = t->f[s] + t->b[s] + t->xin[s] + t->xout[s] +
               max_next(g, gpp, s, down);
     double back = max_next(g, gpp, s, wend);
     wend[s] = (back > done[s] ? back : done[s]) + t->xout[s] + t->b[s];
-    double rest = (m - 1) * period(t, s, down[s], m);
-    if (rest > steady) steady = rest;
+    pace[s] = own_period(t, s, down[s], (double)c->B / sp[s].b);
   }
-  for (uint32_t s = 0; s < g->n; s++)
-    if (wend[s] + t->sync[s] > end) end = wend[s] + t->sync[s];
-  return steady + end;
+  carry_forward(c, g, sp, gpp, t, pace);
+  for (uint32_t q = g->n; q-- > 0;) {
+    uint32_t s = gpp ? g->topo[q] : q;
+    if (max_next(g, gpp, s, pace) > pace[s])
+      pace[s] = max_next(g, gpp, s, pace);
+    double last = wend[s] + ((double)c->B / sp[s].b - 1) * pace[s] + t->sync[s];
+    if (last > end) end = last;
+  }
+  return end;
 }
 
 static int evaluate(gpp__pctx *c, gpp__stage_spec *sp, uint32_t n, bool gpp,
                     gpp_planner_candidate *out) {
   sgraph g = {0};
-  double *samples = gpp_calloc(c->err, (4 + N_STAGE_TIMES) * (size_t)n + 1,
+  double *samples = gpp_calloc(c->err, (5 + N_STAGE_TIMES) * (size_t)n + 1,
                                sizeof *samples);
   uint32_t *depth = gpp_calloc(c->err, n, sizeof *depth);
   int rc = (samples && depth) ? sgraph_build(c, sp, n, &g) : c->err->code;
   stage_times t = {0};
   if (samples) {
-    double *tt = samples + 4 * (size_t)n;
+    double *tt = samples + 5 * (size_t)n;
     t = (stage_times){tt, tt + n, tt + 2 * n, tt + 3 * n, tt + 4 * n,
                       tt + 5 * n};
   }
