@@ -204,6 +204,7 @@ static const char *const scale_planners[] = {"graphpipe", "gp-plain",
 
 typedef struct scale_args {
   uint32_t max_gpus, pd_max, sim_max;
+  const char *models; /* "gpt,dlrm" or NULL: which rows (default all) */
 } scale_args;
 
 static double now_s(void) {
@@ -302,20 +303,44 @@ static int scale_model(const char *name, gpp_cluster *cl, const scale_args *a,
 }
 
 static const char scale_usage[] =
-    "usage: bench_planner --scale [MAX_GPUS [PD_MAX [SIM_MAX]]]\n"
-    "  (defaults 16384, 1024 and 4096)\n"
+    "usage: bench_planner --scale [MAX_GPUS [PD_MAX [SIM_MAX [MODELS]]]]\n"
+    "  (defaults 16384, 1024, 4096 and gpt,mmt,dlrm)\n"
     "gpt, mmt and dlrm on 64, 128, ... MAX_GPUS GPUs of a 16,384-GPU DGX\n"
     "H100 cluster, 8 samples per GPU: per planner the set-up (communication\n"
     "fit) and search seconds, states, the iteration estimate, the simulated\n"
     "iteration of the chosen plan (up to SIM_MAX GPUs) and the estimate's\n"
     "error; PipeDream up to PD_MAX GPUs.  gp-plain: GraphPipe with\n"
-    "--no-stage-modes (the search before its stage modes).\n";
+    "--no-stage-modes (the search before its stage modes).  MODELS: a\n"
+    "comma-separated subset of gpt,mmt,dlrm (e.g. dlrm for its rows alone).\n";
+
+/* Whether MODELS (NULL: all) names `name`. */
+static bool scale_wanted(const char *which, const char *name) {
+  size_t n = strlen(name);
+  for (const char *s = which; s; s = strchr(s, ',') ? strchr(s, ',') + 1 : NULL)
+    if (strncmp(s, name, n) == 0 && (s[n] == ',' || s[n] == '\0')) return true;
+  return which == NULL;
+}
+
+/* MODELS names only scale_models, at least one. */
+static bool scale_models_ok(const char *which) {
+  size_t named = 0, items = 1;
+  for (const char *s = which; *s; s++) items += *s == ',';
+  for (size_t i = 0; i < sizeof scale_models / sizeof *scale_models; i++)
+    named += scale_wanted(which, scale_models[i]);
+  return named > 0 && named == items;
+}
 
 static int scale_parse(int argc, char **argv, scale_args *a) {
-  int rc = bench_cli(argc, argv, 4, scale_usage);
+  int rc = bench_cli(argc, argv, 5, scale_usage);
   if (rc != 0) return rc;
+  const char *which = argc > 5 ? argv[5] : NULL;
+  if (which && !scale_models_ok(which)) {
+    fprintf(stderr, "%s: %s: MODELS is a comma-separated subset of "
+            "gpt,mmt,dlrm\n%s", argv[0], which, scale_usage);
+    return 2;
+  }
   long v[3] = {16384, 1024, 4096};
-  for (int i = 2; i < argc; i++) {
+  for (int i = 2; i < argc && i < 5; i++) {
     v[i - 2] = positive(argv[i], GPP_MAX_GPUS);
     if (v[i - 2] == 0) {
       fprintf(stderr, "%s: %s: a whole number from 1 to %u\n%s", argv[0],
@@ -323,7 +348,7 @@ static int scale_parse(int argc, char **argv, scale_args *a) {
       return 2;
     }
   }
-  *a = (scale_args){(uint32_t)v[0], (uint32_t)v[1], (uint32_t)v[2]};
+  *a = (scale_args){(uint32_t)v[0], (uint32_t)v[1], (uint32_t)v[2], which};
   return 0;
 }
 
@@ -345,7 +370,8 @@ static int scale_main(int argc, char **argv) {
          "gpus", "batch", "planner", "setup", "search", "states",
          "estimate", "simulated", "error");
   for (size_t i = 0; i < sizeof scale_models / sizeof *scale_models; i++)
-    if (scale_model(scale_models[i], cl, &a, &err) != 0) {
+    if (scale_wanted(a.models, scale_models[i]) &&
+        scale_model(scale_models[i], cl, &a, &err) != 0) {
       fprintf(stderr, "bench_planner: %s\n", err.msg);
       gpp_cluster_destroy(cl);
       return 1;

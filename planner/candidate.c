@@ -1,12 +1,14 @@
 /* candidate.c -- turns a planner's stages into a candidate plan and
  * evaluates it the same way for every planner: the real stage graph from
  * op edges, its depth, in-flight counts, per-stage TPS and memory, and the
- * iteration estimate on the stages' placement (estimate(), below); also
+ * iteration estimate on the stages' placement (estimate(), below), its
+ * transfers priced as the engine routes them (planner/transfer.c); also
  * the sorted result list. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "planner/internal.h"
+#include "planner/transfer.h"
 #include "sim/engine/engine.h"
 
 typedef struct sgraph {
@@ -193,38 +195,47 @@ static int place_stages(gpp__pctx *c, const gpp__stage_spec *sp, uint32_t n,
   return 0;
 }
 
-/* Per stage, the seconds of one micro-batch without the all-reduce (run)
- * and of the all-reduce, once per iteration (sync). */
+/* Per stage, the seconds of one micro-batch's forward (f) and backward
+ * (b) work, of its transfers in and out (xin, xout: planner/transfer.c),
+ * of the all-reduce and optimizer step once per iteration (sync), and
+ * its in-flight micro-batches (infl). */
 typedef struct stage_times {
-  double *run, *sync;
+  double *f, *b, *xin, *xout, *sync, *infl;
 } stage_times;
+#define N_STAGE_TIMES 6
 
-/* The node holding all of stage s's devices; GPP__INF_U32 when they span
- * nodes or the node size is unknown. */
-static uint32_t stage_node(const gpp__pctx *c, const uint32_t *first,
-                           const gpp__stage_spec *sp, uint32_t s) {
-  uint32_t g = c->in->comm.gpus_per_node;
-  if (g == 0) return GPP__INF_U32;
-  uint32_t a = first[s] / g, b = (first[s] + sp[s].k - 1) / g;
-  return a == b ? a : GPP__INF_U32;
-}
-
-/* Whether every transfer into (out: out of) stage s stays in its node. */
-static bool stays_in_node(const gpp__pctx *c, const sgraph *g,
-                          const uint32_t *first, const gpp__stage_spec *sp,
-                          uint32_t s, bool out) {
-  uint32_t node = stage_node(c, first, sp, s);
-  if (node == GPP__INF_U32) return false;
-  if (out) {
+/* The stage edges as the engine builds them (sim/plan/plan_graph.c), with
+ * their bytes per sample: gpp, each op's output once to each other stage
+ * consuming it; 1f1b, the chain of stages in order, the edge after stage
+ * c carrying every output made at or before c and read after it. */
+static int stage_edge_list(gpp__pctx *c, const sgraph *g, bool gpp,
+                           gpp__xfer_edge **out, uint32_t *n_out) {
+  uint32_t n = gpp ? g->succ_off[g->n] : (g->n ? g->n - 1 : 0);
+  gpp__xfer_edge *e = gpp_calloc(c->err, n ? n : 1, sizeof *e);
+  if (e == NULL) return c->err->code;
+  for (uint32_t s = 0; gpp && s < g->n; s++)
     for (uint32_t j = g->succ_off[s]; j < g->succ_off[s + 1]; j++)
-      if (stage_node(c, first, sp, g->succ[j]) != node) return false;
-    return true;
+      e[j] = (gpp__xfer_edge){s, g->succ[j], 0};
+  for (uint32_t s = 0; !gpp && s + 1 < g->n; s++)
+    e[s] = (gpp__xfer_edge){s, s + 1, 0};
+  for (uint32_t u = 0; u < c->n; u++) {
+    const gpp_op *op = &c->m->ops[u];
+    uint32_t s = g->stage_of[u], hi = s;
+    for (uint32_t q = 0; q < op->n_outputs; q++) {
+      uint32_t t = g->stage_of[op->outputs[q]];
+      if (t > hi) hi = t;
+      bool seen = t == s;
+      for (uint32_t r = 0; r < q && !seen; r++)
+        seen = g->stage_of[op->outputs[r]] == t;
+      for (uint32_t j = g->succ_off[s]; gpp && !seen && j < g->succ_off[s + 1];
+           j++)
+        if (e[j].to == t) e[j].bytes += c->outb[u];
+    }
+    for (uint32_t q = s; !gpp && q < hi; q++) e[q].bytes += c->outb[u];
   }
-  for (uint32_t u = 0; u < g->n; u++) /* predecessors: no list of them */
-    for (uint32_t j = g->succ_off[u]; j < g->succ_off[u + 1]; j++)
-      if (g->succ[j] == s && stage_node(c, first, sp, u) != node)
-        return false;
-  return true;
+  *out = e;
+  *n_out = n;
+  return 0;
 }
 
 /* The stage's optimizer step, as the engine times it (none without a
@@ -241,18 +252,46 @@ static double optimizer_step(const gpp__pctx *c, const gpp_planner_stage *st,
       st->sharding);
 }
 
-/* One micro-batch of stage s on its placement: compute (work) and
- * transfers. */
-static double stage_run(const gpp__pctx *c, const sgraph *g,
-                        const uint32_t *first, const gpp__stage_spec *sp,
-                        uint32_t s, const gpp__stage_sums *sums,
-                        uint32_t t, double work) {
-  double r = gpp__ceil_div(sp[s].b, sp[s].k / t);
-  return work +
-         gpp__transfer(c, sums->in_bytes * r,
-                       stays_in_node(c, g, first, sp, s, false)) +
-         gpp__transfer(c, sums->out_bytes * r,
-                       stays_in_node(c, g, first, sp, s, true));
+/* The transfers of each stage on its placement, as the engine routes
+ * them (planner/transfer.c): xin[s] the edges into s, xout[s] out of it.
+ * Each edge is both one stage's out and the next one's in, so a path
+ * through the stages pays it twice, the activations and the gradients. */
+static int stage_xfers(gpp__pctx *c, const sgraph *g, const gpp__stage_spec *sp,
+                       const gpp_planner_stage *st, bool gpp, double *xin,
+                       double *xout) {
+  gpp__xfer_edge *e = NULL;
+  gpp__xfer_stage *xs = gpp_calloc(c->err, g->n ? g->n : 1, sizeof *xs);
+  uint32_t n_e = 0, gpus = c->G;
+  if (xs == NULL) return c->err->code;
+  for (uint32_t s = 0; s < g->n; s++) {
+    uint32_t f = st[s].first_device, t = st[s].tensor;
+    xs[s] = (gpp__xfer_stage){f, sp[s].k / t, sp[s].b, t};
+    if (f + sp[s].k > gpus) gpus = f + sp[s].k;
+  }
+  gpp__xfer_ports x = {0};
+  int rc = stage_edge_list(c, g, gpp, &e, &n_e);
+  if (rc == 0) rc = gpp__xfer_init(&x, &c->in->comm, xs, gpus, c->err);
+  for (uint32_t s = 0; rc == 0 && s < g->n; s++) {
+    xin[s] = gpp__xfer_time(&x, e, n_e, s, true);
+    xout[s] = gpp__xfer_time(&x, e, n_e, s, false);
+  }
+  gpp__xfer_free(&x);
+  free(e);
+  free(xs);
+  return rc;
+}
+
+/* The stage's forward seconds at its replicas' share of a micro-batch. */
+static int forward_seconds(gpp__pctx *c, const gpp__stage_spec *sp,
+                           double *out) {
+  uint32_t r = gpp__ceil_div(sp->b, sp->k);
+  *out = 0;
+  for (uint32_t j = 0; j < sp->n_ops; j++) {
+    double f = 0, b = 0;
+    GPP_TRY(c->in->op_time(c->in->op_time_ctx, sp->ops[j], r, &f, &b, c->err));
+    *out += f;
+  }
+  return 0;
 }
 
 /* The stage's mode (the default without stage modes or when none fits:
@@ -277,11 +316,12 @@ static void stage_mode(const gpp__pctx *c, const gpp__stage_sums *sums,
   st->tps = gpp__stage_tps_plain(c, sums, sp->b, sp->k);
   st->mem_bytes = gpp__stage_mem(c, sums, sp->b, sp->k, samples);
   mc->compute = sums->time;
+  mc->fwd = NAN; /* the caller sums the plain forward */
   mc->sync = gpp__allreduce(c, sums->param, sp->k);
 }
 
 static int fill_stages(gpp__pctx *c, const sgraph *g, gpp__stage_spec *sp,
-                       const double *samples, stage_times *st_t,
+                       const double *samples, bool gpp, stage_times *st_t,
                        gpp_planner_candidate *out) {
   uint32_t *seen = gpp_calloc(c->err, c->n, sizeof *seen), tag = 0;
   uint32_t *first = gpp_calloc(c->err, g->n ? g->n : 1, sizeof *first);
@@ -297,6 +337,7 @@ static int fill_stages(gpp__pctx *c, const sgraph *g, gpp__stage_spec *sp,
     gpp__stage_sums sums;
     gpp__mode_cost mc;
     rc = stage_sums(c, g, &sp[s], s, seen, &tag, &sums);
+    if (rc == 0) rc = forward_seconds(c, &sp[s], &st_t->f[s]);
     if (rc != 0) break;
     st->ops = sp[s].ops;
     st->n_ops = sp[s].n_ops;
@@ -306,63 +347,178 @@ static int fill_stages(gpp__pctx *c, const sgraph *g, gpp__stage_spec *sp,
     st->micro_batch = sp[s].b;
     st->inflight = (uint32_t)gpp__ceil_div((uint32_t)samples[s], sp[s].b);
     stage_mode(c, &sums, &sp[s], samples[s], st, &mc);
+    if (st->tensor > 1 || st->sharding || st->recompute)
+      st_t->f[s] = mc.fwd;
+    st_t->b[s] = mc.compute - st_t->f[s];
     st_t->sync[s] = mc.sync + optimizer_step(c, st, sums.param);
-    st_t->run[s] = stage_run(c, g, first, sp, s, &sums, st->tensor,
-                             mc.compute);
+    st_t->infl[s] = st->inflight;
     dev += sp[s].k;
     if (st->tps > out->tps) out->tps = st->tps;
     if (sp[s].b > out->micro_batch) out->micro_batch = sp[s].b;
   }
   out->devices_used = dev;
+  if (rc == 0)
+    rc = stage_xfers(c, g, sp, out->stages, gpp, st_t->xin, st_t->xout);
   free(seen);
   free(first);
   return rc;
 }
 
-/* The iteration estimate.  The first micro-batch crosses the stage graph
- * along its costliest path, fill (gpp; 1f1b: every stage in order), and
- * each stage runs its other micro-batches at its own pace, the slowest
- * setting the steady part.  A stage's all-reduce and optimizer step
- * start after its last backward, which comes fill - down(s) before the
- * end, down(s) the costliest path from s to a sink: the iteration ends
- * with the one that sticks out furthest.  With uniform stages and no
- * all-reduce this is the closed form (m + D - 1) * b * TPS. */
+/* The successors of stage s: gpp, the stage graph's; 1f1b, the next
+ * stage of the chain (the engine relays every tensor along it). */
+static const uint32_t *next_stages(const sgraph *g, bool gpp, uint32_t s,
+                                   uint32_t *n, uint32_t *one) {
+  if (gpp) {
+    *n = g->succ_off[s + 1] - g->succ_off[s];
+    return g->succ + g->succ_off[s];
+  }
+  *one = s + 1;
+  *n = s + 1 < g->n;
+  return one;
+}
+
+static double max_next(const sgraph *g, bool gpp, uint32_t s,
+                       const double *v) {
+  uint32_t n, one;
+  const uint32_t *t = next_stages(g, gpp, s, &n, &one);
+  double most = 0;
+  for (uint32_t j = 0; j < n; j++)
+    if (v[t[j]] > most) most = v[t[j]];
+  return most;
+}
+
+/* Seconds until the first of n transfers ends that each take x alone on
+ * one port and start tau apart, the port shared max-min fairly (equal
+ * rates) by those under way: with x > tau the later micro-batches' flows
+ * slow the first one's (processor sharing). */
+static double shared_first(double x, double tau, double n) {
+  double t = 0;
+  for (double i = 1;; i++) {
+    if (i >= n || x <= tau / i) return t + i * x;
+    x -= tau / i;
+    t += tau;
+  }
+}
+
+/* The forward of the first micro-batch: done[s], when stage s has it,
+ * after the latest of its inputs and its transfers in.  Micro-batches
+ * leave s's predecessors for s every tau[s] (the slowest of their
+ * forwards and their own transfers in), and those in flight share s's
+ * transfers in. */
+static void forward_wave(gpp__pctx *c, const sgraph *g,
+                         const gpp__stage_spec *sp, bool gpp,
+                         const stage_times *t, double *arrive, double *tau,
+                         double *done) {
+  for (uint32_t s = 0; s < g->n; s++) arrive[s] = tau[s] = 0;
+  for (uint32_t q = 0; q < g->n; q++) {
+    uint32_t s = gpp ? g->topo[q] : q, n, one;
+    double m = (double)c->B / sp[s].b;
+    double sharing = t->infl[s] + 1 < m ? t->infl[s] + 1 : m;
+    done[s] = arrive[s] + shared_first(t->xin[s], tau[s], sharing) + t->f[s];
+    double emit = tau[s] > t->f[s] ? tau[s] : t->f[s];
+    if (t->xin[s] > emit) emit = t->xin[s];
+    const uint32_t *nx = next_stages(g, gpp, s, &n, &one);
+    for (uint32_t j = 0; j < n; j++) {
+      if (done[s] > arrive[nx[j]]) arrive[nx[j]] = done[s];
+      if (emit > tau[nx[j]]) tau[nx[j]] = emit;
+    }
+  }
+}
+
+/* A stage's own period once its backwards have begun: with every
+ * micro-batch let in before the first backward, its backwards (and the
+ * gradients out); otherwise, as in 1F1B, its work, each direction of its
+ * transfers, and its round trip (work and transfers of the costliest path
+ * below it and back) over the micro-batches in flight. */
+static double own_period(const stage_times *t, uint32_t s, double down,
+                         double m) {
+  if (t->infl[s] >= m) return t->b[s] > t->xout[s] ? t->b[s] : t->xout[s];
+  double p = t->f[s] + t->b[s];
+  if (t->xin[s] > p) p = t->xin[s];
+  if (t->xout[s] > p) p = t->xout[s];
+  if ((down - t->xin[s]) / t->infl[s] > p)
+    p = (down - t->xin[s]) / t->infl[s];
+  return p;
+}
+
+/* Whether stage s lets fewer micro-batches in than the iteration has, so
+ * that it alternates forwards and backwards (1F1B). */
+static bool alternates(const gpp__pctx *c, const gpp__stage_spec *sp,
+                       const stage_times *t, uint32_t s) {
+  return t->infl[s] < (double)c->B / sp[s].b;
+}
+
+/* A stage that alternates takes its forwards no faster than the
+ * alternating stages before it send them: their periods carry forward. */
+static void carry_forward(gpp__pctx *c, const sgraph *g,
+                          const gpp__stage_spec *sp, bool gpp,
+                          const stage_times *t, double *pace) {
+  for (uint32_t q = 0; q < g->n; q++) {
+    uint32_t s = gpp ? g->topo[q] : q, n, one;
+    const uint32_t *nx = next_stages(g, gpp, s, &n, &one);
+    for (uint32_t j = 0; alternates(c, sp, t, s) && j < n; j++)
+      if (alternates(c, sp, t, nx[j]) && pace[s] > pace[nx[j]])
+        pace[nx[j]] = pace[s];
+  }
+}
+
+/* The iteration estimate.  The first micro-batch's forward reaches every
+ * stage after the latest of its inputs (forward_wave), and its backward
+ * reaches stage s after the latest of its successors' (gradients in), which
+ * ends s's first backward at wend(s); every transfer is priced as the
+ * engine routes it (planner/transfer.c).  Stage s's other backwards follow
+ * at its pace: its own period, no faster than the alternating stages
+ * before it feed it (carry_forward) nor than its successors' gradients
+ * come.  Its all-reduce and optimizer step start after its last backward:
+ * the iteration ends with the stage that ends last.  With uniform stages
+ * and no all-reduce this is the closed form (m + D - 1) * b * TPS. */
 static double estimate(gpp__pctx *c, const sgraph *g,
                        const gpp__stage_spec *sp, const stage_times *t,
-                       bool gpp, double *down) {
-  double steady = 0, fill = 0, tail = 0;
+                       bool gpp, double *scratch) {
+  double *down = scratch, *done = scratch + g->n, *wend = scratch + 2 * g->n;
+  double *pace = scratch + 3 * g->n, end = 0;
+  forward_wave(c, g, sp, gpp, t, wend, down, done);
   for (uint32_t q = g->n; q-- > 0;) {
     uint32_t s = gpp ? g->topo[q] : q;
-    double next = !gpp && s + 1 < g->n ? down[s + 1] : 0;
-    for (uint32_t j = g->succ_off[s]; gpp && j < g->succ_off[s + 1]; j++)
-      if (down[g->succ[j]] > next) next = down[g->succ[j]];
-    down[s] = t->run[s] + next;
-    double rest = ((double)c->B / sp[s].b - 1) * t->run[s];
-    if (rest > steady) steady = rest;
-    if (down[s] > fill) fill = down[s];
+    down[s] = t->f[s] + t->b[s] + t->xin[s] + t->xout[s] +
+              max_next(g, gpp, s, down);
+    double back = max_next(g, gpp, s, wend);
+    wend[s] = (back > done[s] ? back : done[s]) + t->xout[s] + t->b[s];
+    pace[s] = own_period(t, s, down[s], (double)c->B / sp[s].b);
   }
-  for (uint32_t s = 0; s < g->n; s++)
-    if (t->sync[s] - (fill - down[s]) > tail)
-      tail = t->sync[s] - (fill - down[s]);
-  return steady + fill + tail;
+  carry_forward(c, g, sp, gpp, t, pace);
+  for (uint32_t q = g->n; q-- > 0;) {
+    uint32_t s = gpp ? g->topo[q] : q;
+    if (max_next(g, gpp, s, pace) > pace[s])
+      pace[s] = max_next(g, gpp, s, pace);
+    double last = wend[s] + ((double)c->B / sp[s].b - 1) * pace[s] + t->sync[s];
+    if (last > end) end = last;
+  }
+  return end;
 }
 
 static int evaluate(gpp__pctx *c, gpp__stage_spec *sp, uint32_t n, bool gpp,
                     gpp_planner_candidate *out) {
   sgraph g = {0};
-  double *samples = gpp_calloc(c->err, 4 * (size_t)n, sizeof *samples);
+  double *samples = gpp_calloc(c->err, (5 + N_STAGE_TIMES) * (size_t)n + 1,
+                               sizeof *samples);
   uint32_t *depth = gpp_calloc(c->err, n, sizeof *depth);
   int rc = (samples && depth) ? sgraph_build(c, sp, n, &g) : c->err->code;
-  stage_times t = {samples ? samples + n : NULL, samples ? samples + 2 * n : NULL};
+  stage_times t = {0};
+  if (samples) {
+    double *tt = samples + 5 * (size_t)n;
+    t = (stage_times){tt, tt + n, tt + 2 * n, tt + 3 * n, tt + 4 * n,
+                      tt + 5 * n};
+  }
   if (rc == 0) {
     out->depth = inflight_gpp(&g, sp, samples, depth);
     if (!gpp) {
       out->depth = n;
       for (uint32_t s = 0; s < n; s++) samples[s] = (double)(n - s) * sp[s].b;
     }
-    rc = fill_stages(c, &g, sp, samples, &t, out);
+    rc = fill_stages(c, &g, sp, samples, gpp, &t, out);
   }
-  if (rc == 0) out->iteration = estimate(c, &g, sp, &t, gpp, samples + 3 * n);
+  if (rc == 0) out->iteration = estimate(c, &g, sp, &t, gpp, samples + n);
   sgraph_free(&g);
   free(samples);
   free(depth);

@@ -3,10 +3,13 @@
  * functions"): point-to-point alpha + beta * bytes by least squares over
  * the routes from GPU 0 and message sizes; all-reduce per power-of-two
  * group of consecutive GPUs from its slowest ring hop, or from its intra-
- * and inter-node hops where the engine runs it hierarchically.  Kept apart
+ * and inter-node hops where the engine runs it hierarchically; and what
+ * the iteration estimate prices stage-to-stage transfers by: the intra-
+ * and inter-node routes and the GPUs that share a NIC.  Kept apart
  * from the DPs so that they can be tested without a cluster. */
 #include <gsl/gsl_fit.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "planner/internal.h"
@@ -116,6 +119,50 @@ static int fit_hier(gpp_cluster *c, uint32_t n_gpus, uint32_t k, double *lat,
   return 0;
 }
 
+/* Whether route b shares a link of bandwidth bw with route a. */
+static bool shares_narrowest(const gpp_cluster *c, const uint32_t *a,
+                             uint32_t na, const uint32_t *b, uint32_t nb,
+                             double bw) {
+  for (uint32_t i = 0; i < na; i++) {
+    if (c->links[a[i]].bandwidth > bw) continue;
+    for (uint32_t j = 0; j < nb; j++)
+      if (a[i] == b[j]) return true;
+  }
+  return false;
+}
+
+/* How many of node 1's GPUs g + l, sending to GPU l, share the narrowest
+ * link of GPU g's route to GPU 0 (a NIC that GPUs share). */
+static int nic_sharing(gpp_cluster *c, uint32_t g, double bw, uint32_t *out,
+                       gpp_errctx *err) {
+  const uint32_t *first, *route;
+  uint32_t n_first, n_route, share = 1;
+  GPP_TRY(gpp_cluster_route(c, g, 0, &first, &n_first, err));
+  for (uint32_t l = 1; l < g; l++) {
+    GPP_TRY(gpp_cluster_route(c, g + l, l, &route, &n_route, err));
+    share += shares_narrowest(c, first, n_first, route, n_route, bw);
+  }
+  *out = g % share == 0 ? share : g;
+  return 0;
+}
+
+/* Node 1 to node 0: the mean latency and seconds per byte over every pair
+ * of GPUs (g x g routes, into g destinations), and the NIC sharing. */
+static int fit_inter(gpp_cluster *c, gpp_planner_comm *out, gpp_errctx *err) {
+  uint32_t g = c->gpus_per_node;
+  double lat = 0, spb = 0, l1, bw, bw0;
+  for (uint32_t dst = 0; dst < g; dst++)
+    for (uint32_t src = g; src < 2 * g; src++) {
+      GPP_TRY(gpp_cluster_route_cost(c, src, dst, &l1, &bw, err));
+      lat += l1;
+      spb += 1.0 / bw;
+    }
+  out->p2p_inter_latency = lat / ((double)g * g);
+  out->p2p_inter_sec_per_byte = spb / ((double)g * g);
+  GPP_TRY(gpp_cluster_route_cost(c, g, 0, &l1, &bw0, err));
+  return nic_sharing(c, g, bw0, &out->gpus_per_nic, err);
+}
+
 int gpp_planner_comm_fit(gpp_cluster *c, uint32_t n_gpus,
                          gpp_planner_comm *out, gpp_errctx *err) {
   *out = (gpp_planner_comm){0};
@@ -129,6 +176,7 @@ int gpp_planner_comm_fit(gpp_cluster *c, uint32_t n_gpus,
     out->p2p_intra_latency = lat;
     out->p2p_intra_sec_per_byte = 1.0 / bw;
   }
+  if (g > 1 && c->n_gpus >= 2 * g) GPP_TRY(fit_inter(c, out, err));
   if (g > 1 && n_gpus > g)
     GPP_TRY(slowest_hop(c, 0, 1, n_gpus < 2 * g ? n_gpus : 2 * g,
                         &out->ring_span_latency, &out->ring_span_sec_per_byte,

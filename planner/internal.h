@@ -181,8 +181,11 @@ double gpp__stage_room(const gpp__pctx *c, const gpp__stage_sums *s,
 /* A mode's cost: one micro-batch's forward and backward on a replica
  * (with the tensor and sharding collectives, without the transfers), the
  * end-of-iteration collective, per-device memory and the TPS. */
+/* A mode's seconds per micro-batch: compute (forward and backward, with
+ * their collectives), of which fwd the forward; sync, the collective at
+ * the end of the iteration; memory per device; TPS. */
 typedef struct gpp__mode_cost {
-  double compute, sync, mem, tps;
+  double compute, fwd, sync, mem, tps;
 } gpp__mode_cost;
 /* The cost of the stage in mode md; returns the TPS. */
 double gpp__mode_eval(const gpp__pctx *c, const gpp__stage_sums *s,

@@ -5,10 +5,11 @@
  * stages: sets of ops, each on a number of data-parallel replicas, with a
  * micro-batch size and a schedule (gpp for GraphPipe, 1f1b for the
  * sequential baselines).  Every planner reports its own estimate of the
- * bottleneck time per sample (TPS) and of the iteration time (the
- * costliest path of one micro-batch through the stage graph, the slowest
- * stage's other micro-batches, and the all-reduce and optimizer step that
- * end last: `(m + D - 1) * b * TPS` on uniform stages without weights;
+ * bottleneck time per sample (TPS) and of the iteration time (the first
+ * micro-batch's forward and backward through the stage graph, each
+ * stage's other micro-batches at its period, and the all-reduce and
+ * optimizer step that end last, transfers priced as the engine routes
+ * them: `(m + D - 1) * b * TPS` on uniform stages without weights;
  * planner/candidate.c), its search time and the states it explored.
  * Planners are a const type table selected by name (gpp_planner_find).
  */
@@ -44,6 +45,13 @@ typedef struct gpp_planner_comm {
   double p2p_latency, p2p_sec_per_byte;
   uint32_t gpus_per_node;
   double p2p_intra_latency, p2p_intra_sec_per_byte;
+  /* Between two nodes: the mean latency and seconds per byte of the
+   * routes from node 1's GPUs to node 0's, and how many GPUs of a node
+   * share the link their inter-node routes narrow to (a NIC; 0: unknown,
+   * or a single node).  The iteration estimate prices the transfers
+   * between stages by the bytes each GPU and NIC carries (candidate.c). */
+  double p2p_inter_latency, p2p_inter_sec_per_byte;
+  uint32_t gpus_per_nic;
   /* A group of more than gpus_per_node GPUs that is not whole nodes
    * runs as a flat ring whose slowest hop crosses nodes: these (0 when
    * gpus_per_node is). */

@@ -261,6 +261,7 @@ static void mode_run(const gpp__pctx *c, const gpp__stage_sums *s,
     B = fmax(B, ag + bwd / nl);
   }
   out->compute = F + B;
+  out->fwd = F;
   out->sync = md.sharding == GPP_SHARD_NONE ? gpp__ring(c, P, d, k, 2, 1)
             : md.sharding == GPP_SHARD_OPTIMIZER ? 2 * gpp__ring(c, P, d, k, 1, 1)
             : md.sharding == GPP_SHARD_GRADIENTS ? gpp__ring(c, P, d, k, 1, 1)

@@ -53,6 +53,20 @@ grep -q "8 ->     16 GPUs     flow (2.0x GPUs): events" "$TMP/out" ||
 
 "$planner" --help | grep -q -- "--table1" || fail "bench_planner --help: no --table1"
 "$planner" --scale --help | grep -q "16,384-GPU" || fail "bench_planner --scale --help"
+for models in "foo" "dlrm,foo" "dlrm,dlrm" ","; do
+  "$planner" --scale 64 64 64 "$models" >"$TMP/out" 2>"$TMP/err"
+  rc=$?
+  [ "$rc" -eq 2 ] || fail "bench_planner --scale 64 64 64 $models: exit $rc"
+  grep -q "MODELS is a comma-separated subset" "$TMP/err" ||
+    fail "bench_planner --scale MODELS $models: no reason"
+  [ -s "$TMP/out" ] && fail "bench_planner --scale MODELS $models wrote a table"
+done
+"$planner" --scale 64 64 64 dlrm >"$TMP/out" 2>"$TMP/err" ||
+  fail "bench_planner --scale 64 64 64 dlrm: exit $?"
+grep -q "^dlrm  *64 " "$TMP/out" || fail "bench_planner --scale dlrm: no dlrm row"
+grep -q "^gpt\|^mmt" "$TMP/out" && fail "bench_planner --scale dlrm: other models"
+[ "$(grep -c '%' "$TMP/out")" -eq 3 ] ||
+  fail "bench_planner --scale dlrm: not three estimate errors (graphpipe, gp-plain, pipedream)"
 
 # bench/bench_demo.sh (the README's times): usage, and bad arguments
 # refused before anything runs.

@@ -524,7 +524,7 @@ FIGURES = [
      "fuzzing time per target"),
     (r"Summit-like cluster at (\d+) GPUs with GraphPipe", fig_demo_gpus,
      "the demo's GPUs"),
-    (r"an (\d+)-stage plan that simulates within %s%% of PipeDream's" % N,
+    (r"an? (\d+)-stage plan that simulates within %s%% of PipeDream's" % N,
      fig_demo_piper, "Piper's demo plan"),
     (r"against the (\d+) GiB of a V100", fig_demo_memory, "V100 memory"),
     (r"`bench/bench_demo\.sh` measured it on (\d{4}-\d\d-\d\d) \(Release "

@@ -1264,3 +1264,107 @@ Test(planner_real, stage_modes_priced_as_the_engine_runs_them) {
     expect_mode_as_engine(&r, 4, 8, modes[i]);
   real_close(&r);
 }
+
+/* ---- transfers between stages of unequal replica counts ---- */
+
+#include "planner/transfer.h"
+
+/* The engine's time for micro-batch 0's activations into stage `to`: the
+ * longest, over its replicas, from the first piece's start to the last
+ * one's end (the senders may finish their forwards microseconds apart). */
+static double sim_act_span(const gpp_result *res, int32_t to) {
+  double worst = 0;
+  for (size_t i = 0; i < res->n_tasks; i++) {
+    const gpp_task_rec *a = &res->tasks[i];
+    if (a->kind != GPP_TASK_ACT || a->stage != to || a->micro_batch != 0)
+      continue;
+    double lo = a->start, hi = a->end;
+    for (size_t j = 0; j < res->n_tasks; j++) {
+      const gpp_task_rec *b = &res->tasks[j];
+      if (b->kind != GPP_TASK_ACT || b->stage != to || b->micro_batch != 0 ||
+          b->peer != a->peer)
+        continue;
+      if (b->start < lo) lo = b->start;
+      if (b->end > hi) hi = b->end;
+    }
+    if (hi - lo > worst) worst = hi - lo;
+  }
+  cr_assert_gt(worst, 0, "no activations into stage %d", to);
+  return worst;
+}
+
+Test(planner_transfer, unequal_replicas_across_nodes_match_the_engine) {
+  /* A chain on 4 DGX H100 nodes, one stage per node: 3 -> 4 -> 8 -> 2
+   * replicas, 1 MiB per sample, one micro-batch of 24.  3 -> 4: each
+   * sender's 8 samples leave through its one NIC to two receivers (the
+   * old model charged the receivers' 6); 8 -> 2: each receiver takes 12
+   * samples from four senders through its NIC (the old model charged the
+   * senders' 3 as their transfer out).  The estimate (transfer.c, on
+   * the communication fit) must match the engine's spans within 2%. */
+  const uint32_t k[4] = {3, 4, 8, 2}, first[4] = {0, 8, 16, 24}, b = 24;
+  const double bytes = 1 << 20;
+  tmodel *t = tm_new("chain");
+  for (uint32_t i = 0; i < 4; i++) {
+    char nm[16];
+    snprintf(nm, sizeof nm, "L%u", i);
+    tm_op(t, nm, 0.01, 0.02, 0, 1000, bytes);
+    if (i) tm_edge(t, i - 1, i);
+  }
+  char text[1024];
+  int n = snprintf(text, sizeof text, "batch: %u\nmicro_batch: %u\nschedule: "
+                   "1f1b\noptimizer: sgd\nprecision: full\nstages:\n", b, b);
+  for (uint32_t s = 0; s < 4; s++) {
+    n += snprintf(text + n, sizeof text - (size_t)n,
+                  "  - {name: s%u, ops: [L%u], devices: [", s, s);
+    for (uint32_t r = 0; r < k[s]; r++)
+      n += snprintf(text + n, sizeof text - (size_t)n, "%s%u", r ? ", " : "",
+                    first[s] + r);
+    n += snprintf(text + n, sizeof text - (size_t)n, "]}\n");
+  }
+  gpp_errctx err = {0};
+  gpp_cluster *cl = NULL;
+  gpp_plan *plan = NULL;
+  gpp_costs *costs = NULL;
+  gpp_result *res = NULL;
+  gpp_engine_opts eo = {.record = true};
+  cr_assert_eq(gpp_cluster_load(src_path("configs/clusters/dgx-h100.yaml"),
+                                &cl, &err), 0, "%s", err.msg);
+  cr_assert_eq(gpp_plan_load_string("t.yaml", text, &t->m, cl->n_gpus, &plan,
+                                    &err), 0, "%s", err.msg);
+  cr_assert_eq(gpp_costs_create(&t->m, &cl->gpu, NULL, &costs, &err), 0);
+  cr_assert_eq(gpp_engine_run(plan, costs, cl, &eo, &res, &err), 0, "%s",
+               err.msg);
+  gpp_planner_comm cm;
+  cr_assert_eq(gpp_planner_comm_fit(cl, 0, &cm, &err), 0, "%s", err.msg);
+  cr_expect_eq(cm.gpus_per_nic, 1); /* one NIC per GPU on a DGX H100 */
+  gpp__xfer_stage st[4];
+  for (uint32_t s = 0; s < 4; s++) st[s] = (gpp__xfer_stage){first[s], k[s], b, 1};
+  const gpp__xfer_edge e[3] = {{0, 1, bytes}, {1, 2, bytes}, {2, 3, bytes}};
+  gpp__xfer_ports x;
+  cr_assert_eq(gpp__xfer_init(&x, &cm, st, cl->n_gpus, &err), 0);
+  double in1 = gpp__xfer_time(&x, e, 3, 1, true);
+  double out0 = gpp__xfer_time(&x, e, 3, 0, false);
+  double out2 = gpp__xfer_time(&x, e, 3, 2, false);
+  double in3 = gpp__xfer_time(&x, e, 3, 3, true);
+  gpp__xfer_free(&x);
+  double sim01 = sim_act_span(res, 1), sim23 = sim_act_span(res, 3);
+  cr_expect(fabs(in1 - sim01) <= 0.02 * sim01 &&
+            fabs(out0 - sim01) <= 0.02 * sim01, "3 -> 4: estimate in %g s, "
+            "out %g s; engine %g s", in1, out0, sim01);
+  cr_expect(fabs(out2 - sim23) <= 0.02 * sim23 &&
+            fabs(in3 - sim23) <= 0.02 * sim23, "8 -> 2: estimate out %g s, "
+            "in %g s; engine %g s", out2, in3, sim23);
+  /* The model before (each side its own replicas' share, on the average
+   * route) misses both by far more than the bound. */
+  gpp_planner_input in = {.comm = cm};
+  gpp__pctx c = {.in = &in};
+  cr_expect_gt(fabs(gpp__transfer(&c, bytes * (b / k[1]), false) - sim01),
+               0.1 * sim01);
+  cr_expect_gt(fabs(gpp__transfer(&c, bytes * (b / k[2]), false) - sim23),
+               0.1 * sim23);
+  gpp_result_destroy(res);
+  gpp_costs_destroy(costs);
+  gpp_plan_destroy(plan);
+  gpp_cluster_destroy(cl);
+  free(t);
+}

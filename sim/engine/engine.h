@@ -136,6 +136,16 @@ int gpp_engine_run(const gpp_plan *plan, const gpp_costs *costs,
                    gpp_result **out, gpp_errctx *err);
 void gpp_result_destroy(gpp_result *r);
 
+/* How the engine splits activations between two stages (engine_setup.c):
+ * replica r of a stage that splits micro-batches of b samples over d
+ * replicas holds samples [r b / d, (r + 1) b / d) of its first one, and
+ * sends each replica of the other stage (micro-batches of b2 over d2) that
+ * holds some of them one piece: visit(ctx, replica, samples) for each, in
+ * order.  The planners' iteration estimate prices transfers by them. */
+typedef void (*gpp_piece_fn)(void *ctx, uint32_t replica, uint32_t samples);
+void gpp_engine_pieces(uint32_t b, uint32_t d, uint32_t r, uint32_t b2,
+                       uint32_t d2, gpp_piece_fn visit, void *ctx);
+
 /* Seconds of the optimizer step over param_bytes of weights (param_count
  * parameters) on g, its state divided by divisor (tensor degree times the
  * sharded data-parallel degree; 1: none): memory-bound, it reads the

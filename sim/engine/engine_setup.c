@@ -32,6 +32,14 @@ bool gpp__piece_next(gpp__piece_it *it, uint32_t *k, uint32_t *r,
   return true;
 }
 
+void gpp_engine_pieces(uint32_t b, uint32_t d, uint32_t r, uint32_t b2,
+                       uint32_t d2, gpp_piece_fn visit, void *ctx) {
+  gpp__piece_it it = {(uint64_t)r * b / d, (uint64_t)(r + 1) * b / d, b2, d2,
+                      b2, UINT32_MAX};
+  uint32_t k, rr, n;
+  while (gpp__piece_next(&it, &k, &rr, &n)) visit(ctx, rr, n);
+}
+
 /* Pieces of stage `other`'s partition overlapping slot's micro-batch k. */
 static uint32_t count_pieces(const gpp__eng *e, uint32_t slot, uint32_t k,
                              uint32_t other) {
