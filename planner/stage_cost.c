@@ -381,6 +381,14 @@ static void modes_at(const gpp__pctx *c, const gpp__stage_sums *s, uint32_t b,
   if (tensor_floor(c, s, b, k, t) >= *best) return;
   double bar = tensor_tps(c, s, b, k, t);
   if (bar >= *best) return;
+  /* When t alone fits, it takes *best at bar, and sharding or recompute,
+   * counted no faster than bar, cannot beat it: skip pricing them. */
+  gpp__mode plain_t = {t, GPP_SHARD_NONE, GPP_RECOMPUTE_NONE};
+  if (t > 1 && mode_mem(c, s, plain_t, k, gpp__ceil_div(b, k / t), infl) <=
+                   c->mem_cap) {
+    consider(c, s, b, k, infl, plain_t, bar, best, bm);
+    return;
+  }
   for (int sh = 0; sh <= GPP_SHARD_FULL; sh++)
     for (int rc = 0; rc <= GPP_RECOMPUTE_FULL; rc++)
       if (mode_ok(s, k, t, sh, rc))
