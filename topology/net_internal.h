@@ -311,6 +311,13 @@ static inline void gpp__net_clear_dirty(gpp_net *net) {
   }
   net->n_dirty = 0;
 }
+/* Brings a flow's remaining bytes up to t at its current rate, which it
+ * keeps as old_rate for the re-sharing about to change it. */
+static inline void gpp__flow_progress(gpp__flow *f, double t) {
+  f->remaining = fmax(f->remaining - f->rate * (t - f->t_last), 0);
+  f->t_last = t;
+  f->old_rate = f->rate;
+}
 /* The scratch heap of net->shares, ordered by (share, id). */
 int gpp__share_push(gpp_net *net, gpp__share s, gpp_errctx *err);
 gpp__share gpp__share_pop(gpp_net *net);

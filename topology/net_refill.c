@@ -72,9 +72,7 @@ static int touch(refill *r, uint32_t id) {
                     net->n_comp_flows + 1, sizeof(uint32_t), r->err));
   net->comp_flows[net->n_comp_flows++] = id;
   f->mark = net->epoch;
-  f->remaining = fmax(f->remaining - f->rate * (r->t - f->t_last), 0);
-  f->t_last = r->t;
-  f->old_rate = f->rate;
+  gpp__flow_progress(f, r->t);
   f->old_bneck = f->bneck;
   f->fixed = true;
   return 0;

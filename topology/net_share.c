@@ -129,15 +129,10 @@ static int close_component(gpp_net *net, gpp_errctx *err) {
   return 0;
 }
 
-/* Brings remaining bytes up to t at the old rates, for the component's
- * flows from index from on. */
-static void progress(gpp_net *net, double t, uint32_t from) {
-  for (uint32_t i = from; i < net->n_comp_flows; i++) {
-    gpp__flow *f = &net->flows[net->comp_flows[i]];
-    f->remaining = fmax(f->remaining - f->rate * (t - f->t_last), 0);
-    f->t_last = t;
-    f->old_rate = f->rate;
-  }
+/* Brings the component's remaining bytes up to t at the old rates. */
+static void progress(gpp_net *net, double t) {
+  for (uint32_t i = 0; i < net->n_comp_flows; i++)
+    gpp__flow_progress(&net->flows[net->comp_flows[i]], t);
 }
 
 /* A flow whose rate did not change keeps its queued finish time. */
@@ -172,7 +167,7 @@ static void note_loads(gpp_net *net) {
 static int closed_reshare(gpp_net *net, double t, gpp_errctx *err) {
   GPP_TRY(seed(net, err));
   GPP_TRY(close_component(net, err));
-  progress(net, t, 0);
+  progress(net, t);
   GPP_TRY(gpp__net_fill(net, err));
   note_loads(net);
   return 0;
