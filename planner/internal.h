@@ -148,10 +148,10 @@ static inline uint32_t gpp__ceil_div(uint32_t a, uint32_t b) {
 }
 
 double gpp__allreduce(const gpp__pctx *c, double bytes, uint32_t k);
-/* A point-to-point transfer of bytes; intra: inside one node (the route
- * between GPUs 0 and 1) when the node size is known, else the average
- * route (planner.h, gpp_planner_comm). */
-double gpp__transfer(const gpp__pctx *c, double bytes, bool intra);
+/* A point-to-point transfer of bytes on the average route (planner.h,
+ * gpp_planner_comm); the iteration estimate prices transfers as the
+ * engine routes them instead (planner/transfer.c). */
+double gpp__transfer(const gpp__pctx *c, double bytes);
 double gpp__stage_tps(const gpp__pctx *c, const gpp__stage_sums *s,
                       uint32_t b, uint32_t k);
 /* The estimate above in the default mode (t = 1, none, none). */

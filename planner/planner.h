@@ -38,9 +38,10 @@ typedef int (*gpp_op_time_fn)(void *ctx, uint32_t op, uint32_t b,
 /* Affine communication: a point-to-point transfer of s bytes takes
  * p2p_latency + s * p2p_sec_per_byte; a ring all-reduce over 2^j GPUs uses
  * the latency and seconds per byte of its slowest ring hop.  Where the
- * plan's placement is known (the iteration estimate), a transfer between
- * stages that all sit in one node of gpus_per_node GPUs (0: unknown) costs
- * the intra-node route's p2p_intra_latency + s * p2p_intra_sec_per_byte. */
+ * plan's placement is known (the iteration estimate, planner/transfer.c),
+ * the bytes a GPU's link into its node's switch carries (nodes of
+ * gpus_per_node GPUs) cost the intra-node route's p2p_intra_latency +
+ * s * p2p_intra_sec_per_byte. */
 typedef struct gpp_planner_comm {
   double p2p_latency, p2p_sec_per_byte;
   uint32_t gpus_per_node;

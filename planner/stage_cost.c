@@ -180,12 +180,16 @@ double gpp__ring(const gpp__pctx *c, double bytes, uint32_t n, uint32_t span,
   return steps * ((double)(n - 1) / n * bytes * b + count * (n - 1) * a);
 }
 
-double gpp__transfer(const gpp__pctx *c, double bytes, bool intra) {
+double gpp__transfer(const gpp__pctx *c, double bytes) {
   const gpp_planner_comm *cm = &c->in->comm;
   if (bytes <= 0) return 0;
-  if (intra && cm->gpus_per_node > 0)
-    return cm->p2p_intra_latency + bytes * cm->p2p_intra_sec_per_byte;
   return cm->p2p_latency + bytes * cm->p2p_sec_per_byte;
+}
+
+/* A stage's transfers in and out for r samples per replica. */
+static double stage_comm(const gpp__pctx *c, const gpp__stage_sums *s,
+                         uint32_t r) {
+  return gpp__transfer(c, s->in_bytes * r) + gpp__transfer(c, s->out_bytes * r);
 }
 
 /* The transfers are charged in full, not overlapped with compute: under
@@ -199,9 +203,7 @@ double gpp__stage_tps_plain(const gpp__pctx *c, const gpp__stage_sums *s,
   uint32_t r = gpp__ceil_div(b, k);
   double m = (double)c->B / b;
   double work = s->time + gpp__allreduce(c, s->param, k) / m;
-  double comm = gpp__transfer(c, s->in_bytes * r, false) +
-                gpp__transfer(c, s->out_bytes * r, false);
-  return (work + comm) / b;
+  return (work + stage_comm(c, s, r)) / b;
 }
 
 static double plain_mem(const gpp__pctx *c, const gpp__stage_sums *s,
@@ -302,9 +304,7 @@ static double mode_tps(const gpp__pctx *c, const gpp__stage_sums *s,
                        gpp__mode_cost *mc) {
   double m = (double)c->B / b;
   mode_run(c, s, md, k, r, mc);
-  double comm = gpp__transfer(c, s->in_bytes * r, false) +
-                gpp__transfer(c, s->out_bytes * r, false);
-  return mc->tps = (mc->compute + mc->sync / m + comm) / b;
+  return mc->tps = (mc->compute + mc->sync / m + stage_comm(c, s, r)) / b;
 }
 
 double gpp__mode_eval(const gpp__pctx *c, const gpp__stage_sums *s,
@@ -352,8 +352,8 @@ static double tensor_floor(const gpp__pctx *c, const gpp__stage_sums *s,
                            uint32_t b, uint32_t k, uint32_t t) {
   uint32_t r = gpp__ceil_div(b, k / t);
   return (s->at[gpp__log2(t)][GPP__AT_TIME] / t +
-          gpp__transfer(c, s->in_bytes * r, false) +
-          gpp__transfer(c, s->out_bytes * r, false)) / b;
+          gpp__transfer(c, s->in_bytes * r) +
+          gpp__transfer(c, s->out_bytes * r)) / b;
 }
 
 /* Whether (t, sh, rc) is a mode to price for a stage on k devices (t = 1,

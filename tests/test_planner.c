@@ -1358,9 +1358,9 @@ Test(planner_transfer, unequal_replicas_across_nodes_match_the_engine) {
    * route) misses both by far more than the bound. */
   gpp_planner_input in = {.comm = cm};
   gpp__pctx c = {.in = &in};
-  cr_expect_gt(fabs(gpp__transfer(&c, bytes * (b / k[1]), false) - sim01),
+  cr_expect_gt(fabs(gpp__transfer(&c, bytes * (b / k[1])) - sim01),
                0.1 * sim01);
-  cr_expect_gt(fabs(gpp__transfer(&c, bytes * (b / k[2]), false) - sim23),
+  cr_expect_gt(fabs(gpp__transfer(&c, bytes * (b / k[2])) - sim23),
                0.1 * sim23);
   gpp_result_destroy(res);
   gpp_costs_destroy(costs);
