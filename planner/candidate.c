@@ -1,13 +1,15 @@
 /* candidate.c -- turns a planner's stages into a candidate plan and
  * evaluates it the same way for every planner: the real stage graph from
  * op edges, its depth, in-flight counts, per-stage TPS and memory, and the
- * iteration estimate on the stages' placement (estimate(), below), its
+ * iteration estimate on the stages' placement (estimate(), below): the
+ * engine's schedule replayed on the stages (planner/replay.c), the
  * transfers priced as the engine routes them (planner/transfer.c); also
  * the sorted result list. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "planner/internal.h"
+#include "planner/replay.h"
 #include "planner/transfer.h"
 #include "sim/engine/engine.h"
 
@@ -142,23 +144,34 @@ static int stage_sums(gpp__pctx *c, const sgraph *g, const gpp__stage_spec *sp,
                         out);
 }
 
+/* The lowest offset o <= G - k (stepping by step) where k GPUs are free,
+ * and, with node (GPUs per node; 0: any), inside one node; G when none. */
+static uint32_t free_run(const bool *used, uint32_t G, uint32_t k,
+                         uint32_t step, uint32_t node) {
+  for (uint32_t o = 0; o + k <= G; o += step) {
+    if (node > 0 && o / node != (o + k - 1) / node) continue;
+    uint32_t f = 0;
+    while (f < k && !used[o + f]) f++;
+    if (f == k) return o;
+  }
+  return G;
+}
+
 /* First devices of the stages: in stage order (neighbours in the stage
  * graph stay on nearby GPUs), each at the lowest free GPU that is a
  * multiple of its group size when that is a power of two, as the
  * all-reduce model assumes (planner/comm.c): a group of 4 on a 4-GPU node
  * stays inside the node rather than straddling two, which would move its
- * all-reduce onto the inter-node network.  Returns false when the gaps
- * left leave no room. */
+ * all-reduce onto the inter-node network.  Other groups that fit in a
+ * node (6 of 8) take the lowest free run inside one when there is one,
+ * for the same reason.  Returns false when the gaps left leave no room. */
 static bool first_fit(const gpp__stage_spec *sp, uint32_t n, bool *used,
-                      uint32_t G, uint32_t *first) {
+                      uint32_t G, uint32_t node, uint32_t *first) {
   for (uint32_t s = 0; s < n; s++) {
-    uint32_t k = sp[s].k, step = (k & (k - 1)) == 0 ? k : 1, o = 0;
-    for (; o + k <= G; o += step) {
-      uint32_t f = 0;
-      while (f < k && !used[o + f]) f++;
-      if (f == k) break;
-    }
-    if (o + k > G) return false;
+    uint32_t k = sp[s].k, pow2 = (k & (k - 1)) == 0, o = G;
+    if (!pow2 && node > 0 && k < node) o = free_run(used, G, k, 1, node);
+    if (o == G) o = free_run(used, G, k, pow2 ? k : 1, 0);
+    if (o == G) return false;
     for (uint32_t f = 0; f < k; f++) used[o + f] = true;
     first[s] = o;
   }
@@ -190,19 +203,20 @@ static int place_stages(gpp__pctx *c, const gpp__stage_spec *sp, uint32_t n,
   if (G < c->G) G = c->G;
   bool *used = gpp_calloc(c->err, G ? G : 1, sizeof *used);
   if (used == NULL) return c->err->code;
-  if (!first_fit(sp, n, used, G, first)) by_size(sp, n, first);
+  if (!first_fit(sp, n, used, G, c->in->comm.gpus_per_node, first))
+    by_size(sp, n, first);
   free(used);
   return 0;
 }
 
 /* Per stage, the seconds of one micro-batch's forward (f) and backward
- * (b) work, of its transfers in and out (xin, xout: planner/transfer.c),
- * of the all-reduce and optimizer step once per iteration (sync), and
- * its in-flight micro-batches (infl). */
+ * (b) work, of its transfers in and out (xin, xout: planner/transfer.c)
+ * and their routes' latency (lat_in, lat_out), and of the all-reduce and
+ * optimizer step once per iteration (sync). */
 typedef struct stage_times {
-  double *f, *b, *xin, *xout, *sync, *infl;
+  double *f, *b, *xin, *xout, *lat_in, *lat_out, *sync;
 } stage_times;
-#define N_STAGE_TIMES 6
+#define N_STAGE_TIMES 7
 
 /* The stage edges as the engine builds them (sim/plan/plan_graph.c), with
  * their bytes per sample: gpp, each op's output once to each other stage
@@ -257,8 +271,8 @@ static double optimizer_step(const gpp__pctx *c, const gpp_planner_stage *st,
  * Each edge is both one stage's out and the next one's in, so a path
  * through the stages pays it twice, the activations and the gradients. */
 static int stage_xfers(gpp__pctx *c, const sgraph *g, const gpp__stage_spec *sp,
-                       const gpp_planner_stage *st, bool gpp, double *xin,
-                       double *xout) {
+                       const gpp_planner_stage *st, bool gpp,
+                       stage_times *tt) {
   gpp__xfer_edge *e = NULL;
   gpp__xfer_stage *xs = gpp_calloc(c->err, g->n ? g->n : 1, sizeof *xs);
   uint32_t n_e = 0, gpus = c->G;
@@ -272,8 +286,8 @@ static int stage_xfers(gpp__pctx *c, const sgraph *g, const gpp__stage_spec *sp,
   int rc = stage_edge_list(c, g, gpp, &e, &n_e);
   if (rc == 0) rc = gpp__xfer_init(&x, &c->in->comm, xs, gpus, c->err);
   for (uint32_t s = 0; rc == 0 && s < g->n; s++) {
-    xin[s] = gpp__xfer_time(&x, e, n_e, s, true);
-    xout[s] = gpp__xfer_time(&x, e, n_e, s, false);
+    tt->xin[s] = gpp__xfer_time(&x, e, n_e, s, true, &tt->lat_in[s]);
+    tt->xout[s] = gpp__xfer_time(&x, e, n_e, s, false, &tt->lat_out[s]);
   }
   gpp__xfer_free(&x);
   free(e);
@@ -321,8 +335,8 @@ static void stage_mode(const gpp__pctx *c, const gpp__stage_sums *sums,
 }
 
 static int fill_stages(gpp__pctx *c, const sgraph *g, gpp__stage_spec *sp,
-                       const double *samples, bool gpp, stage_times *st_t,
-                       gpp_planner_candidate *out) {
+                       const double *samples, bool gpp, bool est,
+                       stage_times *st_t, gpp_planner_candidate *out) {
   uint32_t *seen = gpp_calloc(c->err, c->n, sizeof *seen), tag = 0;
   uint32_t *first = gpp_calloc(c->err, g->n ? g->n : 1, sizeof *first);
   if (seen == NULL || first == NULL) {
@@ -351,164 +365,83 @@ static int fill_stages(gpp__pctx *c, const sgraph *g, gpp__stage_spec *sp,
       st_t->f[s] = mc.fwd;
     st_t->b[s] = mc.compute - st_t->f[s];
     st_t->sync[s] = mc.sync + optimizer_step(c, st, sums.param);
-    st_t->infl[s] = st->inflight;
     dev += sp[s].k;
     if (st->tps > out->tps) out->tps = st->tps;
     if (sp[s].b > out->micro_batch) out->micro_batch = sp[s].b;
   }
   out->devices_used = dev;
-  if (rc == 0)
-    rc = stage_xfers(c, g, sp, out->stages, gpp, st_t->xin, st_t->xout);
+  if (rc == 0 && est)
+    rc = stage_xfers(c, g, sp, out->stages, gpp, st_t);
   free(seen);
   free(first);
   return rc;
 }
 
-/* The successors of stage s: gpp, the stage graph's; 1f1b, the next
- * stage of the chain (the engine relays every tensor along it). */
-static const uint32_t *next_stages(const sgraph *g, bool gpp, uint32_t s,
-                                   uint32_t *n, uint32_t *one) {
-  if (gpp) {
-    *n = g->succ_off[s + 1] - g->succ_off[s];
-    return g->succ + g->succ_off[s];
+/* The stage graph as the replay reads it (pred and succ offsets into
+ * nb): gpp, the graph's edges; 1f1b, the chain of stages in order (the
+ * engine relays every tensor along it). */
+static int neighbours(gpp__pctx *c, const sgraph *g, bool gpp, uint32_t *off,
+                      uint32_t **nb) {
+  uint32_t n = g->n, e = gpp ? g->succ_off[n] : (n ? n - 1 : 0);
+  uint32_t *pred_off = off, *succ_off = off + n + 1, *fill = off + 2 * n + 2;
+  *nb = gpp_calloc(c->err, 2 * (size_t)e + 1, sizeof **nb);
+  if (*nb == NULL) return c->err->code;
+  uint32_t *pred = *nb, *succ = *nb + e;
+  for (uint32_t s = 0; s <= n; s++) {
+    succ_off[s] = gpp ? g->succ_off[s] : (s < n ? s : e);
+    pred_off[s] = 0;
   }
-  *one = s + 1;
-  *n = s + 1 < g->n;
-  return one;
-}
-
-static double max_next(const sgraph *g, bool gpp, uint32_t s,
-                       const double *v) {
-  uint32_t n, one;
-  const uint32_t *t = next_stages(g, gpp, s, &n, &one);
-  double most = 0;
-  for (uint32_t j = 0; j < n; j++)
-    if (v[t[j]] > most) most = v[t[j]];
-  return most;
-}
-
-/* Seconds until the first of n transfers ends that each take x alone on
- * one port and start tau apart, the port shared max-min fairly (equal
- * rates) by those under way: with x > tau the later micro-batches' flows
- * slow the first one's (processor sharing). */
-static double shared_first(double x, double tau, double n) {
-  double t = 0;
-  for (double i = 1;; i++) {
-    if (i >= n || x <= tau / i) return t + i * x;
-    x -= tau / i;
-    t += tau;
+  for (uint32_t j = 0; j < e; j++) {
+    succ[j] = gpp ? g->succ[j] : j + 1;
+    pred_off[succ[j] + 1]++;
   }
-}
-
-/* The forward of the first micro-batch: done[s], when stage s has it,
- * after the latest of its inputs and its transfers in.  Micro-batches
- * leave s's predecessors for s every tau[s] (the slowest of their
- * forwards and their own transfers in), and those in flight share s's
- * transfers in. */
-static void forward_wave(gpp__pctx *c, const sgraph *g,
-                         const gpp__stage_spec *sp, bool gpp,
-                         const stage_times *t, double *arrive, double *tau,
-                         double *done) {
-  for (uint32_t s = 0; s < g->n; s++) arrive[s] = tau[s] = 0;
-  for (uint32_t q = 0; q < g->n; q++) {
-    uint32_t s = gpp ? g->topo[q] : q, n, one;
-    double m = (double)c->B / sp[s].b;
-    double sharing = t->infl[s] + 1 < m ? t->infl[s] + 1 : m;
-    done[s] = arrive[s] + shared_first(t->xin[s], tau[s], sharing) + t->f[s];
-    double emit = tau[s] > t->f[s] ? tau[s] : t->f[s];
-    if (t->xin[s] > emit) emit = t->xin[s];
-    const uint32_t *nx = next_stages(g, gpp, s, &n, &one);
-    for (uint32_t j = 0; j < n; j++) {
-      if (done[s] > arrive[nx[j]]) arrive[nx[j]] = done[s];
-      if (emit > tau[nx[j]]) tau[nx[j]] = emit;
-    }
+  for (uint32_t s = 0; s < n; s++) {
+    pred_off[s + 1] += pred_off[s];
+    fill[s] = pred_off[s];
   }
+  for (uint32_t s = 0; s < n; s++)
+    for (uint32_t j = succ_off[s]; j < succ_off[s + 1]; j++)
+      pred[fill[succ[j]]++] = s;
+  return 0;
 }
 
-/* A stage's own period once its backwards have begun: with every
- * micro-batch let in before the first backward, its backwards (and the
- * gradients out); otherwise, as in 1F1B, its work, each direction of its
- * transfers, and its round trip (work and transfers of the costliest path
- * below it and back) over the micro-batches in flight. */
-static double own_period(const stage_times *t, uint32_t s, double down,
-                         double m) {
-  if (t->infl[s] >= m) return t->b[s] > t->xout[s] ? t->b[s] : t->xout[s];
-  double p = t->f[s] + t->b[s];
-  if (t->xin[s] > p) p = t->xin[s];
-  if (t->xout[s] > p) p = t->xout[s];
-  if ((down - t->xin[s]) / t->infl[s] > p)
-    p = (down - t->xin[s]) / t->infl[s];
-  return p;
-}
-
-/* Whether stage s lets fewer micro-batches in than the iteration has, so
- * that it alternates forwards and backwards (1F1B). */
-static bool alternates(const gpp__pctx *c, const gpp__stage_spec *sp,
-                       const stage_times *t, uint32_t s) {
-  return t->infl[s] < (double)c->B / sp[s].b;
-}
-
-/* A stage that alternates takes its forwards no faster than the
- * alternating stages before it send them: their periods carry forward. */
-static void carry_forward(gpp__pctx *c, const sgraph *g,
-                          const gpp__stage_spec *sp, bool gpp,
-                          const stage_times *t, double *pace) {
-  for (uint32_t q = 0; q < g->n; q++) {
-    uint32_t s = gpp ? g->topo[q] : q, n, one;
-    const uint32_t *nx = next_stages(g, gpp, s, &n, &one);
-    for (uint32_t j = 0; alternates(c, sp, t, s) && j < n; j++)
-      if (alternates(c, sp, t, nx[j]) && pace[s] > pace[nx[j]])
-        pace[nx[j]] = pace[s];
+/* The iteration estimate: the engine's schedule replayed on the stages
+ * (planner/replay.c), every transfer priced as the engine routes it
+ * (planner/transfer.c).  With uniform stages and no all-reduce or
+ * transfers this is the closed form (m + D - 1) * b * TPS. */
+static int estimate(gpp__pctx *c, const sgraph *g, const gpp__stage_spec *sp,
+                    const gpp_planner_candidate *cand, const stage_times *t,
+                    bool gpp, double *end) {
+  uint32_t n = g->n, *nb = NULL;
+  uint32_t *u = gpp_calloc(c->err, 5 * (size_t)n + 3, sizeof *u);
+  int rc = u ? neighbours(c, g, gpp, u, &nb) : c->err->code;
+  uint32_t *cap = u + 3 * n + 2, *mb = u + 4 * n + 2;
+  for (uint32_t s = 0; rc == 0 && s < n; s++) {
+    cap[s] = cand->stages[s].inflight;
+    mb[s] = sp[s].b;
   }
-}
-
-/* The iteration estimate.  The first micro-batch's forward reaches every
- * stage after the latest of its inputs (forward_wave), and its backward
- * reaches stage s after the latest of its successors' (gradients in), which
- * ends s's first backward at wend(s); every transfer is priced as the
- * engine routes it (planner/transfer.c).  Stage s's other backwards follow
- * at its pace: its own period, no faster than the alternating stages
- * before it feed it (carry_forward) nor than its successors' gradients
- * come.  Its all-reduce and optimizer step start after its last backward:
- * the iteration ends with the stage that ends last.  With uniform stages
- * and no all-reduce this is the closed form (m + D - 1) * b * TPS. */
-static double estimate(gpp__pctx *c, const sgraph *g,
-                       const gpp__stage_spec *sp, const stage_times *t,
-                       bool gpp, double *scratch) {
-  double *down = scratch, *done = scratch + g->n, *wend = scratch + 2 * g->n;
-  double *pace = scratch + 3 * g->n, end = 0;
-  forward_wave(c, g, sp, gpp, t, wend, down, done);
-  for (uint32_t q = g->n; q-- > 0;) {
-    uint32_t s = gpp ? g->topo[q] : q;
-    down[s] = t->f[s] + t->b[s] + t->xin[s] + t->xout[s] +
-              max_next(g, gpp, s, down);
-    double back = max_next(g, gpp, s, wend);
-    wend[s] = (back > done[s] ? back : done[s]) + t->xout[s] + t->b[s];
-    pace[s] = own_period(t, s, down[s], (double)c->B / sp[s].b);
-  }
-  carry_forward(c, g, sp, gpp, t, pace);
-  for (uint32_t q = g->n; q-- > 0;) {
-    uint32_t s = gpp ? g->topo[q] : q;
-    if (max_next(g, gpp, s, pace) > pace[s])
-      pace[s] = max_next(g, gpp, s, pace);
-    double last = wend[s] + ((double)c->B / sp[s].b - 1) * pace[s] + t->sync[s];
-    if (last > end) end = last;
-  }
-  return end;
+  uint32_t e = gpp ? g->succ_off[n] : (n ? n - 1 : 0);
+  gpp__replay_in in = {n, c->B, u, nb, u + n + 1, nb ? nb + e : NULL,
+                       t->f, t->b, t->xin, t->xout, t->lat_in, t->lat_out,
+                       t->sync, cap, mb};
+  if (rc == 0) rc = gpp__replay(&in, end, c->err);
+  free(nb);
+  free(u);
+  return rc;
 }
 
 static int evaluate(gpp__pctx *c, gpp__stage_spec *sp, uint32_t n, bool gpp,
-                    gpp_planner_candidate *out) {
+                    bool est, gpp_planner_candidate *out) {
   sgraph g = {0};
-  double *samples = gpp_calloc(c->err, (5 + N_STAGE_TIMES) * (size_t)n + 1,
+  double *samples = gpp_calloc(c->err, (1 + N_STAGE_TIMES) * (size_t)n + 1,
                                sizeof *samples);
   uint32_t *depth = gpp_calloc(c->err, n, sizeof *depth);
   int rc = (samples && depth) ? sgraph_build(c, sp, n, &g) : c->err->code;
   stage_times t = {0};
   if (samples) {
-    double *tt = samples + 5 * (size_t)n;
-    t = (stage_times){tt, tt + n, tt + 2 * n, tt + 3 * n, tt + 4 * n,
-                      tt + 5 * n};
+    double *tt = samples + n;
+    t = (stage_times){tt,         tt + n,     tt + 2 * n, tt + 3 * n,
+                      tt + 4 * n, tt + 5 * n, tt + 6 * n};
   }
   if (rc == 0) {
     out->depth = inflight_gpp(&g, sp, samples, depth);
@@ -516,9 +449,10 @@ static int evaluate(gpp__pctx *c, gpp__stage_spec *sp, uint32_t n, bool gpp,
       out->depth = n;
       for (uint32_t s = 0; s < n; s++) samples[s] = (double)(n - s) * sp[s].b;
     }
-    rc = fill_stages(c, &g, sp, samples, gpp, &t, out);
+    rc = fill_stages(c, &g, sp, samples, gpp, est, &t, out);
   }
-  if (rc == 0) out->iteration = estimate(c, &g, sp, &t, gpp, samples + n);
+  out->iteration = NAN;
+  if (rc == 0 && est) rc = estimate(c, &g, sp, out, &t, gpp, &out->iteration);
   sgraph_free(&g);
   free(samples);
   free(depth);
@@ -531,13 +465,13 @@ static int cmp_u32(const void *a, const void *b) {
 }
 
 int gpp__candidate_build(gpp__pctx *c, gpp__stage_spec *sp, uint32_t n,
-                         bool gpp, gpp_planner_candidate *out) {
+                         bool gpp, bool est, gpp_planner_candidate *out) {
   memset(out, 0, sizeof *out);
   for (uint32_t s = 0; s < n; s++)
     qsort(sp[s].ops, sp[s].n_ops, sizeof *sp[s].ops, cmp_u32);
   out->schedule = gpp ? "gpp" : "1f1b";
   out->stages = gpp_calloc(c->err, n, sizeof *out->stages);
-  int rc = out->stages ? evaluate(c, sp, n, gpp, out) : c->err->code;
+  int rc = out->stages ? evaluate(c, sp, n, gpp, est, out) : c->err->code;
   for (uint32_t s = 0; s < n; s++) {
     free(sp[s].ops);
     sp[s].ops = NULL;
@@ -547,6 +481,28 @@ int gpp__candidate_build(gpp__pctx *c, gpp__stage_spec *sp, uint32_t n,
     gpp__candidate_free(out);
     return rc;
   }
+  return 0;
+}
+
+int gpp__candidate_estimate(gpp__pctx *c, gpp_planner_candidate *cand) {
+  uint32_t n = cand->n_stages;
+  gpp__stage_spec *sp = gpp_calloc(c->err, n ? n : 1, sizeof *sp);
+  int rc = sp ? 0 : c->err->code;
+  for (uint32_t s = 0; rc == 0 && s < n; s++) {
+    const gpp_planner_stage *st = &cand->stages[s];
+    sp[s] = (gpp__stage_spec){NULL, st->n_ops, st->n_devices, st->micro_batch};
+    sp[s].ops = gpp_calloc(c->err, st->n_ops ? st->n_ops : 1, sizeof *sp[s].ops);
+    if (sp[s].ops == NULL) rc = c->err->code;
+    else memcpy(sp[s].ops, st->ops, st->n_ops * sizeof *sp[s].ops);
+  }
+  gpp_planner_candidate next;
+  bool gpp = strcmp(cand->schedule, "gpp") == 0;
+  if (rc == 0) rc = gpp__candidate_build(c, sp, n, gpp, true, &next);
+  for (uint32_t s = 0; rc != 0 && sp && s < n; s++) free(sp[s].ops);
+  free(sp);
+  if (rc != 0) return rc;
+  gpp__candidate_free(cand);
+  *cand = next;
   return 0;
 }
 

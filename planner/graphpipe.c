@@ -1336,7 +1336,7 @@ static int probe(gp *g, bool *ok, gpp_planner_candidate *cand) {
   specs sp = {0};
   int rc = extract(g, top, &sp);
   gpp_planner_candidate next;
-  if (rc == 0) rc = gpp__candidate_build(g->c, sp.a, sp.n, true, &next);
+  if (rc == 0) rc = gpp__candidate_build(g->c, sp.a, sp.n, true, false, &next);
   for (uint32_t q = 0; rc != 0 && q < sp.n; q++) free(sp.a[q].ops);
   free(sp.a);
   if (rc != 0) return rc;
@@ -1464,7 +1464,8 @@ static int search_bottleneck(gp *g, gpp_planner_candidate *cand, bool *found,
                              double frac0, double span) {
   GPP_TRY(leaf_weights(g));
   gpp__hmap_clear(&g->memo);
-  return bsearch_tps(g, cand, found, frac0, span);
+  GPP_TRY(bsearch_tps(g, cand, found, frac0, span));
+  return *found ? gpp__candidate_estimate(g->c, cand) : 0;
 }
 
 /* One search with stage sizes from bs[0..nb-1] (one size when nb is 1);

@@ -240,10 +240,14 @@ typedef struct gpp__stage_spec {
 
 /* Builds a candidate from stage specs (devices assigned in order), derives
  * the stage graph from op edges, the depth (gpp: longest path; 1f1b: the
- * number of stages), in-flight counts, per-stage TPS and memory and the
- * iteration estimate.  Takes ownership of each spec's ops. */
+ * number of stages), in-flight counts, per-stage TPS and memory and, with
+ * est, the iteration estimate (else NAN: a search that compares
+ * bottlenecks does without the replay it costs).  Takes ownership of
+ * each spec's ops. */
 int gpp__candidate_build(gpp__pctx *c, gpp__stage_spec *specs, uint32_t n,
-                         bool gpp, gpp_planner_candidate *out);
+                         bool gpp, bool est, gpp_planner_candidate *out);
+/* Builds cand again from its stages, with the iteration estimate. */
+int gpp__candidate_estimate(gpp__pctx *c, gpp_planner_candidate *cand);
 void gpp__candidate_free(gpp_planner_candidate *cand);
 /* Appends cand to r (moved); keeps r sorted by iteration estimate. */
 int gpp__result_add(gpp_planner_result *r, gpp_planner_candidate *cand,

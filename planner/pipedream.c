@@ -358,7 +358,7 @@ static int read_plan(pd *p, gpp_planner_candidate *cand, bool *found) {
     i = j;
     m -= k;
   }
-  if (rc == 0) rc = gpp__candidate_build(p->c, sp, n, false, cand);
+  if (rc == 0) rc = gpp__candidate_build(p->c, sp, n, false, true, cand);
   for (uint32_t q = 0; rc != 0 && q < n; q++) free(sp[q].ops);
   free(sp);
   return rc;

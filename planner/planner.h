@@ -5,12 +5,12 @@
  * stages: sets of ops, each on a number of data-parallel replicas, with a
  * micro-batch size and a schedule (gpp for GraphPipe, 1f1b for the
  * sequential baselines).  Every planner reports its own estimate of the
- * bottleneck time per sample (TPS) and of the iteration time (the first
- * micro-batch's forward and backward through the stage graph, each
- * stage's other micro-batches at its period, and the all-reduce and
- * optimizer step that end last, transfers priced as the engine routes
- * them: `(m + D - 1) * b * TPS` on uniform stages without weights;
- * planner/candidate.c), its search time and the states it explored.
+ * bottleneck time per sample (TPS) and of the iteration time (the
+ * engine's schedule replayed on the stages, one server per stage, with
+ * the transfers priced as the engine routes them and the all-reduce and
+ * optimizer step that end last: `(m + D - 1) * b * TPS` on uniform
+ * stages without weights or transfers; planner/candidate.c and
+ * planner/replay.c), its search time and the states it explored.
  * Planners are a const type table selected by name (gpp_planner_find).
  */
 #ifndef GPP_PLANNER_PLANNER_H

@@ -76,21 +76,25 @@ static void piece(void *ctx, uint32_t replica, uint32_t samples) {
   else flow(p->x, p->gpu, peer, bytes);
 }
 
-/* Seconds of the most loaded port, with its route's latency; clears the
- * loads. */
-static double drain(gpp__xfer_ports *x) {
+/* Seconds of the most loaded port, with its route's latency (in *lat);
+ * clears the loads. */
+static double drain(gpp__xfer_ports *x, double *lat) {
   const gpp_planner_comm *cm = x->cm;
   bool inter_fit = cm->gpus_per_nic > 0;
   double lat_n = inter_fit ? cm->p2p_inter_latency : cm->p2p_latency;
   double spb_n = inter_fit ? cm->p2p_inter_sec_per_byte : cm->p2p_sec_per_byte;
   double worst = 0;
+  *lat = 0;
   for (uint32_t i = 0; i < x->n_touched; i++) {
     uint32_t port = x->touched[i];
     bool intra = port % 4 == INTRA_OUT || port % 4 == INTRA_IN;
-    double t = intra ? cm->p2p_intra_latency +
-                           x->load[port] * cm->p2p_intra_sec_per_byte
-                     : lat_n + x->load[port] * spb_n;
-    if (t > worst) worst = t;
+    double l = intra ? cm->p2p_intra_latency : lat_n;
+    double t = l + x->load[port] * (intra ? cm->p2p_intra_sec_per_byte
+                                          : spb_n);
+    if (t > worst) {
+      worst = t;
+      *lat = l;
+    }
     x->load[port] = 0;
   }
   x->n_touched = 0;
@@ -98,7 +102,7 @@ static double drain(gpp__xfer_ports *x) {
 }
 
 double gpp__xfer_time(gpp__xfer_ports *x, const gpp__xfer_edge *e,
-                      uint32_t n_edges, uint32_t s, bool in) {
+                      uint32_t n_edges, uint32_t s, bool in, double *lat) {
   const gpp__xfer_stage *me = &x->st[s];
   for (uint32_t i = 0; i < n_edges; i++) {
     if ((in ? e[i].to : e[i].from) != s) continue;
@@ -109,5 +113,5 @@ double gpp__xfer_time(gpp__xfer_ports *x, const gpp__xfer_edge *e,
       gpp_engine_pieces(me->b, me->k, r, o->b, o->k, piece, &p);
     }
   }
-  return drain(x);
+  return drain(x, lat);
 }

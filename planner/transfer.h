@@ -38,8 +38,8 @@ void gpp__xfer_free(gpp__xfer_ports *x);
  * holds some of its samples one piece (gpp_engine_pieces), all at once;
  * the time is that of the port (a GPU's link into its node's switch, or
  * a NIC with the GPUs sharing it) that carries the most bytes, plus its
- * route's latency. */
+ * route's latency (also in *lat). */
 double gpp__xfer_time(gpp__xfer_ports *x, const gpp__xfer_edge *e,
-                      uint32_t n_edges, uint32_t s, bool in);
+                      uint32_t n_edges, uint32_t s, bool in, double *lat);
 
 #endif
