@@ -99,8 +99,9 @@ static int fit_ring(gpp_cluster *c, uint32_t n_gpus, uint32_t k, double *lat,
  * all-reduce of S / g across the nodes (2(N - 1) steps of S / (g N)).  Its
  * time, a_i 2(g-1) + a_n 2(N-1) + S (b_i 2(g-1)/g + b_n 2(N-1)/(g N)),
  * is written as the ring formula's 2(k-1) alpha + 2(k-1)/k S beta. */
-static int fit_hier(gpp_cluster *c, uint32_t n_gpus, uint32_t k, double *lat,
-                    double *spb, gpp_errctx *err) {
+static int fit_hier(gpp_cluster *c, uint32_t n_gpus, uint32_t k,
+                    uint32_t out_share, double *lat, double *spb,
+                    gpp_errctx *err) {
   uint32_t g = c->gpus_per_node, N = k / g, kw = k;
   double li = 0, bi = 0, ln = 0, bn = 0;
   if (n_gpus > FIT_WINDOW) n_gpus = FIT_WINDOW;
@@ -112,6 +113,9 @@ static int fit_hier(gpp_cluster *c, uint32_t n_gpus, uint32_t k, double *lat,
     for (uint32_t local = 0; local < g; local++)
       GPP_TRY(slowest_hop(c, first + local, g, kw / g, &ln, &bn, err));
   }
+  /* The g rings across the nodes run at once; GPUs that share a NIC
+   * (fit_inter) share its bandwidth. */
+  if (out_share > 1) bn *= out_share;
   double t_lat = 2.0 * (g - 1) * li + 2.0 * (N - 1) * ln;
   double t_byte = 2.0 * (g - 1) / g * bi + 2.0 * (N - 1) / ((double)g * N) * bn;
   *lat = t_lat / (2.0 * (k - 1));
@@ -188,7 +192,7 @@ int gpp_planner_comm_fit(gpp_cluster *c, uint32_t n_gpus,
       *lat = out->ar_latency[j - 1];
       *spb = out->ar_sec_per_byte[j - 1];
     } else if (g > 1 && k > g && k % g == 0) {
-      GPP_TRY(fit_hier(c, n_gpus, k, lat, spb, err));
+      GPP_TRY(fit_hier(c, n_gpus, k, out->gpus_per_nic, lat, spb, err));
     } else {
       GPP_TRY(fit_ring(c, n_gpus, k, lat, spb, err));
     }

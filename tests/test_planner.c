@@ -1112,6 +1112,28 @@ Test(planner_scale, allreduce_model_matches_the_network) {
   gpp_cluster_destroy(cl);
 }
 
+Test(planner_scale, allreduce_model_shares_a_nic_as_the_network_does) {
+  /* Summit-like nodes: 4 GPUs and 2 NICs.  The hierarchical all-reduce
+   * over 2-8 nodes runs its 4 rings across the nodes at once, two through
+   * each NIC: fitting each ring alone made 32 GPUs 35% too fast. */
+  gpp_errctx err = {0};
+  gpp_cluster *cl = NULL;
+  cr_assert_eq(gpp_cluster_load(src_path("configs/clusters/summit.yaml"),
+                                &cl, &err), 0, "%s", err.msg);
+  gpp_planner_input in = {.batch = 1, .n_gpus = cl->n_gpus};
+  cr_assert_eq(gpp_planner_comm_fit(cl, 0, &in.comm, &err), 0, "%s", err.msg);
+  cr_assert_eq(in.comm.gpus_per_nic, 2);
+  gpp__pctx c = {.in = &in};
+  for (uint32_t k = 2; k <= cl->n_gpus; k *= 2)
+    for (double bytes = 1 << 20; bytes <= (1 << 30); bytes *= 32) {
+      double want = net_allreduce(cl, k, bytes);
+      double got = gpp__allreduce(&c, bytes, k);
+      cr_expect(fabs(got - want) <= 0.01 * want, "k=%u, %g B: model %g s, "
+                "network %g s", k, bytes, got, want);
+    }
+  gpp_cluster_destroy(cl);
+}
+
 Test(planner_scale, mmt_estimate_tracks_the_engine_as_gpus_double) {
   /* MMT on 1, 2 and 4 DGX H100 nodes: the estimate within 10% of the
    * engine's iteration, and more GPUs never simulate slower. */
