@@ -215,6 +215,7 @@ static int place_stages(gpp__pctx *c, const gpp__stage_spec *sp, uint32_t n,
  * optimizer step once per iteration (sync). */
 typedef struct stage_times {
   double *f, *b, *xin, *xout, *lat_in, *lat_out, *sync;
+  bool *intra_in, *intra_out; /* the most loaded port is intra-node */
 } stage_times;
 #define N_STAGE_TIMES 7
 
@@ -267,9 +268,10 @@ static double optimizer_step(const gpp__pctx *c, const gpp_planner_stage *st,
 }
 
 /* The transfers of each stage on its placement, as the engine routes
- * them (planner/transfer.c): xin[s] the edges into s, xout[s] out of it.
- * Each edge is both one stage's out and the next one's in, so a path
- * through the stages pays it twice, the activations and the gradients. */
+ * them (planner/transfer.c), on the stage's own ports: xin[s] the edges
+ * into s (activations received, gradients sent back), xout[s] out of it
+ * (activations sent, gradients received); the replay takes an edge's
+ * transfer as done when both its sides are. */
 static int stage_xfers(gpp__pctx *c, const sgraph *g, const gpp__stage_spec *sp,
                        const gpp_planner_stage *st, bool gpp,
                        stage_times *tt) {
@@ -285,9 +287,12 @@ static int stage_xfers(gpp__pctx *c, const sgraph *g, const gpp__stage_spec *sp,
   gpp__xfer_ports x = {0};
   int rc = stage_edge_list(c, g, gpp, &e, &n_e);
   if (rc == 0) rc = gpp__xfer_init(&x, &c->in->comm, xs, gpus, c->err);
+  x.own = true; /* the replay shares each side's ports (replay.c) */
   for (uint32_t s = 0; rc == 0 && s < g->n; s++) {
-    tt->xin[s] = gpp__xfer_time(&x, e, n_e, s, true, &tt->lat_in[s]);
-    tt->xout[s] = gpp__xfer_time(&x, e, n_e, s, false, &tt->lat_out[s]);
+    tt->xin[s] = gpp__xfer_time(&x, e, n_e, s, true, &tt->lat_in[s],
+                                &tt->intra_in[s]);
+    tt->xout[s] = gpp__xfer_time(&x, e, n_e, s, false, &tt->lat_out[s],
+                                 &tt->intra_out[s]);
   }
   gpp__xfer_free(&x);
   free(e);
@@ -423,7 +428,7 @@ static int estimate(gpp__pctx *c, const sgraph *g, const gpp__stage_spec *sp,
   uint32_t e = gpp ? g->succ_off[n] : (n ? n - 1 : 0);
   gpp__replay_in in = {n, c->B, u, nb, u + n + 1, nb ? nb + e : NULL,
                        t->f, t->b, t->xin, t->xout, t->lat_in, t->lat_out,
-                       t->sync, cap, mb};
+                       t->sync, t->intra_in, t->intra_out, cap, mb};
   if (rc == 0) rc = gpp__replay(&in, end, c->err);
   free(nb);
   free(u);
@@ -437,11 +442,13 @@ static int evaluate(gpp__pctx *c, gpp__stage_spec *sp, uint32_t n, bool gpp,
                                sizeof *samples);
   uint32_t *depth = gpp_calloc(c->err, n, sizeof *depth);
   int rc = (samples && depth) ? sgraph_build(c, sp, n, &g) : c->err->code;
+  bool *intra = gpp_calloc(c->err, 2 * (size_t)n + 1, sizeof *intra);
+  if (intra == NULL) rc = c->err->code;
   stage_times t = {0};
   if (samples) {
     double *tt = samples + n;
     t = (stage_times){tt,         tt + n,     tt + 2 * n, tt + 3 * n,
-                      tt + 4 * n, tt + 5 * n, tt + 6 * n};
+                      tt + 4 * n, tt + 5 * n, tt + 6 * n, intra, intra + n};
   }
   if (rc == 0) {
     out->depth = inflight_gpp(&g, sp, samples, depth);
@@ -455,6 +462,7 @@ static int evaluate(gpp__pctx *c, gpp__stage_spec *sp, uint32_t n, bool gpp,
   if (rc == 0 && est) rc = estimate(c, &g, sp, out, &t, gpp, &out->iteration);
   sgraph_free(&g);
   free(samples);
+  free(intra);
   free(depth);
   return rc;
 }

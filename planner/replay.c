@@ -10,20 +10,23 @@
  * reads, of a neighbour of size b_p, the micro-batches that hold its
  * samples.
  *
- * Transfers: a micro-batch's inputs leave when the last neighbour has
- * made its part and cross the stage's port for that direction
- * (activations in; gradients back), which the micro-batches under way
- * share equally, as max-min sharing does flows on one link (processor
- * sharing): alone, one takes the slower side of the edge less its
- * latency (the stage's transfer time, transfer.c, or the neighbour's,
- * which sends all its edges at once), and arrives a latency later.
+ * Transfers: each stage has a sending side (activations out, gradients
+ * back) and a receiving side (activations in, gradients in), each with
+ * its NIC ports and its intra-node ports; a transfer crosses the class
+ * of its most loaded port (transfer.c), shared equally by the transfers
+ * under way there, as max-min sharing shares a link (processor sharing).  A micro-batch's transfer out of a stage
+ * starts when its task ends and takes, alone, the stage's transfer time
+ * that way (transfer.c: all its edges that way at once) less the
+ * latency; into a stage, it starts when the last neighbour has made its
+ * part and takes the stage's own transfer time that way.  The inputs
+ * arrive a latency after both sides are done.
  *
  * A stage ends with its last backward, then its all-reduce and optimizer
  * step; the iteration with the last stage to end.  Uniform stages with
  * no transfers give the closed form (m + D - 1) x (f + b).  Unlike a
  * closed form, the replay sees a forward wait behind a backward the rule
- * runs first, and a micro-batch's transfer slowed by the next ones on its
- * port.  Cost: O(tasks x neighbours x log) time, four doubles per task;
+ * runs first, and a micro-batch's transfer slowed by the others on its
+ * ports.  Cost: O(tasks x neighbours x log) time, six doubles per task;
  * past REPLAY_STEADY x the largest cap micro-batches (setup), the middle
  * is carried on at its pace instead of replayed (within 1.6% of the whole
  * replay on MMT's 1,024-GPU candidates of micro-batch 1 to 8, measured). */
@@ -34,27 +37,39 @@
 #include "planner/replay.h"
 #include "sim/engine/evq.h"
 
-/* A stage's port for one direction.  Every micro-batch needs the same
- * work alone, so they finish in the order they entered: those under way
- * are [head, tail); each finishes when the virtual time v, which grows at
- * 1 / (jobs under way) per second, reaches its entry's v plus work. */
-typedef struct port {
-  double work, lat;        /* seconds alone on the port; then latency */
-  double v, t;             /* virtual time at time t */
-  uint32_t head, tail;     /* arrived < head <= under way < tail */
+/* One direction's transfers on one side of a stage.  They all need the
+ * same work alone, so they end in the order they entered: those under
+ * way are [head, tail); each ends when the side's virtual time, which
+ * grows at 1 / (transfers under way on the side) per second, reaches its
+ * entry's plus the work.  done[i]: the entry's virtual time, then, once
+ * i < head, when it ended. */
+typedef struct queue {
+  double work, lat;        /* seconds alone; latency after */
+  uint32_t head, tail;     /* ended < head <= under way < tail */
   uint32_t sched;          /* entries scheduled (their time is known) */
+  uint32_t cls;            /* the side's ports it crosses: NIC or intra */
+  double *done;
+} queue;
+
+/* A stage's ports of one class on one side, shared by its queues there
+ * of that class. */
+typedef struct side {
+  double v, t;             /* virtual time at time t */
   bool pending;            /* a completion event is queued (never later
                               than the first one under way ends) */
-} port;
+} side;
+
+enum { RX, TX };
+enum { NIC, INTRA };
 
 typedef struct rstage {
   uint32_t m, nf, nb;      /* micro-batches; forwards, backwards started */
   double free_at;          /* when the running task ends */
   double wake_at;          /* the latest wake-up queued, until it runs */
   double *fend, *bend;     /* per micro-batch, once started */
-  double *farr, *barr;     /* inputs' arrival once < head; before, the
-                              entry's virtual time on the port */
-  port pf, pb;
+  queue q[2][2];           /* [RX or TX][forward: activations; backward:
+                              gradients] */
+  side sd[2][2];           /* [RX or TX][NIC or INTRA] */
 } rstage;
 
 typedef struct replay {
@@ -67,9 +82,11 @@ typedef struct replay {
 
 enum { EV_WAKE, EV_ENTER, EV_DONE };
 
-static int push(replay *r, double t, uint32_t kind, bool fwd, uint32_t s) {
-  return gpp_evq_push(&r->q, t, kind | (uint64_t)fwd << 2 | (uint64_t)s << 3,
-                      r->err);
+/* An event: kind; side io; direction fwd (an entry) or class (an end). */
+static int push(replay *r, double t, uint32_t kind, uint32_t io, uint32_t x,
+                uint32_t s) {
+  uint64_t d = kind | (uint64_t)io << 2 | (uint64_t)x << 3 | (uint64_t)s << 4;
+  return gpp_evq_push(&r->q, t, d, r->err);
 }
 
 /* Wakes stage s at t, unless it is busy then (it looks when its task
@@ -78,7 +95,7 @@ static int wake(replay *r, uint32_t s, double t) {
   rstage *st = &r->st[s];
   if (t < st->free_at || t == st->wake_at) return 0;
   st->wake_at = t;
-  return push(r, t, EV_WAKE, false, s);
+  return push(r, t, EV_WAKE, RX, 0, s);
 }
 
 /* The last micro-batch of a neighbour of size nb_size that holds samples
@@ -90,20 +107,27 @@ static uint32_t last_of(const replay *r, uint32_t b, uint32_t i,
   return (uint32_t)((end - 1) / nb_size);
 }
 
+/* The neighbours stage s takes inputs from one way: predecessors for
+ * forwards, successors for backwards. */
+static const uint32_t *from(const gpp__replay_in *in, uint32_t s, bool fwd,
+                            uint32_t *lo, uint32_t *hi) {
+  *lo = (fwd ? in->pred_off : in->succ_off)[s];
+  *hi = (fwd ? in->pred_off : in->succ_off)[s + 1];
+  return fwd ? in->pred : in->succ;
+}
+
 /* When the parts of micro-batch i that stage s needs are all made
  * (forwards of its predecessors; backwards of its successors, or a sink's
  * own forward), or INFINITY while one has not started. */
 static double made(const replay *r, uint32_t s, uint32_t i, bool fwd) {
-  const gpp__replay_in *in = r->in;
-  const uint32_t *off = fwd ? in->pred_off : in->succ_off;
-  const uint32_t *nb = fwd ? in->pred : in->succ;
+  uint32_t lo, hi;
+  const uint32_t *nb = from(r->in, s, fwd, &lo, &hi);
   const rstage *me = &r->st[s];
-  if (!fwd && off[s] == off[s + 1])
-    return me->nf > i ? me->fend[i] : INFINITY;
+  if (!fwd && lo == hi) return me->nf > i ? me->fend[i] : INFINITY;
   double t = 0;
-  for (uint32_t j = off[s]; j < off[s + 1]; j++) {
+  for (uint32_t j = lo; j < hi; j++) {
     const rstage *p = &r->st[nb[j]];
-    uint32_t k = last_of(r, in->mb[s], i, in->mb[nb[j]]);
+    uint32_t k = last_of(r, r->in->mb[s], i, r->in->mb[nb[j]]);
     if ((fwd ? p->nf : p->nb) <= k) return INFINITY;
     double e = fwd ? p->fend[k] : p->bend[k];
     if (e > t) t = e;
@@ -111,79 +135,131 @@ static double made(const replay *r, uint32_t s, uint32_t i, bool fwd) {
   return t;
 }
 
-static void advance(port *p, double t) {
-  if (p->tail > p->head) p->v += (t - p->t) / (p->tail - p->head);
-  p->t = t;
-}
-
-/* When the port's first micro-batch under way ends at the current
- * sharing (later entries only delay it). */
-static double first_end(const port *p, const double *arr) {
-  double left = arr[p->head] + p->work - p->v;
-  return p->t + (left > 0 ? left : 0) * (p->tail - p->head);
-}
-
-/* Schedules the entries onto stage s's port whose time is now known (a
- * port without work passes them straight through). */
-static int schedule_entries(replay *r, uint32_t s, bool fwd) {
-  rstage *st = &r->st[s];
-  port *p = fwd ? &st->pf : &st->pb;
-  double *arr = fwd ? st->farr : st->barr;
-  for (double t; p->sched < st->m && (t = made(r, s, p->sched, fwd)) <
-                                         INFINITY;) {
-    if (p->work > 0 || p->lat > 0) {
-      GPP_TRY(push(r, t, EV_ENTER, fwd, s));
-    } else {
-      arr[p->sched] = t;
-      p->head = p->tail = p->sched + 1;
-      GPP_TRY(wake(r, s, t));
-    }
-    p->sched++;
+/* When micro-batch i's inputs are in at stage s: its receiving side done
+ * and each neighbour's sending side done, a latency later; INFINITY while
+ * one is not. */
+static double arrived(const replay *r, uint32_t s, uint32_t i, bool fwd) {
+  const queue *rx = &r->st[s].q[RX][fwd];
+  if (i >= rx->head) return INFINITY;
+  double t = rx->done[i];
+  uint32_t lo, hi;
+  const uint32_t *nb = from(r->in, s, fwd, &lo, &hi);
+  for (uint32_t j = lo; j < hi; j++) {
+    const queue *tx = &r->st[nb[j]].q[TX][fwd];
+    uint32_t k = last_of(r, r->in->mb[s], i, r->in->mb[nb[j]]);
+    if (k >= tx->head) return INFINITY;
+    if (tx->done[k] > t) t = tx->done[k];
   }
+  return t + rx->lat;
+}
+
+static uint32_t under_way(const rstage *st, uint32_t io, uint32_t cls) {
+  uint32_t n = 0;
+  for (int d = 0; d < 2; d++)
+    if (st->q[io][d].cls == cls) n += st->q[io][d].tail - st->q[io][d].head;
+  return n;
+}
+
+static void advance(rstage *st, uint32_t io, uint32_t cls, double t) {
+  side *sd = &st->sd[io][cls];
+  uint32_t n = under_way(st, io, cls);
+  if (n > 0) sd->v += (t - sd->t) / n;
+  sd->t = t;
+}
+
+/* When the first transfer under way on the side's class ends at the
+ * current sharing (later entries only delay it), and its direction. */
+static double first_end(const rstage *st, uint32_t io, uint32_t cls,
+                        bool *fwd) {
+  const side *sd = &st->sd[io][cls];
+  double best = INFINITY;
+  for (int d = 0; d < 2; d++) {
+    const queue *q = &st->q[io][d];
+    if (q->cls != cls || q->head == q->tail) continue;
+    double left = q->done[q->head] + q->work - sd->v;
+    double t = sd->t + (left > 0 ? left : 0) * under_way(st, io, cls);
+    if (t < best) {
+      best = t;
+      *fwd = d;
+    }
+  }
+  return best;
+}
+
+/* A transfer ended on stage s's side io at t: wake whom it may let run
+ * (s itself for its inputs; the receivers of what s sent). */
+static int ended(replay *r, uint32_t s, uint32_t io, bool fwd, double t) {
+  if (io == RX) return wake(r, s, t + r->st[s].q[RX][fwd].lat);
+  uint32_t lo, hi;
+  const uint32_t *nb = from(r->in, s, !fwd, &lo, &hi); /* s's receivers */
+  for (uint32_t j = lo; j < hi; j++)
+    GPP_TRY(wake(r, nb[j], t + r->st[nb[j]].q[RX][fwd].lat));
   return 0;
 }
 
-static int enter(replay *r, uint32_t s, bool fwd, double t) {
-  port *p = fwd ? &r->st[s].pf : &r->st[s].pb;
-  double *arr = fwd ? r->st[s].farr : r->st[s].barr;
-  advance(p, t);
-  arr[p->tail++] = p->v;
-  if (p->pending) return 0;
-  p->pending = true;
-  return push(r, first_end(p, arr), EV_DONE, fwd, s);
+/* Schedules a transfer entering stage s's side io at t (one without work
+ * or latency ends there and then). */
+static int schedule(replay *r, uint32_t s, uint32_t io, bool fwd, double t) {
+  queue *q = &r->st[s].q[io][fwd];
+  q->sched++;
+  if (q->work > 0 || q->lat > 0) return push(r, t, EV_ENTER, io, fwd, s);
+  q->done[q->head++] = t;
+  q->tail = q->head;
+  return ended(r, s, io, fwd, t);
 }
 
-/* The port's completion event: the first micro-batch under way arrives a
- * latency later, unless entries since have delayed it (then the event is
- * queued again for when it now ends). */
-static int done(replay *r, uint32_t s, bool fwd, double t) {
-  port *p = fwd ? &r->st[s].pf : &r->st[s].pb;
-  double *arr = fwd ? r->st[s].farr : r->st[s].barr;
-  advance(p, t);
-  double end = first_end(p, arr);
+/* The receiving side's entries of stage s whose time is now known. */
+static int schedule_rx(replay *r, uint32_t s, bool fwd) {
+  rstage *st = &r->st[s];
+  queue *q = &st->q[RX][fwd];
+  for (double t; q->sched < st->m && (t = made(r, s, q->sched, fwd)) <
+                                         INFINITY;)
+    GPP_TRY(schedule(r, s, RX, fwd, t));
+  return 0;
+}
+
+static int enter(replay *r, uint32_t s, uint32_t io, bool fwd, double t) {
+  rstage *st = &r->st[s];
+  queue *q = &st->q[io][fwd];
+  side *sd = &st->sd[io][q->cls];
+  advance(st, io, q->cls, t);
+  q->done[q->tail++] = sd->v;
+  if (sd->pending) return 0;
+  sd->pending = true;
+  return push(r, first_end(st, io, q->cls, &fwd), EV_DONE, io, q->cls, s);
+}
+
+/* The completion event of a side's class: the first transfer under way
+ * there to end does, unless entries since have delayed it (then the event
+ * is queued again for when it now ends). */
+static int done(replay *r, uint32_t s, uint32_t io, uint32_t cls, double t) {
+  rstage *st = &r->st[s];
+  bool fwd = false;
+  advance(st, io, cls, t);
+  double end = first_end(st, io, cls, &fwd);
   if (end <= t) {
-    arr[p->head++] = t + p->lat;
-    GPP_TRY(wake(r, s, t + p->lat));
-    if (p->head == p->tail) {
-      p->pending = false;
+    queue *q = &st->q[io][fwd];
+    q->done[q->head++] = t;
+    GPP_TRY(ended(r, s, io, fwd, t));
+    if (under_way(st, io, cls) == 0) {
+      st->sd[io][cls].pending = false;
       return 0;
     }
-    end = first_end(p, arr);
+    end = first_end(st, io, cls, &fwd);
   }
-  return push(r, end, EV_DONE, fwd, s);
+  return push(r, end, EV_DONE, io, cls, s);
 }
 
-/* Starts a task of stage s ending at e, and schedules the entries it
- * makes known. */
+/* Starts a task of stage s ending at e: its output's transfer out, and
+ * the receivers' entries it makes known. */
 static int start(replay *r, uint32_t s, double e, bool fwd) {
-  const gpp__replay_in *in = r->in;
   r->st[s].free_at = e;
   GPP_TRY(wake(r, s, e));
-  const uint32_t *off = fwd ? in->succ_off : in->pred_off;
-  const uint32_t *nb = fwd ? in->succ : in->pred;
-  for (uint32_t j = off[s]; j < off[s + 1]; j++)
-    GPP_TRY(schedule_entries(r, nb[j], fwd));
-  return fwd ? schedule_entries(r, s, false) : 0; /* a sink's backward */
+  uint32_t lo, hi;
+  const uint32_t *nb = from(r->in, s, !fwd, &lo, &hi);
+  if (lo < hi) GPP_TRY(schedule(r, s, TX, fwd, e));
+  for (uint32_t j = lo; j < hi; j++) GPP_TRY(schedule_rx(r, nb[j], fwd));
+  return fwd ? schedule_rx(r, s, false) : 0; /* a sink's backward */
 }
 
 /* Stage s at t: if idle, it starts what the rule picks. */
@@ -191,12 +267,12 @@ static int step(replay *r, uint32_t s, double t) {
   const gpp__replay_in *in = r->in;
   rstage *st = &r->st[s];
   if (st->free_at > t) return 0;
-  if (st->nb < st->pb.head && st->barr[st->nb] <= t) {
+  if (st->nb < st->nf && arrived(r, s, st->nb, false) <= t) {
     st->bend[st->nb] = t + in->b[s];
     return start(r, s, st->bend[st->nb++], false);
   }
-  if (st->nf < st->pf.head && st->farr[st->nf] <= t &&
-      st->nf - st->nb < in->cap[s]) {
+  if (st->nf < st->m && st->nf - st->nb < in->cap[s] &&
+      arrived(r, s, st->nf, true) <= t) {
     st->fend[st->nf] = t + in->f[s];
     return start(r, s, st->fend[st->nf++], true);
   }
@@ -205,16 +281,16 @@ static int step(replay *r, uint32_t s, double t) {
 
 static int run(replay *r, double *end) {
   const gpp__replay_in *in = r->in;
-  for (uint32_t s = 0; s < in->n; s++) GPP_TRY(schedule_entries(r, s, true));
+  for (uint32_t s = 0; s < in->n; s++) GPP_TRY(schedule_rx(r, s, true));
   gpp_event ev;
   while (gpp_evq_pop(&r->q, &ev)) {
-    uint32_t kind = ev.data & 3, s = (uint32_t)(ev.data >> 3);
-    bool fwd = ev.data >> 2 & 1;
+    uint32_t kind = ev.data & 3, io = ev.data >> 2 & 1;
+    uint32_t s = (uint32_t)(ev.data >> 4), x = ev.data >> 3 & 1;
     if (kind == EV_WAKE && ev.time == r->st[s].wake_at)
       r->st[s].wake_at = -INFINITY;
     int rc = kind == EV_WAKE    ? step(r, s, ev.time)
-             : kind == EV_ENTER ? enter(r, s, fwd, ev.time)
-                                : done(r, s, fwd, ev.time);
+             : kind == EV_ENTER ? enter(r, s, io, x, ev.time)
+                                : done(r, s, io, x, ev.time);
     GPP_TRY(rc);
   }
   *end = 0;
@@ -232,22 +308,9 @@ static int run(replay *r, double *end) {
   return 0;
 }
 
-/* The port of stage s one way: the slower of its side and its
- * neighbours' (xs: s's transfer time that way, xo the neighbours' the
- * other way), with that side's latency. */
-static port make_port(const uint32_t *off, const uint32_t *nb, uint32_t s,
-                      double xs, double ls, const double *xo,
-                      const double *lo) {
-  port p = {0};
-  double x = xs, lat = ls;
-  for (uint32_t j = off[s]; j < off[s + 1]; j++)
-    if (xo[nb[j]] > x) {
-      x = xo[nb[j]];
-      lat = lo[nb[j]];
-    }
-  p.lat = lat;
-  p.work = x > lat ? x - lat : 0;
-  return p;
+static queue make_queue(double x, double lat, bool intra, double *done) {
+  return (queue){.work = x > lat ? x - lat : 0, .lat = lat,
+                 .cls = intra ? INTRA : NIC, .done = done};
 }
 
 /* The samples to replay: the batch, or when its micro-batches outnumber
@@ -269,30 +332,34 @@ static uint32_t replayed(const gpp__replay_in *in) {
   return (uint32_t)(keep * bmax);
 }
 
+/* Per stage: its micro-batches, and six times per micro-batch (task
+ * ends; per side and direction, the transfers' entries and ends). */
 static int setup(replay *r, double **times) {
   const gpp__replay_in *in = r->in;
   size_t tasks = 0;
   r->batch = replayed(in);
   for (uint32_t s = 0; s < in->n; s++) {
-    rstage *st = &r->st[s];
-    st->m = gpp__ceil_div(r->batch, in->mb[s]);
-    st->wake_at = -INFINITY;
-    tasks += st->m;
-    st->pf = make_port(in->pred_off, in->pred, s, in->xin[s], in->lat_in[s],
-                       in->xout, in->lat_out);
-    st->pb = make_port(in->succ_off, in->succ, s, in->xout[s],
-                       in->lat_out[s], in->xin, in->lat_in);
+    r->st[s].m = gpp__ceil_div(r->batch, in->mb[s]);
+    r->st[s].wake_at = -INFINITY;
+    tasks += r->st[s].m;
   }
-  *times = gpp_calloc(r->err, 4 * tasks + 1, sizeof **times);
+  *times = gpp_calloc(r->err, 6 * tasks + 1, sizeof **times);
   if (*times == NULL) return r->err->code;
-  size_t at = 0;
+  double *at = *times;
   for (uint32_t s = 0; s < in->n; s++) {
     rstage *st = &r->st[s];
-    st->fend = *times + at;
-    st->bend = st->fend + st->m;
-    st->farr = st->bend + st->m;
-    st->barr = st->farr + st->m;
-    at += 4 * st->m;
+    uint32_t m = st->m;
+    st->fend = at;
+    st->bend = at + m;
+    st->q[RX][1] = make_queue(in->xin[s], in->lat_in[s], in->intra_in[s],
+                              at + 2 * m);
+    st->q[RX][0] = make_queue(in->xout[s], in->lat_out[s], in->intra_out[s],
+                              at + 3 * m);
+    st->q[TX][1] = make_queue(in->xout[s], in->lat_out[s], in->intra_out[s],
+                              at + 4 * m);
+    st->q[TX][0] = make_queue(in->xin[s], in->lat_in[s], in->intra_in[s],
+                              at + 5 * m);
+    at += 6 * (size_t)m;
   }
   return gpp_evq_init(&r->q, 8 * (size_t)in->n + 16, r->err);
 }

@@ -40,23 +40,20 @@ static void add(gpp__xfer_ports *x, uint32_t port, double bytes) {
   x->load[port] += bytes;
 }
 
-/* One flow of bytes from GPU src to GPU dst. */
-static void flow(gpp__xfer_ports *x, uint32_t src, uint32_t dst,
-                 double bytes) {
+/* One flow of bytes from GPU src to GPU dst, loading the sender's port
+ * (ends & 1) and the receiver's (ends & 2). */
+static void flow(gpp__xfer_ports *x, uint32_t src, uint32_t dst, double bytes,
+                 unsigned ends) {
   uint32_t g = x->cm->gpus_per_node, share = x->cm->gpus_per_nic;
   if (src == dst || bytes <= 0 || src >= x->n_gpus || dst >= x->n_gpus)
     return;
-  if (g > 0 && src / g == dst / g) {
-    add(x, 4 * src + INTRA_OUT, bytes);
-    add(x, 4 * dst + INTRA_IN, bytes);
-    return;
-  }
-  if (share > 1) {
+  bool intra = g > 0 && src / g == dst / g;
+  if (!intra && share > 1) {
     src -= src % share;
     dst -= dst % share;
   }
-  add(x, 4 * src + NIC_TX, bytes);
-  add(x, 4 * dst + NIC_RX, bytes);
+  if (ends & 1) add(x, 4 * src + (intra ? INTRA_OUT : NIC_TX), bytes);
+  if (ends & 2) add(x, 4 * dst + (intra ? INTRA_IN : NIC_RX), bytes);
 }
 
 /* The pieces of one replica of stage s to or from stage o. */
@@ -72,19 +69,21 @@ static void piece(void *ctx, uint32_t replica, uint32_t samples) {
   piece_ctx *p = ctx;
   uint32_t peer = p->other_first + replica * p->other_t;
   double bytes = samples * p->bytes;
-  if (p->in) flow(p->x, peer, p->gpu, bytes);
-  else flow(p->x, p->gpu, peer, bytes);
+  unsigned ends = p->x->own ? (p->in ? 2 : 1) : 3;
+  if (p->in) flow(p->x, peer, p->gpu, bytes, ends);
+  else flow(p->x, p->gpu, peer, bytes, ends);
 }
 
-/* Seconds of the most loaded port, with its route's latency (in *lat);
- * clears the loads. */
-static double drain(gpp__xfer_ports *x, double *lat) {
+/* Seconds of the most loaded port, with its route's latency (in *lat)
+ * and whether it is an intra-node port (*intra); clears the loads. */
+static double drain(gpp__xfer_ports *x, double *lat, bool *intra_out) {
   const gpp_planner_comm *cm = x->cm;
   bool inter_fit = cm->gpus_per_nic > 0;
   double lat_n = inter_fit ? cm->p2p_inter_latency : cm->p2p_latency;
   double spb_n = inter_fit ? cm->p2p_inter_sec_per_byte : cm->p2p_sec_per_byte;
   double worst = 0;
   *lat = 0;
+  *intra_out = false;
   for (uint32_t i = 0; i < x->n_touched; i++) {
     uint32_t port = x->touched[i];
     bool intra = port % 4 == INTRA_OUT || port % 4 == INTRA_IN;
@@ -94,6 +93,7 @@ static double drain(gpp__xfer_ports *x, double *lat) {
     if (t > worst) {
       worst = t;
       *lat = l;
+      *intra_out = intra;
     }
     x->load[port] = 0;
   }
@@ -102,7 +102,8 @@ static double drain(gpp__xfer_ports *x, double *lat) {
 }
 
 double gpp__xfer_time(gpp__xfer_ports *x, const gpp__xfer_edge *e,
-                      uint32_t n_edges, uint32_t s, bool in, double *lat) {
+                      uint32_t n_edges, uint32_t s, bool in, double *lat,
+                      bool *intra) {
   const gpp__xfer_stage *me = &x->st[s];
   for (uint32_t i = 0; i < n_edges; i++) {
     if ((in ? e[i].to : e[i].from) != s) continue;
@@ -113,5 +114,5 @@ double gpp__xfer_time(gpp__xfer_ports *x, const gpp__xfer_edge *e,
       gpp_engine_pieces(me->b, me->k, r, o->b, o->k, piece, &p);
     }
   }
-  return drain(x, lat);
+  return drain(x, lat, intra);
 }

@@ -26,6 +26,8 @@ typedef struct gpp__xfer_ports {
   const gpp__xfer_stage *st;
   double *load;        /* bytes per port: 4 per GPU (see transfer.c) */
   uint32_t *touched, n_touched, n_gpus;
+  bool own;            /* price the stage's own ports only (not those of
+                          the stages at the edges' other ends) */
 } gpp__xfer_ports;
 
 /* Ports for GPUs 0 .. n_gpus - 1. */
@@ -38,8 +40,12 @@ void gpp__xfer_free(gpp__xfer_ports *x);
  * holds some of its samples one piece (gpp_engine_pieces), all at once;
  * the time is that of the port (a GPU's link into its node's switch, or
  * a NIC with the GPUs sharing it) that carries the most bytes, plus its
- * route's latency (also in *lat). */
+ * route's latency (also in *lat), and whether that port is inside the
+ * node (*intra).  With x->own, only stage s's own ports count (what its
+ * side of the transfers takes; the iteration estimate's replay shares
+ * each side among the transfers under way on it). */
 double gpp__xfer_time(gpp__xfer_ports *x, const gpp__xfer_edge *e,
-                      uint32_t n_edges, uint32_t s, bool in, double *lat);
+                      uint32_t n_edges, uint32_t s, bool in, double *lat,
+                      bool *intra);
 
 #endif

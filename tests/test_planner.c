@@ -1370,10 +1370,11 @@ Test(planner_transfer, unequal_replicas_across_nodes_match_the_engine) {
   gpp__xfer_ports x;
   cr_assert_eq(gpp__xfer_init(&x, &cm, st, n_gpus, &err), 0);
   double lat;
-  double in1 = gpp__xfer_time(&x, e, 3, 1, true, &lat);
-  double out0 = gpp__xfer_time(&x, e, 3, 0, false, &lat);
-  double out2 = gpp__xfer_time(&x, e, 3, 2, false, &lat);
-  double in3 = gpp__xfer_time(&x, e, 3, 3, true, &lat);
+  bool intra;
+  double in1 = gpp__xfer_time(&x, e, 3, 1, true, &lat, &intra);
+  double out0 = gpp__xfer_time(&x, e, 3, 0, false, &lat, &intra);
+  double out2 = gpp__xfer_time(&x, e, 3, 2, false, &lat, &intra);
+  double in3 = gpp__xfer_time(&x, e, 3, 3, true, &lat, &intra);
   gpp__xfer_free(&x);
   double sim01 = sim_act_span(res, 1), sim23 = sim_act_span(res, 3);
   cr_expect(fabs(in1 - sim01) <= 0.02 * sim01 &&
@@ -1434,6 +1435,7 @@ static double chain_replay(uint32_t n, const double *fwd, const double *bwd,
                            const double *lat_out) {
   uint32_t off[2][9], nb[8], cap[8], mb[8];
   double f[8], b[8], zero[8] = {0};
+  bool nic[8] = {false};
   cr_assert_leq(n, 8);
   for (uint32_t s = 0; s < n; s++) {
     f[s] = fwd[s] * 1e-3 * micro;
@@ -1455,7 +1457,7 @@ static double chain_replay(uint32_t n, const double *fwd, const double *bwd,
   gpp__replay_in in = {n, batch, off[0], nb, off[1], succ, f, b,
                        xin ? xin : zero, xout ? xout : zero,
                        lat_in ? lat_in : zero, lat_out ? lat_out : zero,
-                       zero, cap, mb};
+                       zero, nic, nic, cap, mb};
   double end = 0;
   gpp_errctx err = {0};
   cr_assert_eq(gpp__replay(&in, &end, &err), 0, "%s", err.msg);
@@ -1481,8 +1483,9 @@ Test(planner_replay, backward_first_paces_a_chain_as_the_engine_runs_it) {
 Test(planner_replay, micro_batches_share_a_port_as_the_engine_shares_it) {
   /* Two stages on two nodes, 4 MiB per micro-batch through one NIC
    * (about 84 us) where the first stage makes one every 40 us: the
-   * micro-batches under way share the NIC, which delays the first ones
-   * (a queue in arrival order would not).  Within 2% of the engine. */
+   * micro-batches under way share the NIC's sending side, and the
+   * gradients coming back share it with nothing (full duplex).  Within 2%
+   * of the engine. */
   const double fwd[2] = {0.01, 0.01}, bwd[2] = {0.02, 0.02};
   const uint32_t gpu[2] = {0, 8};
   gpp_planner_comm cm;
@@ -1492,10 +1495,12 @@ Test(planner_replay, micro_batches_share_a_port_as_the_engine_shares_it) {
   gpp__xfer_ports x;
   gpp_errctx err = {0};
   cr_assert_eq(gpp__xfer_init(&x, &cm, st, 16, &err), 0);
+  x.own = true; /* each side on its own ports, as candidate.c prices them */
   double xin[2], xout[2], lin[2], lout[2];
+  bool intra;
   for (uint32_t s = 0; s < 2; s++) {
-    xin[s] = gpp__xfer_time(&x, e, 1, s, true, &lin[s]);
-    xout[s] = gpp__xfer_time(&x, e, 1, s, false, &lout[s]);
+    xin[s] = gpp__xfer_time(&x, e, 1, s, true, &lin[s], &intra);
+    xout[s] = gpp__xfer_time(&x, e, 1, s, false, &lout[s], &intra);
   }
   gpp__xfer_free(&x);
   cr_assert_gt(xout[0], 2 * fwd[0] * 4e-3);
