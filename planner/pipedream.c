@@ -59,6 +59,7 @@ typedef struct pd {
   double slack;          /* G * cap - pre_w[n]: what rounding stages up to
                             whole GPUs may spend in a plan within the cap */
   uint32_t *alive;       /* a cell's replica counts still tried */
+  gpp__mpre mp;          /* with stage modes: their prefix sums */
 } pd;
 
 #define AT(p, i, m) ((size_t)(i) * ((p)->G + 1) + (m))
@@ -99,9 +100,14 @@ bool gpp__costs_grow(const gpp__pctx *c) {
   return ok;
 }
 
+static const double *pre_time_cb(void *p, uint32_t r) {
+  return pre_time(p, r);
+}
+
 static int stage_sums(pd *p, uint32_t i, uint32_t j, uint32_t k,
                       gpp__stage_sums *s) {
-  const double *t = pre_time(p, gpp__ceil_div(p->b, k));
+  uint32_t r = gpp__ceil_div(p->b, k);
+  const double *t = pre_time(p, r);
   if (t == NULL) return p->c->err->code;
   s->time = t[j] - t[i];
   s->stat = p->pre_stat[j] - p->pre_stat[i];
@@ -109,7 +115,9 @@ static int stage_sums(pd *p, uint32_t i, uint32_t j, uint32_t k,
   s->param = p->pre_param[j] - p->pre_param[i];
   s->in_bytes = p->cut[i];
   s->out_bytes = j < p->n ? p->cut[j] : 0;
-  return 0;
+  s->modes = false;
+  if (!p->c->modes) return 0;
+  return gpp__mpre_range(p->c, &p->mp, pre_time_cb, p, i, j, 0, 0, r, s);
 }
 
 static bool better(const pd *p, size_t at, double val, uint32_t stages) {
@@ -125,10 +133,15 @@ static void relax(pd *p, uint32_t i, uint32_t j, uint32_t m, uint32_t k,
   uint32_t stages = 1 + (j == p->n ? 0 : p->nst[AT(p, j, m - k)]);
   if (rest == INFINITY || !better(p, at, rest, stages)) return;
   p->c->states++;
-  double t = gpp__stage_tps(p->c, s, p->b, k) * p->b;
+  /* With modes, the fastest mode that holds the stage's in-flight count
+   * (INFINITY: none). */
+  double infl = (double)stages * p->b;
+  double t = (p->c->modes ? gpp__stage_best(p->c, s, p->b, k, infl, NULL, NULL)
+                          : gpp__stage_tps(p->c, s, p->b, k)) * p->b;
   double val = t > rest ? t : rest;
   if (t <= p->cap && better(p, at, val, stages) &&
-      gpp__stage_fits(p->c, s, p->b, k, (double)stages * p->b)) {
+      (p->c->modes ? t < INFINITY
+                   : gpp__stage_fits(p->c, s, p->b, k, infl))) {
     p->A[at] = val;
     p->nst[at] = stages;
     p->next[at] = j;
@@ -157,7 +170,7 @@ static int try_stage(pd *p, uint32_t i, uint32_t j, uint32_t m, uint32_t k,
   GPP_TRY(stage_sums(p, i, j, k, &s));
   double bound = p->stages_first ? p->cap : p->A[AT(p, i, m)];
   if (bound > p->cap) bound = p->cap;
-  *alive = s.time / p->b * p->b <= bound &&
+  *alive = gpp__stage_work_floor(p->c, &s, k) / p->b * p->b <= bound &&
            gpp__stage_fits(p->c, &s, p->b, k, p->b);
   if (*alive && (j == p->n || k < m)) relax(p, i, j, m, k, &s);
   return 0;
@@ -259,6 +272,23 @@ static int fill_row(pd *p, uint32_t i) {
   return 0;
 }
 
+/* With stage modes, a stage on k devices in tensor groups of t computes
+ * at least each op's seconds at ceil(b / k) * t samples over t, on k / t
+ * replicas: lowers w (GPU-seconds) and best (seconds) to those. */
+static int tensor_work(pd *p, uint32_t k, double *w, double *best) {
+  uint32_t r = gpp__ceil_div(p->b, k);
+  for (uint32_t t = 2; t <= 8 && r * t <= p->c->B; t *= 2) {
+    if (!gpp__tensor_fits(p->c, t, k)) continue;
+    const double *tt = gpp__times(p->c, r * t);
+    if (tt == NULL) return p->c->err->code;
+    for (uint32_t v = 0; v < p->n; v++) {
+      if (k / t * tt[v] < w[v]) w[v] = k / t * tt[v];
+      if (tt[v] / t < best[v]) best[v] = tt[v] / t;
+    }
+  }
+  return 0;
+}
+
 /* pre_w, and lower bounds of the least bottleneck (*lb: the costliest op
  * on its best replica count, the whole model's GPU-seconds over G GPUs)
  * and *whole, over which no stage's work goes. */
@@ -288,6 +318,7 @@ static int frugal_work(pd *p, double *lb, double *whole) {
       sum += t[v];
     }
     if (sum > *whole) *whole = sum;
+    if (p->c->modes) rc = tensor_work(p, k, w, best);
   }
   *lb = 0;
   for (uint32_t v = 0; v < p->n; v++) {
@@ -393,7 +424,7 @@ static int pd_alloc(pd *p, gpp__pctx *c) {
     p->pre_param[v + 1] = p->pre_param[v] + c->param[v];
   }
   chain_cuts(p);
-  return 0;
+  return c->modes ? gpp__mpre_init(c, &p->mp, NULL) : 0;
 }
 
 static void pd_free(pd *p) {
@@ -411,18 +442,38 @@ static void pd_free(pd *p) {
   free(p->pm);
   free(p->alive);
   free(p->pre_w);
+  gpp__mpre_free(p->c, &p->mp);
+}
+
+/* One micro-batch size: with stage modes, a search pricing them, then the
+ * search without (as GraphPipe: the least bottleneck is not always the
+ * fastest iteration, and a mode's estimate errs more), keeping the plain
+ * plan and the modes' one when it uses a mode or is estimated faster. */
+static int pd_size(pd *p, gpp_planner_result *out) {
+  gpp_planner_candidate plain = {0}, cand = {0};
+  bool found = false, found_plain = false, modes = p->c->modes;
+  int rc = 0;
+  if (modes) {
+    rc = fill_table(p);
+    if (rc == 0) rc = read_plan(p, &cand, &found);
+    p->c->modes = false;
+  }
+  if (rc == 0) rc = fill_table(p);
+  if (rc == 0) rc = read_plan(p, &plain, &found_plain);
+  p->c->modes = modes;
+  bool both = gpp__modes_plan_kept(&cand, found, &plain, found_plain);
+  if (rc == 0 && found_plain) rc = gpp__result_add(out, &plain, p->c->err);
+  if (rc == 0 && both) rc = gpp__result_add(out, &cand, p->c->err);
+  gpp__candidate_free(&cand);
+  gpp__candidate_free(&plain);
+  return rc;
 }
 
 static int pd_sizes(pd *p, gpp_planner_result *out) {
   uint32_t bs[32], nb = gpp__micro_batches(p->c, bs);
   for (uint32_t q = 0; q < nb; q++) {
     p->b = bs[q];
-    GPP_TRY(fill_table(p));
-    gpp_planner_candidate cand = {0};
-    bool found;
-    int rc = read_plan(p, &cand, &found);
-    if (rc == 0 && found) rc = gpp__result_add(out, &cand, p->c->err);
-    GPP_TRY(rc);
+    GPP_TRY(pd_size(p, out));
     gpp__progress(p->c, "pipedream", (q + 1.0) / nb);
   }
   return 0;
@@ -433,7 +484,6 @@ static int pipedream_run(const gpp_planner_input *in,
                          gpp_planner_result *out, gpp_errctx *err) {
   gpp__pctx c;
   GPP_TRY(gpp__pctx_init(&c, in, opt, err));
-  c.modes = false; /* its search prices the default mode only */
   pd p;
   int rc = pd_alloc(&p, &c);
   if (rc == 0) rc = pd_sizes(&p, out);

@@ -317,11 +317,15 @@ double gpp__mode_eval(const gpp__pctx *c, const gpp__stage_sums *s,
 
 /* Whether tensor degree t may split a stage on k devices: it divides k,
  * the node holds whole groups, and the costs at r * t samples exist. */
+bool gpp__tensor_fits(const gpp__pctx *c, uint32_t t, uint32_t k) {
+  uint32_t g = c->in->comm.gpus_per_node;
+  return t == 1 || (t <= 8 && k % t == 0 && g >= t && g % t == 0);
+}
+
 static bool tensor_ok(const gpp__pctx *c, const gpp__stage_sums *s,
                       uint32_t t, uint32_t k) {
-  uint32_t g = c->in->comm.gpus_per_node;
   if (t == 1) return true;
-  return k % t == 0 && g >= t && g % t == 0 &&
+  return gpp__tensor_fits(c, t, k) &&
          !isnan(s->at[gpp__log2(t)][GPP__AT_TIME]);
 }
 
@@ -496,5 +500,15 @@ double gpp__stage_tps_floor(const gpp__pctx *c, const gpp__stage_sums *s,
   for (uint32_t t = 1; t <= 8; t *= 2)
     if (tensor_ok(c, s, t, k) && tensor_floor(c, s, b, k, t) < least)
       least = tensor_floor(c, s, b, k, t);
+  return least;
+}
+
+double gpp__stage_work_floor(const gpp__pctx *c, const gpp__stage_sums *s,
+                             uint32_t k) {
+  if (!c->modes || !s->modes) return s->time;
+  double least = INFINITY;
+  for (uint32_t t = 1; t <= 8; t *= 2)
+    if (tensor_ok(c, s, t, k) && s->at[gpp__log2(t)][GPP__AT_TIME] / t < least)
+      least = s->at[gpp__log2(t)][GPP__AT_TIME] / t;
   return least;
 }

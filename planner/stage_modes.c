@@ -128,3 +128,76 @@ void gpp__modes_add(const gpp__pctx *c, uint32_t i, double *ms) {
   const double *v = &c->mop[(size_t)i * GPP__MS_N];
   for (int j = 0; j < GPP__MS_N; j++) ms[j] += v[j];
 }
+
+/* ---- prefix sums over an op order (internal.h, gpp__mpre) ---- */
+
+int gpp__mpre_init(gpp__pctx *c, gpp__mpre *p, const uint32_t *ord) {
+  memset(p, 0, sizeof *p);
+  p->ord = ord;
+  p->ms = gpp_calloc(c->err, (size_t)(c->n + 1) * GPP__MS_N, sizeof *p->ms);
+  p->x = gpp_calloc(c->err, (size_t)c->B + 1, sizeof *p->x);
+  if (!(p->ms && p->x)) return c->err->code;
+  for (uint32_t q = 0; q < c->n; q++) {
+    double *ms = &p->ms[(size_t)(q + 1) * GPP__MS_N];
+    memcpy(ms, ms - GPP__MS_N, GPP__MS_N * sizeof *ms);
+    gpp__modes_add(c, ord ? ord[q] : q, ms);
+  }
+  return 0;
+}
+
+void gpp__mpre_free(const gpp__pctx *c, gpp__mpre *p) {
+  gpp__rows_free(p->x, p->x ? c->B + 1 : 0);
+  free(p->ms);
+  p->x = NULL;
+  p->ms = NULL;
+}
+
+/* The prefix sums of the forward and re-run rows at r samples. */
+static const double *mpre_x(gpp__pctx *c, gpp__mpre *p, uint32_t r) {
+  if (p->x[r]) return p->x[r];
+  uint32_t n = c->n;
+  const double *x = gpp__xtimes(c, r);
+  double *q = x ? gpp_calloc(c->err, 3 * ((size_t)n + 1), sizeof *q) : NULL;
+  if (q == NULL) return NULL;
+  for (int a = 0; a < 3; a++)
+    for (uint32_t i = 0; i < n; i++)
+      q[a * ((size_t)n + 1) + i + 1] =
+          q[a * ((size_t)n + 1) + i] +
+          x[(size_t)a * n + (p->ord ? p->ord[i] : i)];
+  return p->x[r] = q;
+}
+
+/* Adds positions [L, H) to ms (when not NULL) and at, of prefix times t
+ * and re-run rows x. */
+static void mpre_add(const gpp__pctx *c, const gpp__mpre *p, const double *t,
+                     const double *x, uint32_t L, uint32_t H, double *ms,
+                     double *at) {
+  size_t n1 = (size_t)c->n + 1;
+  for (int j = 0; ms && j < GPP__MS_N; j++)
+    ms[j] += p->ms[(size_t)H * GPP__MS_N + j] - p->ms[(size_t)L * GPP__MS_N + j];
+  at[GPP__AT_TIME] += t[H] - t[L];
+  for (int a = 0; a < 3; a++)
+    at[GPP__AT_FWD + a] += x[a * n1 + H] - x[a * n1 + L];
+}
+
+int gpp__mpre_range(gpp__pctx *c, gpp__mpre *p, gpp__pre_time_fn time,
+                    void *ctx, uint32_t L, uint32_t H, uint32_t L2,
+                    uint32_t H2, uint32_t r, gpp__stage_sums *s) {
+  memset(s->ms, 0, sizeof s->ms);
+  memset(s->at, 0, sizeof s->at);
+  s->lay_saved = c->max_layer_saved; /* the model's: an upper bound */
+  s->lay_param = s->first_param = c->max_layer_param;
+  for (uint32_t j = 0; j < GPP__MAX_TP_LOG2; j++) {
+    uint32_t rt = r << j;
+    if (rt > c->B) {
+      s->at[j][0] = NAN;
+      continue;
+    }
+    const double *t = time(ctx, rt), *x = t ? mpre_x(c, p, rt) : NULL;
+    if (x == NULL) return c->err->code;
+    mpre_add(c, p, t, x, L, H, j ? NULL : s->ms, s->at[j]);
+    mpre_add(c, p, t, x, L2, H2, j ? NULL : s->ms, s->at[j]);
+  }
+  s->modes = true;
+  return 0;
+}
