@@ -156,7 +156,16 @@ typedef const double *(*gpp__pre_time_fn)(void *ctx, uint32_t r);
 int gpp__mpre_init(gpp__pctx *c, gpp__mpre *p, const uint32_t *ord);
 void gpp__mpre_free(const gpp__pctx *c, gpp__mpre *p);
 /* s->ms and s->at of positions [L, H) and [L2, H2) at r samples, the
- * layer maxima the model's (upper bounds: a range may cut layers). */
+ * layer maxima the model's (upper bounds: a range may cut layers), in two
+ * halves: _times the compute at each tensor degree (GPP__AT_TIME, what
+ * gpp__stage_tps_floor and gpp__stage_work_floor read) and the layer
+ * maxima, setting s->modes; _rest s->ms and the forward and re-run
+ * seconds (what memory and the modes' prices read too). */
+int gpp__mpre_times(gpp__pctx *c, gpp__pre_time_fn time, void *ctx,
+                    uint32_t L, uint32_t H, uint32_t L2, uint32_t H2,
+                    uint32_t r, gpp__stage_sums *s);
+int gpp__mpre_rest(gpp__pctx *c, gpp__mpre *p, uint32_t L, uint32_t H,
+                   uint32_t L2, uint32_t H2, uint32_t r, gpp__stage_sums *s);
 int gpp__mpre_range(gpp__pctx *c, gpp__mpre *p, gpp__pre_time_fn time,
                     void *ctx, uint32_t L, uint32_t H, uint32_t L2,
                     uint32_t H2, uint32_t r, gpp__stage_sums *s);

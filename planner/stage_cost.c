@@ -224,11 +224,31 @@ double gpp__stage_mem(const gpp__pctx *c, const gpp__stage_sums *s,
   return plain_mem(c, s, b, k, inflight_samples);
 }
 
+static bool tensor_ok(const gpp__pctx *c, const gpp__stage_sums *s,
+                      uint32_t t, uint32_t k);
+static bool mode_ok(const gpp__stage_sums *s, uint32_t k, uint32_t t, int sh,
+                    int rc);
+static double mode_mem(const gpp__pctx *c, const gpp__stage_sums *s,
+                       gpp__mode md, uint32_t k, uint32_t r, double infl);
+
+/* With modes: whether some mode gpp__stage_best prices holds the samples
+ * (exactly when it is finite), from the memory alone. */
 bool gpp__stage_fits(const gpp__pctx *c, const gpp__stage_sums *s,
                      uint32_t b, uint32_t k, double inflight_samples) {
-  if (!c->modes || !s->modes)
-    return plain_mem(c, s, b, k, inflight_samples) <= c->mem_cap;
-  return gpp__stage_best(c, s, b, k, inflight_samples, NULL, NULL) < INFINITY;
+  if (plain_mem(c, s, b, k, inflight_samples) <= c->mem_cap) return true;
+  if (!c->modes || !s->modes) return false;
+  for (uint32_t t = 8; t >= 1; t /= 2) {
+    if (!tensor_ok(c, s, t, k)) continue;
+    uint32_t r = gpp__ceil_div(b, k / t);
+    for (int sh = 0; sh <= GPP_SHARD_FULL; sh++)
+      for (int rc = 0; rc <= GPP_RECOMPUTE_FULL; rc++) {
+        gpp__mode md = {t, (gpp_sharding)sh, (gpp_recompute)rc};
+        if (mode_ok(s, k, t, sh, rc) &&
+            mode_mem(c, s, md, k, r, inflight_samples) <= c->mem_cap)
+          return true;
+      }
+  }
+  return false;
 }
 
 /* ---- stage modes (internal.h) ---- */

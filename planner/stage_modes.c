@@ -167,23 +167,17 @@ static const double *mpre_x(gpp__pctx *c, gpp__mpre *p, uint32_t r) {
   return p->x[r] = q;
 }
 
-/* Adds positions [L, H) to ms (when not NULL) and at, of prefix times t
- * and re-run rows x. */
-static void mpre_add(const gpp__pctx *c, const gpp__mpre *p, const double *t,
-                     const double *x, uint32_t L, uint32_t H, double *ms,
-                     double *at) {
-  size_t n1 = (size_t)c->n + 1;
-  for (int j = 0; ms && j < GPP__MS_N; j++)
-    ms[j] += p->ms[(size_t)H * GPP__MS_N + j] - p->ms[(size_t)L * GPP__MS_N + j];
-  at[GPP__AT_TIME] += t[H] - t[L];
-  for (int a = 0; a < 3; a++)
-    at[GPP__AT_FWD + a] += x[a * n1 + H] - x[a * n1 + L];
+/* Adds positions [L, H) and [L2, H2) of the prefix sums pre (stride w,
+ * from entry a) to *v. */
+static void mpre_add(const double *pre, size_t w, size_t a, uint32_t L,
+                     uint32_t H, uint32_t L2, uint32_t H2, double *v) {
+  *v += pre[H * w + a] - pre[L * w + a];
+  if (H2 > L2) *v += pre[H2 * w + a] - pre[L2 * w + a];
 }
 
-int gpp__mpre_range(gpp__pctx *c, gpp__mpre *p, gpp__pre_time_fn time,
-                    void *ctx, uint32_t L, uint32_t H, uint32_t L2,
-                    uint32_t H2, uint32_t r, gpp__stage_sums *s) {
-  memset(s->ms, 0, sizeof s->ms);
+int gpp__mpre_times(gpp__pctx *c, gpp__pre_time_fn time, void *ctx,
+                    uint32_t L, uint32_t H, uint32_t L2, uint32_t H2,
+                    uint32_t r, gpp__stage_sums *s) {
   memset(s->at, 0, sizeof s->at);
   s->lay_saved = c->max_layer_saved; /* the model's: an upper bound */
   s->lay_param = s->first_param = c->max_layer_param;
@@ -193,11 +187,32 @@ int gpp__mpre_range(gpp__pctx *c, gpp__mpre *p, gpp__pre_time_fn time,
       s->at[j][0] = NAN;
       continue;
     }
-    const double *t = time(ctx, rt), *x = t ? mpre_x(c, p, rt) : NULL;
-    if (x == NULL) return c->err->code;
-    mpre_add(c, p, t, x, L, H, j ? NULL : s->ms, s->at[j]);
-    mpre_add(c, p, t, x, L2, H2, j ? NULL : s->ms, s->at[j]);
+    const double *t = time(ctx, rt);
+    if (t == NULL) return c->err->code;
+    mpre_add(t, 1, 0, L, H, L2, H2, &s->at[j][GPP__AT_TIME]);
   }
   s->modes = true;
   return 0;
+}
+
+int gpp__mpre_rest(gpp__pctx *c, gpp__mpre *p, uint32_t L, uint32_t H,
+                   uint32_t L2, uint32_t H2, uint32_t r, gpp__stage_sums *s) {
+  memset(s->ms, 0, sizeof s->ms);
+  for (int j = 0; j < GPP__MS_N; j++)
+    mpre_add(p->ms, GPP__MS_N, (size_t)j, L, H, L2, H2, &s->ms[j]);
+  for (uint32_t j = 0; j < GPP__MAX_TP_LOG2 && (r << j) <= c->B; j++) {
+    const double *x = mpre_x(c, p, r << j);
+    if (x == NULL) return c->err->code;
+    for (int a = 0; a < 3; a++)
+      mpre_add(x + a * ((size_t)c->n + 1), 1, 0, L, H, L2, H2,
+               &s->at[j][GPP__AT_FWD + a]);
+  }
+  return 0;
+}
+
+int gpp__mpre_range(gpp__pctx *c, gpp__mpre *p, gpp__pre_time_fn time,
+                    void *ctx, uint32_t L, uint32_t H, uint32_t L2,
+                    uint32_t H2, uint32_t r, gpp__stage_sums *s) {
+  GPP_TRY(gpp__mpre_times(c, time, ctx, L, H, L2, H2, r, s));
+  return gpp__mpre_rest(c, p, L, H, L2, H2, r, s);
 }
