@@ -558,8 +558,7 @@ void gpp__candidate_free(gpp_planner_candidate *cand) {
   cand->n_stages = 0;
 }
 
-/* Whether some stage of c runs in a mode other than the default. */
-static bool uses_modes(const gpp_planner_candidate *c) {
+bool gpp__uses_modes(const gpp_planner_candidate *c) {
   for (uint32_t s = 0; s < c->n_stages; s++)
     if (c->stages[s].tensor > 1 || c->stages[s].sharding ||
         c->stages[s].recompute)
@@ -570,7 +569,7 @@ static bool uses_modes(const gpp_planner_candidate *c) {
 bool gpp__modes_plan_kept(const gpp_planner_candidate *modes, bool found,
                           const gpp_planner_candidate *plain,
                           bool found_plain) {
-  return found && (!found_plain || uses_modes(modes) ||
+  return found && (!found_plain || gpp__uses_modes(modes) ||
                    modes->iteration < plain->iteration);
 }
 

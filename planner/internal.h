@@ -281,6 +281,8 @@ typedef struct gpp__stage_spec {
 int gpp__candidate_build(gpp__pctx *c, gpp__stage_spec *specs, uint32_t n,
                          bool gpp, gpp_planner_candidate *out);
 void gpp__candidate_free(gpp_planner_candidate *cand);
+/* Whether some stage of c runs in a mode other than the default. */
+bool gpp__uses_modes(const gpp_planner_candidate *c);
 /* Whether the plan of a search with stage modes (found) joins the plan of
  * the search without them as a candidate: it uses a mode, is estimated
  * faster, or is the only one (GraphPipe, PipeDream, Piper). */

@@ -75,7 +75,10 @@ const double *gpp__times(gpp__pctx *c, uint32_t r) {
   if (c->rows[r]) return c->rows[r];
   double *row = gpp_calloc(c->err, c->n, sizeof *row), *x = NULL;
   if (row == NULL) return NULL;
-  if (c->modes && (x = gpp_calloc(c->err, 3 * (size_t)c->n, sizeof *x)) == NULL) {
+  /* The re-run row whenever modes may be priced: a planner may toggle
+   * c->modes between its searches over the same rows. */
+  if (!c->opt->no_stage_modes &&
+      (x = gpp_calloc(c->err, 3 * (size_t)c->n, sizeof *x)) == NULL) {
     free(row);
     return NULL;
   }
