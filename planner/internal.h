@@ -41,9 +41,14 @@
  * memory, not speed).  Without either reason the stage keeps t = 1, none,
  * none and exactly the estimate above.  Layers are the engine's; a stage
  * that cuts one is priced with the layer's figures on its first op.
- * GraphPipe searches with modes and again without, keeping per size the
- * better estimated plan (a lower bottleneck may come with a deeper, slower
- * pipeline); PipeDream and Piper price the default mode only.
+ * Each planner searches with modes and again without, keeping per size
+ * the plain plan and the modes' one where it uses a mode or is estimated
+ * faster (a lower bottleneck may come with a deeper, slower pipeline;
+ * gpp__modes_plan_kept).  The baselines' cuts use bounds valid over every
+ * mode (gpp__stage_work_floor, gpp__stage_tps_floor, GPU-seconds of
+ * tensor groups); PipeDream's modes search takes whole nodes from 128
+ * GPUs and Piper's runs where the plain plan shows modes may gain
+ * (pipedream.c, piper.c).
  */
 #ifndef GPP_PLANNER_INTERNAL_H
 #define GPP_PLANNER_INTERNAL_H

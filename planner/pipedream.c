@@ -34,6 +34,19 @@
  * round their GPU-seconds up to whole GPUs by no more than the plan can
  * spare (pre_w, slack).  The order of the candidates tried is the
  * reference's, so both keep the same plan.  States count stages priced.
+ * Stage modes (planner/internal.h): per micro-batch size a second search
+ * prices each stage in its fastest mode that holds its 1F1B in-flight
+ * count (gpp__stage_best) and its plan joins the plain one's as a
+ * candidate (gpp__modes_plan_kept).  Its cuts are the same on bounds
+ * valid over every mode: a stage's work is at least its compute in its
+ * cheapest tensor degree (gpp__stage_work_floor, growing with j), its
+ * GPU-seconds at least its ops' in tensor groups (pre_w, tensor_work),
+ * its TPS at least gpp__stage_tps_floor (a stage that floor rules out is
+ * not priced), and its memory fits when some mode's does
+ * (gpp__stage_fits, growing with j as every mode's memory does).  The
+ * modes' sums are read only where the default mode's do not settle a
+ * stage (mode_sums).  From MODES_NODES_FROM GPUs its stages take whole
+ * nodes (measured below).
  */
 #include <stdlib.h>
 #include <string.h>

@@ -9,7 +9,7 @@
  * counts round-robin replicas), and, as in PipeDream (pipedream.c), a
  * second pass keeping the fewest stages within the TPS tolerance of the
  * least bottleneck.  Data-parallel degrees are powers of two (as
- * GraphPipe's); tensor parallelism is not modelled.
+ * GraphPipe's), tensor degrees those of the stage modes.
  * Stage boundary bytes are the cuts of I and J (what leaves I, what leaves
  * J), exact for chains.  Like Piper, the DP runs on the layer graph
  * (planner/layers.c: a Transformer layer, an MLP layer, ...), so ideals
@@ -34,6 +34,15 @@
  *   plan can spare (gpu_seconds).
  * Ties are broken as the reference scan meets them (earlier J in size
  * order, then fewer replicas), so every mode gives the same plan.
+ * Stage modes (planner/internal.h): after the plain search, a second one
+ * prices each stage in its fastest mode that holds the cell's in-flight
+ * count (gpp__stage_best in offer), its plan joining the plain one's as a
+ * candidate.  Its cuts use bounds valid over every mode: work at least
+ * the cheapest tensor degree's compute (pair_work), GPU-seconds of tensor
+ * groups (W_AT), a stage's TPS at least gpp__stage_tps_floor (offer_tps),
+ * memory fitting in some mode; its caps start at the plain least
+ * bottleneck.  It runs where the plain plan shows modes may gain
+ * (modes_help, measured there).
  */
 #include <stdlib.h>
 #include <string.h>

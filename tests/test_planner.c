@@ -835,7 +835,7 @@ Test(planner_real, gpt_chain_graphpipe_matches_pipedream) {
   gpp_model_param layers = {"layers", 4};
   real r;
   real_open(&r, "configs/models/gpt.yaml", &layers, 1, 32, 4);
-  r.no_modes = true; /* the partitions' parity: PipeDream has no modes */
+  r.no_modes = true; /* the partitions' parity, both without modes */
   uint32_t dg, dp;
   double tg = plan_and_simulate(&r, "graphpipe", &dg);
   double tp = plan_and_simulate(&r, "pipedream", &dp);
@@ -1030,7 +1030,7 @@ Test(planner_real, gpt_chain_parity_at_16_gpus) {
    * 2% (PipeDream used to keep 12 stages where 8 met the bottleneck). */
   real r;
   real_open(&r, "configs/models/gpt.yaml", NULL, 0, 64, 16);
-  r.no_modes = true; /* the partitions' parity: PipeDream has no modes */
+  r.no_modes = true; /* the partitions' parity, both without modes */
   double tg = plan_sim_aligned(&r, "graphpipe");
   double tp = plan_sim_aligned(&r, "pipedream");
   cr_expect(fabs(tg - tp) <= 0.02 * tp, "graphpipe %g s vs pipedream %g s",
