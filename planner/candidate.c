@@ -573,6 +573,17 @@ bool gpp__modes_plan_kept(const gpp_planner_candidate *modes, bool found,
                    modes->iteration < plain->iteration);
 }
 
+int gpp__add_plans(gpp_planner_result *out, int rc,
+                   gpp_planner_candidate *plain, bool found_plain,
+                   gpp_planner_candidate *modes, bool found, gpp_errctx *err) {
+  bool both = gpp__modes_plan_kept(modes, found, plain, found_plain);
+  if (rc == 0 && found_plain) rc = gpp__result_add(out, plain, err);
+  if (rc == 0 && both) rc = gpp__result_add(out, modes, err);
+  gpp__candidate_free(modes);
+  gpp__candidate_free(plain);
+  return rc;
+}
+
 int gpp__result_add(gpp_planner_result *r, gpp_planner_candidate *cand,
                     gpp_errctx *err) {
   gpp_planner_candidate *a =

@@ -294,6 +294,12 @@ bool gpp__uses_modes(const gpp_planner_candidate *c);
 bool gpp__modes_plan_kept(const gpp_planner_candidate *modes, bool found,
                           const gpp_planner_candidate *plain,
                           bool found_plain);
+/* When rc is 0, appends the plain search's plan (found_plain) and the
+ * modes' one where gpp__modes_plan_kept, in that order; frees both.
+ * Returns rc or the first error. */
+int gpp__add_plans(gpp_planner_result *out, int rc,
+                   gpp_planner_candidate *plain, bool found_plain,
+                   gpp_planner_candidate *modes, bool found, gpp_errctx *err);
 /* Appends cand to r (moved); keeps r sorted by iteration estimate. */
 int gpp__result_add(gpp_planner_result *r, gpp_planner_candidate *cand,
                     gpp_errctx *err);

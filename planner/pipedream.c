@@ -546,12 +546,8 @@ static int pd_size(pd *p, gpp_planner_result *out) {
   if (rc == 0) rc = fill_table(p);
   if (rc == 0) rc = read_plan(p, &plain, &found_plain);
   p->c->modes = modes;
-  bool both = gpp__modes_plan_kept(&cand, found, &plain, found_plain);
-  if (rc == 0 && found_plain) rc = gpp__result_add(out, &plain, p->c->err);
-  if (rc == 0 && both) rc = gpp__result_add(out, &cand, p->c->err);
-  gpp__candidate_free(&cand);
-  gpp__candidate_free(&plain);
-  return rc;
+  return gpp__add_plans(out, rc, &plain, found_plain, &cand, found,
+                        p->c->err);
 }
 
 static int pd_sizes(pd *p, gpp_planner_result *out) {

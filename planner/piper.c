@@ -803,12 +803,8 @@ static int pp_one_size(pp *p, gpp_planner_result *out) {
   if (rc == 0 && modes && found_plain) rc = modes_help(p, &plain, &help);
   if (rc == 0 && help) rc = modes_alloc(p);
   if (rc == 0 && help) rc = pp_search(p, &cand, &found, least, &least);
-  bool both = gpp__modes_plan_kept(&cand, found, &plain, found_plain);
-  if (rc == 0 && found_plain) rc = gpp__result_add(out, &plain, p->c->err);
-  if (rc == 0 && both) rc = gpp__result_add(out, &cand, p->c->err);
-  gpp__candidate_free(&cand);
-  gpp__candidate_free(&plain);
-  return rc;
+  return gpp__add_plans(out, rc, &plain, found_plain, &cand, found,
+                        p->c->err);
 }
 
 /* Counting sort of the ideals by decreasing size. */
