@@ -522,6 +522,32 @@ void gpp__candidate_free(gpp_planner_candidate *cand) {
   cand->n_stages = 0;
 }
 
+bool gpp__uses_modes(const gpp_planner_candidate *c) {
+  for (uint32_t s = 0; s < c->n_stages; s++)
+    if (c->stages[s].tensor > 1 || c->stages[s].sharding ||
+        c->stages[s].recompute)
+      return true;
+  return false;
+}
+
+bool gpp__modes_plan_kept(const gpp_planner_candidate *modes, bool found,
+                          const gpp_planner_candidate *plain,
+                          bool found_plain) {
+  return found && (!found_plain || gpp__uses_modes(modes) ||
+                   modes->iteration < plain->iteration);
+}
+
+int gpp__add_plans(gpp_planner_result *out, int rc,
+                   gpp_planner_candidate *plain, bool found_plain,
+                   gpp_planner_candidate *modes, bool found, gpp_errctx *err) {
+  bool both = gpp__modes_plan_kept(modes, found, plain, found_plain);
+  if (rc == 0 && found_plain) rc = gpp__result_add(out, plain, err);
+  if (rc == 0 && both) rc = gpp__result_add(out, modes, err);
+  gpp__candidate_free(modes);
+  gpp__candidate_free(plain);
+  return rc;
+}
+
 int gpp__result_add(gpp_planner_result *r, gpp_planner_candidate *cand,
                     gpp_errctx *err) {
   gpp_planner_candidate *a =

@@ -64,9 +64,7 @@ typedef struct gp {
   fnode *nodes;
   uint32_t n_nodes, *kids, n_kids, root, *leaf, n_leaves, n_sfx;
   double *pre_stat, *pre_saved, *pre_param, **pre_time;
-  /* With stage modes: prefix sums of the GPP__MS_* values ((n + 1) x
-   * GPP__MS_N) and, per r, of the forward and re-run rows (3 x (n + 1)). */
-  double *pre_ms, **pre_x;
+  gpp__mpre mp;       /* with stage modes: their prefix sums */
   double *pre_tps;    /* by leaf position: prefix sums of e (below) */
   double *pre_work;   /* by leaf position: prefix sums of w (below) */
   double *pw;         /* scratch: prefix sums of a node's child weights */
@@ -188,37 +186,14 @@ static int prefixes(gp *g) {
   g->pre_time = gpp_calloc(c->err, (size_t)c->B + 1, sizeof *g->pre_time);
   if (!(g->pre_stat && g->pre_saved && g->pre_param && g->pre_time))
     return c->err->code;
-  if (c->modes) {
-    g->pre_ms = gpp_calloc(c->err, (size_t)(c->n + 1) * GPP__MS_N,
-                           sizeof *g->pre_ms);
-    g->pre_x = gpp_calloc(c->err, (size_t)c->B + 1, sizeof *g->pre_x);
-    if (!(g->pre_ms && g->pre_x)) return c->err->code;
-  }
+  if (c->modes) GPP_TRY(gpp__mpre_init(c, &g->mp, g->leaf));
   for (uint32_t q = 0; q < c->n; q++) {
     uint32_t v = g->leaf[q];
     g->pre_stat[q + 1] = g->pre_stat[q] + c->stat[v];
     g->pre_saved[q + 1] = g->pre_saved[q] + c->saved[v];
     g->pre_param[q + 1] = g->pre_param[q] + c->param[v];
-    if (!c->modes) continue;
-    double *ms = &g->pre_ms[(size_t)(q + 1) * GPP__MS_N];
-    memcpy(ms, ms - GPP__MS_N, GPP__MS_N * sizeof *ms);
-    gpp__modes_add(c, v, ms);
   }
   return 0;
-}
-
-/* The prefix sums of the forward and re-run rows at r samples. */
-static const double *pre_x(gp *g, uint32_t r) {
-  if (g->pre_x[r]) return g->pre_x[r];
-  uint32_t n = g->c->n;
-  const double *x = gpp__xtimes(g->c, r);
-  double *p = x ? gpp_calloc(g->c->err, 3 * ((size_t)n + 1), sizeof *p) : NULL;
-  if (p == NULL) return NULL;
-  for (int a = 0; a < 3; a++)
-    for (uint32_t q = 0; q < n; q++)
-      p[a * ((size_t)n + 1) + q + 1] =
-          p[a * ((size_t)n + 1) + q] + x[(size_t)a * n + g->leaf[q]];
-  return g->pre_x[r] = p;
 }
 
 static const double *pre_time(gp *g, uint32_t r) {
@@ -271,39 +246,8 @@ static void add_range(const gp *g, const double *t, uint32_t L, uint32_t H,
   s->param += g->pre_param[H] - g->pre_param[L];
 }
 
-/* Sums but the boundary bytes of the stage holding leaves [L, H) and the
- * tail T at r samples. */
-static void add_modes(const gp *g, const double *t, const double *x,
-                      uint32_t L, uint32_t H, double *ms, double *at) {
-  size_t n1 = (size_t)g->c->n + 1;
-  for (int j = 0; ms && j < GPP__MS_N; j++)
-    ms[j] += g->pre_ms[(size_t)H * GPP__MS_N + j] -
-             g->pre_ms[(size_t)L * GPP__MS_N + j];
-  at[GPP__AT_TIME] += t[H] - t[L];
-  for (int a = 0; a < 3; a++)
-    at[GPP__AT_FWD + a] += x[a * n1 + H] - x[a * n1 + L];
-}
-
-/* The stage-mode sums of the stage (s->ms, s->at). */
-static int range_modes(gp *g, uint32_t L, uint32_t H, tail T, uint32_t r,
-                       gpp__stage_sums *s) {
-  memset(s->ms, 0, sizeof s->ms);
-  memset(s->at, 0, sizeof s->at);
-  s->lay_saved = g->c->max_layer_saved; /* the model's: an upper bound */
-  s->lay_param = s->first_param = g->c->max_layer_param;
-  for (uint32_t j = 0; j < GPP__MAX_TP_LOG2; j++) {
-    uint32_t rt = r << j;
-    if (rt > g->c->B) {
-      s->at[j][0] = NAN;
-      continue;
-    }
-    const double *t = pre_time(g, rt), *x = t ? pre_x(g, rt) : NULL;
-    if (x == NULL) return g->c->err->code;
-    add_modes(g, t, x, L, H, j ? NULL : s->ms, s->at[j]);
-    add_modes(g, t, x, T.L, T.H, j ? NULL : s->ms, s->at[j]);
-  }
-  s->modes = true;
-  return 0;
+static const double *pre_time_cb(void *g, uint32_t r) {
+  return pre_time(g, r);
 }
 
 static int range_work(gp *g, uint32_t L, uint32_t H, tail T, uint32_t r,
@@ -314,7 +258,9 @@ static int range_work(gp *g, uint32_t L, uint32_t H, tail T, uint32_t r,
   s->modes = false;
   add_range(g, t, L, H, s);
   add_range(g, t, T.L, T.H, s);
-  return g->c->modes ? range_modes(g, L, H, T, r, s) : 0;
+  return g->c->modes ? gpp__mpre_range(g->c, &g->mp, pre_time_cb, g, L, H,
+                                       T.L, T.H, r, s)
+                     : 0;
 }
 
 static int range_sums(gp *g, uint32_t L, uint32_t H, tail T, uint32_t r,
@@ -1422,10 +1368,7 @@ static void gp_free(gp *g) {
   if (g->pre_time)
     for (uint32_t r = 0; r <= g->c->B; r++) free(g->pre_time[r]);
   free(g->pre_time);
-  if (g->pre_x)
-    for (uint32_t r = 0; r <= g->c->B; r++) free(g->pre_x[r]);
-  free(g->pre_x);
-  free(g->pre_ms);
+  gpp__mpre_free(g->c, &g->mp);
   free(g->pre_stat);
   free(g->pre_saved);
   free(g->pre_param);
@@ -1448,15 +1391,6 @@ static void gp_free(gp *g) {
   free(g->leaf_from);
   gpp__hmap_free(&g->ctab_idx);
   gpp__hmap_free(&g->ctstar);
-}
-
-/* Whether some stage of c runs in a mode other than the default. */
-static bool uses_modes(const gpp_planner_candidate *c) {
-  for (uint32_t s = 0; s < c->n_stages; s++)
-    if (c->stages[s].tensor > 1 || c->stages[s].sharding ||
-        c->stages[s].recompute)
-      return true;
-  return false;
 }
 
 /* The bisection with fresh bounds and memo (they depend on the modes). */
@@ -1492,8 +1426,7 @@ static int search_one(gp *g, uint32_t *bs, uint32_t nb, double frac0,
     rc = search_bottleneck(g, &plain, &found_plain, frac0, span);
     g->c->modes = true;
   }
-  bool both = found && (!found_plain || uses_modes(&cand) ||
-                        cand.iteration < plain.iteration);
+  bool both = gpp__modes_plan_kept(&cand, found, &plain, found_plain);
   if (rc == 0 && found_plain && (keep == NULL || keep(&plain, bs[nb - 1])))
     rc = gpp__result_add(out, &plain, g->c->err);
   if (rc == 0 && both && (keep == NULL || keep(&cand, bs[nb - 1])))

@@ -41,9 +41,14 @@
  * memory, not speed).  Without either reason the stage keeps t = 1, none,
  * none and exactly the estimate above.  Layers are the engine's; a stage
  * that cuts one is priced with the layer's figures on its first op.
- * GraphPipe searches with modes and again without, keeping per size the
- * better estimated plan (a lower bottleneck may come with a deeper, slower
- * pipeline); PipeDream and Piper price the default mode only.
+ * Each planner searches with modes and again without, keeping per size
+ * the plain plan and the modes' one where it uses a mode or is estimated
+ * faster (a lower bottleneck may come with a deeper, slower pipeline;
+ * gpp__modes_plan_kept).  The baselines' cuts use bounds valid over every
+ * mode (gpp__stage_work_floor, gpp__stage_tps_floor, GPU-seconds of
+ * tensor groups); PipeDream's modes search takes whole nodes from 128
+ * GPUs and Piper's runs where the plain plan shows modes may gain
+ * (pipedream.c, piper.c).
  */
 #ifndef GPP_PLANNER_INTERNAL_H
 #define GPP_PLANNER_INTERNAL_H
@@ -143,6 +148,33 @@ int gpp__modes_sum(gpp__pctx *c, const uint32_t *ops, uint32_t n_ops,
 /* The xrows row at r samples (computed with gpp__times). */
 const double *gpp__xtimes(gpp__pctx *c, uint32_t r);
 
+/* Prefix sums over an op order, for the planners whose stages are ranges
+ * of it (GraphPipe's leaf positions, PipeDream's chain): the GPP__MS_*
+ * values and, per r, the forward and re-run rows (stage_modes.c). */
+typedef struct gpp__mpre {
+  const uint32_t *ord;   /* the op at position q; NULL: op q */
+  double *ms;            /* (n + 1) x GPP__MS_N */
+  double **x;            /* x[r]: 3 x (n + 1), lazily */
+} gpp__mpre;
+/* The planner's prefix sums of the op times at r samples (same order). */
+typedef const double *(*gpp__pre_time_fn)(void *ctx, uint32_t r);
+int gpp__mpre_init(gpp__pctx *c, gpp__mpre *p, const uint32_t *ord);
+void gpp__mpre_free(const gpp__pctx *c, gpp__mpre *p);
+/* s->ms and s->at of positions [L, H) and [L2, H2) at r samples, the
+ * layer maxima the model's (upper bounds: a range may cut layers), in two
+ * halves: _times the compute at each tensor degree (GPP__AT_TIME, what
+ * gpp__stage_tps_floor and gpp__stage_work_floor read) and the layer
+ * maxima, setting s->modes; _rest s->ms and the forward and re-run
+ * seconds (what memory and the modes' prices read too). */
+int gpp__mpre_times(gpp__pctx *c, gpp__pre_time_fn time, void *ctx,
+                    uint32_t L, uint32_t H, uint32_t L2, uint32_t H2,
+                    uint32_t r, gpp__stage_sums *s);
+int gpp__mpre_rest(gpp__pctx *c, gpp__mpre *p, uint32_t L, uint32_t H,
+                   uint32_t L2, uint32_t H2, uint32_t r, gpp__stage_sums *s);
+int gpp__mpre_range(gpp__pctx *c, gpp__mpre *p, gpp__pre_time_fn time,
+                    void *ctx, uint32_t L, uint32_t H, uint32_t L2,
+                    uint32_t H2, uint32_t r, gpp__stage_sums *s);
+
 static inline uint32_t gpp__ceil_div(uint32_t a, uint32_t b) {
   return (a + b - 1) / b;
 }
@@ -174,6 +206,15 @@ double gpp__stage_best(const gpp__pctx *c, const gpp__stage_sums *s,
  * transfers); without modes, gpp__stage_tps_plain. */
 double gpp__stage_tps_floor(const gpp__pctx *c, const gpp__stage_sums *s,
                             uint32_t b, uint32_t k);
+/* Whether a tensor group of t GPUs may split a stage on k devices: t
+ * divides k and a node holds whole groups (at most 8). */
+bool gpp__tensor_fits(const gpp__pctx *c, uint32_t t, uint32_t k);
+/* With modes, a lower bound on the seconds per micro-batch of the
+ * stage's compute in any mode (min over tensor degrees t of its forward
+ * and backward at r * t samples over t), which grows with the stage;
+ * without, s->time. */
+double gpp__stage_work_floor(const gpp__pctx *c, const gpp__stage_sums *s,
+                             uint32_t k);
 /* With modes: the most samples in flight that some mode of TPS at most
  * tmax holds in memory (INFINITY: the whole batch; below 0: none). */
 double gpp__stage_room(const gpp__pctx *c, const gpp__stage_sums *s,
@@ -249,6 +290,20 @@ int gpp__candidate_build(gpp__pctx *c, gpp__stage_spec *specs, uint32_t n,
 /* Builds cand again from its stages, with the iteration estimate. */
 int gpp__candidate_estimate(gpp__pctx *c, gpp_planner_candidate *cand);
 void gpp__candidate_free(gpp_planner_candidate *cand);
+/* Whether some stage of c runs in a mode other than the default. */
+bool gpp__uses_modes(const gpp_planner_candidate *c);
+/* Whether the plan of a search with stage modes (found) joins the plan of
+ * the search without them as a candidate: it uses a mode, is estimated
+ * faster, or is the only one (GraphPipe, PipeDream, Piper). */
+bool gpp__modes_plan_kept(const gpp_planner_candidate *modes, bool found,
+                          const gpp_planner_candidate *plain,
+                          bool found_plain);
+/* When rc is 0, appends the plain search's plan (found_plain) and the
+ * modes' one where gpp__modes_plan_kept, in that order; frees both.
+ * Returns rc or the first error. */
+int gpp__add_plans(gpp_planner_result *out, int rc,
+                   gpp_planner_candidate *plain, bool found_plain,
+                   gpp_planner_candidate *modes, bool found, gpp_errctx *err);
 /* Appends cand to r (moved); keeps r sorted by iteration estimate. */
 int gpp__result_add(gpp_planner_result *r, gpp_planner_candidate *cand,
                     gpp_errctx *err);

@@ -34,6 +34,19 @@
  * round their GPU-seconds up to whole GPUs by no more than the plan can
  * spare (pre_w, slack).  The order of the candidates tried is the
  * reference's, so both keep the same plan.  States count stages priced.
+ * Stage modes (planner/internal.h): per micro-batch size a second search
+ * prices each stage in its fastest mode that holds its 1F1B in-flight
+ * count (gpp__stage_best) and its plan joins the plain one's as a
+ * candidate (gpp__modes_plan_kept).  Its cuts are the same on bounds
+ * valid over every mode: a stage's work is at least its compute in its
+ * cheapest tensor degree (gpp__stage_work_floor, growing with j), its
+ * GPU-seconds at least its ops' in tensor groups (pre_w, tensor_work),
+ * its TPS at least gpp__stage_tps_floor (a stage that floor rules out is
+ * not priced), and its memory fits when some mode's does
+ * (gpp__stage_fits, growing with j as every mode's memory does).  The
+ * modes' sums are read only where the default mode's do not settle a
+ * stage (mode_sums).  From MODES_NODES_FROM GPUs its stages take whole
+ * nodes (measured below).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +72,10 @@ typedef struct pd {
   double slack;          /* G * cap - pre_w[n]: what rounding stages up to
                             whole GPUs may spend in a plan within the cap */
   uint32_t *alive;       /* a cell's replica counts still tried */
+  gpp__mpre mp;          /* with stage modes: their prefix sums */
+  uint32_t unit;         /* stage sizes are multiples of it (modes pass) */
+  int lvl;               /* of the stage's sums: 0 default mode only, 1 and
+                            the compute per tensor degree, 2 all */
 } pd;
 
 #define AT(p, i, m) ((size_t)(i) * ((p)->G + 1) + (m))
@@ -99,9 +116,14 @@ bool gpp__costs_grow(const gpp__pctx *c) {
   return ok;
 }
 
+static const double *pre_time_cb(void *p, uint32_t r) {
+  return pre_time(p, r);
+}
+
 static int stage_sums(pd *p, uint32_t i, uint32_t j, uint32_t k,
                       gpp__stage_sums *s) {
-  const double *t = pre_time(p, gpp__ceil_div(p->b, k));
+  uint32_t r = gpp__ceil_div(p->b, k);
+  const double *t = pre_time(p, r);
   if (t == NULL) return p->c->err->code;
   s->time = t[j] - t[i];
   s->stat = p->pre_stat[j] - p->pre_stat[i];
@@ -109,6 +131,36 @@ static int stage_sums(pd *p, uint32_t i, uint32_t j, uint32_t k,
   s->param = p->pre_param[j] - p->pre_param[i];
   s->in_bytes = p->cut[i];
   s->out_bytes = j < p->n ? p->cut[j] : 0;
+  s->modes = false;
+  p->lvl = 0;
+  return 0;
+}
+
+/* With stage modes, adds their sums to s up to level lvl (pd.lvl), each
+ * part once: they are read only where the default mode's figures do not
+ * settle the question. */
+static int mode_sums(pd *p, uint32_t i, uint32_t j, uint32_t k, int lvl,
+                     gpp__stage_sums *s) {
+  uint32_t r = gpp__ceil_div(p->b, k);
+  if (p->lvl < 1 && lvl >= 1)
+    GPP_TRY(gpp__mpre_times(p->c, pre_time_cb, p, i, j, 0, 0, r, s));
+  if (p->lvl < 2 && lvl >= 2)
+    GPP_TRY(gpp__mpre_rest(p->c, &p->mp, i, j, 0, 0, r, s));
+  if (lvl > p->lvl) p->lvl = lvl;
+  return 0;
+}
+
+/* Whether some mode of the stage holds infl samples: the default mode's
+ * memory first, the modes' sums only when it does not. */
+static int stage_fits(pd *p, uint32_t i, uint32_t j, uint32_t k,
+                      gpp__stage_sums *s, double infl, bool *ok) {
+  bool modes = s->modes;
+  s->modes = false;
+  *ok = gpp__stage_fits(p->c, s, p->b, k, infl);
+  s->modes = modes;
+  if (*ok || !p->c->modes) return 0;
+  GPP_TRY(mode_sums(p, i, j, k, 2, s));
+  *ok = gpp__stage_fits(p->c, s, p->b, k, infl);
   return 0;
 }
 
@@ -118,31 +170,47 @@ static bool better(const pd *p, size_t at, double val, uint32_t stages) {
 }
 
 /* Stage [i, j) on k of the m machines left, of sums s; updates A(i, m). */
-static void relax(pd *p, uint32_t i, uint32_t j, uint32_t m, uint32_t k,
-                  const gpp__stage_sums *s) {
+static int relax(pd *p, uint32_t i, uint32_t j, uint32_t m, uint32_t k,
+                 gpp__stage_sums *s) {
   size_t at = AT(p, i, m);
   double rest = j == p->n ? 0 : p->A[AT(p, j, m - k)];
   uint32_t stages = 1 + (j == p->n ? 0 : p->nst[AT(p, j, m - k)]);
-  if (rest == INFINITY || !better(p, at, rest, stages)) return;
+  if (rest == INFINITY || !better(p, at, rest, stages)) return 0;
+  /* With modes, no mode is faster than the floor: a stage it rules out
+   * is not priced. */
+  if (p->c->modes) {
+    GPP_TRY(mode_sums(p, i, j, k, 1, s));
+    double lb = gpp__stage_tps_floor(p->c, s, p->b, k) * p->b;
+    if (lb > p->cap || !better(p, at, lb > rest ? lb : rest, stages))
+      return 0;
+  }
+  GPP_TRY(mode_sums(p, i, j, k, p->c->modes ? 2 : 0, s));
   p->c->states++;
-  double t = gpp__stage_tps(p->c, s, p->b, k) * p->b;
+  /* With modes, the fastest mode that holds the stage's in-flight count
+   * (INFINITY: none). */
+  double infl = (double)stages * p->b;
+  double t = (p->c->modes ? gpp__stage_best(p->c, s, p->b, k, infl, NULL, NULL)
+                          : gpp__stage_tps(p->c, s, p->b, k)) * p->b;
   double val = t > rest ? t : rest;
   if (t <= p->cap && better(p, at, val, stages) &&
-      gpp__stage_fits(p->c, s, p->b, k, (double)stages * p->b)) {
+      (p->c->modes ? t < INFINITY
+                   : gpp__stage_fits(p->c, s, p->b, k, infl))) {
     p->A[at] = val;
     p->nst[at] = stages;
     p->next[at] = j;
     p->reps[at] = k;
   }
+  return 0;
 }
 
 static int fill_cell_all(pd *p, uint32_t i, uint32_t m) {
   for (uint32_t j = i + 1; j <= p->n; j++)
-    for (uint32_t k = 1; k <= m && k <= p->b && k <= p->c->max_k; k++) {
+    for (uint32_t k = p->unit; k <= m && k <= p->b && k <= p->c->max_k;
+         k += p->unit) {
       if (j < p->n && k == m) break;
       gpp__stage_sums s;
       GPP_TRY(stage_sums(p, i, j, k, &s));
-      relax(p, i, j, m, k, &s);
+      GPP_TRY(relax(p, i, j, m, k, &s));
     }
   return 0;
 }
@@ -157,9 +225,16 @@ static int try_stage(pd *p, uint32_t i, uint32_t j, uint32_t m, uint32_t k,
   GPP_TRY(stage_sums(p, i, j, k, &s));
   double bound = p->stages_first ? p->cap : p->A[AT(p, i, m)];
   if (bound > p->cap) bound = p->cap;
-  *alive = s.time / p->b * p->b <= bound &&
-           gpp__stage_fits(p->c, &s, p->b, k, p->b);
-  if (*alive && (j == p->n || k < m)) relax(p, i, j, m, k, &s);
+  /* With modes, their floor is read only where the default mode's time
+   * would end the stage (the floor is at most its time). */
+  bool work_ok = s.time / p->b * p->b <= bound, mem_ok = false;
+  if (!work_ok && p->c->modes) {
+    GPP_TRY(mode_sums(p, i, j, k, 1, &s));
+    work_ok = gpp__stage_work_floor(p->c, &s, k) / p->b * p->b <= bound;
+  }
+  if (work_ok) GPP_TRY(stage_fits(p, i, j, k, &s, p->b, &mem_ok));
+  *alive = work_ok && mem_ok;
+  if (*alive && (j == p->n || k < m)) GPP_TRY(relax(p, i, j, m, k, &s));
   return 0;
 }
 
@@ -198,9 +273,9 @@ static uint32_t first_end(const pd *p, uint32_t i, uint32_t m) {
 static int fill_cell_cut(pd *p, uint32_t i, uint32_t m) {
   uint32_t n_alive = 0;
   double spare = p->pre_w[p->n] - p->pre_w[i] + p->slack; /* k * cap <= */
-  for (uint32_t k = 1; k <= m && k <= p->b && k <= p->c->max_k &&
-                       !(k * p->cap > spare);
-       k++)
+  for (uint32_t k = p->unit; k <= m && k <= p->b && k <= p->c->max_k &&
+                            !(k * p->cap > spare);
+       k += p->unit)
     p->alive[n_alive++] = k;
   for (uint32_t j = first_end(p, i, m); j <= p->n && n_alive > 0; j++) {
     if (p->pre_w[j] - p->pre_w[i] > p->cap * p->alive[n_alive - 1]) break;
@@ -252,10 +327,27 @@ static int fill_row(pd *p, uint32_t i) {
   for (uint32_t m = 1; m <= p->G; m++) {
     p->A[AT(p, i, m)] = INFINITY;
     p->nst[AT(p, i, m)] = UINT32_MAX;
-    if (m < lo || m > hi) continue;
+    if (m < lo || m > hi || m % p->unit != 0) continue;
     GPP_TRY(p->prune ? fill_cell_cut(p, i, m) : fill_cell_all(p, i, m));
   }
   fill_pm(p, i);
+  return 0;
+}
+
+/* With stage modes, a stage on k devices in tensor groups of t computes
+ * at least each op's seconds at ceil(b / k) * t samples over t, on k / t
+ * replicas: lowers w (GPU-seconds) and best (seconds) to those. */
+static int tensor_work(pd *p, uint32_t k, double *w, double *best) {
+  uint32_t r = gpp__ceil_div(p->b, k);
+  for (uint32_t t = 2; t <= 8 && r * t <= p->c->B; t *= 2) {
+    if (!gpp__tensor_fits(p->c, t, k)) continue;
+    const double *tt = gpp__times(p->c, r * t);
+    if (tt == NULL) return p->c->err->code;
+    for (uint32_t v = 0; v < p->n; v++) {
+      if (k / t * tt[v] < w[v]) w[v] = k / t * tt[v];
+      if (tt[v] / t < best[v]) best[v] = tt[v] / t;
+    }
+  }
   return 0;
 }
 
@@ -288,6 +380,7 @@ static int frugal_work(pd *p, double *lb, double *whole) {
       sum += t[v];
     }
     if (sum > *whole) *whole = sum;
+    if (p->c->modes) rc = tensor_work(p, k, w, best);
   }
   *lb = 0;
   for (uint32_t v = 0; v < p->n; v++) {
@@ -368,6 +461,7 @@ static int pd_alloc(pd *p, gpp__pctx *c) {
   memset(p, 0, sizeof *p);
   p->c = c;
   p->times_ok = true;
+  p->unit = 1;
   p->n = c->n;
   p->G = c->G;
   size_t cells = (size_t)(p->n + 1) * (p->G + 1);
@@ -393,7 +487,7 @@ static int pd_alloc(pd *p, gpp__pctx *c) {
     p->pre_param[v + 1] = p->pre_param[v] + c->param[v];
   }
   chain_cuts(p);
-  return 0;
+  return c->modes ? gpp__mpre_init(c, &p->mp, NULL) : 0;
 }
 
 static void pd_free(pd *p) {
@@ -411,18 +505,56 @@ static void pd_free(pd *p) {
   free(p->pm);
   free(p->alive);
   free(p->pre_w);
+  gpp__mpre_free(p->c, &p->mp);
+}
+
+/* The modes pass visits as many stages as the plain pass and prices
+ * many in several modes: from MODES_NODES_FROM GPUs on, its stages take
+ * whole nodes (on a cluster of whole nodes); the plain pass, whose plan
+ * stays a candidate, still tries every size.  Measured on DGX H100 nodes,
+ * 8 samples per GPU (2026-12-06, CPU seconds of the whole search, the
+ * estimate of its best plan, every size against whole nodes): at 128 and
+ * 256 GPUs gpt and mmt get the same plans (gpt 0.42 s against 0.20 s and
+ * 1.5 s against 0.67 s, mmt 0.92 s against 0.38 s and 3.6 s against
+ * 1.3 s); dlrm 6.32 ms against 5.69 ms (2.5 s against 0.73 s) and 7.42 ms
+ * against 6.63 ms (16.8 s against 3.0 s); candle_uno 6.73 ms against
+ * 6.64 ms (15.7 s against 2.9 s) and 9.44 ms against 9.57 ms (72 s against
+ * 14 s; simulated 9.88 ms against 9.66 ms).  At 1,024 GPUs whole nodes
+ * keep gpt and mmt under issue 16's 20 s. */
+#define MODES_NODES_FROM 128u
+
+static uint32_t modes_unit(const gpp__pctx *c) {
+  uint32_t g = c->in->comm.gpus_per_node;
+  return c->G >= MODES_NODES_FROM && g > 1 && c->G % g == 0 ? g : 1;
+}
+
+/* One micro-batch size: with stage modes, a search pricing them, then the
+ * search without (as GraphPipe: the least bottleneck is not always the
+ * fastest iteration, and a mode's estimate errs more), keeping the plain
+ * plan and the modes' one when it uses a mode or is estimated faster. */
+static int pd_size(pd *p, gpp_planner_result *out) {
+  gpp_planner_candidate plain = {0}, cand = {0};
+  bool found = false, found_plain = false, modes = p->c->modes;
+  int rc = 0;
+  if (modes) {
+    p->unit = modes_unit(p->c);
+    rc = fill_table(p);
+    p->unit = 1;
+    if (rc == 0) rc = read_plan(p, &cand, &found);
+    p->c->modes = false;
+  }
+  if (rc == 0) rc = fill_table(p);
+  if (rc == 0) rc = read_plan(p, &plain, &found_plain);
+  p->c->modes = modes;
+  return gpp__add_plans(out, rc, &plain, found_plain, &cand, found,
+                        p->c->err);
 }
 
 static int pd_sizes(pd *p, gpp_planner_result *out) {
   uint32_t bs[32], nb = gpp__micro_batches(p->c, bs);
   for (uint32_t q = 0; q < nb; q++) {
     p->b = bs[q];
-    GPP_TRY(fill_table(p));
-    gpp_planner_candidate cand = {0};
-    bool found;
-    int rc = read_plan(p, &cand, &found);
-    if (rc == 0 && found) rc = gpp__result_add(out, &cand, p->c->err);
-    GPP_TRY(rc);
+    GPP_TRY(pd_size(p, out));
     gpp__progress(p->c, "pipedream", (q + 1.0) / nb);
   }
   return 0;
@@ -433,7 +565,6 @@ static int pipedream_run(const gpp_planner_input *in,
                          gpp_planner_result *out, gpp_errctx *err) {
   gpp__pctx c;
   GPP_TRY(gpp__pctx_init(&c, in, opt, err));
-  c.modes = false; /* its search prices the default mode only */
   pd p;
   int rc = pd_alloc(&p, &c);
   if (rc == 0) rc = pd_sizes(&p, out);

@@ -9,7 +9,7 @@
  * counts round-robin replicas), and, as in PipeDream (pipedream.c), a
  * second pass keeping the fewest stages within the TPS tolerance of the
  * least bottleneck.  Data-parallel degrees are powers of two (as
- * GraphPipe's); tensor parallelism is not modelled.
+ * GraphPipe's), tensor degrees those of the stage modes.
  * Stage boundary bytes are the cuts of I and J (what leaves I, what leaves
  * J), exact for chains.  Like Piper, the DP runs on the layer graph
  * (planner/layers.c: a Transformer layer, an MLP layer, ...), so ideals
@@ -34,6 +34,15 @@
  *   plan can spare (gpu_seconds).
  * Ties are broken as the reference scan meets them (earlier J in size
  * order, then fewer replicas), so every mode gives the same plan.
+ * Stage modes (planner/internal.h): after the plain search, a second one
+ * prices each stage in its fastest mode that holds the cell's in-flight
+ * count (gpp__stage_best in offer), its plan joining the plain one's as a
+ * candidate.  Its cuts use bounds valid over every mode: work at least
+ * the cheapest tensor degree's compute (pair_work), GPU-seconds of tensor
+ * groups (W_AT), a stage's TPS at least gpp__stage_tps_floor (offer_tps),
+ * memory fitting in some mode; its caps start at the plain least
+ * bottleneck.  It runs where the plain plan shows modes may gain
+ * (modes_help, measured there).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -193,7 +202,10 @@ typedef struct pp {
   uint32_t G, b, full, empty, nr;
   uint32_t *order;         /* ideals by decreasing size */
   uint32_t *rank;          /* an ideal's place in order */
-  double *sum;             /* per ideal: [nr times, stat, saved, param, cut] */
+  double *sum;             /* per ideal: nr times, stat, saved, param, cut,
+                              GPU-seconds */
+  double *msum;            /* with modes, per ideal (NM): see MT below */
+  double *lsum;            /* the same per layer (modes_sums) */
   double *g;               /* ideals x (G + 1) */
   uint32_t *nxt, *reps, *nst; /* choice; stages of g's suffix plan */
   uint32_t *kmin;          /* scan: per solved ideal, its least k with a
@@ -203,6 +215,7 @@ typedef struct pp {
   double cap;              /* the stage TPS allowed */
   bool stages_first;       /* second pass: fewest stages within cap */
   bool prune;              /* cuts (costs grow; not exhaustive) */
+  bool prune_plain, prune_modes; /* the same, per pass */
   bool on_demand;          /* only the cells the answer reads */
   uint32_t pass, *stamp;   /* a cell is solved in this pass when equal */
   dfs_item *stack;
@@ -210,10 +223,45 @@ typedef struct pp {
 } pp;
 
 #define NS(p) ((p)->nr + 5)
+/* An ideal's modes figures (msum, NM per ideal, apart from sum: most
+ * stages never read them): at MT(q, j) the GPP__AT_TIME seconds of
+ * replica count 2^q at tensor degree 2^j, then GPP__MS_*, then at
+ * MR(q, j) its forward and re-run seconds (GPP__AT_FWD ..), and last its
+ * GPU-seconds with modes (W_AT). */
+#define NTP GPP__MAX_TP_LOG2
+#define NM(p) ((p)->nr * NTP * GPP__AT_N + GPP__MS_N + 1)
+#define W_AT(p) (NM(p) - 1)
+#define MT(q, j) ((q) * NTP + (j))
+#define MS_AT(p) ((p)->nr * NTP)
+#define MR(p, q, j) (MS_AT(p) + GPP__MS_N + ((q) * NTP + (j)) * 3)
 #define GI(p, i, k) ((size_t)(i) * ((p)->G + 1) + (k))
 
 static bool use_d(const pp *p, uint32_t q) {
   return q < p->nr && (1u << q) <= p->c->max_k;
+}
+
+/* With stage modes, op v's figures at replica count 2^q: the GPP__AT_*
+ * seconds at each tensor degree (NaN beyond the batch), and the least
+ * GPU-seconds per sample in a tensor group (lowering *w). */
+static int op_modes(pp *p, uint32_t v, uint32_t q, double *sm, double *w) {
+  gpp__pctx *c = p->c;
+  uint32_t d = 1u << q, r = gpp__ceil_div(p->b, d);
+  for (uint32_t j = 0; j < NTP; j++) {
+    uint32_t t = 1u << j;
+    if (r * t > c->B) {
+      sm[MT(q, j)] = NAN;
+      continue;
+    }
+    const double *tt = gpp__times(c, r * t), *x = gpp__xtimes(c, r * t);
+    if (tt == NULL || x == NULL) return c->err->code;
+    sm[MT(q, j)] += tt[v];
+    for (int a = 0; a < 3; a++) sm[MR(p, q, j) + a] += x[(size_t)a * c->n + v];
+    p->prune_modes = p->prune_modes && tt[v] >= 0;
+    if (j > 0 && use_d(p, q) && gpp__tensor_fits(c, t, d) &&
+        (double)(d / t) * tt[v] / p->b < *w)
+      *w = (double)(d / t) * tt[v] / p->b;
+  }
+  return 0;
 }
 
 static int ideal_sums(pp *p, uint32_t i) {
@@ -229,7 +277,7 @@ static int ideal_sums(pp *p, uint32_t i) {
       const double *t = gpp__times(c, gpp__ceil_div(p->b, 1u << q));
       if (t == NULL) return c->err->code;
       sm[q] += t[v];
-      p->prune = p->prune && t[v] >= 0;
+      p->prune_plain = p->prune_plain && t[v] >= 0;
       if (use_d(p, q) && (1u << q) * t[v] / p->b < w) w = (1u << q) * t[v] / p->b;
     }
     sm[p->nr + 4] += w;
@@ -246,15 +294,111 @@ static int ideal_sums(pp *p, uint32_t i) {
   return 0;
 }
 
+/* With stage modes: each layer's figures (lsum, with its ops' GPU-seconds
+ * in tensor groups), then each ideal's as its parent's in the cover
+ * relation plus its last layer's (ideals are numbered after their
+ * parents). */
+static int modes_sums(pp *p) {
+  gpp__pctx *c = p->c;
+  const ideals *s = p->s;
+  size_t nm = NM(p);
+  for (uint32_t v = 0; v < c->n; v++) {
+    double *lm = p->lsum + (size_t)s->L->of[v] * nm;
+    double w = INFINITY;
+    for (uint32_t q = 0; q < p->nr; q++) {
+      const double *t = gpp__times(c, gpp__ceil_div(p->b, 1u << q));
+      if (t == NULL) return c->err->code;
+      if (use_d(p, q) && (1u << q) * t[v] / p->b < w) w = (1u << q) * t[v] / p->b;
+    }
+    for (uint32_t q = 0; q < p->nr; q++) GPP_TRY(op_modes(p, v, q, lm, &w));
+    lm[W_AT(p)] += w;
+    gpp__modes_add(c, v, lm + MS_AT(p));
+  }
+  bool *done = gpp_calloc(c->err, s->n, sizeof *done);
+  if (done == NULL) return c->err->code;
+  done[p->empty] = true;
+  for (uint32_t i = 0; i < s->n; i++)
+    for (uint32_t e = s->cov_off[i]; done[i] && e < s->cov_off[i + 1]; e++) {
+      uint32_t id = s->cov_id[e];
+      if (done[id]) continue;
+      const double *a = p->msum + (size_t)i * nm,
+                   *l = p->lsum + (size_t)s->cov_v[e] * nm;
+      double *m = p->msum + (size_t)id * nm;
+      for (size_t x = 0; x < nm; x++) m[x] = a[x] + l[x];
+      done[id] = true;
+    }
+  free(done);
+  return 0;
+}
+
+/* A stage's sums; with stage modes, their figures are added only where
+ * read (pair_modes: lvl 1 the compute per tensor degree, 2 all), as most
+ * stages are settled by the default mode's. */
+typedef struct pst {
+  gpp__stage_sums s;
+  uint32_t i, j, q;
+  int lvl;
+} pst;
+
 static void pair_sums(const pp *p, uint32_t i, uint32_t j, uint32_t q,
-                      gpp__stage_sums *s) {
+                      pst *ps) {
+  gpp__stage_sums *s = &ps->s;
   const double *a = p->sum + (size_t)i * NS(p), *b = p->sum + (size_t)j * NS(p);
+  ps->i = i;
+  ps->j = j;
+  ps->q = q;
+  ps->lvl = 0;
   s->time = b[q] - a[q];
   s->stat = b[p->nr] - a[p->nr];
   s->saved = b[p->nr + 1] - a[p->nr + 1];
   s->param = b[p->nr + 2] - a[p->nr + 2];
   s->in_bytes = a[p->nr + 3];
   s->out_bytes = b[p->nr + 3];
+  s->modes = false;
+}
+
+/* The stage's sums with the modes' figures up to lvl (with modes). */
+static gpp__stage_sums *pair_modes(const pp *p, pst *ps, int lvl) {
+  gpp__stage_sums *s = &ps->s;
+  const double *a = p->msum + (size_t)ps->i * NM(p),
+               *b = p->msum + (size_t)ps->j * NM(p);
+  uint32_t q = ps->q;
+  if (ps->lvl < 1 && lvl >= 1) {
+    for (uint32_t l = 0; l < NTP; l++) {
+      s->at[l][GPP__AT_TIME] = b[MT(q, l)] - a[MT(q, l)];
+      for (int x = GPP__AT_FWD; x < GPP__AT_N; x++) s->at[l][x] = 0;
+    }
+    s->lay_saved = p->c->max_layer_saved; /* the model's: upper bounds */
+    s->lay_param = s->first_param = p->c->max_layer_param;
+    s->modes = true;
+  }
+  if (ps->lvl < 2 && lvl >= 2) {
+    for (int x = 0; x < GPP__MS_N; x++)
+      s->ms[x] = b[MS_AT(p) + x] - a[MS_AT(p) + x];
+    for (uint32_t l = 0; l < NTP; l++)
+      for (int x = 0; x < 3; x++)
+        s->at[l][GPP__AT_FWD + x] = b[MR(p, q, l) + x] - a[MR(p, q, l) + x];
+  }
+  if (lvl > ps->lvl) ps->lvl = lvl;
+  return s;
+}
+
+/* The stage's compute in its cheapest mode (gpp__stage_work_floor): its
+ * default mode's when that is within bound. */
+static double pair_work(const pp *p, pst *ps, uint32_t d, double bound) {
+  if (!p->c->modes || ps->s.time <= bound) return ps->s.time;
+  return gpp__stage_work_floor(p->c, pair_modes(p, ps, 1), d);
+}
+
+/* Whether some mode of the stage holds infl samples: the default mode's
+ * memory first. */
+static bool pair_fits(const pp *p, pst *ps, uint32_t d, double infl) {
+  bool modes = ps->s.modes;
+  ps->s.modes = false;
+  bool ok = gpp__stage_fits(p->c, &ps->s, p->b, d, infl);
+  ps->s.modes = modes;
+  return ok || (p->c->modes &&
+                gpp__stage_fits(p->c, pair_modes(p, ps, 2), p->b, d, infl));
 }
 
 /* Whether the suffix plan (val, st) through ideal j on d replicas beats
@@ -269,15 +413,32 @@ static bool beats(const pp *p, size_t at, double val, uint32_t st,
   return rj < rc || (rj == rc && d < p->reps[at]);
 }
 
-/* Offers stage J \ I on d replicas, of TPS t, to cell (i, k). */
+/* The TPS of a stage to offer: its estimate, or with stage modes a floor
+ * under all of them (offer prices the fastest mode that holds the cell's
+ * in-flight count once the floor may beat the cell). */
+static double offer_tps(const pp *p, pst *ps, uint32_t d) {
+  return p->c->modes ? gpp__stage_tps_floor(p->c, pair_modes(p, ps, 1), p->b, d)
+                     : gpp__stage_tps(p->c, &ps->s, p->b, d);
+}
+
+/* Offers stage J \ I on d replicas, of TPS t (with modes, a floor), to
+ * cell (i, k). */
 static void offer(pp *p, uint32_t i, uint32_t k, uint32_t j, uint32_t d,
-                  double t, const gpp__stage_sums *s) {
+                  double t, pst *ps) {
   size_t at = GI(p, i, k);
   double rest = j == p->full ? 0 : p->g[GI(p, j, k - d)];
   uint32_t st = 1 + (j == p->full ? 0 : p->nst[GI(p, j, k - d)]);
   double val = t > rest ? t : rest;
   if (rest == INFINITY || !beats(p, at, val, st, j, d)) return;
-  if (!gpp__stage_fits(p->c, s, p->b, d, (double)st * p->b)) return;
+  if (p->c->modes) {
+    /* t was a floor under the modes (offer_tps). */
+    t = gpp__stage_best(p->c, pair_modes(p, ps, 2), p->b, d,
+                        (double)st * p->b, NULL, NULL);
+    val = t > rest ? t : rest;
+    if (t == INFINITY || t > p->cap || !beats(p, at, val, st, j, d)) return;
+  } else if (!pair_fits(p, ps, d, (double)st * p->b)) {
+    return;
+  }
   p->g[at] = val;
   p->nst[at] = st;
   p->nxt[at] = j;
@@ -289,9 +450,9 @@ static void offer(pp *p, uint32_t i, uint32_t k, uint32_t j, uint32_t d,
 /* Whether no superset of J can make a stage J' \ I on d replicas of cell
  * I: its work-only TPS (a lower bound growing with J) exceeds the cap, or
  * its memory with one micro-batch in flight does not fit. */
-static bool cut_below(const pp *p, const gpp__stage_sums *s, uint32_t d) {
-  return p->prune && (s->time / p->b > p->cap ||
-                      !gpp__stage_fits(p->c, s, p->b, d, p->b));
+static bool cut_below(const pp *p, pst *ps, uint32_t d) {
+  return p->prune && (pair_work(p, ps, d, p->cap * p->b) / p->b > p->cap ||
+                      !pair_fits(p, ps, d, p->b));
 }
 
 /* GPU-seconds per sample of ideal i's layers, each on its most
@@ -299,7 +460,8 @@ static bool cut_below(const pp *p, const gpp__stage_sums *s, uint32_t d) {
  * d * cap >= its GPU-seconds, so a plan within the cap spends at most
  * slack = G * cap - W(all) on rounding stages up to whole GPUs. */
 static double gpu_seconds(const pp *p, uint32_t i) {
-  return p->sum[(size_t)i * NS(p) + p->nr + 4];
+  return p->c->modes ? p->msum[(size_t)i * NM(p) + W_AT(p)]
+                     : p->sum[(size_t)i * NS(p) + p->nr + 4];
 }
 
 /* Offers stage J \ I on the replica counts of mask to the cells (i, k)
@@ -311,14 +473,14 @@ static uint32_t relax_pair(pp *p, uint32_t i, uint32_t j, uint32_t mask) {
   for (uint32_t q = 0; use_d(p, q); q++) {
     uint32_t d = 1u << q;
     if (!(mask & d)) continue;
-    gpp__stage_sums s;
+    pst s;
     pair_sums(p, i, j, q, &s);
     if (cut_below(p, &s, d) || (j != p->full && d + 1 > p->kmax)) continue;
     keep |= d;
     double waste = d * p->cap - (gpu_seconds(p, j) - gpu_seconds(p, i));
     if (p->prune && waste > p->slack) continue;
     p->c->states++;
-    double t = gpp__stage_tps(p->c, &s, p->b, d);
+    double t = offer_tps(p, &s, d);
     for (uint32_t k = d + p->kmin[j]; t <= p->cap && k <= p->kmax; k++)
       offer(p, i, k, j, d, t, &s);
   }
@@ -399,16 +561,15 @@ static int try_stage(pp *p, uint32_t i, uint32_t k, uint32_t j, uint32_t q,
                      bool *deeper) {
   uint32_t d = 1u << q;
   double cur = p->stages_first ? INFINITY : p->g[GI(p, i, k)];
-  gpp__stage_sums s;
+  pst s;
   pair_sums(p, i, j, q, &s);
-  double lb = s.time / p->b;
-  *deeper = lb <= p->cap && lb <= cur &&
-            gpp__stage_fits(p->c, &s, p->b, d, p->b);
+  double lb = pair_work(p, &s, d, fmin(p->cap, cur) * p->b) / p->b;
+  *deeper = lb <= p->cap && lb <= cur && pair_fits(p, &s, d, p->b);
   if (!*deeper) return 0;
   GPP_TRY(solve_cell(p, j, k - d));
   if (p->g[GI(p, j, k - d)] > cur) return 0;
   p->c->states++;
-  double t = gpp__stage_tps(p->c, &s, p->b, d);
+  double t = offer_tps(p, &s, d);
   if (t <= p->cap) offer(p, i, k, j, d, t, &s);
   return 0;
 }
@@ -442,10 +603,10 @@ static int solve_cell(pp *p, uint32_t i, uint32_t k) {
   uint32_t mask = 0;
   for (uint32_t q = 0; use_d(p, q) && (1u << q) <= k; q++) {
     uint32_t d = 1u << q;
-    gpp__stage_sums s;
+    pst s;
     pair_sums(p, i, p->full, q, &s);
     p->c->states++;
-    double t = gpp__stage_tps(p->c, &s, p->b, d);
+    double t = offer_tps(p, &s, d);
     if (t <= p->cap) offer(p, i, k, p->full, d, t, &s);
     if (d < k) mask |= d;
   }
@@ -491,34 +652,58 @@ static int read_plan(pp *p, gpp_planner_candidate *cand, bool *found) {
   return rc;
 }
 
+/* With stage modes, per layer the work-only TPS at replica count 2^q in
+ * tensor groups of 2^j (its ops' seconds at r * 2^j samples over 2^j),
+ * into per[layer * w + q * nt + j]; INFINITY where the group may not
+ * split the stage. */
+static int tensor_bounds(pp *p, uint32_t q, uint32_t nt, uint32_t w,
+                         double *per) {
+  gpp__pctx *c = p->c;
+  uint32_t d = 1u << q, r = gpp__ceil_div(p->b, d);
+  for (uint32_t j = 1; j < nt; j++) {
+    uint32_t t = 1u << j;
+    bool ok = r * t <= c->B && gpp__tensor_fits(c, t, d);
+    const double *tt = ok ? gpp__times(c, r * t) : NULL;
+    if (ok && tt == NULL) return c->err->code;
+    for (uint32_t l = 0; !ok && l < p->s->L->n; l++)
+      per[(size_t)l * w + q * nt + j] = INFINITY;
+    for (uint32_t v = 0; ok && v < c->n; v++)
+      per[(size_t)p->s->L->of[v] * w + q * nt + j] += tt[v] / t / p->b;
+  }
+  return 0;
+}
+
 /* A lower bound of the least bottleneck: every layer lies in some stage,
  * whose work-only TPS is at least the layer's at its best replica count.
  * *whole: the whole model's work-only TPS at its worst replica count, over
  * which no stage's lower bound goes. */
 static int bottleneck_bounds(pp *p, double *lb, double *whole) {
   gpp__pctx *c = p->c;
-  double *per = gpp_calloc(c->err, (size_t)p->s->L->n * p->nr, sizeof *per);
+  uint32_t nt = c->modes ? GPP__MAX_TP_LOG2 : 1, w = p->nr * nt;
+  double *per = gpp_calloc(c->err, (size_t)p->s->L->n * w, sizeof *per);
   if (per == NULL) return c->err->code;
   *whole = 0;
-  for (uint32_t q = 0; use_d(p, q); q++) {
+  int rc = 0;
+  for (uint32_t q = 0; use_d(p, q) && rc == 0; q++) {
     const double *t = gpp__times(c, gpp__ceil_div(p->b, 1u << q));
-    if (t == NULL) { free(per); return c->err->code; }
+    if (t == NULL) { rc = c->err->code; break; }
     double sum = 0;
     for (uint32_t v = 0; v < c->n; v++) {
-      per[(size_t)p->s->L->of[v] * p->nr + q] += t[v] / p->b;
+      per[(size_t)p->s->L->of[v] * w + q * nt] += t[v] / p->b;
       sum += t[v] / p->b;
     }
     if (sum > *whole) *whole = sum;
+    rc = tensor_bounds(p, q, nt, w, per);
   }
   *lb = 0;
-  for (uint32_t l = 0; l < p->s->L->n; l++) {
+  for (uint32_t l = 0; l < p->s->L->n && rc == 0; l++) {
     double best = INFINITY;
-    for (uint32_t q = 0; use_d(p, q); q++)
-      if (per[(size_t)l * p->nr + q] < best) best = per[(size_t)l * p->nr + q];
+    for (uint32_t x = 0; x < w; x++)
+      if (per[(size_t)l * w + x] < best) best = per[(size_t)l * w + x];
     if (best > *lb) *lb = best;
   }
   free(per);
-  return 0;
+  return rc;
 }
 
 /* The first pass (least bottleneck) under caps growing (GPP__CAP_GROWTH)
@@ -529,13 +714,16 @@ static int bottleneck_bounds(pp *p, double *lb, double *whole) {
  * first cap the whole model's cell meets gives the reference's answer.
  * Once the cap passes every stage's work-only bound, the pass runs
  * uncapped; on demand it does at once (its walks cut on the cells'
- * values instead). */
-static int least_bottleneck(pp *p) {
+ * values instead).  Any first cap gives that answer, so with cuts it
+ * starts at start where that is above the bound. */
+static int least_bottleneck(pp *p, double start) {
   p->stages_first = false;
   double lb = 0, whole = 0;
   if (p->prune && !p->on_demand) GPP_TRY(bottleneck_bounds(p, &lb, &whole));
   if (lb > 0 && gpu_seconds(p, p->full) / p->G > lb)
     lb = gpu_seconds(p, p->full) / p->G;
+  if (p->prune && !p->on_demand && start < INFINITY && start > lb)
+    lb = start;
   for (p->cap = lb > 0 ? lb : INFINITY;; p->cap *= GPP__CAP_GROWTH) {
     if (p->cap > whole) p->cap = INFINITY;
     GPP_TRY(solve_pass(p));
@@ -544,24 +732,79 @@ static int least_bottleneck(pp *p) {
   }
 }
 
-static int pp_one_size(pp *p, gpp_planner_result *out) {
-  p->nr = gpp__log2(p->b < p->G ? p->b : p->G) + 1;
-  free(p->sum);
-  p->sum = gpp_calloc(p->c->err, (size_t)p->s->n * NS(p), sizeof *p->sum);
-  if (p->sum == NULL) return p->c->err->code;
-  p->prune = !p->c->opt->exhaustive && gpp__costs_grow(p->c);
-  for (uint32_t i = 0; i < p->s->n; i++) GPP_TRY(ideal_sums(p, i));
+/* One search: the least bottleneck (*least; its first cap at least
+ * start), then the fewest stages within the TPS tolerance of it; its plan
+ * in *cand when *found. */
+static int pp_search(pp *p, gpp_planner_candidate *cand, bool *found,
+                     double start, double *least) {
+  p->prune = p->c->modes ? p->prune_modes : p->prune_plain;
   p->on_demand = p->prune && p->G <= ON_DEMAND_MAX_GPUS;
-  GPP_TRY(least_bottleneck(p));
-  double best = p->g[GI(p, p->empty, p->G)];
+  GPP_TRY(least_bottleneck(p, start));
+  double best = *least = p->g[GI(p, p->empty, p->G)];
   p->cap = best * (1 + p->c->opt->tps_tolerance);
   p->stages_first = true;
   if (best < INFINITY) GPP_TRY(solve_pass(p));
-  gpp_planner_candidate cand = {0};
-  bool found;
-  int rc = read_plan(p, &cand, &found);
-  if (rc == 0 && found) rc = gpp__result_add(out, &cand, p->c->err);
+  return read_plan(p, cand, found);
+}
+
+/* Whether stage modes may help at this size, from the plain search's
+ * plan (in the cells, plain its candidate): in their best modes its
+ * stages have a lower bottleneck (the candidate with modes takes one only
+ * where it is faster, as the plan fits without).  Pricing modes costs
+ * Piper's search as much as the plain one (the demo, MMT on 16 Summit
+ * GPUs: Piper 8.2 s against 3.5 s, the demo 17.7 s), and there they
+ * never lower the least bottleneck (the same at every micro-batch size, 8
+ * and 16 GPUs), so the modes' search runs where the plain plan shows they
+ * may or no plain plan fits. */
+static int modes_help(pp *p, const gpp_planner_candidate *plain,
+                      bool *help) {
+  gpp_planner_candidate probe = {0};
+  bool found = false;
+  int rc = read_plan(p, &probe, &found);
+  *help = rc == 0 && found && probe.tps < plain->tps;
+  gpp__candidate_free(&probe);
   return rc;
+}
+
+/* One micro-batch size: the search without stage modes, then, with them,
+ * a search pricing them (as GraphPipe and PipeDream), keeping the plain
+ * plan and the modes' one when it uses a mode or is estimated faster.
+ * The modes' search starts its caps at the plain least bottleneck, which
+ * it usually meets (any first cap gives the reference's answer, a low one
+ * only prunes more): one capped pass instead of several (MMT on 16 Summit
+ * GPUs: the same values). */
+/* With stage modes, their sums (msum). */
+static int modes_alloc(pp *p) {
+  p->msum = gpp_calloc(p->c->err, (size_t)p->s->n * NM(p), sizeof *p->msum);
+  p->lsum = gpp_calloc(p->c->err, (size_t)p->s->L->n * NM(p),
+                       sizeof *p->lsum);
+  if (!(p->msum && p->lsum)) return p->c->err->code;
+  p->prune_modes = p->prune_plain;
+  return modes_sums(p);
+}
+
+static int pp_one_size(pp *p, gpp_planner_result *out) {
+  p->nr = gpp__log2(p->b < p->G ? p->b : p->G) + 1;
+  free(p->sum);
+  free(p->msum);
+  free(p->lsum);
+  p->msum = p->lsum = NULL;
+  p->sum = gpp_calloc(p->c->err, (size_t)p->s->n * NS(p), sizeof *p->sum);
+  if (p->sum == NULL) return p->c->err->code;
+  p->prune_plain = !p->c->opt->exhaustive && gpp__costs_grow(p->c);
+  for (uint32_t i = 0; i < p->s->n; i++) GPP_TRY(ideal_sums(p, i));
+  gpp_planner_candidate plain = {0}, cand = {0};
+  bool found = false, found_plain = false, modes = p->c->modes;
+  double least = INFINITY;
+  p->c->modes = false;
+  int rc = pp_search(p, &plain, &found_plain, INFINITY, &least);
+  p->c->modes = modes;
+  bool help = modes;
+  if (rc == 0 && modes && found_plain) rc = modes_help(p, &plain, &help);
+  if (rc == 0 && help) rc = modes_alloc(p);
+  if (rc == 0 && help) rc = pp_search(p, &cand, &found, least, &least);
+  return gpp__add_plans(out, rc, &plain, found_plain, &cand, found,
+                        p->c->err);
 }
 
 /* Counting sort of the ideals by decreasing size. */
@@ -626,14 +869,13 @@ static int piper_run(const gpp_planner_input *in,
   gpp__pctx c;
   pp p = {0};
   if (rc == 0) rc = gpp__pctx_init(&c, in, opt, err);
-  c.modes = false; /* its search prices the default mode only */
   if (rc == 0) {
     p = (pp){.c = &c, .s = &s, .G = c.G};
     rc = pp_run(&p, out);
     out->states = c.states;
     gpp__pctx_free(&c);
   }
-  free(p.order); free(p.sum); free(p.g); free(p.nxt); free(p.reps);
+  free(p.order); free(p.sum); free(p.msum); free(p.lsum); free(p.g); free(p.nxt); free(p.reps);
   free(p.nst); free(p.rank); free(p.stamp); free(p.kmin); free(p.stack);
   free(s.bits); free(s.size); free(s.cov_off); free(s.cov_v); free(s.cov_id);
   gpp__hmap_free(&s.index);

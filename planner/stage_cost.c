@@ -75,7 +75,10 @@ const double *gpp__times(gpp__pctx *c, uint32_t r) {
   if (c->rows[r]) return c->rows[r];
   double *row = gpp_calloc(c->err, c->n, sizeof *row), *x = NULL;
   if (row == NULL) return NULL;
-  if (c->modes && (x = gpp_calloc(c->err, 3 * (size_t)c->n, sizeof *x)) == NULL) {
+  /* The re-run row whenever modes may be priced: a planner may toggle
+   * c->modes between its searches over the same rows. */
+  if (!c->opt->no_stage_modes &&
+      (x = gpp_calloc(c->err, 3 * (size_t)c->n, sizeof *x)) == NULL) {
     free(row);
     return NULL;
   }
@@ -224,11 +227,31 @@ double gpp__stage_mem(const gpp__pctx *c, const gpp__stage_sums *s,
   return plain_mem(c, s, b, k, inflight_samples);
 }
 
+static bool tensor_ok(const gpp__pctx *c, const gpp__stage_sums *s,
+                      uint32_t t, uint32_t k);
+static bool mode_ok(const gpp__stage_sums *s, uint32_t k, uint32_t t, int sh,
+                    int rc);
+static double mode_mem(const gpp__pctx *c, const gpp__stage_sums *s,
+                       gpp__mode md, uint32_t k, uint32_t r, double infl);
+
+/* With modes: whether some mode gpp__stage_best prices holds the samples
+ * (exactly when it is finite), from the memory alone. */
 bool gpp__stage_fits(const gpp__pctx *c, const gpp__stage_sums *s,
                      uint32_t b, uint32_t k, double inflight_samples) {
-  if (!c->modes || !s->modes)
-    return plain_mem(c, s, b, k, inflight_samples) <= c->mem_cap;
-  return gpp__stage_best(c, s, b, k, inflight_samples, NULL, NULL) < INFINITY;
+  if (plain_mem(c, s, b, k, inflight_samples) <= c->mem_cap) return true;
+  if (!c->modes || !s->modes) return false;
+  for (uint32_t t = 8; t >= 1; t /= 2) {
+    if (!tensor_ok(c, s, t, k)) continue;
+    uint32_t r = gpp__ceil_div(b, k / t);
+    for (int sh = 0; sh <= GPP_SHARD_FULL; sh++)
+      for (int rc = 0; rc <= GPP_RECOMPUTE_FULL; rc++) {
+        gpp__mode md = {t, (gpp_sharding)sh, (gpp_recompute)rc};
+        if (mode_ok(s, k, t, sh, rc) &&
+            mode_mem(c, s, md, k, r, inflight_samples) <= c->mem_cap)
+          return true;
+      }
+  }
+  return false;
 }
 
 /* ---- stage modes (internal.h) ---- */
@@ -317,11 +340,15 @@ double gpp__mode_eval(const gpp__pctx *c, const gpp__stage_sums *s,
 
 /* Whether tensor degree t may split a stage on k devices: it divides k,
  * the node holds whole groups, and the costs at r * t samples exist. */
+bool gpp__tensor_fits(const gpp__pctx *c, uint32_t t, uint32_t k) {
+  uint32_t g = c->in->comm.gpus_per_node;
+  return t == 1 || (t <= 8 && k % t == 0 && g >= t && g % t == 0);
+}
+
 static bool tensor_ok(const gpp__pctx *c, const gpp__stage_sums *s,
                       uint32_t t, uint32_t k) {
-  uint32_t g = c->in->comm.gpus_per_node;
   if (t == 1) return true;
-  return k % t == 0 && g >= t && g % t == 0 &&
+  return gpp__tensor_fits(c, t, k) &&
          !isnan(s->at[gpp__log2(t)][GPP__AT_TIME]);
 }
 
@@ -496,5 +523,15 @@ double gpp__stage_tps_floor(const gpp__pctx *c, const gpp__stage_sums *s,
   for (uint32_t t = 1; t <= 8; t *= 2)
     if (tensor_ok(c, s, t, k) && tensor_floor(c, s, b, k, t) < least)
       least = tensor_floor(c, s, b, k, t);
+  return least;
+}
+
+double gpp__stage_work_floor(const gpp__pctx *c, const gpp__stage_sums *s,
+                             uint32_t k) {
+  if (!c->modes || !s->modes) return s->time;
+  double least = INFINITY;
+  for (uint32_t t = 1; t <= 8; t *= 2)
+    if (tensor_ok(c, s, t, k) && s->at[gpp__log2(t)][GPP__AT_TIME] / t < least)
+      least = s->at[gpp__log2(t)][GPP__AT_TIME] / t;
   return least;
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
-# cli_plan_modes.sh -- GraphPipe's per-stage modes (tensor degree, sharding,
-# recompute) through `gppsim plan`, on a wide GPT in bf16 (hidden 8192, 64
-# heads, FFN 32768, seq 2048; 0.8 B weights per layer) on DGX H100 nodes:
+# cli_plan_modes.sh -- the per-stage modes (tensor degree, sharding,
+# recompute) of each planner (GraphPipe, PipeDream, Piper) through `gppsim
+# plan`, on a wide GPT in bf16 (hidden 8192, 64 heads, FFN 32768, seq
+# 2048; 0.8 B weights per layer) on DGX H100 nodes:
 # - memory: 12 layers on 2 GPUs at batch 8 fit in no default plan (the
 #   plan command exits 3 with --no-stage-modes); with modes
 #   the plan shards or recomputes, `gppsim simulate` replays it without
@@ -49,13 +50,15 @@ EOF
 model 12 > "$TMP/wide12.yaml"
 model 8 > "$TMP/wide8.yaml"
 
-# plan NAME MODEL GPUS BATCH [ARGS...]: $TMP/NAME.{yaml,json}.
+# plan NAME MODEL GPUS BATCH [ARGS...]: $TMP/NAME.{yaml,json}, with
+# planner $P.
 plan() {
   n=$1 m=$2 g=$3 b=$4
   shift 4
   "$GPPSIM" plan --model "$TMP/$m.yaml" --cluster dgx-h100 --gpus "$g" \
-    --batch "$b" --out "$TMP/$n.yaml" --json "$@" > "$TMP/$n.json" \
-    2> "$TMP/$n.err" || fail "plan $n exited $?: $(tail -1 "$TMP/$n.err")"
+    --batch "$b" --planner "$P" --out "$TMP/$n.yaml" --json "$@" \
+    > "$TMP/$n.json" 2> "$TMP/$n.err" ||
+    fail "plan $n exited $?: $(tail -1 "$TMP/$n.err")"
 }
 
 # replay NAME: simulates $TMP/NAME.yaml (no --allow-oom) and checks that
@@ -74,38 +77,42 @@ replay() {
   return 1
 }
 
+for P in graphpipe pipedream piper; do
 # --- memory: nothing fits without sharding or recompute ---
 "$GPPSIM" plan --model "$TMP/wide12.yaml" --cluster dgx-h100 --gpus 2 \
-  --batch 8 --no-stage-modes > /dev/null 2> "$TMP/mem-off.err"
+  --batch 8 --planner "$P" --no-stage-modes > /dev/null 2> "$TMP/mem-off.err"
 rc=$?
 [ "$rc" -eq 3 ] && grep -q "no plan found" "$TMP/mem-off.err" ||
-  fail "without modes 12 layers on 2 GPUs should find no plan (exit $rc)"
-plan mem wide12 2 8
-[ "$(json "$TMP/mem.json" oom)" = False ] || fail "with modes it should fit"
-grep -Eq "^    (sharding|recompute): " "$TMP/mem.yaml" ||
-  fail "the plan neither shards nor recomputes: $(cat "$TMP/mem.yaml")"
-replay mem && echo "memory case: estimate $est s, simulated $sim s"
+  fail "$P: without modes 12 layers on 2 GPUs should find no plan (exit $rc)"
+plan mem-$P wide12 2 8
+[ "$(json "$TMP/mem-$P.json" oom)" = False ] || fail "$P: with modes it should fit"
+grep -Eq "^    (sharding|recompute): " "$TMP/mem-$P.yaml" ||
+  fail "$P: the plan neither shards nor recomputes: $(cat "$TMP/mem-$P.yaml")"
+replay mem-$P && echo "$P memory case: estimate $est s, simulated $sim s"
 
 # --- speed: tensor parallelism where it is faster ---
-plan tp-off wide8 8 16 --micro-batch 4 --no-stage-modes
-[ "$(json "$TMP/tp-off.json" oom)" = False ] ||
-  fail "the 8-layer plan should fit without modes"
-plan tp wide8 8 16 --micro-batch 4
-grep -Eq "^    tensor: [248]$" "$TMP/tp.yaml" ||
-  fail "no tensor parallelism in $(cat "$TMP/tp.yaml")"
-if replay tp; then
-  off=$(json "$TMP/tp-off.json" iteration_simulated)
+plan tp-off-$P wide8 8 16 --micro-batch 4 --no-stage-modes
+[ "$(json "$TMP/tp-off-$P.json" oom)" = False ] ||
+  fail "$P: the 8-layer plan should fit without modes"
+plan tp-$P wide8 8 16 --micro-batch 4
+grep -Eq "^    tensor: [248]$" "$TMP/tp-$P.yaml" ||
+  fail "$P: no tensor parallelism in $(cat "$TMP/tp-$P.yaml")"
+if replay tp-$P; then
+  off=$(json "$TMP/tp-off-$P.json" iteration_simulated)
   "$PY" -c 'import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)' \
-    "$sim" "$off" || fail "TP plan $sim s not faster than without modes $off s"
-  echo "TP case: estimate $est s, simulated $sim s (without modes $off s)"
+    "$sim" "$off" || fail "$P: TP plan $sim s not faster than without modes $off s"
+  echo "$P TP case: estimate $est s, simulated $sim s (without modes $off s)"
 fi
 
-# --- --explain and --help ---
+# --- --explain names the modes ---
 "$GPPSIM" plan --model "$TMP/wide8.yaml" --cluster dgx-h100 --gpus 8 \
-  --batch 16 --micro-batch 4 --refine 0 --explain > "$TMP/explain.txt" \
-  2>/dev/null || fail "plan --explain exited $?"
-grep -q "memory  mode" "$TMP/explain.txt" || fail "--explain has no mode column"
-grep -Eq " tp[248]( |$)" "$TMP/explain.txt" || fail "--explain shows no tp mode"
+  --batch 16 --micro-batch 4 --planner "$P" --refine 0 --explain \
+  > "$TMP/explain.txt" 2>/dev/null || fail "$P: plan --explain exited $?"
+grep -q "memory  mode" "$TMP/explain.txt" || fail "$P: --explain has no mode column"
+grep -Eq " tp[248]( |$)" "$TMP/explain.txt" || fail "$P: --explain shows no tp mode"
+done
+
+# --- --help ---
 "$GPPSIM" plan --help | grep -q -- "--no-stage-modes" ||
   fail "--help does not document --no-stage-modes"
 

@@ -483,20 +483,53 @@ static void expect_pruning_exact(const gpp_planner_input *in,
 /* The baselines' cuts (PipeDream's dropped replica counts, Piper's
  * on-demand cells and superset walk) against their reference DP: the same
  * candidates, stage by stage, ties included. */
-static void expect_baseline_cuts_exact(const char *name,
-                                       const gpp_planner_input *in,
-                                       gpp_planner_options o) {
+/* Which stage modes the candidates of r use: bit 0 a tensor degree above
+ * 1, bit 1 sharding or recompute. */
+static unsigned modes_used(const gpp_planner_result *r) {
+  unsigned used = 0;
+  for (uint32_t c = 0; c < r->n_cands; c++)
+    for (uint32_t s = 0; s < r->cands[c].n_stages; s++) {
+      const gpp_planner_stage *st = &r->cands[c].stages[s];
+      used |= (st->tensor > 1 ? 1u : 0u) |
+              (st->sharding || st->recompute ? 2u : 0u);
+    }
+  return used;
+}
+
+/* Returns modes_used of the plans.  With fewer, the cuts price no more
+ * stages than the reference (not so where a search with stage modes runs
+ * several capped passes on a model this small). */
+static unsigned expect_cuts_exact(const char *name,
+                                  const gpp_planner_input *in,
+                                  gpp_planner_options o, bool fewer) {
   gpp_planner_result cut, ref;
   o.exhaustive = false;
   run_ok(name, in, &o, &cut);
   o.exhaustive = true;
   run_ok(name, in, &o, &ref);
   expect_same_plans(&cut, &ref);
-  cr_expect_leq(cut.states, ref.states, "%s: %llu vs %llu states", name,
-                (unsigned long long)cut.states,
-                (unsigned long long)ref.states);
+  for (uint32_t c = 0; c < cut.n_cands; c++)
+    for (uint32_t s = 0; s < cut.cands[c].n_stages; s++) {
+      const gpp_planner_stage *p = &cut.cands[c].stages[s],
+                              *q = &ref.cands[c].stages[s];
+      cr_assert(p->tensor == q->tensor && p->sharding == q->sharding &&
+                    p->recompute == q->recompute,
+                "%s cand %u stage %u: modes differ", name, c, s);
+    }
+  if (fewer)
+    cr_expect_leq(cut.states, ref.states, "%s: %llu vs %llu states", name,
+                  (unsigned long long)cut.states,
+                  (unsigned long long)ref.states);
+  unsigned used = modes_used(&ref);
   gpp_planner_result_free(&cut);
   gpp_planner_result_free(&ref);
+  return used;
+}
+
+static void expect_baseline_cuts_exact(const char *name,
+                                       const gpp_planner_input *in,
+                                       gpp_planner_options o) {
+  expect_cuts_exact(name, in, o, true);
 }
 
 Test(planner, baseline_cuts_match_reference_dp) {
@@ -528,6 +561,54 @@ Test(planner, baseline_cuts_match_reference_dp) {
       }
     free(t);
   }
+}
+
+static void small_comm(gpp_planner_input *in);
+
+/* Op times with a fixed part (3 samples' worth, a kernel's launch and
+ * tail), so that a tensor group of t GPUs, running t times the samples
+ * split t ways, computes faster than one GPU. */
+static int affine_time(void *ctx, uint32_t op, uint32_t b, double *f,
+                       double *bw, gpp_errctx *err) {
+  const gpp_model *m = ctx;
+  (void)err;
+  *f = m->ops[op].time_fwd * (b + 3.0);
+  *bw = m->ops[op].time_bwd * (b + 3.0);
+  return 0;
+}
+
+/* With stage modes on 4-GPU nodes, where a tensor degree is faster and,
+ * under the tighter memory caps, sharding or recompute is what fits:
+ * PipeDream's and Piper's cuts (bounds over every mode) keep their
+ * reference DP's plans and modes, and the plans use both kinds. */
+Test(planner, baseline_cuts_match_reference_dp_with_stage_modes) {
+  const double ms[] = {0.7, 1.9, 0.35, 1.1, 2.2, 0.8, 1.45, 0.6, 1.0, 0.25};
+  tmodel *shapes[] = {chain(10, ms), branches(3, 3, 1.0)};
+  unsigned used = 0;
+  for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+    tmodel *t = shapes[i];
+    for (uint32_t q = 0; q < t->m.n_ops; q++) {
+      t->ops[q].param_bytes = 2e5 * (1 + q % 3);
+      t->ops[q].param_count = t->ops[q].param_bytes / 2;
+      t->ops[q].saved_bytes = 2e5;
+    }
+    static const double caps[] = {0, 2e7, 1.2e7, 9e6};
+    for (uint32_t G = 4; G <= 8; G += 4)
+      for (size_t mc = 0; mc < sizeof caps / sizeof *caps; mc++) {
+        gpp_planner_input in = tm_input(t, 32, G);
+        in.op_time = affine_time;
+        in.mem_bytes = caps[mc];
+        small_comm(&in);
+        in.comm.gpus_per_node = 4;
+        gpp_planner_options o;
+        gpp_planner_options_default(&o);
+        used |= expect_cuts_exact("pipedream", &in, o, false);
+        used |= expect_cuts_exact("piper", &in, o, false);
+      }
+    free(t);
+  }
+  cr_assert_eq(used, 3u, "modes used: %u (1 tensor, 2 sharding/recompute)",
+               used);
 }
 
 /* The small affine communication model of the exactness tests. */
@@ -754,7 +835,7 @@ Test(planner_real, gpt_chain_graphpipe_matches_pipedream) {
   gpp_model_param layers = {"layers", 4};
   real r;
   real_open(&r, "configs/models/gpt.yaml", &layers, 1, 32, 4);
-  r.no_modes = true; /* the partitions' parity: PipeDream has no modes */
+  r.no_modes = true; /* the partitions' parity, both without modes */
   uint32_t dg, dp;
   double tg = plan_and_simulate(&r, "graphpipe", &dg);
   double tp = plan_and_simulate(&r, "pipedream", &dp);
@@ -949,7 +1030,7 @@ Test(planner_real, gpt_chain_parity_at_16_gpus) {
    * 2% (PipeDream used to keep 12 stages where 8 met the bottleneck). */
   real r;
   real_open(&r, "configs/models/gpt.yaml", NULL, 0, 64, 16);
-  r.no_modes = true; /* the partitions' parity: PipeDream has no modes */
+  r.no_modes = true; /* the partitions' parity, both without modes */
   double tg = plan_sim_aligned(&r, "graphpipe");
   double tp = plan_sim_aligned(&r, "pipedream");
   cr_expect(fabs(tg - tp) <= 0.02 * tp, "graphpipe %g s vs pipedream %g s",
