@@ -499,7 +499,8 @@ int gpp__candidate_estimate(gpp__pctx *c, gpp_planner_candidate *cand) {
   for (uint32_t s = 0; rc == 0 && s < n; s++) {
     const gpp_planner_stage *st = &cand->stages[s];
     sp[s] = (gpp__stage_spec){NULL, st->n_ops, st->n_devices, st->micro_batch};
-    sp[s].ops = gpp_calloc(c->err, st->n_ops ? st->n_ops : 1, sizeof *sp[s].ops);
+    sp[s].ops = gpp_calloc(c->err, st->n_ops ? st->n_ops : 1,
+                           sizeof *sp[s].ops);
     if (sp[s].ops == NULL) rc = c->err->code;
     else memcpy(sp[s].ops, st->ops, st->n_ops * sizeof *sp[s].ops);
   }

@@ -12,14 +12,13 @@
  *
  * Transfers: each stage has a sending side (activations out, gradients
  * back) and a receiving side (activations in, gradients in), each with
- * its NIC ports and its intra-node ports; a transfer crosses the class
- * of its most loaded port (transfer.c), shared equally by the transfers
- * under way there, as max-min sharing shares a link (processor sharing).  A micro-batch's transfer out of a stage
- * starts when its task ends and takes, alone, the stage's transfer time
- * that way (transfer.c: all its edges that way at once) less the
- * latency; into a stage, it starts when the last neighbour has made its
- * part and takes the stage's own transfer time that way.  The inputs
- * arrive a latency after both sides are done.
+ * its NIC ports and its intra-node ports.  A micro-batch's transfer takes
+ * on each side, alone, that stage's own ports' time for all its edges
+ * that way at once (transfer.c, less the latency), on the class of the
+ * most loaded one, shared equally with the transfers under way there as
+ * max-min sharing shares a link (processor sharing).  The sending side
+ * starts when the task ends; the receiving side when the last neighbour
+ * has made its part.  The inputs arrive a latency after both are done.
  *
  * A stage ends with its last backward, then its all-reduce and optimizer
  * step; the iteration with the last stage to end.  Uniform stages with
