@@ -175,13 +175,14 @@ double gpp__ring(const gpp__pctx *c, double bytes, uint32_t n, uint32_t span,
    * took 1.8 ms in the engine where the hierarchical fit gave a fraction). */
   if (n < span && cm->gpus_per_node > 0 && span > cm->gpus_per_node &&
       cm->ring_span_sec_per_byte > 0) {
-    /* With several members on each node, the engine's `auto` runs an
-     * all-reduce hierarchically (topology/coll_run.c): a ring of the g
+    /* With several members on each of whole nodes, the engine's `auto`
+     * runs an all-reduce hierarchically (topology/coll_run.c): a ring of the g
      * members inside each node around rings of the N nodes on S / g each,
      * through the members' own NICs (tp4 x 8 replicas on DGX H100: 0.61
      * ms in the engine where the flat ring gave 1.28). */
     uint32_t nodes = span / cm->gpus_per_node, g = n / nodes;
-    if (steps == 2 && g > 1 && g * nodes == n) {
+    if (steps == 2 && g > 1 && g * nodes == n &&
+        nodes * cm->gpus_per_node == span) {
       double share = cm->gpus_per_nic > span / n ? cm->gpus_per_nic * n / span
                                                  : 1;
       return 2 * ((g - 1.0) / g * bytes * cm->p2p_intra_sec_per_byte +
