@@ -179,8 +179,11 @@ if [ "$MODE" = resume ]; then
     kill -9 $pid 2> /dev/null
     wait $pid 2> /dev/null
     rows=none
+    # Readable as gppsim reads it back: the rows and every point's plan
+    # (a kill inside a later append can tear the plans group's metadata
+    # while /points still reads).
     [ -e "$out.partial" ] && rows=$(/usr/bin/python3 -c \
-      "import h5py,sys; print(len(h5py.File(sys.argv[1],'r')['points']))" \
+      "import h5py,sys; f=h5py.File(sys.argv[1],'r'); n=len(f['points']); [f['plans'][str(p)][()] for p in f['points']['point']]; print(n)" \
       "$out.partial" 2> "$TMP/py.err" || echo torn)
     [ "$rows" = torn ] && echo "unreadable working file: $(tail -1 "$TMP/py.err")"
     "$GPPSIM" sweep "$TINY" --out "$out" --resume --quiet > /dev/null \
