@@ -20,30 +20,42 @@ for b in "$@"; do
 done
 
 planner=$4
-# bad_args ARGS: bench_planner ARGS exits 2 with a reason and no table.
-bad_args() {
+# usage_error BENCH REASON ARGS: BENCH ARGS (split at spaces) exits 2 with
+# REASON (a grep pattern) on stderr and no table.
+usage_error() {
+  b=$1 reason=$2 args=$3
   # shellcheck disable=SC2086
-  "$planner" $1 >"$TMP/out" 2>"$TMP/err"
+  "$b" $args >"$TMP/out" 2>"$TMP/err"
   rc=$?
-  [ "$rc" -eq 2 ] || fail "bench_planner $1: exit $rc, expected 2"
-  grep -q "whole number" "$TMP/err" || fail "bench_planner $1: no reason"
-  [ -s "$TMP/out" ] && fail "bench_planner $1 wrote a table"
+  name=$(basename "$b")
+  [ "$rc" -eq 2 ] || fail "$name $args: exit $rc, expected 2"
+  grep -q "$reason" "$TMP/err" || fail "$name $args: no reason"
+  [ -s "$TMP/out" ] && fail "$name $args wrote a table"
 }
 for args in "abc" "0" "128 0" "128 x" "-5" "--table1 x" "--table1 0" \
             "--scale 0" "--scale 64 x" "--scale 64 64 99999999"; do
-  bad_args "$args"
+  usage_error "$planner" "whole number" "$args"
 done
 net=$1
-for args in "0" "x" "10,,100" "2000000" "1,2,3,4,5,6,7,8,9"; do
-  "$net" "$args" >"$TMP/out" 2>"$TMP/err"
-  rc=$?
-  [ "$rc" -eq 2 ] || fail "bench_net $args: exit $rc, expected 2"
-  grep -q "whole numbers" "$TMP/err" || fail "bench_net $args: no reason"
-  [ -s "$TMP/out" ] && fail "bench_net $args wrote a table"
+for args in "0" "x" "10,,100" "2000000" "1,2,3,4,5,6,7,8,9" \
+            "--collectives=0" "--collectives=x" "--collectives=101" \
+            "--collectives=" "--collectives=1 --collectives=2" "10 20"; do
+  usage_error "$net" "whole numbers\|given twice" "$args"
 done
 "$net" 10 >"$TMP/out" 2>"$TMP/err" || fail "bench_net 10: exit $?"
 grep -q "changed/rs" "$TMP/out" || fail "bench_net 10: no changed/rs column"
 [ "$(grep -c '^ *10 ' "$TMP/out")" -eq 1 ] || fail "bench_net 10: not one row"
+grep -q "^Collectives" "$TMP/out" && fail "bench_net 10: ran the collectives"
+# One group's worth of buckets: every completed collective's member flows
+# (2 x 127 steps x 128 flows of an all-reduce, 127 x 128 of an all-gather)
+# count two events each: 16 done give 1,040,384 and 520,192.
+"$net" --collectives=1 >"$TMP/out" 2>"$TMP/err" ||
+  fail "bench_net --collectives=1: exit $?"
+grep -q "^Random" "$TMP/out" && fail "bench_net --collectives=1: ran random rows"
+grep -q "^allreduce  *1  *1024  *16  *1040384 " "$TMP/out" ||
+  fail "bench_net --collectives=1: no all-reduce row of 16 done, 1,040,384 events"
+grep -q "^allgather  *1  *1024  *16  *520192 " "$TMP/out" ||
+  fail "bench_net --collectives=1: no all-gather row of 16 done, 520,192 events"
 
 engine=$3
 "$engine" --flow --sizes 8,16 >"$TMP/out" 2>"$TMP/err" ||
@@ -54,12 +66,8 @@ grep -q "8 ->     16 GPUs     flow (2.0x GPUs): events" "$TMP/out" ||
 "$planner" --help | grep -q -- "--table1" || fail "bench_planner --help: no --table1"
 "$planner" --scale --help | grep -q "16,384-GPU" || fail "bench_planner --scale --help"
 for models in "foo" "dlrm,foo" "dlrm,dlrm" ","; do
-  "$planner" --scale 64 64 64 "$models" >"$TMP/out" 2>"$TMP/err"
-  rc=$?
-  [ "$rc" -eq 2 ] || fail "bench_planner --scale 64 64 64 $models: exit $rc"
-  grep -q "MODELS is a comma-separated subset" "$TMP/err" ||
-    fail "bench_planner --scale MODELS $models: no reason"
-  [ -s "$TMP/out" ] && fail "bench_planner --scale MODELS $models wrote a table"
+  usage_error "$planner" "MODELS is a comma-separated subset" \
+    "--scale 64 64 64 $models"
 done
 "$planner" --scale 64 64 64 dlrm >"$TMP/out" 2>"$TMP/err" ||
   fail "bench_planner --scale 64 64 64 dlrm: exit $?"

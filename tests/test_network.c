@@ -152,6 +152,42 @@ Test(flows, parking_lot_reshares_when_a_flow_ends) {
   teardown(&r);
 }
 
+/* The parking lot with two short flows on B-C: while flow 1 shares A-B
+ * with the long flow, both get 0.5 GB/s there and flows 2 and 3 0.75 on
+ * B-C.  When flow 1 ends, the long flow's bottleneck moves to B-C, which
+ * then settles all three at 2/3 GB/s: one link saturated, one flow that
+ * was transferring switched its bottleneck. */
+Test(flows, a_leaving_flow_moves_one_bottleneck) {
+  run r;
+  setup(&r, parking);
+  flow(&r, 0, 0, 1, 1e9, 0);
+  flow(&r, 0, 2, 3, 0.25e9, 1); /* ends at 0.5 s */
+  flow(&r, 0, 4, 5, 1e9, 2);
+  flow(&r, 0, 4, 5, 1e9, 3);
+  gpp_errctx e = {0};
+  cr_assert_eq(gpp_net_advance(r.net, 0.4, on_done, &r, &e), 0);
+  gpp_net_reshare_stats a, b;
+  gpp_net_reshare_stats_get(r.net, &a);
+  cr_assert_eq(gpp_net_advance(r.net, 0.6, on_done, &r, &e), 0);
+  gpp_net_reshare_stats_get(r.net, &b);
+  rel_eq(r.finish[1], 0.5, 1e-12);
+  cr_assert_eq(b.local - a.local, 1, "flow 1 ending is a local re-sharing");
+  cr_assert_eq(b.saturations - a.saturations, 1,
+               "B-C saturates at 2/3 GB/s; got %llu",
+               (unsigned long long)(b.saturations - a.saturations));
+  cr_assert_eq(b.switches - a.switches, 1,
+               "the long flow moves from A-B to B-C; got %llu",
+               (unsigned long long)(b.switches - a.switches));
+  cr_assert_eq(b.changed - a.changed, 3, "all three rates change");
+  drain(&r);
+  /* Flows 2 and 3: 0.375 GB by 0.5 s, 0.625 GB more at 2/3 GB/s, by
+   * 1.4375 s, when the long flow (0.25 + 0.625 GB) has 0.125 GB left,
+   * then alone at 1 GB/s. */
+  rel_eq(r.finish[2], 1.4375, 1e-12);
+  rel_eq(r.finish[0], 1.5625, 1e-12);
+  teardown(&r);
+}
+
 Test(flows, disjoint_flows_reshare_only_their_component) {
   run r;
   setup(&r, parking);

@@ -47,6 +47,7 @@ typedef struct refill {
   gpp_net *net;
   double t, level;
   uint64_t work, budget;
+  uint64_t saturations; /* links that saturated and settled flows */
   gpp_errctx *err;
 } refill;
 
@@ -293,6 +294,7 @@ static int saturate(refill *r, uint32_t id) {
   GPP_TRY(water_level(r, l, &ex));
   if (ex > l->fill) return sat_key(r, id, ex);
   sat_remove(net, id);
+  r->saturations++;
   l->fill = INFINITY;
   l->rel = INFINITY;
   r->level = fmax(r->level, ex);
@@ -376,10 +378,13 @@ static int seed(refill *r) {
   return 0;
 }
 
-/* Records the utilisation of the links whose load changed. */
+/* Records the utilisation of the links whose load changed, and counts
+ * the flows already transferring (after the arrivals in comp_flows) whose
+ * bottleneck changed. */
 static void note_changes(gpp_net *net) {
   for (uint32_t i = 0; i < net->n_comp_flows; i++) {
     const gpp__flow *f = &net->flows[net->comp_flows[i]];
+    net->how.switches += i >= net->n_arrivals && f->bneck != f->old_bneck;
     if (f->rate == f->old_rate) continue;
     for (uint32_t k = 0; k < f->n_links; k++)
       gpp__net_note_utilisation(net, f->links[k],
@@ -400,6 +405,7 @@ int gpp__net_refill(gpp_net *net, double t, uint64_t budget, bool *done,
     GPP_TRY(step(&r));
   }
   note_changes(net);
+  net->how.saturations += r.saturations;
   *done = true;
   return 0;
 }

@@ -169,6 +169,12 @@ void gpp_net_reshare_stats_get(const gpp_net *net,
   *out = net->how;
 }
 
+void gpp_net_class_counts(const gpp_net *net, uint64_t *classes,
+                          uint64_t *splits) {
+  if (classes) *classes = net->classes;
+  if (splits) *splits = net->splits;
+}
+
 void gpp_net_counters(const gpp_net *net, uint64_t *reshares,
                       uint64_t *flows_touched) {
   if (reshares) *reshares = net->reshares;

@@ -91,11 +91,20 @@ void gpp_net_counters(const gpp_net *net, uint64_t *reshares,
  * (closed); the
  * most flows one re-sharing touched; and how many times a flow already
  * transferring had its rate changed (a lower bound on the flow updates of
- * any exact re-sharing that keeps a rate per flow). */
+ * any exact re-sharing that keeps a rate per flow).  Within the local
+ * re-sharings: the links that saturated and settled flows (each a
+ * max-min level set anew), and the flows already transferring whose
+ * bottleneck link changed (the rest kept theirs, whatever their rate). */
 typedef struct gpp_net_reshare_stats {
   uint64_t fast, local, closed, max_touched, changed;
+  uint64_t saturations, switches;
 } gpp_net_reshare_stats;
 void gpp_net_reshare_stats_get(const gpp_net *net,
                                gpp_net_reshare_stats *out);
+/* Flow classes started (a collective step's flows as one, net_class.c),
+ * and of those split into their member flows when other traffic met
+ * them. */
+void gpp_net_class_counts(const gpp_net *net, uint64_t *classes,
+                          uint64_t *splits);
 
 #endif
