@@ -254,6 +254,13 @@ static void ratio(const char *what, const unsigned long long *flows, const resul
          (double)b / (double)a);
 }
 
+static bool has_row(const unsigned long long *flows, int n,
+                    unsigned long long x) {
+  for (int i = 0; i < n; i++)
+    if (flows[i] == x) return true;
+  return false;
+}
+
 /* The table of random rows, and how their costs grow. */
 static int random_table(gpp_cluster *c, const unsigned long long *flows,
                         int n) {
@@ -265,7 +272,9 @@ static int random_table(gpp_cluster *c, const unsigned long long *flows,
   result r[MAX_ROWS];
   for (int i = 0; i < n; i++)
     if (run_case(c, flows[i], completions(flows[i]), &r[i]) != 0) return -1;
-  if (n > 1) printf("\n");
+  if (has_row(flows, n, 10000) && (has_row(flows, n, 100) ||
+                                   has_row(flows, n, 100000)))
+    printf("\n");
   ratio("cost per event", flows, r, n, 100, 10000,
         offsetof(result, per_event_us));
   ratio("cost per re-sharing", flows, r, n, 100, 10000,
@@ -331,7 +340,7 @@ int main(int argc, char **argv) {
          c->n_vertices, c->n_links);
   rc = n_flows > 0 ? random_table(c, flows, n_flows) : 0;
   if (rc == 0 && n_buckets > 0) {
-    printf("\n");
+    if (n_flows > 0) printf("\n");
     rc = coll_table(c, buckets, n_buckets);
   }
   gpp_cluster_destroy(c);

@@ -679,6 +679,43 @@ Test(collectives, flow_classes_match_flow_by_flow_on_shared_nics) {
   classes_match_flows(fat_shared, 32, true);
 }
 
+/* A NIC per GPU, two nodes per leaf: a ring's hops within a node, within
+ * a leaf and across the spine have three latencies, so a step runs as a
+ * class per latency (no step has one latency for all its flows). */
+static const char *fat_rails =
+    "gpu: h100-sxm-80gb\nnodes: 8\ngpus_per_node: 4\n"
+    "intra_node: {kind: nvswitch, bandwidth: 450 GB/s, latency: 2 us}\n"
+    "inter_node: {kind: fat-tree, nics_per_node: 4, nic_bandwidth: "
+    "400 Gb/s, latency: 5 us, nodes_per_leaf: 2, spines: 2}\n";
+
+Test(collectives, flow_classes_match_flow_by_flow_across_leaves) {
+  classes_match_flows(fat_rails, 32, true);
+}
+
+/* A ring all-reduce over GPU 0 of the 8 nodes (one rail): each of its 14
+ * steps has 4 hops within a leaf and 4 across the spine, so it runs as
+ * two classes of 4 (before, no class: the step had two latencies), and
+ * finishes when flow by flow does. */
+Test(collectives, a_ring_across_leaves_runs_as_a_class_per_latency) {
+  static run a, b;
+  uint32_t ranks[8];
+  for (uint32_t i = 0; i < 8; i++) ranks[i] = 4 * i;
+  setup(&a, fat_rails);
+  setup(&b, fat_rails);
+  b.net->no_classes = true;
+  collective(&a, 0, GPP_COLL_ALLREDUCE, GPP_COLL_RING, ranks, 8, 64e6, 0);
+  collective(&b, 0, GPP_COLL_ALLREDUCE, GPP_COLL_RING, ranks, 8, 64e6, 0);
+  drain(&a);
+  drain(&b);
+  uint64_t classes, splits;
+  gpp_net_class_counts(a.net, &classes, &splits);
+  cr_assert_eq(classes, 28, "two classes a step; got %llu",
+               (unsigned long long)classes);
+  rel_eq(a.finish[0], b.finish[0], 1e-12);
+  teardown(&a);
+  teardown(&b);
+}
+
 Test(flows, incremental_rates_match_filling_from_scratch) {
   gpp_net_reshare_stats how = {0};
   for (uint64_t seed = 1; seed <= 4; seed++)

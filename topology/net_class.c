@@ -1,11 +1,13 @@
 /* net_class.c -- a collective step's flows as one flow class.
  *
  * A step of a ring or hierarchical collective over thousands of ranks
- * starts thousands of flows of the same size together; where their routes
- * have the same latency and bottleneck, they start, transfer and finish
- * together unless other traffic meets them.  A flow class stands for them
- * all: one flow record and one event for its latency end and one for its
- * finish, instead of one each per member.  It is exact under max-min
+ * starts thousands of flows of the same size together; those whose routes
+ * have the same latency and bottleneck start, transfer and finish together
+ * unless other traffic meets them.  A flow class stands for each such
+ * group of two or more (a ring over the nodes of a fat-tree has one for
+ * the hops within a leaf and one for the hops across the spine; the rest
+ * run one by one): one flow record and one event for its latency end and
+ * one for its finish, instead of one each per member.  It is exact under max-min
  * because a class only ever runs alone: at its latency end it claims every
  * link of every member, and runs as a class only when each of those links
  * is empty and no two members share one.  Each member is then the only
@@ -38,49 +40,120 @@ int gpp__net_step_reserve(gpp_net *net, uint32_t n, gpp_errctx *err) {
   return 0;
 }
 
-/* Looks up every member's route into the collective's routes; *same says
- * they share latency and bottleneck and none is empty. */
-static int member_routes(gpp_net *net, uint32_t coll, uint32_t n, bool *same,
+/* Looks up every member's route into the collective's routes; *ok says
+ * none is empty. */
+static int member_routes(gpp_net *net, uint32_t coll, uint32_t n, bool *ok,
                          gpp_errctx *err) {
   gpp__coll *c = &net->colls[coll];
   GPP_TRY(gpp__grow((void **)&c->routes, &c->cap_routes, n,
                     sizeof *c->routes, err));
-  *same = true;
-  for (uint32_t i = 0; i < n && *same; i++) {
-    if (net->step_src[i] == net->step_dst[i]) {
-      *same = false;
-      break;
-    }
-    GPP_TRY(gpp__route_get(net->cluster, net->step_src[i], net->step_dst[i],
-                           &c->routes[i], err));
-    const gpp__route *a = c->routes[0], *b = c->routes[i];
-    *same = b->n > 0 && b->latency == a->latency &&
-            b->bottleneck == a->bottleneck;
+  *ok = true;
+  for (uint32_t i = 0; i < n && *ok; i++) {
+    *ok = net->step_src[i] != net->step_dst[i];
+    if (*ok)
+      GPP_TRY(gpp__route_get(net->cluster, net->step_src[i],
+                             net->step_dst[i], &c->routes[i], err));
+    *ok = *ok && c->routes[i]->n > 0;
   }
   return 0;
+}
+
+/* The groups of members whose routes share a latency and bottleneck, in
+ * order of their first member; members past the first CLASS_KEYS groups
+ * run one by one. */
+#define CLASS_KEYS 16
+typedef struct class_key {
+  double latency, bottleneck;
+  uint32_t count, next; /* members, and the next one's slot in order */
+} class_key;
+
+static uint32_t key_of(class_key *keys, uint32_t *n_keys,
+                       const gpp__route *r) {
+  for (uint32_t k = 0; k < *n_keys; k++)
+    if (keys[k].latency == r->latency && keys[k].bottleneck == r->bottleneck)
+      return k;
+  if (*n_keys == CLASS_KEYS) return CLASS_KEYS;
+  keys[*n_keys] = (class_key){r->latency, r->bottleneck, 0, 0};
+  return (*n_keys)++;
+}
+
+/* Groups the members by key into the collective's order (stable: each
+ * group's members in member order); *classes: the groups of two or more. */
+static int group_members(gpp_net *net, uint32_t coll, uint32_t n,
+                         class_key *keys, uint32_t *n_keys,
+                         uint32_t *classes, gpp_errctx *err) {
+  gpp__coll *c = &net->colls[coll];
+  GPP_TRY(gpp__grow((void **)&c->order, &c->cap_order, n, sizeof *c->order,
+                    err));
+  *n_keys = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t k = key_of(keys, n_keys, c->routes[i]);
+    if (k < CLASS_KEYS) keys[k].count++;
+  }
+  uint32_t at = 0;
+  *classes = 0;
+  for (uint32_t k = 0; k < *n_keys; k++) {
+    keys[k].next = at;
+    at += keys[k].count;
+    *classes += keys[k].count >= CLASS_MIN_MEMBERS;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t k = key_of(keys, n_keys, c->routes[i]);
+    c->order[k < CLASS_KEYS ? keys[k].next++ : at++] = i;
+  }
+  return 0;
+}
+
+/* Queues one class of members order[first, first + m). */
+static int class_queue(gpp_net *net, double now, uint32_t coll,
+                       uint32_t first, uint32_t m, double bytes,
+                       gpp_errctx *err) {
+  const gpp__coll *c = &net->colls[coll];
+  const gpp__route *r = c->routes[c->order[first]];
+  uint32_t id;
+  GPP_TRY(gpp__net_flow_alloc(net, 0, &id, err));
+  gpp__flow *f = &net->flows[id];
+  *f = (gpp__flow){.ub = r->bottleneck, .bytes = bytes, .remaining = bytes,
+                   .ev_time = now + r->latency,
+                   .seq = c->step_seq + c->order[first + m - 1],
+                   .coll = coll, .members = m, .first = first,
+                   .state = FLOW_LATENCY, .bneck = GPP__NONE};
+  net->heap_pos[id] = GPP__NONE;
+  net->colls[coll].outstanding++;
+  net->classes++;
+  return gpp__event_push_latency(net, id, r->latency, err);
 }
 
 int gpp__class_start(gpp_net *net, double now, uint32_t coll, uint32_t n,
                      double bytes, bool *started, gpp_errctx *err) {
   *started = false;
   if (net->no_classes || n < CLASS_MIN_MEMBERS || !(bytes > 0)) return 0;
-  bool same;
-  GPP_TRY(member_routes(net, coll, n, &same, err));
-  if (!same) return 0;
-  uint32_t id;
-  GPP_TRY(gpp__net_flow_alloc(net, 0, &id, err));
-  const gpp__route *r = net->colls[coll].routes[0];
-  gpp__flow *f = &net->flows[id];
-  *f = (gpp__flow){.ub = r->bottleneck, .bytes = bytes, .remaining = bytes,
-                   .ev_time = now + r->latency, .seq = net->seq + n - 1,
-                   .coll = coll, .members = n, .state = FLOW_LATENCY,
-                   .bneck = GPP__NONE};
+  bool ok;
+  GPP_TRY(member_routes(net, coll, n, &ok, err));
+  if (!ok) return 0;
+  class_key keys[CLASS_KEYS];
+  uint32_t n_keys, classes;
+  GPP_TRY(group_members(net, coll, n, keys, &n_keys, &classes, err));
+  if (classes == 0) return 0;
+  gpp__coll *c = &net->colls[coll];
+  c->step_seq = net->seq;
   net->seq += n;
-  net->heap_pos[id] = GPP__NONE;
-  net->colls[coll].outstanding++;
   *started = true;
-  net->classes++;
-  return gpp__event_push_latency(net, id, r->latency, err);
+  uint32_t first = 0;
+  for (uint32_t k = 0; k <= n_keys; k++) {
+    uint32_t m = k < n_keys ? keys[k].count : n - first;
+    if (k < n_keys && m >= CLASS_MIN_MEMBERS) {
+      GPP_TRY(class_queue(net, now, coll, first, m, bytes, err));
+      first += m;
+      continue;
+    }
+    for (uint32_t e = first + m; first < e; first++) {
+      uint32_t i = net->colls[coll].order[first];
+      GPP_TRY(gpp__net_start_member(net, now, net->colls[coll].routes[i],
+                                    bytes, coll, c->step_seq + i, err));
+    }
+  }
+  return 0;
 }
 
 int gpp__net_start_step(gpp_net *net, double now, uint32_t coll, uint32_t n,
@@ -93,25 +166,34 @@ int gpp__net_start_step(gpp_net *net, double now, uint32_t coll, uint32_t n,
   return 0;
 }
 
+/* Member i of class f's route. */
+static const gpp__route *member_route(const gpp_net *net, const gpp__flow *f,
+                                      uint32_t i) {
+  const gpp__coll *c = &net->colls[f->coll];
+  return c->routes[c->order[f->first + i]];
+}
+
 /* Releases the member links of a finished class, counting the bytes each
  * carried by link class as its flows would have. */
 static void release(gpp_net *net, const gpp__flow *f) {
-  const gpp__route *const *rt = net->colls[f->coll].routes;
   for (uint32_t i = 0; i < f->members; i++) {
-    for (uint32_t k = 0; k < rt[i]->n; k++)
-      net->occ[rt[i]->links[k]] = GPP__NONE;
+    const gpp__route *r = member_route(net, f, i);
+    for (uint32_t k = 0; k < r->n; k++) net->occ[r->links[k]] = GPP__NONE;
     for (int c = 0; c < GPP_LINK__NCLASSES; c++)
-      net->stats[c].bytes += f->bytes * rt[i]->class_links[c];
+      net->stats[c].bytes += f->bytes * r->class_links[c];
   }
 }
 
-/* Frees every link of members 0..i-1 and the first k links of member i. */
-static void unclaim(gpp_net *net, const gpp__route *const *rt, uint32_t i,
+/* Frees every link of members 0..i-1 of class f and the first k links of
+ * member i. */
+static void unclaim(gpp_net *net, const gpp__flow *f, uint32_t i,
                     uint32_t k) {
-  for (uint32_t j = 0; j < i; j++)
-    for (uint32_t q = 0; q < rt[j]->n; q++)
-      net->occ[rt[j]->links[q]] = GPP__NONE;
-  for (uint32_t q = 0; q < k; q++) net->occ[rt[i]->links[q]] = GPP__NONE;
+  for (uint32_t j = 0; j < i; j++) {
+    const gpp__route *r = member_route(net, f, j);
+    for (uint32_t q = 0; q < r->n; q++) net->occ[r->links[q]] = GPP__NONE;
+  }
+  const gpp__route *r = i < f->members ? member_route(net, f, i) : NULL;
+  for (uint32_t q = 0; q < k; q++) net->occ[r->links[q]] = GPP__NONE;
 }
 
 /* Claims the member links for class id when every one is free and no two
@@ -120,18 +202,18 @@ static void unclaim(gpp_net *net, const gpp__route *const *rt, uint32_t i,
 static bool claim_alone(gpp_net *net, uint32_t id,
                         double peak[GPP_LINK__NCLASSES]) {
   const gpp__flow *f = &net->flows[id];
-  const gpp__route *const *rt = net->colls[f->coll].routes;
   for (uint32_t i = 0; i < f->members; i++) {
-    for (uint32_t k = 0; k < rt[i]->n; k++) {
-      uint32_t *o = &net->occ[rt[i]->links[k]];
+    const gpp__route *r = member_route(net, f, i);
+    for (uint32_t k = 0; k < r->n; k++) {
+      uint32_t *o = &net->occ[r->links[k]];
       if (*o != GPP__NONE) {
-        unclaim(net, rt, i, k);
+        unclaim(net, f, i, k);
         return false;
       }
       *o = id;
     }
     for (int c = 0; c < GPP_LINK__NCLASSES; c++) {
-      double u = f->ub / rt[i]->class_bw[c]; /* 0 without such links */
+      double u = f->ub / r->class_bw[c]; /* 0 without such links */
       u = u < 1.0 ? u : 1.0;
       peak[c] = u > peak[c] ? u : peak[c];
     }
@@ -199,20 +281,21 @@ static void class_unqueue(gpp_net *net, uint32_t id) {
 int gpp__class_split(gpp_net *net, uint32_t id, double t, gpp_errctx *err) {
   gpp__flow cls = net->flows[id];
   bool active = cls.state == FLOW_ACTIVE;
-  if (active) unclaim(net, net->colls[cls.coll].routes, cls.members, 0);
+  if (active) unclaim(net, &cls, cls.members, 0);
   class_unqueue(net, id);
   gpp__net_flow_free(net, id);
   net->colls[cls.coll].outstanding += cls.members - 1;
   net->splits++;
-  const gpp__route *const *rt = net->colls[cls.coll].routes;
   for (uint32_t i = 0; i < cls.members; i++) {
+    const gpp__coll *c = &net->colls[cls.coll];
+    uint32_t at = c->order[cls.first + i];
+    const gpp__route *r = c->routes[at];
     uint32_t m;
-    GPP_TRY(gpp__net_flow_alloc(net, rt[i]->n, &m, err));
+    GPP_TRY(gpp__net_flow_alloc(net, r->n, &m, err));
     net->flows[m] = (gpp__flow){
-        .ub = rt[i]->bottleneck, .links = rt[i]->links, .n_links = rt[i]->n,
+        .ub = r->bottleneck, .links = r->links, .n_links = r->n,
         .bytes = cls.bytes, .remaining = cls.bytes, .coll = cls.coll,
-        .seq = cls.seq - (cls.members - 1) + i, .bneck = GPP__NONE,
-        .state = FLOW_LATENCY};
+        .seq = c->step_seq + at, .bneck = GPP__NONE, .state = FLOW_LATENCY};
     net->heap_pos[m] = GPP__NONE;
     if (active) {
       GPP_TRY(member_join(net, m, &cls, err));

@@ -71,10 +71,11 @@ int gpp__net_flow_alloc(gpp_net *net, uint32_t n_links, uint32_t *id,
   return 0;
 }
 
-/* Queues a flow over route (NULL: a no-op flow that ends at now). */
+/* Queues a flow over route (NULL: a no-op flow that ends at now) with
+ * sequence number seq. */
 static int start_route(gpp_net *net, double now, const gpp__route *route,
                        double bytes, uint32_t coll, uint64_t tag,
-                       gpp_errctx *err) {
+                       uint64_t seq, gpp_errctx *err) {
   uint32_t id, n = route ? route->n : 0;
   GPP_TRY(gpp__net_flow_alloc(net, n, &id, err));
   gpp__flow *f = &net->flows[id];
@@ -83,7 +84,7 @@ static int start_route(gpp_net *net, double now, const gpp__route *route,
   f->ub = route ? route->bottleneck : 0;
   f->bytes = f->remaining = bytes;
   f->rate = 0;
-  f->seq = net->seq++;
+  f->seq = seq;
   f->tag = tag;
   f->coll = coll;
   f->state = FLOW_LATENCY;
@@ -97,10 +98,16 @@ int gpp__net_start_flow(gpp_net *net, double now, uint32_t src, uint32_t dst,
                         double bytes, uint32_t coll, uint64_t tag,
                         gpp_errctx *err) {
   if (src == dst && coll != GPP__NONE)
-    return start_route(net, now, NULL, 0, coll, tag, err);
+    return start_route(net, now, NULL, 0, coll, tag, net->seq++, err);
   const gpp__route *r;
   GPP_TRY(gpp__route_get(net->cluster, src, dst, &r, err));
-  return start_route(net, now, r, bytes, coll, tag, err);
+  return start_route(net, now, r, bytes, coll, tag, net->seq++, err);
+}
+
+int gpp__net_start_member(gpp_net *net, double now, const gpp__route *r,
+                          double bytes, uint32_t coll, uint64_t seq,
+                          gpp_errctx *err) {
+  return start_route(net, now, r, bytes, coll, 0, seq, err);
 }
 
 int gpp__net_check_time(const gpp_net *net, double now, gpp_errctx *err) {

@@ -51,6 +51,7 @@ typedef struct gpp__flow {
   uint32_t next_free;
   uint32_t members;  /* 0: one flow; else a flow class of that many
                         (net_class.c): links NULL, rate per member */
+  uint32_t first;    /* a class's first member in its collective's order */
 } gpp__flow;
 
 typedef struct gpp__link_entry {
@@ -104,8 +105,12 @@ typedef struct gpp__coll {
   gpp_coll_op op;
   uint32_t *ranks; /* node-major order for hierarchical */
   uint32_t n, cap;
-  const gpp__route **routes; /* the member routes of its flow class */
+  const gpp__route **routes; /* the current step's member routes */
   uint32_t cap_routes;
+  /* The step's members grouped by flow class: each class's members are
+   * order[first, first + members) (net_class.c), indices into routes. */
+  uint32_t *order, cap_order;
+  uint64_t step_seq; /* member i's sequence number: step_seq + i */
   uint32_t nodes, per_node;
   double bytes;
   uint64_t tag;
@@ -250,6 +255,11 @@ void gpp__events_free(gpp_net *net);
 int gpp__net_start_flow(gpp_net *net, double now, uint32_t src, uint32_t dst,
                         double bytes, uint32_t coll, uint64_t tag,
                         gpp_errctx *err);
+/* Queues a member flow of a collective step over route r (not empty)
+ * with the sequence number it would have had started in turn. */
+int gpp__net_start_member(gpp_net *net, double now, const gpp__route *r,
+                          double bytes, uint32_t coll, uint64_t seq,
+                          gpp_errctx *err);
 /* Room for n flows of one step in net->step_src and step_dst. */
 int gpp__net_step_reserve(gpp_net *net, uint32_t n, gpp_errctx *err);
 /* Starts a collective step: n flows of bytes each, step_src[i] to
@@ -277,9 +287,11 @@ int gpp__class_split(gpp_net *net, uint32_t id, double t, gpp_errctx *err);
  * that max-min sees its member flows. */
 int gpp__class_make_room(gpp_net *net, uint32_t id, double t,
                          gpp_errctx *err);
-/* Whether a flow class could start: at least two flows, every route with
- * the same latency and bottleneck (the routes go in the collective's
- * routes); the class is queued then. */
+/* Starts a collective step's n flows as flow classes where it can: the
+ * members whose routes share a latency and bottleneck, two or more, as
+ * one class each, the others one by one (*started true); or nothing
+ * (*started false: no two members share them, or a member has no
+ * route). */
 int gpp__class_start(gpp_net *net, double now, uint32_t coll, uint32_t n,
                      double bytes, bool *started, gpp_errctx *err);
 /* net_flow.c: a start time not before the network's clock; finite,

@@ -48,6 +48,7 @@ void gpp_net_destroy(gpp_net *net) {
   for (uint32_t i = 0; i < net->n_colls; i++) {
     free(net->colls[i].ranks);
     free((void *)net->colls[i].routes);
+    free(net->colls[i].order);
   }
   free(net->step_src);
   free(net->occ);
