@@ -26,8 +26,9 @@
  * flows of the collectives that completed (a start and a finish each),
  * whether a step ran as a flow class or flow by flow: a class is exact, so
  * it stands for its members' events.  It reports flow events per second,
- * re-sharings, flow events per re-sharing, and the flow classes started
- * and the share split when other traffic met them.
+ * re-sharings, flow events per re-sharing, and the flow classes started,
+ * the share that ran in a ring with classes on exactly the same links
+ * (a group's buckets), and the share split when other traffic met them.
  *
  * Times are the process's CPU time, so other load on the machine inflates
  * them less than wall time would.
@@ -207,17 +208,19 @@ static int run_coll(gpp_cluster *c, gpp_coll_op op, uint64_t in_flight) {
                         &e))
       b.failed = 1;
   double cpu = cpu_s() - t0;
-  uint64_t reshares, classes, splits;
+  uint64_t reshares, classes, shared, splits;
   gpp_net_counters(b.net, &reshares, NULL);
-  gpp_net_class_counts(b.net, &classes, &splits);
+  gpp_net_class_counts(b.net, &classes, &shared, &splits);
   double events = 2.0 * (double)b.flows_done;
+  double pct = classes ? 100.0 / (double)classes : 0.0;
   printf("%-10s %6llu %7llu %6llu %10.0f %8.3f %10.0f %9llu %9.1f %8llu "
-         "%7.1f %8.0f\n", gpp_coll_op_name(op), (unsigned long long)in_flight,
+         "%8.1f %7.1f %8.0f\n", gpp_coll_op_name(op),
+         (unsigned long long)in_flight,
          (unsigned long long)(in_flight * RAILS * NODES),
          (unsigned long long)b.done, events, cpu, events / cpu,
          (unsigned long long)reshares, events / (double)reshares,
-         (unsigned long long)classes,
-         classes ? 100.0 * (double)splits / (double)classes : 0.0, peak_mb());
+         (unsigned long long)classes, pct * (double)shared,
+         pct * (double)splits, peak_mb());
   fflush(stdout);
   gpp_net_destroy(b.net);
   if (b.failed) fprintf(stderr, "bench_net: %s\n", e.msg);
@@ -228,9 +231,9 @@ static int coll_table(gpp_cluster *c, const unsigned long long *in_flight,
                       int n) {
   printf("Collectives: ring, 8 rail-aligned groups of 128 GPUs, B in "
          "flight per group\n%-10s %6s %7s %6s %10s %8s %10s %9s %9s %8s "
-         "%7s %8s\n", "op", "B", "flows", "done", "events", "cpu s",
-         "events/s", "reshares", "events/rs", "classes", "split%",
-         "peak MB");
+         "%8s %7s %8s\n", "op", "B", "flows", "done", "events", "cpu s",
+         "events/s", "reshares", "events/rs", "classes", "shared%",
+         "split%", "peak MB");
   static const gpp_coll_op ops[] = {GPP_COLL_ALLREDUCE, GPP_COLL_ALLGATHER};
   for (size_t o = 0; o < sizeof ops / sizeof *ops; o++)
     for (int i = 0; i < n; i++)

@@ -3,11 +3,12 @@
 # exits 0; extra or malformed arguments exit 2 with a reason on stderr and
 # no table on stdout.  (The measurements themselves are the benchmarks'
 # business: Release builds, figures in the notes.)
-# Usage: cli_bench.sh BENCH_NET BENCH_EVQ BENCH_ENGINE BENCH_PLANNER
+# Usage: cli_bench.sh BENCH_NET BENCH_EVQ BENCH_ENGINE BENCH_PLANNER GPPSIM
 set -u
 . "$(dirname "$0")/lib.sh"
+GPPSIM=$5
 
-for b in "$@"; do
+for b in "$1" "$2" "$3" "$4"; do
   name=$(basename "$b")
   "$b" --help >"$TMP/out" 2>"$TMP/err" || fail "$name --help: exit $?"
   grep -q "^usage: $name" "$TMP/out" || fail "$name --help: no usage line"
@@ -75,6 +76,20 @@ grep -q "^dlrm  *64 " "$TMP/out" || fail "bench_planner --scale dlrm: no dlrm ro
 grep -q "^gpt\|^mmt" "$TMP/out" && fail "bench_planner --scale dlrm: other models"
 [ "$(grep -c '%' "$TMP/out")" -eq 3 ] ||
   fail "bench_planner --scale dlrm: not three estimate errors (graphpipe, gp-plain, pipedream)"
+
+# bench/bench_fsdp.sh: usage, bad sizes, and one 32-GPU row.
+fsdp=$(dirname "$0")/../bench/bench_fsdp.sh
+bash "$fsdp" --help >"$TMP/out" 2>"$TMP/err" || fail "bench_fsdp.sh --help: exit $?"
+grep -q "^usage: bench_fsdp.sh GPPSIM" "$TMP/out" || fail "bench_fsdp.sh --help: no usage"
+for sizes in 0 33 8192 x 32,,64; do
+  bash "$fsdp" "$GPPSIM" "$sizes" >"$TMP/out" 2>"$TMP/err"
+  rc=$?
+  [ "$rc" -eq 2 ] || fail "bench_fsdp.sh GPPSIM $sizes: exit $rc, expected 2"
+  grep -q "multiples of 32" "$TMP/err" || fail "bench_fsdp.sh $sizes: no reason"
+done
+bash "$fsdp" "$GPPSIM" 32 >"$TMP/out" 2>"$TMP/err" ||
+  fail "bench_fsdp.sh GPPSIM 32: exit $?: $(cat "$TMP/err")"
+grep -q "^ *32 .* 30112 " "$TMP/out" || fail "bench_fsdp.sh 32: no row of 30,112 events"
 
 # bench/bench_demo.sh (the README's times): usage, and bad arguments
 # refused before anything runs.

@@ -692,6 +692,72 @@ Test(collectives, flow_classes_match_flow_by_flow_across_leaves) {
   classes_match_flows(fat_rails, 32, true);
 }
 
+/* d collectives over the same ranks (GPU 0 of every node) at once, as
+ * the engine issues one per replica in a multi-stage sharded plan: their
+ * steps' classes have exactly the same links and run as a ring at an
+ * equal share.  With cross, a point-to-point flow over their links halfway
+ * splits the ring (and the steps after it meet flows, not classes). */
+static void identical_collectives(run *r, const char *yaml, uint32_t nodes,
+                                  bool classes, gpp_coll_op op,
+                                  double stagger, bool cross) {
+  setup(r, yaml);
+  r->net->no_classes = !classes;
+  uint32_t ranks[8];
+  for (uint32_t i = 0; i < nodes; i++) ranks[i] = 4 * i;
+  gpp_errctx e = {0};
+  for (uint32_t k = 0; k < 6; k++) {
+    double t = stagger * k;
+    cr_assert_eq(gpp_net_advance(r->net, t, on_done, r, &e), 0, "%s", e.msg);
+    collective(r, t, op, GPP_COLL_RING, ranks, nodes, 48e6 + 1e6 * k, k);
+  }
+  if (cross) {
+    cr_assert_eq(gpp_net_advance(r->net, 2e-3, on_done, r, &e), 0, "%s",
+                 e.msg);
+    flow(r, 2e-3, 0, 4, 30e6, 6);
+  }
+  drain(r);
+  cr_assert_eq(r->done, 6 + cross);
+}
+
+Test(collectives, identical_collectives_share_as_a_ring) {
+  static const gpp_coll_op ops[] = {GPP_COLL_ALLREDUCE, GPP_COLL_ALLGATHER};
+  static const double staggers[] = {0, 1e-5, 3e-4};
+  /* fat_rails: a class within the leaves and one across (each the owner
+   * of its ring); rail4: one, its hops all through GPU 0's rail. */
+  const char *yamls[] = {fat_rails, rail4};
+  const uint64_t owners[] = {2, 1};
+  const uint32_t nodes[] = {8, 4};
+  for (int y = 0; y < 2; y++)
+    for (int o = 0; o < 2; o++)
+      for (int s = 0; s < 3; s++)
+        for (int cross = 0; cross < 2; cross++) {
+          static run a, b;
+          identical_collectives(&a, yamls[y], nodes[y], true, ops[o],
+                                staggers[s], cross);
+          identical_collectives(&b, yamls[y], nodes[y], false, ops[o],
+                                staggers[s], cross);
+          for (int i = 0; i < 6 + cross; i++)
+            rel_eq(a.finish[i], b.finish[i], 1e-9);
+          uint64_t classes, shared, splits;
+          gpp_net_class_counts(a.net, &classes, &shared, &splits);
+          if (cross) {
+            cr_assert_gt(shared, 0);
+            cr_assert_gt(splits, 0, "the crossing flow split a ring");
+          } else {
+            /* A ring ends when its last class ends before the next
+             * step's classes arrive (a step starts a latency later). */
+            cr_assert(shared <= classes - owners[y] &&
+                      4 * shared >= 3 * classes, "nearly every class but "
+                      "the first of each ring shared: %llu of %llu",
+                      (unsigned long long)shared,
+                      (unsigned long long)classes);
+            cr_assert_eq(splits, 0);
+          }
+          teardown(&a);
+          teardown(&b);
+        }
+}
+
 /* A ring all-reduce over GPU 0 of the 8 nodes (one rail): each of its 14
  * steps has 4 hops within a leaf and 4 across the spine, so it runs as
  * two classes of 4 (before, no class: the step had two latencies), and
@@ -708,7 +774,7 @@ Test(collectives, a_ring_across_leaves_runs_as_a_class_per_latency) {
   drain(&a);
   drain(&b);
   uint64_t classes, splits;
-  gpp_net_class_counts(a.net, &classes, &splits);
+  gpp_net_class_counts(a.net, &classes, NULL, &splits);
   cr_assert_eq(classes, 28, "two classes a step; got %llu",
                (unsigned long long)classes);
   rel_eq(a.finish[0], b.finish[0], 1e-12);

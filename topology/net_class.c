@@ -7,13 +7,25 @@
  * group of two or more (a ring over the nodes of a fat-tree has one for
  * the hops within a leaf and one for the hops across the spine; the rest
  * run one by one): one flow record and one event for its latency end and
- * one for its finish, instead of one each per member.  It is exact under max-min
- * because a class only ever runs alone: at its latency end it claims every
- * link of every member, and runs as a class only when each of those links
- * is empty and no two members share one.  Each member is then the only
- * flow on its links, so its max-min rate is its route's bottleneck, the
- * same for all.  Otherwise, and whenever another flow later joins a link
- * it claimed, the class splits into its member flows, which continue (at
+ * one for its finish, instead of one each per member.
+ *
+ * It is exact under max-min because a class runs only where max-min
+ * gives its members one rate:
+ * - alone: at its latency end it claims every link of every member, when
+ *   each is empty and no two members share one.  Each member is then the
+ *   only flow on its links, so its max-min rate is its route's bottleneck
+ *   ub, the same for all.
+ * - in a ring: when its links are exactly those of an active class (the
+ *   same set, no two members sharing one, the same ub), as the same step
+ *   of d collectives over the same ranks gives (the engine issues one per
+ *   replica in a multi-stage sharded plan; gradient buckets in flight
+ *   together).  Each link then carries one member of each of the ring's k
+ *   classes, and every member's route has a link of capacity ub, so each
+ *   member's max-min rate is ub / k.  The ring is re-rated at the end of
+ *   each instant a class joins or leaves it, as the flows would be
+ *   re-shared; the links stay claimed by one of its classes.
+ * Otherwise, and whenever another flow later joins a link it claimed, the
+ * class (its whole ring) splits into its member flows, which continue (at
  * the rate they had, with the bytes they have left) as if they had been
  * started one by one; max-min then sees each of them.
  *
@@ -117,7 +129,10 @@ static int class_queue(gpp_net *net, double now, uint32_t coll,
                    .ev_time = now + r->latency,
                    .seq = c->step_seq + c->order[first + m - 1],
                    .coll = coll, .members = m, .first = first,
-                   .state = FLOW_LATENCY, .bneck = GPP__NONE};
+                   .state = FLOW_LATENCY, .bneck = GPP__NONE, .peer = id,
+                   .prev = id};
+  for (uint32_t i = first; i < first + m; i++)
+    f->link_total += c->routes[c->order[i]]->n;
   net->heap_pos[id] = GPP__NONE;
   net->colls[coll].outstanding++;
   net->classes++;
@@ -173,27 +188,45 @@ static const gpp__route *member_route(const gpp_net *net, const gpp__flow *f,
   return c->routes[c->order[f->first + i]];
 }
 
-/* Releases the member links of a finished class, counting the bytes each
+/* Hands the member links of finished class id that it owns to heir
+ * (GPP__NONE: free; the next class of its ring), counting the bytes each
  * carried by link class as its flows would have. */
-static void release(gpp_net *net, const gpp__flow *f) {
+static void release(gpp_net *net, uint32_t id, uint32_t heir) {
+  const gpp__flow *f = &net->flows[id];
   for (uint32_t i = 0; i < f->members; i++) {
     const gpp__route *r = member_route(net, f, i);
-    for (uint32_t k = 0; k < r->n; k++) net->occ[r->links[k]] = GPP__NONE;
+    for (uint32_t k = 0; k < r->n; k++)
+      if (net->occ[r->links[k]] == id) net->occ[r->links[k]] = heir;
     for (int c = 0; c < GPP_LINK__NCLASSES; c++)
       net->stats[c].bytes += f->bytes * r->class_links[c];
   }
 }
 
-/* Frees every link of members 0..i-1 of class f and the first k links of
- * member i. */
-static void unclaim(gpp_net *net, const gpp__flow *f, uint32_t i,
-                    uint32_t k) {
-  for (uint32_t j = 0; j < i; j++) {
-    const gpp__route *r = member_route(net, f, j);
-    for (uint32_t q = 0; q < r->n; q++) net->occ[r->links[q]] = GPP__NONE;
+/* Gives the first n links of class f's members (in member order) owner
+ * to. */
+static void set_owner(gpp_net *net, const gpp__flow *f, uint32_t n,
+                      uint32_t to) {
+  for (uint32_t i = 0; i < f->members && n > 0; i++) {
+    const gpp__route *r = member_route(net, f, i);
+    for (uint32_t k = 0; k < r->n && n > 0; k++, n--)
+      net->occ[r->links[k]] = to;
   }
-  const gpp__route *r = i < f->members ? member_route(net, f, i) : NULL;
-  for (uint32_t q = 0; q < k; q++) net->occ[r->links[q]] = GPP__NONE;
+}
+
+/* Gives class f's member links, in member order, from owner from to
+ * owner to, stopping at the first link from does not own (or to already
+ * does: two members share it); returns how many it gave. */
+static uint32_t take_from(gpp_net *net, const gpp__flow *f, uint32_t from,
+                          uint32_t to) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < f->members; i++) {
+    const gpp__route *r = member_route(net, f, i);
+    for (uint32_t k = 0; k < r->n; k++, n++) {
+      if (net->occ[r->links[k]] != from) return n;
+      net->occ[r->links[k]] = to;
+    }
+  }
+  return n;
 }
 
 /* Claims the member links for class id when every one is free and no two
@@ -202,16 +235,13 @@ static void unclaim(gpp_net *net, const gpp__flow *f, uint32_t i,
 static bool claim_alone(gpp_net *net, uint32_t id,
                         double peak[GPP_LINK__NCLASSES]) {
   const gpp__flow *f = &net->flows[id];
+  uint32_t n = take_from(net, f, GPP__NONE, id);
+  if (n < f->link_total) {
+    set_owner(net, f, n, GPP__NONE);
+    return false;
+  }
   for (uint32_t i = 0; i < f->members; i++) {
     const gpp__route *r = member_route(net, f, i);
-    for (uint32_t k = 0; k < r->n; k++) {
-      uint32_t *o = &net->occ[r->links[k]];
-      if (*o != GPP__NONE) {
-        unclaim(net, f, i, k);
-        return false;
-      }
-      *o = id;
-    }
     for (int c = 0; c < GPP_LINK__NCLASSES; c++) {
       double u = f->ub / r->class_bw[c]; /* 0 without such links */
       u = u < 1.0 ? u : 1.0;
@@ -239,22 +269,118 @@ static int class_activate(gpp_net *net, uint32_t id, double t,
   return gpp__event_push_finish(net, id, err);
 }
 
+/* Whether class id, not yet on its links, has exactly the links of the
+ * active class owner: the same ub, and as many links, each owned by
+ * owner and none twice (each taken from owner in turn, then given back). */
+static bool same_links(gpp_net *net, uint32_t id, uint32_t owner) {
+  const gpp__flow *f = &net->flows[id], *o = &net->flows[owner];
+  if (o->members == 0 || o->state != FLOW_ACTIVE ||
+      f->link_total != o->link_total || f->ub != o->ub)
+    return false;
+  uint32_t n = take_from(net, f, owner, id);
+  set_owner(net, f, n, owner);
+  return n == f->link_total;
+}
+
+/* Queues the ring of class id to be re-rated at the end of the instant. */
+static int mark_regroup(gpp_net *net, uint32_t id, gpp_errctx *err) {
+  if (net->flows[id].regroup) return 0;
+  GPP_TRY(gpp__grow((void **)&net->regroups, &net->cap_regroups,
+                    net->n_regroups + 1, sizeof *net->regroups, err));
+  net->flows[id].regroup = true;
+  net->regroups[net->n_regroups++] = id;
+  return 0;
+}
+
+/* Class id joins the ring of owner, whose links it shares exactly: its
+ * members transfer from t, at a rate the ring's re-rating sets. */
+static int ring_join(gpp_net *net, uint32_t id, uint32_t owner, double t,
+                     gpp_errctx *err) {
+  gpp__flow *f = &net->flows[id], *o = &net->flows[owner];
+  f->state = FLOW_ACTIVE;
+  f->remaining = f->bytes;
+  f->t_last = t;
+  f->rate = f->old_rate = 0;
+  f->peer = o->peer;
+  f->prev = owner;
+  net->flows[o->peer].prev = id;
+  o->peer = id;
+  net->shared++;
+  return mark_regroup(net, id, err);
+}
+
+/* Class id leaves its ring as it finishes: when it owns the links, the
+ * next class of the ring takes them. */
+static int ring_leave(gpp_net *net, uint32_t id, gpp_errctx *err) {
+  gpp__flow *f = &net->flows[id];
+  uint32_t heir = f->peer;
+  net->flows[f->prev].peer = heir;
+  net->flows[heir].prev = f->prev;
+  release(net, id, heir);
+  f->peer = f->prev = id;
+  f->regroup = false;
+  return mark_regroup(net, heir, err);
+}
+
 int gpp__class_event(gpp_net *net, uint32_t id, double t, bool *finished,
                      gpp_errctx *err) {
   gpp__flow *f = &net->flows[id];
   *finished = f->state == FLOW_ACTIVE;
   if (*finished) {
-    release(net, f);
+    if (f->peer != id) return ring_leave(net, id, err);
+    release(net, id, GPP__NONE);
     return 0;
   }
   double peak[GPP_LINK__NCLASSES] = {0};
   if (claim_alone(net, id, peak))
     return class_activate(net, id, t, peak, err);
+  const gpp__route *r0 = member_route(net, f, 0);
+  uint32_t owner = net->occ[r0->links[0]];
+  if (owner < GPP__LINK_BUSY && same_links(net, id, owner))
+    return ring_join(net, id, owner, t, err);
   return gpp__class_split(net, id, t, err);
 }
 
+/* Re-rates the ring of class id at t: each of its k classes, its bytes
+ * brought up to t, at ub / k (the max-min rate of k flows on each link,
+ * every member's route bottleneck among them), its finish queued again. */
+static int ring_rerate(gpp_net *net, uint32_t id, double t,
+                       gpp_errctx *err) {
+  uint32_t k = 0, c = id;
+  do {
+    net->flows[c].regroup = false;
+    k++;
+    c = net->flows[c].peer;
+  } while (c != id);
+  do {
+    gpp__flow *f = &net->flows[c];
+    gpp__flow_progress(f, t);
+    f->rate = f->ub / k;
+    f->ev_time = t + f->remaining / f->rate;
+    gpp__event_unqueue_fifo(net, c);
+    if (net->heap_pos[c] == GPP__NONE) GPP_TRY(gpp__heap_push(net, c, err));
+    else gpp__heap_update(net, c);
+    c = f->peer;
+  } while (c != id);
+  return 0;
+}
+
+int gpp__class_regroup(gpp_net *net, double t, gpp_errctx *err) {
+  for (uint32_t i = 0; i < net->n_regroups; i++) {
+    uint32_t id = net->regroups[i];
+    const gpp__flow *f = &net->flows[id];
+    /* Not split (or its record reused) since it was queued. */
+    if (f->regroup && f->members > 0 && f->state == FLOW_ACTIVE)
+      GPP_TRY(ring_rerate(net, id, t, err));
+  }
+  net->n_regroups = 0;
+  gpp__events_prune(net);
+  return 0;
+}
+
 /* A member of an active class: on its links at the class's rate, its
- * bottleneck the first link that rate saturates, its finish queued. */
+ * bottleneck the first link as narrow as its ub (which the class's ring,
+ * at ub / k each, saturates), its finish queued. */
 static int member_join(gpp_net *net, uint32_t m, const gpp__flow *cls,
                        gpp_errctx *err) {
   gpp__flow *f = &net->flows[m];
@@ -267,7 +393,7 @@ static int member_join(gpp_net *net, uint32_t m, const gpp__flow *cls,
     GPP_TRY(gpp__net_link_add(net, m, k, err));
     gpp__nlink *l = &net->links[f->links[k]];
     l->load += f->rate;
-    if (f->bneck == GPP__NONE && l->bw == f->rate) f->bneck = f->links[k];
+    if (f->bneck == GPP__NONE && l->bw == cls->ub) f->bneck = f->links[k];
   }
   return gpp__heap_push(net, m, err);
 }
@@ -278,10 +404,10 @@ static void class_unqueue(gpp_net *net, uint32_t id) {
   else if (net->heap_pos[id] != GPP__NONE) gpp__heap_remove(net, id);
 }
 
-int gpp__class_split(gpp_net *net, uint32_t id, double t, gpp_errctx *err) {
+static int split_one(gpp_net *net, uint32_t id, double t, gpp_errctx *err) {
   gpp__flow cls = net->flows[id];
   bool active = cls.state == FLOW_ACTIVE;
-  if (active) unclaim(net, &cls, cls.members, 0);
+  if (active) set_owner(net, &cls, cls.link_total, GPP__NONE);
   class_unqueue(net, id);
   gpp__net_flow_free(net, id);
   net->colls[cls.coll].outstanding += cls.members - 1;
@@ -305,6 +431,31 @@ int gpp__class_split(gpp_net *net, uint32_t id, double t, gpp_errctx *err) {
     GPP_TRY(gpp__net_activate(net, m, t, err));
   }
   gpp__events_prune(net);
+  return 0;
+}
+
+int gpp__class_split(gpp_net *net, uint32_t id, double t, gpp_errctx *err) {
+  if (net->flows[id].peer == id) return split_one(net, id, t, err);
+  /* A ring: its rates brought up to date, then every class split. */
+  bool pending = false;
+  uint32_t c = id;
+  do {
+    pending = pending || net->flows[c].regroup;
+    c = net->flows[c].peer;
+  } while (c != id);
+  if (pending) GPP_TRY(ring_rerate(net, id, t, err));
+  uint32_t n = 0;
+  do {
+    GPP_TRY(gpp__grow((void **)&net->ring, &net->cap_ring, n + 1,
+                      sizeof *net->ring, err));
+    net->ring[n++] = c;
+    c = net->flows[c].peer;
+  } while (c != id);
+  for (uint32_t i = 0; i < n; i++) {
+    gpp__flow *f = &net->flows[net->ring[i]];
+    f->peer = f->prev = net->ring[i];
+    GPP_TRY(split_one(net, net->ring[i], t, err));
+  }
   return 0;
 }
 

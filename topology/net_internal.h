@@ -39,9 +39,13 @@ typedef struct gpp__flow {
   uint32_t bneck;    /* a saturated link where this flow's rate is the
                         largest (its max-min bottleneck); GPP__NONE until
                         the flow has a rate */
-  uint32_t old_bneck; /* bneck before the current re-sharing */
+  union {
+    uint32_t old_bneck; /* a flow: bneck before the current re-sharing */
+    uint32_t prev;      /* a class: the previous class of its ring */
+  };
   bool fixed; /* rate settled in the current filling */
   uint8_t state;
+  bool regroup; /* a class whose ring changed this instant (net_class.c) */
   /* The rest. */
   double bytes, remaining;
   double t_last;  /* remaining is exact at t_last */
@@ -52,6 +56,9 @@ typedef struct gpp__flow {
   uint32_t members;  /* 0: one flow; else a flow class of that many
                         (net_class.c): links NULL, rate per member */
   uint32_t first;    /* a class's first member in its collective's order */
+  uint32_t peer;     /* a class: the next class of its ring, the classes
+                        sharing its links (itself when alone; prev too) */
+  uint32_t link_total; /* a class: its members' links, summed */
 } gpp__flow;
 
 typedef struct gpp__link_entry {
@@ -207,6 +214,9 @@ struct gpp_net {
                              gives way to the closed component; 0: the
                              default (tests force the fallback) */
   uint64_t classes, splits; /* flow classes started, and split */
+  uint64_t shared;          /* classes that joined another's links */
+  uint32_t *regroups, n_regroups, cap_regroups; /* rings to re-rate */
+  uint32_t *ring, cap_ring; /* scratch: one ring's classes */
   uint8_t *rank_seen;     /* per GPU scratch for rank checks */
   uint32_t *node_scratch; /* per node scratch for grouping ranks */
   uint32_t epoch;
@@ -283,6 +293,9 @@ int gpp__net_link_add(gpp_net *net, uint32_t id, uint32_t k,
 int gpp__class_event(gpp_net *net, uint32_t id, double t, bool *finished,
                      gpp_errctx *err);
 int gpp__class_split(gpp_net *net, uint32_t id, double t, gpp_errctx *err);
+/* Re-rates at t the rings of classes that changed this instant: each of
+ * a ring's k classes at its ub / k. */
+int gpp__class_regroup(gpp_net *net, double t, gpp_errctx *err);
 /* Splits every flow class alone on a link flow id is about to join, so
  * that max-min sees its member flows. */
 int gpp__class_make_room(gpp_net *net, uint32_t id, double t,

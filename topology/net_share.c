@@ -191,6 +191,7 @@ static int component_reshare(gpp_net *net, double t, gpp_errctx *err) {
 }
 
 int gpp__net_reshare(gpp_net *net, double t, gpp_errctx *err) {
+  GPP_TRY(gpp__class_regroup(net, t, err));
   if (net->n_dirty == 0) return 0;
   bool done = false;
   GPP_TRY(gpp__net_fast_reshare(net, t, &done, err));

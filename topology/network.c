@@ -50,6 +50,8 @@ void gpp_net_destroy(gpp_net *net) {
     free((void *)net->colls[i].routes);
     free(net->colls[i].order);
   }
+  free(net->regroups);
+  free(net->ring);
   free(net->step_src);
   free(net->occ);
   free(net->step_dst);
@@ -171,8 +173,9 @@ void gpp_net_reshare_stats_get(const gpp_net *net,
 }
 
 void gpp_net_class_counts(const gpp_net *net, uint64_t *classes,
-                          uint64_t *splits) {
+                          uint64_t *shared, uint64_t *splits) {
   if (classes) *classes = net->classes;
+  if (shared) *shared = net->shared;
   if (splits) *splits = net->splits;
 }
 

@@ -101,10 +101,11 @@ typedef struct gpp_net_reshare_stats {
 } gpp_net_reshare_stats;
 void gpp_net_reshare_stats_get(const gpp_net *net,
                                gpp_net_reshare_stats *out);
-/* Flow classes started (a collective step's flows as one, net_class.c),
- * and of those split into their member flows when other traffic met
- * them. */
+/* Flow classes started (a collective step's flows as one, net_class.c);
+ * of those, the ones that shared the links of another with exactly the
+ * same links (a ring of classes at an equal share), and the ones split
+ * into their member flows when other traffic met them. */
 void gpp_net_class_counts(const gpp_net *net, uint64_t *classes,
-                          uint64_t *splits);
+                          uint64_t *shared, uint64_t *splits);
 
 #endif
