@@ -271,15 +271,17 @@ static int class_activate(gpp_net *net, uint32_t id, double t,
 
 /* Whether class id, not yet on its links, has exactly the links of the
  * active class owner: the same ub, and as many links, each owned by
- * owner and none twice (each taken from owner in turn, then given back). */
-static bool same_links(gpp_net *net, uint32_t id, uint32_t owner) {
+ * owner and none twice.  Each is taken from owner in turn: when all are,
+ * id owns them for the ring; otherwise they go back to owner. */
+static bool take_ring(gpp_net *net, uint32_t id, uint32_t owner) {
   const gpp__flow *f = &net->flows[id], *o = &net->flows[owner];
   if (o->members == 0 || o->state != FLOW_ACTIVE ||
       f->link_total != o->link_total || f->ub != o->ub)
     return false;
   uint32_t n = take_from(net, f, owner, id);
+  if (n == f->link_total) return true;
   set_owner(net, f, n, owner);
-  return n == f->link_total;
+  return false;
 }
 
 /* Queues the ring of class id to be re-rated at the end of the instant. */
@@ -336,7 +338,7 @@ int gpp__class_event(gpp_net *net, uint32_t id, double t, bool *finished,
     return class_activate(net, id, t, peak, err);
   const gpp__route *r0 = member_route(net, f, 0);
   uint32_t owner = net->occ[r0->links[0]];
-  if (owner < GPP__LINK_BUSY && same_links(net, id, owner))
+  if (owner < GPP__LINK_BUSY && take_ring(net, id, owner))
     return ring_join(net, id, owner, t, err);
   return gpp__class_split(net, id, t, err);
 }
