@@ -188,15 +188,17 @@ static const gpp__route *member_route(const gpp_net *net, const gpp__flow *f,
   return c->routes[c->order[f->first + i]];
 }
 
-/* Hands the member links of finished class id that it owns to heir
- * (GPP__NONE: free; the next class of its ring), counting the bytes each
- * carried by link class as its flows would have. */
+/* Hands the member links of finished class id, when it owns them, to
+ * heir (GPP__NONE: free; the next class of its ring), counting the bytes
+ * each member carried by link class as its flow would have.  A class
+ * owns all its links or none (the ring's owner owns them all). */
 static void release(gpp_net *net, uint32_t id, uint32_t heir) {
   const gpp__flow *f = &net->flows[id];
+  bool owns = net->occ[member_route(net, f, 0)->links[0]] == id;
   for (uint32_t i = 0; i < f->members; i++) {
     const gpp__route *r = member_route(net, f, i);
-    for (uint32_t k = 0; k < r->n; k++)
-      if (net->occ[r->links[k]] == id) net->occ[r->links[k]] = heir;
+    for (uint32_t k = 0; k < r->n && owns; k++)
+      net->occ[r->links[k]] = heir;
     for (int c = 0; c < GPP_LINK__NCLASSES; c++)
       net->stats[c].bytes += f->bytes * r->class_links[c];
   }
@@ -270,14 +272,20 @@ static int class_activate(gpp_net *net, uint32_t id, double t,
 }
 
 /* Whether class id, not yet on its links, has exactly the links of the
- * active class owner: the same ub, and as many links, each owned by
- * owner and none twice.  Each is taken from owner in turn: when all are,
- * id owns them for the ring; otherwise they go back to owner. */
+ * active class owner (which owns them): the same ub and as many links,
+ * and either the same member routes in the same order (the same step of
+ * a collective over the same ranks), or each link owned by owner and none
+ * twice.  In the second case each is taken from owner in turn: when all
+ * are, id owns them for the ring; otherwise they go back to owner. */
 static bool take_ring(gpp_net *net, uint32_t id, uint32_t owner) {
   const gpp__flow *f = &net->flows[id], *o = &net->flows[owner];
   if (o->members == 0 || o->state != FLOW_ACTIVE ||
       f->link_total != o->link_total || f->ub != o->ub)
     return false;
+  uint32_t i = 0;
+  while (i < f->members && member_route(net, f, i) == member_route(net, o, i))
+    i++;
+  if (i == f->members) return true;
   uint32_t n = take_from(net, f, owner, id);
   if (n == f->link_total) return true;
   set_owner(net, f, n, owner);
