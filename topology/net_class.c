@@ -163,9 +163,9 @@ int gpp__class_start(gpp_net *net, double now, uint32_t coll, uint32_t n,
       continue;
     }
     for (uint32_t e = first + m; first < e; first++) {
-      uint32_t i = net->colls[coll].order[first];
-      GPP_TRY(gpp__net_start_member(net, now, net->colls[coll].routes[i],
-                                    bytes, coll, c->step_seq + i, err));
+      uint32_t i = c->order[first];
+      GPP_TRY(gpp__net_start_member(net, now, c->routes[i], bytes, coll,
+                                    c->step_seq + i, err));
     }
   }
   return 0;
@@ -272,16 +272,15 @@ static int class_activate(gpp_net *net, uint32_t id, double t,
 }
 
 /* Whether class id, not yet on its links, has exactly the links of the
- * active class owner (which owns them): the same ub and as many links,
+ * active class owner (which owns them: only an active class owns links,
+ * all of its own): the same ub and as many links,
  * and either the same member routes in the same order (the same step of
  * a collective over the same ranks), or each link owned by owner and none
  * twice.  In the second case each is taken from owner in turn: when all
  * are, id owns them for the ring; otherwise they go back to owner. */
 static bool take_ring(gpp_net *net, uint32_t id, uint32_t owner) {
   const gpp__flow *f = &net->flows[id], *o = &net->flows[owner];
-  if (o->members == 0 || o->state != FLOW_ACTIVE ||
-      f->link_total != o->link_total || f->ub != o->ub)
-    return false;
+  if (f->link_total != o->link_total || f->ub != o->ub) return false;
   uint32_t i = 0;
   while (i < f->members && member_route(net, f, i) == member_route(net, o, i))
     i++;
@@ -366,10 +365,7 @@ static int ring_rerate(gpp_net *net, uint32_t id, double t,
     gpp__flow *f = &net->flows[c];
     gpp__flow_progress(f, t);
     f->rate = f->ub / k;
-    f->ev_time = t + f->remaining / f->rate;
-    gpp__event_unqueue_fifo(net, c);
-    if (net->heap_pos[c] == GPP__NONE) GPP_TRY(gpp__heap_push(net, c, err));
-    else gpp__heap_update(net, c);
+    GPP_TRY(gpp__event_requeue(net, c, t, err));
     c = f->peer;
   } while (c != id);
   return 0;
@@ -446,21 +442,18 @@ static int split_one(gpp_net *net, uint32_t id, double t, gpp_errctx *err) {
 
 int gpp__class_split(gpp_net *net, uint32_t id, double t, gpp_errctx *err) {
   if (net->flows[id].peer == id) return split_one(net, id, t, err);
-  /* A ring: its rates brought up to date, then every class split. */
+  /* A ring: its classes listed, their rates brought up to date, then
+   * each split. */
   bool pending = false;
-  uint32_t c = id;
-  do {
-    pending = pending || net->flows[c].regroup;
-    c = net->flows[c].peer;
-  } while (c != id);
-  if (pending) GPP_TRY(ring_rerate(net, id, t, err));
-  uint32_t n = 0;
+  uint32_t n = 0, c = id;
   do {
     GPP_TRY(gpp__grow((void **)&net->ring, &net->cap_ring, n + 1,
                       sizeof *net->ring, err));
     net->ring[n++] = c;
+    pending = pending || net->flows[c].regroup;
     c = net->flows[c].peer;
   } while (c != id);
+  if (pending) GPP_TRY(ring_rerate(net, id, t, err));
   for (uint32_t i = 0; i < n; i++) {
     gpp__flow *f = &net->flows[net->ring[i]];
     f->peer = f->prev = net->ring[i];

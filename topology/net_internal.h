@@ -252,6 +252,18 @@ int gpp__event_push_finish(gpp_net *net, uint32_t flow, gpp_errctx *err);
 static inline void gpp__event_unqueue_fifo(gpp_net *net, uint32_t flow) {
   if (net->heap_pos[flow] == GPP__IN_FIFO) net->heap_pos[flow] = GPP__NONE;
 }
+/* Queues again the finish event of a flow whose rate changed, at t plus
+ * its remaining bytes at that rate: out of its FIFO (if any) into the
+ * heap.  Call gpp__events_prune() once the batch is done. */
+static inline int gpp__event_requeue(gpp_net *net, uint32_t flow, double t,
+                                     gpp_errctx *err) {
+  gpp__flow *f = &net->flows[flow];
+  f->ev_time = t + f->remaining / f->rate;
+  gpp__event_unqueue_fifo(net, flow);
+  if (net->heap_pos[flow] == GPP__NONE) return gpp__heap_push(net, flow, err);
+  gpp__heap_update(net, flow);
+  return 0;
+}
 /* Drops stale entries at the heads of the finish FIFOs. */
 void gpp__events_prune(gpp_net *net);
 /* The next event by (ev_time, seq), NULL when none, and in *src where it

@@ -144,10 +144,7 @@ static int reschedule(gpp_net *net, double t, gpp_errctx *err) {
     if (f->rate == f->old_rate && queued) continue;
     /* The batch's arrivals come first in the component (seed()). */
     net->how.changed += i >= net->n_arrivals && f->rate != f->old_rate;
-    f->ev_time = t + f->remaining / f->rate;
-    gpp__event_unqueue_fifo(net, id);
-    if (net->heap_pos[id] == GPP__NONE) GPP_TRY(gpp__heap_push(net, id, err));
-    else gpp__heap_update(net, id);
+    GPP_TRY(gpp__event_requeue(net, id, t, err));
   }
   gpp__events_prune(net);
   return 0;
