@@ -17,17 +17,10 @@ set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 
-usage() {
-  echo "usage: bench_demo.sh GPPSIM [RECORD [RUNS]]"
-  echo
-  sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
-  exit "$1"
-}
-
-die() { # status message
-  echo "bench_demo.sh: $2" >&2
-  exit "$1"
-}
+BENCH_NAME=bench_demo.sh
+BENCH_USAGE="bench_demo.sh GPPSIM [RECORD [RUNS]]"
+BENCH_HELP=15
+. "$here/bench_lib.sh"
 
 # build_type GPPSIM: the CMAKE_BUILD_TYPE of the build folder holding it.
 build_type() {
@@ -35,20 +28,6 @@ build_type() {
   cache=$(dirname "$1")/CMakeCache.txt
   [ -r "$cache" ] || return 1
   sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$cache"
-}
-
-# timed NAME CMD...: runs CMD with stdout in $work/NAME.out and stderr in
-# $work/NAME.err; sets WALL and CPU (user + system, children included) in
-# seconds and LOAD (the 1-minute load average before the run).
-timed() {
-  local name=$1 u s
-  shift
-  LOAD=$(cut -d' ' -f1 /proc/loadavg)
-  TIMEFORMAT='%3R %3U %3S'
-  { time "$@" > "$work/$name.out" 2> "$work/$name.err"; } 2> "$work/$name.time" ||
-    die 1 "$name failed: $(tail -n 3 "$work/$name.err")"
-  read -r WALL u s < "$work/$name.time"
-  CPU=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.3f", u + s }')
 }
 
 # piper_search FILE.json: Piper's search seconds in a `demo --json` table.

@@ -19,17 +19,10 @@ set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 
-usage() {
-  echo "usage: bench_fsdp.sh GPPSIM [GPUS,GPUS,...]"
-  echo
-  sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
-  exit "$1"
-}
-
-die() { # status message
-  echo "bench_fsdp.sh: $2" >&2
-  exit "$1"
-}
+BENCH_NAME=bench_fsdp.sh
+BENCH_USAGE="bench_fsdp.sh GPPSIM [GPUS,GPUS,...]"
+BENCH_HELP=17
+. "$here/bench_lib.sh"
 
 case "${1:-}" in -h | --help) usage 0 ;; esac
 [ $# -ge 1 ] && [ $# -le 2 ] || { usage 2 >&2; }
@@ -38,10 +31,12 @@ gppsim=$1
 sizes=${2:-64,128,512}
 IFS=, read -r -a list <<<"$sizes"
 for g in "${list[@]}"; do
-  case "$g" in '' | *[!0-9]*) die 2 "GPUS takes multiples of 32 from 32 to 4096 separated by commas, got '$sizes'" ;; esac
-  if [ "$g" -lt 32 ] || [ "$g" -gt 4096 ] || [ $((g % 32)) -ne 0 ]; then
+  case "$g" in
+    '' | *[!0-9]*) ok=0 ;;
+    *) ok=$((g >= 32 && g <= 4096 && g % 32 == 0)) ;;
+  esac
+  [ "$ok" -eq 1 ] ||
     die 2 "GPUS takes multiples of 32 from 32 to 4096 separated by commas, got '$sizes'"
-  fi
 done
 
 work=$(mktemp -d) || die 1 "cannot make a temporary folder"
@@ -73,21 +68,14 @@ for g in "${list[@]}"; do
   plan "$g" "$work/plan.yaml"
   sed "s/^nodes: .*/nodes: $((g / 8))/" "$root/configs/clusters/dgx-h100.yaml" \
     >"$work/cluster.yaml"
-  t0=$(date +%s.%N)
-  c0=$(awk '{print $14 + $15 + $16 + $17}' /proc/$$/stat)
-  "$gppsim" simulate --plan "$work/plan.yaml" --cluster "$work/cluster.yaml" \
-    --json --quiet --allow-oom >"$work/out.json" 2>"$work/err" ||
-    die 1 "$g GPUs: gppsim simulate failed: $(cat "$work/err")"
-  t1=$(date +%s.%N)
-  # The children's CPU time (cutime + cstime), in clock ticks.
-  c1=$(awk '{print $14 + $15 + $16 + $17}' /proc/$$/stat)
-  /usr/bin/python3 - "$work/out.json" "$g" "$t0" "$t1" "$c0" "$c1" \
-    "$(getconf CLK_TCK)" <<'PY' || die 1 "$g GPUs: cannot read the summary"
+  timed "sim$g" "$gppsim" simulate --plan "$work/plan.yaml" \
+    --cluster "$work/cluster.yaml" --json --quiet --allow-oom
+  /usr/bin/python3 - "$work/sim$g.out" "$g" "$WALL" "$CPU" <<'PY' ||
 import json, sys
 d = json.load(open(sys.argv[1]))
-g, t0, t1, c0, c1, hz = sys.argv[2:8]
-cpu = (float(c1) - float(c0)) / float(hz)
-print("%6s %8.2f %8.2f %12d %22r" % (g, float(t1) - float(t0), cpu,
+g, wall, cpu = sys.argv[2:5]
+print("%6s %8.2f %8.2f %12d %22r" % (g, float(wall), float(cpu),
                                      d["events"], d["iteration_time"]))
 PY
+    die 1 "$g GPUs: cannot read the summary"
 done
